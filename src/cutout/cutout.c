@@ -1,0 +1,80 @@
+/* cutout.c — see cutout.h. */
+#include "cutout/cutout.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "image/image.h"
+#include "image/png_encode.h"
+#include "matte/matte.h"
+
+ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt, void **png,
+                        size_t *png_len, ad_cutout_timing *timing, ad_err *err)
+{
+    const size_t plane = (size_t)AD_MODEL_SIDE * AD_MODEL_SIDE;
+    ad_pixmap rgb = {0}, result = {0};
+    float *tensor = NULL, *prob = NULL;
+    uint8_t *mask = NULL;
+    ad_cutout_timing t = {0};
+    ad_status rc;
+    double t0 = ad_clock_ms(), t1;
+    *png = NULL;
+    *png_len = 0;
+
+    if ((rc = ad_image_decode_rgb(buf, len, opt->max_pixels, &rgb, err)) != AD_OK)
+        goto out;
+    t1 = ad_clock_ms();
+    t.decode = t1 - t0;
+    t.width = rgb.width;
+    t.height = rgb.height;
+
+    tensor = malloc(3 * plane * sizeof(float));
+    prob = malloc(plane * sizeof(float));
+    mask = malloc(plane);
+    if (!tensor || !prob || !mask) {
+        rc = ad_err_set(err, AD_ENOMEM, "out of memory for model buffers");
+        goto out;
+    }
+    if ((rc = ad_matte_prepare_input(&rgb, AD_MODEL_SIDE, tensor, err)) != AD_OK)
+        goto out;
+    t0 = ad_clock_ms();
+    t.resize = t0 - t1;
+
+    rc = ad_model_run(model, tensor, prob, err);
+    free(tensor);
+    tensor = NULL;
+    if (rc != AD_OK)
+        goto out;
+    t1 = ad_clock_ms();
+    t.infer = t1 - t0;
+
+    ad_matte_quantise(prob, plane, mask);
+    if ((rc = ad_pixmap_init(&result, rgb.width, rgb.height, opt->mask_only ? 1 : 4, err)) != AD_OK)
+        goto out;
+    if (opt->mask_only) {
+        ad_matte_upscale(mask, AD_MODEL_SIDE, AD_MODEL_SIDE, &result, opt->threads);
+    } else {
+        ad_matte_compose(&rgb, mask, AD_MODEL_SIDE, AD_MODEL_SIDE, &result, opt->threads);
+    }
+    ad_pixmap_cleanup(&rgb); /* the decoded copy is not needed any more */
+    t0 = ad_clock_ms();
+    t.compose = t0 - t1;
+
+    ad_png_options po;
+    ad_png_options_default(&po);
+    po.threads = opt->threads;
+    rc = ad_png_encode(&result, &po, png, png_len, err);
+    t1 = ad_clock_ms();
+    t.encode = t1 - t0;
+    t.total = t.decode + t.resize + t.infer + t.compose + t.encode;
+out:
+    ad_pixmap_cleanup(&rgb);
+    ad_pixmap_cleanup(&result);
+    free(tensor);
+    free(prob);
+    free(mask);
+    if (timing)
+        *timing = t;
+    return rc;
+}

@@ -1,0 +1,37 @@
+/* cutout.h — the background-removal pipeline: bytes in, PNG out.
+ *
+ *   decode (image/) -> stretch + normalise (matte/) -> model (infer/)
+ *   -> quantise + upscale + compose (matte/) -> PNG (image/png_encode)
+ *
+ * Used by the CLI and by the server's workers; reentrant, one model shared by
+ * all callers. The result keeps the oriented original's size and its sRGB
+ * pixels unchanged, with the mask as alpha (or the mask alone). */
+#ifndef AD_CUTOUT_CUTOUT_H
+#define AD_CUTOUT_CUTOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "infer/model.h"
+
+typedef struct {
+    uint64_t max_pixels; /* refuse larger images (AD_ETOOBIG); 0 = no limit */
+    int mask_only;       /* write the 8-bit grey mask instead of the RGBA cut-out */
+    int threads;         /* threads for the per-pixel passes; <= 0: all cores */
+} ad_cutout_options;
+
+/* Wall time of each stage of one run, in ms. */
+typedef struct {
+    double decode, resize, infer, compose, encode, total;
+    int width, height;
+} ad_cutout_timing;
+
+/* Run the pipeline on an encoded image. On success *png is a new malloc'd
+ * buffer the caller frees. timing may be NULL. Errors: AD_EUNSUPPORTED (not a
+ * decodable image), AD_ETOOBIG (pixel limit), AD_EBACKEND (inference),
+ * AD_ENOMEM. Nothing is allocated on failure. */
+ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt, void **png,
+                        size_t *png_len, ad_cutout_timing *timing, ad_err *err);
+
+#endif

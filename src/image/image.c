@@ -1,0 +1,279 @@
+/* image.c — see image.h. */
+#include "image/image.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+
+/* libvips keeps one error buffer per process; take its text into err and
+ * clear it so the next failure does not inherit stale text. */
+static ad_status vips_fail(ad_err *err, ad_status code, const char *what)
+{
+    const char *msg = vips_error_buffer();
+    char line[200];
+    snprintf(line, sizeof line, "%s", msg && *msg ? msg : "unknown error");
+    /* keep the first line only: error JSON and CLI errors are one line */
+    char *nl = strchr(line, '\n');
+    if (nl)
+        *nl = '\0';
+    vips_error_clear();
+    return ad_err_set(err, code, "%s: %s", what, line);
+}
+
+ad_status ad_image_startup(const char *argv0, ad_err *err)
+{
+    if (VIPS_INIT(argv0 ? argv0 : "assetd") != 0)
+        return vips_fail(err, AD_EBACKEND, "libvips init");
+    /* A service decodes every image once; the operation cache would only
+     * hold on to memory between requests. */
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+    return AD_OK;
+}
+
+void ad_image_shutdown(void) { vips_shutdown(); }
+
+static int orientation_of(VipsImage *img)
+{
+    int o = 1;
+    if (vips_image_get_typeof(img, VIPS_META_ORIENTATION) && vips_image_get_int(img, VIPS_META_ORIENTATION, &o) != 0)
+        o = 1;
+    return o >= 1 && o <= 8 ? o : 1;
+}
+
+/* Open the header; pixels are decoded later, when the pipeline is written. */
+static ad_status open_image(const void *buf, size_t len, VipsImage **out, char format[16], ad_err *err)
+{
+    *out = NULL;
+    if (len == 0)
+        return ad_err_set(err, AD_EUNSUPPORTED, "empty file is not an image");
+    const char *loader = vips_foreign_find_load_buffer(buf, len);
+    if (loader == NULL) {
+        vips_error_clear();
+        return ad_err_set(err, AD_EUNSUPPORTED, "not a recognised image format");
+    }
+    if (format) {
+        /* "jpegload_buffer" -> "jpeg" */
+        snprintf(format, 16, "%s", loader);
+        char *p = strstr(format, "load");
+        if (p)
+            *p = '\0';
+    }
+    /* fail_on=error: a truncated or corrupt file is an error, not a grey
+     * bottom half. Sequential access: pixels stream once, top to bottom. */
+    VipsImage *img = vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                                VIPS_FAIL_ON_ERROR, NULL);
+    if (img == NULL)
+        return vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
+    *out = img;
+    return AD_OK;
+}
+
+ad_status ad_image_probe(const void *buf, size_t len, ad_image_info *info, ad_err *err)
+{
+    VipsImage *img = NULL;
+    memset(info, 0, sizeof *info);
+    ad_status rc = open_image(buf, len, &img, info->format, err);
+    if (rc != AD_OK)
+        return rc;
+    int o = orientation_of(img);
+    int swap = o >= 5; /* 5..8 transpose the axes */
+    info->width = swap ? img->Ysize : img->Xsize;
+    info->height = swap ? img->Xsize : img->Ysize;
+    g_object_unref(img);
+    return AD_OK;
+}
+
+/* A profile whose description says sRGB needs no transform: skipping lcms on
+ * the common case saves ~10 ns/pixel. */
+static int profile_is_srgb(VipsImage *img)
+{
+    const void *data;
+    size_t len;
+    if (vips_image_get_blob(img, VIPS_META_ICC_NAME, &data, &len) != 0)
+        return 0;
+    return memmem(data, len, "sRGB", 4) != NULL;
+}
+
+/* in -> 8-bit sRGB with 3 bands (or 1..4 bands kept as they are when
+ * keep_bands). Consumes the reference to *img and replaces it. */
+static ad_status to_srgb8(VipsImage **img, int keep_alpha, ad_err *err)
+{
+    VipsImage *t = NULL, *cur = *img;
+    ad_status rc = AD_OK;
+    *img = NULL;
+    if (!keep_alpha && vips_image_hasalpha(cur) && cur->Bands > 1) {
+        if (vips_extract_band(cur, &t, 0, "n", cur->Bands - 1, NULL) != 0) {
+            rc = vips_fail(err, AD_EUNSUPPORTED, "cannot drop alpha");
+            goto out;
+        }
+        g_object_unref(cur);
+        cur = t;
+    }
+    VipsInterpretation in = vips_image_guess_interpretation(cur);
+    int has_icc = vips_image_get_typeof(cur, VIPS_META_ICC_NAME) != 0;
+    if (has_icc && (in == VIPS_INTERPRETATION_CMYK || !profile_is_srgb(cur)) && !keep_alpha) {
+        if (vips_icc_transform(cur, &t, "srgb", "embedded", TRUE, "intent", VIPS_INTENT_RELATIVE, NULL) != 0) {
+            /* A broken profile should not make the image unusable. */
+            vips_error_clear();
+        } else {
+            g_object_unref(cur);
+            cur = t;
+        }
+    }
+    in = vips_image_guess_interpretation(cur);
+    if (!(keep_alpha && (in == VIPS_INTERPRETATION_B_W || in == VIPS_INTERPRETATION_GREY16))
+        && in != VIPS_INTERPRETATION_sRGB) {
+        if (vips_colourspace(cur, &t, VIPS_INTERPRETATION_sRGB, NULL) != 0) {
+            rc = vips_fail(err, AD_EUNSUPPORTED, "cannot convert to sRGB");
+            goto out;
+        }
+        g_object_unref(cur);
+        cur = t;
+    }
+    if (cur->BandFmt != VIPS_FORMAT_UCHAR) {
+        /* 16-bit sRGB/grey: shift, don't clip (colourspace already did it for
+         * RGB16 -> sRGB; this catches the rest). */
+        int shift = cur->BandFmt == VIPS_FORMAT_USHORT;
+        if (shift ? vips_rshift_const1(cur, &t, 8, NULL) : vips_cast(cur, &t, VIPS_FORMAT_UCHAR, NULL)) {
+            rc = vips_fail(err, AD_EUNSUPPORTED, "cannot convert to 8-bit");
+            goto out;
+        }
+        g_object_unref(cur);
+        cur = t;
+        if (shift) {
+            if (vips_cast(cur, &t, VIPS_FORMAT_UCHAR, NULL) != 0) {
+                rc = vips_fail(err, AD_EUNSUPPORTED, "cannot convert to 8-bit");
+                goto out;
+            }
+            g_object_unref(cur);
+            cur = t;
+        }
+    }
+    if (!keep_alpha && cur->Bands != 3) {
+        rc = ad_err_set(err, AD_EUNSUPPORTED, "unsupported colour layout (%d bands)", cur->Bands);
+        goto out;
+    }
+    *img = cur;
+    cur = NULL;
+out:
+    if (cur)
+        g_object_unref(cur);
+    return rc;
+}
+
+/* Evaluate img into a freshly allocated pixmap of its size and bands. */
+static ad_status materialise(VipsImage *img, ad_pixmap *out, ad_err *err)
+{
+    ad_status rc = ad_pixmap_init(out, img->Xsize, img->Ysize, img->Bands, err);
+    if (rc != AD_OK)
+        return rc;
+    size_t size = (size_t)img->Xsize * (size_t)img->Ysize * (size_t)img->Bands;
+    VipsImage *dst = vips_image_new_from_memory(out->data, size, img->Xsize, img->Ysize, img->Bands,
+                                                VIPS_FORMAT_UCHAR);
+    if (dst == NULL || vips_image_write(img, dst) != 0) {
+        rc = vips_fail(err, AD_EUNSUPPORTED, "cannot decode image");
+        ad_pixmap_cleanup(out);
+    }
+    if (dst)
+        g_object_unref(dst);
+    return rc;
+}
+
+ad_status ad_image_decode_rgb(const void *buf, size_t len, uint64_t max_pixels, ad_pixmap *out, ad_err *err)
+{
+    VipsImage *img = NULL;
+    ad_pixmap raw = {0};
+    memset(out, 0, sizeof *out);
+    ad_status rc = open_image(buf, len, &img, NULL, err);
+    if (rc != AD_OK)
+        return rc;
+    uint64_t pixels = (uint64_t)img->Xsize * (uint64_t)img->Ysize;
+    if (max_pixels && pixels > max_pixels) {
+        rc = ad_err_set(err, AD_ETOOBIG, "image is %dx%d, over the %llu pixel limit", img->Xsize, img->Ysize,
+                        (unsigned long long)max_pixels);
+        goto out;
+    }
+    int o = orientation_of(img);
+    if ((rc = to_srgb8(&img, 0, err)) != AD_OK)
+        goto out;
+    if ((rc = materialise(img, o == 1 ? out : &raw, err)) != AD_OK)
+        goto out;
+    if (o != 1)
+        rc = ad_image_orient(&raw, o, out, err);
+out:
+    ad_pixmap_cleanup(&raw);
+    if (img)
+        g_object_unref(img);
+    return rc;
+}
+
+ad_status ad_image_decode_raw(const void *buf, size_t len, ad_pixmap *out, ad_err *err)
+{
+    VipsImage *img = NULL;
+    memset(out, 0, sizeof *out);
+    ad_status rc = open_image(buf, len, &img, NULL, err);
+    if (rc == AD_OK)
+        rc = to_srgb8(&img, 1, err);
+    if (rc == AD_OK)
+        rc = materialise(img, out, err);
+    if (img)
+        g_object_unref(img);
+    return rc;
+}
+
+ad_status ad_image_orient(const ad_pixmap *in, int o, ad_pixmap *out, ad_err *err)
+{
+    int w = in->width, h = in->height, b = in->bands;
+    int swap = o >= 5;
+    ad_status rc = ad_pixmap_init(out, swap ? h : w, swap ? w : h, b, err);
+    if (rc != AD_OK)
+        return rc;
+    int ow = out->width, oh = out->height;
+    for (int y = 0; y < oh; y++) {
+        uint8_t *dst = out->data + (size_t)y * (size_t)ow * (size_t)b;
+        for (int x = 0; x < ow; x++) {
+            /* (sx, sy): where output pixel (x, y) comes from, per the EXIF
+             * definition of each orientation. */
+            int sx, sy;
+            switch (o) {
+            case 2: sx = w - 1 - x; sy = y; break;
+            case 3: sx = w - 1 - x; sy = h - 1 - y; break;
+            case 4: sx = x; sy = h - 1 - y; break;
+            case 5: sx = y; sy = x; break;
+            case 6: sx = y; sy = h - 1 - x; break;
+            case 7: sx = w - 1 - y; sy = h - 1 - x; break;
+            case 8: sx = w - 1 - y; sy = x; break;
+            default: sx = x; sy = y; break;
+            }
+            memcpy(dst, in->data + ((size_t)sy * (size_t)w + (size_t)sx) * (size_t)b, (size_t)b);
+            dst += b;
+        }
+    }
+    return AD_OK;
+}
+
+ad_status ad_image_encode_png_vips(const ad_pixmap *pm, void **png, size_t *len, ad_err *err)
+{
+    *png = NULL;
+    *len = 0;
+    VipsImage *img = vips_image_new_from_memory(pm->data, (size_t)pm->width * pm->height * pm->bands, pm->width,
+                                                pm->height, pm->bands, VIPS_FORMAT_UCHAR);
+    if (img == NULL)
+        return vips_fail(err, AD_EBACKEND, "png encode");
+    void *buf = NULL;
+    size_t n = 0;
+    int r = vips_pngsave_buffer(img, &buf, &n, NULL);
+    g_object_unref(img);
+    if (r != 0)
+        return vips_fail(err, AD_EBACKEND, "png encode");
+    *png = malloc(n);
+    if (*png == NULL) {
+        g_free(buf);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    memcpy(*png, buf, n);
+    g_free(buf);
+    *len = n;
+    return AD_OK;
+}

@@ -1,0 +1,49 @@
+/* image.h — decoding uploaded bytes into pixels, with libvips (the only module
+ * that sees it). Decoding applies EXIF orientation, converts any colour model
+ * and depth (grey, CMYK, 16-bit, palette, embedded ICC profile) to 8-bit sRGB,
+ * and drops an existing alpha channel. Size limits are checked from the header
+ * before any pixel is decoded. All functions are thread-safe after
+ * ad_image_startup. */
+#ifndef AD_IMAGE_IMAGE_H
+#define AD_IMAGE_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/pixmap.h"
+
+typedef struct {
+    int width, height; /* after EXIF orientation */
+    char format[16];   /* loader name: "jpeg", "png", "webp", "tiff", "gif", "heif", ... */
+} ad_image_info;
+
+/* Initialise libvips once per process (argv0 may be NULL). Returns
+ * AD_EBACKEND if libvips cannot start. */
+ad_status ad_image_startup(const char *argv0, ad_err *err);
+void ad_image_shutdown(void);
+
+/* Read the header only: format and oriented size. AD_EUNSUPPORTED when the
+ * bytes are not an image libvips can load. */
+ad_status ad_image_probe(const void *buf, size_t len, ad_image_info *info, ad_err *err);
+
+/* Decode to an oriented 8-bit sRGB RGB pixmap (caller owns *out, release with
+ * ad_pixmap_cleanup). max_pixels (0 = unlimited) is checked before decoding:
+ * AD_ETOOBIG. Truncated or corrupt data: AD_EUNSUPPORTED, nothing allocated. */
+ad_status ad_image_decode_rgb(const void *buf, size_t len, uint64_t max_pixels, ad_pixmap *out, ad_err *err);
+
+/* Apply EXIF orientation `o` (1..8) to an interleaved pixmap: *out is a new
+ * pixmap (caller owns). Orientation 1 copies. Pure C; exposed for tests. */
+ad_status ad_image_orient(const ad_pixmap *in, int o, ad_pixmap *out, ad_err *err);
+
+/* Encode an 8-bit pixmap (1 or 4 bands) as PNG with libvips' encoder (the
+ * slow, small reference encoder; the service uses png_encode.h). Caller frees
+ * *png with free(). Used by tests to cross-check our encoder. */
+ad_status ad_image_encode_png_vips(const ad_pixmap *pm, void **png, size_t *len, ad_err *err);
+
+/* Decode any image to an interleaved 8-bit pixmap keeping its bands as they
+ * are after conversion to sRGB (1 for grey, 3/4 for colour with/without
+ * alpha) and without orientation. For tests and tools that read results. */
+ad_status ad_image_decode_raw(const void *buf, size_t len, ad_pixmap *out, ad_err *err);
+
+#endif

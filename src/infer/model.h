@@ -1,0 +1,47 @@
+/* model.h — the segmentation model (ISNet) as a session of ONNX Runtime,
+ * which is loaded with dlopen from a configurable path so the binary does not
+ * depend on one ORT build (a GPU build can be pointed at in config). This is
+ * the only module that sees ORT's API.
+ *
+ * One ad_model is shared by all worker threads: ad_model_run is thread-safe
+ * (ORT's Run is), each call uses its own input and output buffers. */
+#ifndef AD_INFER_MODEL_H
+#define AD_INFER_MODEL_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+/* The model's fixed input/output side: input float32 [1,3,S,S], output
+ * float32 [1,1,S,S] (probabilities, already sigmoid). */
+#define AD_MODEL_SIDE 1024
+
+typedef struct ad_model ad_model;
+
+typedef struct {
+    const char *ort_library; /* path of libonnxruntime.so */
+    const char *model_path;  /* .onnx file */
+    int intra_threads;       /* ORT intra-op threads; <= 0: all cores */
+    int spin;                /* let ORT's pool spin-wait (fast, burns CPU when idle) */
+    int mem_pattern;         /* ORT memory pattern planning (costs ~0.8 GB peak) */
+    int cpu_arena;           /* ORT CPU arena allocator (holds freed blocks) */
+    const char *provider;    /* execution provider: "cpu" (the only one built in) */
+} ad_model_config;
+
+/* Defaults tuned on a 2-core machine (see docs/engine.md). */
+void ad_model_config_defaults(ad_model_config *cfg);
+
+/* Load the runtime and the model, check that the model has the expected input
+ * and output. Errors: AD_ENOTFOUND (file missing), AD_EBACKEND (library or
+ * model rejected; the message carries ORT's text), AD_EINVAL (bad config).
+ * The caller owns *out and frees it with ad_model_close. */
+ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err);
+
+/* Run one inference. input: 3*S*S floats (planar, normalised); output: S*S
+ * floats. Thread-safe; blocks for the duration of the inference. */
+ad_status ad_model_run(ad_model *m, const float *input, float *output, ad_err *err);
+
+/* Release the session. Accepts NULL. */
+void ad_model_close(ad_model *m);
+
+#endif

@@ -1,0 +1,215 @@
+/* model_ort.c — ad_model on ONNX Runtime's C API, loaded with dlopen. */
+#include "infer/model.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/parallel.h"
+#include "onnxruntime_c_api.h"
+
+/* We only call functions that exist since API 16 (ORT 1.16), so any ORT from
+ * then on can be dropped in; we ask for the newest the library offers. */
+#define MIN_API_VERSION 16
+
+struct ad_model {
+    void *lib;
+    const OrtApi *ort;
+    OrtEnv *env;
+    OrtSession *session;
+    OrtMemoryInfo *meminfo;
+};
+
+static ad_status take_status(const OrtApi *ort, OrtStatus *st, ad_err *err, const char *what)
+{
+    if (st == NULL)
+        return AD_OK;
+    ad_err_set(err, AD_EBACKEND, "onnxruntime: %s: %s", what, ort->GetErrorMessage(st));
+    ort->ReleaseStatus(st);
+    return AD_EBACKEND;
+}
+
+#define ORT_TRY(call, what)                                                                                  \
+    do {                                                                                                     \
+        if ((rc = take_status(m->ort, (call), err, (what))) != AD_OK)                                        \
+            goto out;                                                                                        \
+    } while (0)
+
+void ad_model_config_defaults(ad_model_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->intra_threads = 0;
+    cfg->spin = 0;
+    cfg->mem_pattern = 0;
+    cfg->cpu_arena = 0;
+    cfg->provider = "cpu";
+}
+
+/* Check one input/output's name and dims against what the pipeline assumes. */
+static ad_status check_io(ad_model *m, int is_input, const char *want_name, const int64_t *want, size_t ndims,
+                          ad_err *err)
+{
+    ad_status rc = AD_OK;
+    OrtAllocator *alloc = NULL;
+    OrtTypeInfo *ti = NULL;
+    char *name = NULL;
+    size_t count = 0, idx;
+    ORT_TRY(m->ort->GetAllocatorWithDefaultOptions(&alloc), "allocator");
+    ORT_TRY(is_input ? m->ort->SessionGetInputCount(m->session, &count)
+                     : m->ort->SessionGetOutputCount(m->session, &count),
+            "io count");
+    for (idx = 0; idx < count; idx++) {
+        ORT_TRY(is_input ? m->ort->SessionGetInputName(m->session, idx, alloc, &name)
+                         : m->ort->SessionGetOutputName(m->session, idx, alloc, &name),
+                "io name");
+        int match = strcmp(name, want_name) == 0;
+        OrtStatus *fst = m->ort->AllocatorFree(alloc, name);
+        if (fst)
+            m->ort->ReleaseStatus(fst);
+        name = NULL;
+        if (match)
+            break;
+    }
+    if (idx == count) {
+        rc = ad_err_set(err, AD_EBACKEND, "model has no %s named '%s'", is_input ? "input" : "output", want_name);
+        goto out;
+    }
+    ORT_TRY(is_input ? m->ort->SessionGetInputTypeInfo(m->session, idx, &ti)
+                     : m->ort->SessionGetOutputTypeInfo(m->session, idx, &ti),
+            "type info");
+    const OrtTensorTypeAndShapeInfo *tinfo;
+    ORT_TRY(m->ort->CastTypeInfoToTensorInfo(ti, &tinfo), "tensor info");
+    ONNXTensorElementDataType et;
+    size_t nd = 0;
+    int64_t dims[8];
+    ORT_TRY(m->ort->GetTensorElementType(tinfo, &et), "element type");
+    ORT_TRY(m->ort->GetDimensionsCount(tinfo, &nd), "dims count");
+    if (et != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || nd != ndims) {
+        rc = ad_err_set(err, AD_EBACKEND, "model %s '%s' is not float32 with %zu dims", is_input ? "input" : "output",
+                        want_name, ndims);
+        goto out;
+    }
+    ORT_TRY(m->ort->GetDimensions(tinfo, dims, nd), "dims");
+    for (size_t i = 0; i < nd; i++) {
+        /* -1 is a symbolic dim; accept it. */
+        if (dims[i] != want[i] && dims[i] != -1) {
+            rc = ad_err_set(err, AD_EBACKEND, "model %s '%s' dim %zu is %lld, expected %lld",
+                            is_input ? "input" : "output", want_name, i, (long long)dims[i], (long long)want[i]);
+            goto out;
+        }
+    }
+out:
+    if (ti)
+        m->ort->ReleaseTypeInfo(ti);
+    return rc;
+}
+
+ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err)
+{
+    ad_status rc = AD_OK;
+    OrtSessionOptions *opts = NULL;
+    ad_model *m = calloc(1, sizeof *m);
+    *out = NULL;
+    if (m == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    if (cfg->provider && strcmp(cfg->provider, "cpu") != 0) {
+        rc = ad_err_set(err, AD_EINVAL, "unknown execution provider '%s' (known: cpu)", cfg->provider);
+        goto out;
+    }
+    struct stat st;
+    if (stat(cfg->model_path, &st) != 0) {
+        rc = ad_err_set(err, AD_ENOTFOUND, "model file %s not found (run scripts/setup.sh)", cfg->model_path);
+        goto out;
+    }
+    m->lib = dlopen(cfg->ort_library, RTLD_NOW | RTLD_LOCAL);
+    if (m->lib == NULL) {
+        rc = ad_err_set(err, AD_EBACKEND, "cannot load ONNX Runtime: %s", dlerror());
+        goto out;
+    }
+    const OrtApiBase *(*get_base)(void) = (const OrtApiBase *(*)(void))dlsym(m->lib, "OrtGetApiBase");
+    if (get_base == NULL) {
+        rc = ad_err_set(err, AD_EBACKEND, "%s is not ONNX Runtime (no OrtGetApiBase)", cfg->ort_library);
+        goto out;
+    }
+    for (int v = ORT_API_VERSION; v >= MIN_API_VERSION && m->ort == NULL; v--)
+        m->ort = get_base()->GetApi((uint32_t)v);
+    if (m->ort == NULL) {
+        rc = ad_err_set(err, AD_EBACKEND, "ONNX Runtime %s is older than API %d", get_base()->GetVersionString(),
+                        MIN_API_VERSION);
+        goto out;
+    }
+    ORT_TRY(m->ort->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "assetd", &m->env), "create env");
+    ORT_TRY(m->ort->CreateSessionOptions(&opts), "session options");
+    int threads = cfg->intra_threads > 0 ? cfg->intra_threads : ad_cpu_count();
+    ORT_TRY(m->ort->SetIntraOpNumThreads(opts, threads), "intra threads");
+    ORT_TRY(m->ort->SetInterOpNumThreads(opts, 1), "inter threads");
+    ORT_TRY(m->ort->SetSessionExecutionMode(opts, ORT_SEQUENTIAL), "execution mode");
+    ORT_TRY(m->ort->SetSessionGraphOptimizationLevel(opts, ORT_ENABLE_ALL), "optimisation level");
+    ORT_TRY(m->ort->AddSessionConfigEntry(opts, "session.intra_op.allow_spinning", cfg->spin ? "1" : "0"),
+            "spinning");
+    if (!cfg->mem_pattern)
+        ORT_TRY(m->ort->DisableMemPattern(opts), "mem pattern");
+    if (!cfg->cpu_arena)
+        ORT_TRY(m->ort->DisableCpuMemArena(opts), "cpu arena");
+    ORT_TRY(m->ort->CreateSession(m->env, cfg->model_path, opts, &m->session), "load model");
+    ORT_TRY(m->ort->CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault, &m->meminfo), "memory info");
+
+    static const int64_t in_dims[4] = {1, 3, AD_MODEL_SIDE, AD_MODEL_SIDE};
+    static const int64_t out_dims[4] = {1, 1, AD_MODEL_SIDE, AD_MODEL_SIDE};
+    if ((rc = check_io(m, 1, "input", in_dims, 4, err)) != AD_OK)
+        goto out;
+    if ((rc = check_io(m, 0, "output", out_dims, 4, err)) != AD_OK)
+        goto out;
+    *out = m;
+    m = NULL;
+out:
+    if (opts)
+        (*out ? (*out)->ort : m->ort)->ReleaseSessionOptions(opts);
+    ad_model_close(m);
+    return rc;
+}
+
+ad_status ad_model_run(ad_model *m, const float *input, float *output, ad_err *err)
+{
+    ad_status rc = AD_OK;
+    OrtValue *in = NULL, *res = NULL;
+    static const int64_t in_dims[4] = {1, 3, AD_MODEL_SIDE, AD_MODEL_SIDE};
+    static const int64_t out_dims[4] = {1, 1, AD_MODEL_SIDE, AD_MODEL_SIDE};
+    const size_t plane = (size_t)AD_MODEL_SIDE * AD_MODEL_SIDE;
+    /* ORT does not write through an input value; the cast drops const only. */
+    ORT_TRY(m->ort->CreateTensorWithDataAsOrtValue(m->meminfo, (void *)input, 3 * plane * sizeof(float), in_dims,
+                                                   4, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &in),
+            "input tensor");
+    ORT_TRY(m->ort->CreateTensorWithDataAsOrtValue(m->meminfo, output, plane * sizeof(float), out_dims, 4,
+                                                   ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &res),
+            "output tensor");
+    /* Fetch only "output": the graph has 11 more side outputs we never read. */
+    const char *in_names[1] = {"input"};
+    const char *out_names[1] = {"output"};
+    ORT_TRY(m->ort->Run(m->session, NULL, in_names, (const OrtValue *const *)&in, 1, out_names, 1, &res), "run");
+out:
+    if (in)
+        m->ort->ReleaseValue(in);
+    if (res)
+        m->ort->ReleaseValue(res);
+    return rc;
+}
+
+void ad_model_close(ad_model *m)
+{
+    if (m == NULL)
+        return;
+    if (m->ort) {
+        if (m->meminfo)
+            m->ort->ReleaseMemoryInfo(m->meminfo);
+        if (m->session)
+            m->ort->ReleaseSession(m->session);
+        if (m->env)
+            m->ort->ReleaseEnv(m->env);
+    }
+    /* The library stays loaded: ORT keeps process-wide state (thread pools,
+     * logging) that does not survive dlclose reliably. */
+    free(m);
+}

@@ -1,0 +1,161 @@
+/* matte.c — see matte.h. The loops are written so that the compiler keeps the
+ * reference's evaluation order (no FMA contraction: built with
+ * -ffp-contract=off), which is what makes our masks match the reference's. */
+#include "matte/matte.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/parallel.h"
+
+/* Sampling coordinates along one axis, shared by every row or column. */
+typedef struct {
+    int *i1, *i2;
+    double *d;
+} axis_table;
+
+static int axis_table_init(axis_table *t, int src_len, int dst_len)
+{
+    t->i1 = malloc(sizeof(int) * (size_t)dst_len);
+    t->i2 = malloc(sizeof(int) * (size_t)dst_len);
+    t->d = malloc(sizeof(double) * (size_t)dst_len);
+    if (!t->i1 || !t->i2 || !t->d)
+        return -1;
+    double scale = (double)src_len / (double)dst_len;
+    for (int i = 0; i < dst_len; i++) {
+        double s = (double)i * scale;
+        double f = floor(s);
+        double c = ceil(s);
+        int i1 = f < 0 ? 0 : (int)f;
+        int i2 = (int)c > src_len - 1 ? src_len - 1 : (int)c;
+        t->i1[i] = i1;
+        t->i2[i] = i2;
+        t->d[i] = s - (double)i1;
+    }
+    return 0;
+}
+
+static void axis_table_cleanup(axis_table *t)
+{
+    free(t->i1);
+    free(t->i2);
+    free(t->d);
+}
+
+static inline uint8_t sample(double dx, double dy, uint8_t p1, uint8_t p2, uint8_t p3, uint8_t p4)
+{
+    double v = (1 - dx) * (1 - dy) * p1 + dx * (1 - dy) * p2 + (1 - dx) * dy * p3 + dx * dy * p4;
+    return ad_matte_round_u8(v);
+}
+
+void ad_matte_resize_rows(const uint8_t *src, int src_w, int src_h, int bands, uint8_t *dst, int dst_w,
+                          int dst_h, int row_begin, int row_end)
+{
+    axis_table xs = {0}, ys = {0};
+    if (axis_table_init(&xs, src_w, dst_w) || axis_table_init(&ys, src_h, dst_h))
+        goto out; /* callers size their buffers first; this is malloc of a few KB */
+    size_t src_stride = (size_t)src_w * (size_t)bands;
+    for (int y = row_begin; y < row_end; y++) {
+        const uint8_t *r1 = src + (size_t)ys.i1[y] * src_stride;
+        const uint8_t *r2 = src + (size_t)ys.i2[y] * src_stride;
+        double dy = ys.d[y];
+        uint8_t *out = dst + (size_t)y * (size_t)dst_w * (size_t)bands;
+        for (int x = 0; x < dst_w; x++) {
+            size_t a = (size_t)xs.i1[x] * (size_t)bands, b = (size_t)xs.i2[x] * (size_t)bands;
+            double dx = xs.d[x];
+            for (int c = 0; c < bands; c++)
+                *out++ = sample(dx, dy, r1[a + c], r1[b + c], r2[a + c], r2[b + c]);
+        }
+    }
+out:
+    axis_table_cleanup(&xs);
+    axis_table_cleanup(&ys);
+}
+
+ad_status ad_matte_prepare_input(const ad_pixmap *rgb, int side, float *tensor, ad_err *err)
+{
+    if (rgb->bands != 3)
+        return ad_err_set(err, AD_EINVAL, "model input needs RGB, got %d bands", rgb->bands);
+    size_t plane = (size_t)side * (size_t)side;
+    uint8_t *small = malloc(plane * 3);
+    if (small == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory for model input");
+    ad_matte_resize_rows(rgb->data, rgb->width, rgb->height, 3, small, side, side, 0, side);
+    for (size_t i = 0; i < plane; i++) {
+        tensor[i] = ((float)small[3 * i] - 128.0f) / 256.0f;
+        tensor[i + plane] = ((float)small[3 * i + 1] - 128.0f) / 256.0f;
+        tensor[i + 2 * plane] = ((float)small[3 * i + 2] - 128.0f) / 256.0f;
+    }
+    free(small);
+    return AD_OK;
+}
+
+void ad_matte_quantise(const float *prob, size_t n, uint8_t *mask)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = (double)prob[i] * 255.0; /* double, as the reference's JS does */
+        mask[i] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)v;
+    }
+}
+
+void ad_matte_compose_rows(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h,
+                           ad_pixmap *rgba, int row_begin, int row_end)
+{
+    axis_table xs = {0}, ys = {0};
+    int w = rgb->width, h = rgb->height;
+    if (axis_table_init(&xs, mask_w, w) || axis_table_init(&ys, mask_h, h))
+        goto out;
+    for (int y = row_begin; y < row_end; y++) {
+        const uint8_t *m1 = mask + (size_t)ys.i1[y] * (size_t)mask_w;
+        const uint8_t *m2 = mask + (size_t)ys.i2[y] * (size_t)mask_w;
+        double dy = ys.d[y];
+        const uint8_t *in = rgb->data + (size_t)y * (size_t)w * 3;
+        uint8_t *out = rgba->data + (size_t)y * (size_t)w * 4;
+        for (int x = 0; x < w; x++) {
+            int a = xs.i1[x], b = xs.i2[x];
+            out[0] = in[0];
+            out[1] = in[1];
+            out[2] = in[2];
+            out[3] = sample(xs.d[x], dy, m1[a], m1[b], m2[a], m2[b]);
+            in += 3;
+            out += 4;
+        }
+    }
+out:
+    axis_table_cleanup(&xs);
+    axis_table_cleanup(&ys);
+}
+
+typedef struct {
+    const ad_pixmap *rgb;
+    const uint8_t *mask;
+    int mask_w, mask_h;
+    ad_pixmap *out;
+} compose_job;
+
+static void compose_range(void *ctx, int begin, int end)
+{
+    compose_job *j = ctx;
+    ad_matte_compose_rows(j->rgb, j->mask, j->mask_w, j->mask_h, j->out, begin, end);
+}
+
+void ad_matte_compose(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *rgba,
+                      int threads)
+{
+    compose_job j = {rgb, mask, mask_w, mask_h, rgba};
+    ad_parallel_for(rgb->height, threads, compose_range, &j);
+}
+
+static void upscale_range(void *ctx, int begin, int end)
+{
+    compose_job *j = ctx;
+    ad_matte_resize_rows(j->mask, j->mask_w, j->mask_h, 1, j->out->data, j->out->width, j->out->height, begin,
+                         end);
+}
+
+void ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads)
+{
+    compose_job j = {NULL, mask, mask_w, mask_h, out};
+    ad_parallel_for(out->height, threads, upscale_range, &j);
+}

@@ -1,0 +1,56 @@
+/* matte.h — the pixel arithmetic around the model: the stretch-to-square and
+ * normalisation that build its input, the quantisation of its output, and the
+ * upscale of the mask into the alpha channel of the result.
+ *
+ * The arithmetic reproduces the reference pipeline (@imgly/background-removal,
+ * written up in shared/peers/README.md) exactly: 4-tap bilinear sampling with
+ * "asymmetric" coordinates (src = dst * src_len / dst_len, no half-pixel
+ * offset), weights and sums in double precision in the reference's order,
+ * round-half-up to uint8; input (u8 - 128) / 256 planar RGB; output
+ * floor(p * 255). Pure C, no third-party types; every function is reentrant. */
+#ifndef AD_MATTE_MATTE_H
+#define AD_MATTE_MATTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/pixmap.h"
+
+/* Round a non-negative double half up, as JavaScript's Math.round does. */
+static inline uint8_t ad_matte_round_u8(double v)
+{
+    int i = (int)v; /* v >= 0: truncation is floor */
+    if (v - (double)i >= 0.5)
+        i++;
+    return (uint8_t)(i > 255 ? 255 : i);
+}
+
+/* Bilinear resize of an interleaved u8 image with `bands` channels, producing
+ * destination rows [row_begin, row_end) of a dst_w x dst_h image into dst
+ * (dst points at row 0 of the whole destination). */
+void ad_matte_resize_rows(const uint8_t *src, int src_w, int src_h, int bands, uint8_t *dst, int dst_w,
+                          int dst_h, int row_begin, int row_end);
+
+/* Build the model input from an RGB pixmap: resize to side x side, then
+ * planar float32 (u8 - 128) / 256 into tensor[3 * side * side]. */
+ad_status ad_matte_prepare_input(const ad_pixmap *rgb, int side, float *tensor, ad_err *err);
+
+/* Convert model probabilities (already sigmoid) to an 8-bit mask:
+ * floor(p * 255) computed in double, clamped to [0, 255]. */
+void ad_matte_quantise(const float *prob, size_t n, uint8_t *mask);
+
+/* Upscale a mask_w x mask_h mask to rgb's size and write rows [row_begin,
+ * row_end) of rgba: RGB copied from rgb untouched, A from the mask. rgba must
+ * be allocated with rgb's width/height and 4 bands. */
+void ad_matte_compose_rows(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h,
+                           ad_pixmap *rgba, int row_begin, int row_end);
+
+/* Whole-image compose using `threads` threads (<= 0: all cores). */
+void ad_matte_compose(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *rgba,
+                      int threads);
+
+/* Whole-image mask upscale into a 1-band pixmap (allocated by the caller with
+ * the target size), using `threads` threads. */
+void ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads);
+
+#endif

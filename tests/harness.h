@@ -1,0 +1,100 @@
+/* harness.h — a tiny unit-test harness: TEST(name) defines and registers a
+ * test, CHECK* record failures without stopping the test, SKIP() skips it.
+ * Each binary ends with "RESULT passed=N failed=M skipped=K" for
+ * scripts/test.sh to add up, and exits non-zero on any failure. */
+#ifndef AD_TESTS_HARNESS_H
+#define AD_TESTS_HARNESS_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*test_fn)(void);
+static struct {
+    const char *name;
+    test_fn fn;
+} test_list[256];
+static int test_count;
+static int test_failed_now, test_skipped_now;
+
+#define TEST(name)                                                                                           \
+    static void name(void);                                                                                  \
+    __attribute__((constructor)) static void register_##name(void)                                           \
+    {                                                                                                        \
+        test_list[test_count].name = #name;                                                                  \
+        test_list[test_count++].fn = name;                                                                   \
+    }                                                                                                        \
+    static void name(void)
+
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            printf("    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);                              \
+            test_failed_now = 1;                                                                             \
+        }                                                                                                    \
+    } while (0)
+
+#define CHECKF(cond, ...)                                                                                    \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            printf("    %s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                              \
+            printf(__VA_ARGS__);                                                                             \
+            printf("\n");                                                                                    \
+            test_failed_now = 1;                                                                             \
+        }                                                                                                    \
+    } while (0)
+
+/* Stop the current test when a precondition failed. */
+#define REQUIRE(cond)                                                                                        \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            printf("    %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond);                            \
+            test_failed_now = 1;                                                                             \
+            return;                                                                                          \
+        }                                                                                                    \
+    } while (0)
+
+#define SKIP(...)                                                                                            \
+    do {                                                                                                     \
+        printf("    skipped: ");                                                                             \
+        printf(__VA_ARGS__);                                                                                 \
+        printf("\n");                                                                                        \
+        test_skipped_now = 1;                                                                                \
+        return;                                                                                              \
+    } while (0)
+
+/* Optional per-binary setup, run before the tests (define HARNESS_SETUP). */
+#ifdef HARNESS_SETUP
+static void HARNESS_SETUP(void);
+#endif
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0, skipped = 0;
+    const char *only = argc > 1 ? argv[1] : NULL;
+#ifdef HARNESS_SETUP
+    HARNESS_SETUP();
+#endif
+    for (int i = 0; i < test_count; i++) {
+        if (only && strcmp(only, test_list[i].name) != 0)
+            continue;
+        test_failed_now = test_skipped_now = 0;
+        test_list[i].fn();
+        if (test_failed_now) {
+            failed++;
+            printf("FAIL %s\n", test_list[i].name);
+        } else if (test_skipped_now) {
+            skipped++;
+            printf("skip %s\n", test_list[i].name);
+        } else {
+            passed++;
+            printf("ok   %s\n", test_list[i].name);
+        }
+        fflush(stdout);
+    }
+    printf("RESULT passed=%d failed=%d skipped=%d\n", passed, failed, skipped);
+    return failed ? 1 : 0;
+}
+
+#endif
