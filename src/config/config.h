@@ -15,6 +15,7 @@ typedef struct {
     char *model_dir;        /* folder holding isnet-<model>.onnx */
     char *ort_library;      /* path of libonnxruntime.so */
     char *ort_provider;     /* execution provider */
+    char *ort_profile;      /* "lean" | "fast" */
     long long ort_threads;  /* intra-op threads per inference, 0 = cores/workers */
     long long max_pixels;   /* largest image processed */
     /* service */

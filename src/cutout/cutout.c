@@ -9,11 +9,29 @@
 #include "image/png_encode.h"
 #include "matte/matte.h"
 
+typedef struct {
+    const ad_matte_scaler *scaler;
+    const ad_pixmap *rgb;
+} row_ctx;
+
+static void cutout_row(void *ctx, int y, uint8_t *out)
+{
+    row_ctx *c = ctx;
+    ad_matte_compose_row(c->scaler, c->rgb, y, out);
+}
+
+static void mask_row(void *ctx, int y, uint8_t *out)
+{
+    row_ctx *c = ctx;
+    ad_matte_scaler_row(c->scaler, y, out, 1);
+}
+
 ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt, void **png,
                         size_t *png_len, ad_cutout_timing *timing, ad_err *err)
 {
     const size_t plane = (size_t)AD_MODEL_SIDE * AD_MODEL_SIDE;
-    ad_pixmap rgb = {0}, result = {0};
+    ad_pixmap rgb = {0};
+    ad_matte_scaler scaler = {0};
     float *tensor = NULL, *prob = NULL;
     uint8_t *mask = NULL;
     ad_cutout_timing t = {0};
@@ -50,27 +68,26 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     t.infer = t1 - t0;
 
     ad_matte_quantise(prob, plane, mask);
-    if ((rc = ad_pixmap_init(&result, rgb.width, rgb.height, opt->mask_only ? 1 : 4, err)) != AD_OK)
+    if ((rc = ad_matte_scaler_init(&scaler, mask, AD_MODEL_SIDE, AD_MODEL_SIDE, rgb.width, rgb.height, err)) !=
+        AD_OK)
         goto out;
-    if (opt->mask_only) {
-        ad_matte_upscale(mask, AD_MODEL_SIDE, AD_MODEL_SIDE, &result, opt->threads);
-    } else {
-        ad_matte_compose(&rgb, mask, AD_MODEL_SIDE, AD_MODEL_SIDE, &result, opt->threads);
-    }
-    ad_pixmap_cleanup(&rgb); /* the decoded copy is not needed any more */
     t0 = ad_clock_ms();
     t.compose = t0 - t1;
 
+    /* Compose and encode in one pass: each encoder thread asks for its rows,
+     * so the RGBA image is never held whole. */
     ad_png_options po;
     ad_png_options_default(&po);
     po.threads = opt->threads;
-    rc = ad_png_encode(&result, &po, png, png_len, err);
+    row_ctx rc_ctx = {&scaler, &rgb};
+    rc = ad_png_encode_rows(rgb.width, rgb.height, opt->mask_only ? 1 : 4, opt->mask_only ? mask_row : cutout_row,
+                            &rc_ctx, &po, png, png_len, err);
     t1 = ad_clock_ms();
     t.encode = t1 - t0;
     t.total = t.decode + t.resize + t.infer + t.compose + t.encode;
 out:
     ad_pixmap_cleanup(&rgb);
-    ad_pixmap_cleanup(&result);
+    ad_matte_scaler_cleanup(&scaler);
     free(tensor);
     free(prob);
     free(mask);

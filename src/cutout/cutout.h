@@ -1,7 +1,8 @@
 /* cutout.h — the background-removal pipeline: bytes in, PNG out.
  *
  *   decode (image/) -> stretch + normalise (matte/) -> model (infer/)
- *   -> quantise + upscale + compose (matte/) -> PNG (image/png_encode)
+ *   -> quantise, then upscale + compose fused into the PNG encoder (matte/,
+ *      image/png_encode): the RGBA image is produced row by row, never whole
  *
  * Used by the CLI and by the server's workers; reentrant, one model shared by
  * all callers. The result keeps the oriented original's size and its sRGB
@@ -23,7 +24,9 @@ typedef struct {
 
 /* Wall time of each stage of one run, in ms. */
 typedef struct {
-    double decode, resize, infer, compose, encode, total;
+    double decode, resize, infer;
+    double compose; /* quantise + scaler set-up; the per-row compose runs inside encode */
+    double encode, total;
     int width, height;
 } ad_cutout_timing;
 

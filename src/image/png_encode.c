@@ -27,7 +27,9 @@ typedef struct {
 } band_out;
 
 typedef struct {
-    const ad_pixmap *pm;
+    int width, height, bpp;
+    ad_png_row_fn row_fn;
+    void *ctx;
     const ad_png_options *opt;
     int nbands;
     band_out *bands;
@@ -79,22 +81,23 @@ static void filter_row(int filter, const uint8_t *row, const uint8_t *prev, size
 static void encode_band(void *ctx, int begin, int end)
 {
     encode_job *j = ctx;
+    size_t stride = (size_t)j->width * (size_t)j->bpp;
     for (int bi = begin; bi < end; bi++) {
         band_out *bo = &j->bands[bi];
-        const ad_pixmap *pm = j->pm;
-        int y0 = (int)((long long)pm->height * bi / j->nbands);
-        int y1 = (int)((long long)pm->height * (bi + 1) / j->nbands);
-        size_t stride = ad_pixmap_stride(pm);
+        int y0 = (int)((long long)j->height * bi / j->nbands);
+        int y1 = (int)((long long)j->height * (bi + 1) / j->nbands);
         size_t raw = (size_t)(y1 - y0) * (stride + 1);
-        uint8_t *line = malloc(stride + 1);
+        /* cur/prev rows (the filters look one row up) and the filtered line */
+        uint8_t *rows = malloc(3 * stride + 1);
         z_stream zs;
         memset(&zs, 0, sizeof zs);
         int last = bi == j->nbands - 1;
         bo->failed = 1;
-        if (line == NULL || deflateInit2(&zs, j->opt->level, Z_DEFLATED, -15, 8, j->opt->strategy) != Z_OK) {
-            free(line);
+        if (rows == NULL || deflateInit2(&zs, j->opt->level, Z_DEFLATED, -15, 8, j->opt->strategy) != Z_OK) {
+            free(rows);
             continue;
         }
+        uint8_t *cur = rows, *prev = rows + stride, *line = rows + 2 * stride;
         size_t cap = deflateBound(&zs, raw) + 16 + 5 * (size_t)(y1 - y0);
         bo->buf = malloc(cap);
         bo->adler = adler32(0L, Z_NULL, 0);
@@ -102,12 +105,13 @@ static void encode_band(void *ctx, int begin, int end)
             goto done;
         zs.next_out = bo->buf;
         zs.avail_out = (uInt)(cap > UINT32_MAX ? UINT32_MAX : cap);
+        /* The row above a band is produced again here, so bands are
+         * independent while filters still see across band edges. */
+        if (y0 > 0 && j->opt->filter >= 2)
+            j->row_fn(j->ctx, y0 - 1, prev);
         for (int y = y0; y < y1; y++) {
-            const uint8_t *row = pm->data + (size_t)y * stride;
-            /* The row above is read from the source image, so bands are
-             * independent while filters still see across band edges. */
-            const uint8_t *prev = y > 0 ? row - stride : NULL;
-            filter_row(j->opt->filter, row, prev, stride, pm->bands, line);
+            j->row_fn(j->ctx, y, cur);
+            filter_row(j->opt->filter, cur, y > 0 ? prev : NULL, stride, j->bpp, line);
             bo->adler = adler32(bo->adler, line, (uInt)(stride + 1));
             zs.next_in = line;
             zs.avail_in = (uInt)(stride + 1);
@@ -115,13 +119,16 @@ static void encode_band(void *ctx, int begin, int end)
             int zr = deflate(&zs, flush);
             if ((flush == Z_FINISH && zr != Z_STREAM_END) || (flush != Z_FINISH && zr != Z_OK) || zs.avail_in)
                 goto done;
+            uint8_t *t = prev;
+            prev = cur;
+            cur = t;
         }
         bo->len = (size_t)(zs.next_out - bo->buf);
         bo->raw_len = raw;
         bo->failed = 0;
     done:
         deflateEnd(&zs);
-        free(line);
+        free(rows);
     }
 }
 
@@ -149,11 +156,24 @@ static uint8_t *put_chunk(uint8_t *p, const char type[4], const uint8_t *data, s
     return put32(p, (uint32_t)crc);
 }
 
+static void pixmap_row(void *ctx, int y, uint8_t *out)
+{
+    const ad_pixmap *pm = ctx;
+    memcpy(out, pm->data + (size_t)y * ad_pixmap_stride(pm), ad_pixmap_stride(pm));
+}
+
 ad_status ad_png_encode(const ad_pixmap *pm, const ad_png_options *opt, void **png, size_t *len, ad_err *err)
+{
+    /* const dropped for the callback context only; rows are read, not written */
+    return ad_png_encode_rows(pm->width, pm->height, pm->bands, pixmap_row, (void *)pm, opt, png, len, err);
+}
+
+ad_status ad_png_encode_rows(int width, int height, int bands, ad_png_row_fn row_fn, void *ctx,
+                             const ad_png_options *opt, void **png, size_t *len, ad_err *err)
 {
     ad_status rc = AD_OK;
     ad_png_options defaults;
-    band_out *bands = NULL;
+    band_out *bandv = NULL;
     uint8_t *outbuf = NULL;
     *png = NULL;
     *len = 0;
@@ -161,33 +181,36 @@ ad_status ad_png_encode(const ad_pixmap *pm, const ad_png_options *opt, void **p
         ad_png_options_default(&defaults);
         opt = &defaults;
     }
-    if (pm->bands != 1 && pm->bands != 4)
-        return ad_err_set(err, AD_EINVAL, "png encode: %d bands (want 1 or 4)", pm->bands);
+    if (bands != 1 && bands != 4)
+        return ad_err_set(err, AD_EINVAL, "png encode: %d bands (want 1 or 4)", bands);
+    /* PNG's limit is 2^31-1; rows must also fit one filtered line in uInt. */
+    if (width <= 0 || height <= 0 || width > (1 << 28) / bands || height > 0x7fffffff)
+        return ad_err_set(err, AD_EINVAL, "png encode: bad size %dx%d", width, height);
     /* Bands of at least 64 rows, so flush overhead stays negligible. Each
      * band is also an IDAT: a 2^31 byte chunk limit means bands of at most
      * ~1 GB of filtered data, which the row count ensures for any image the
      * service accepts. */
     int threads = opt->threads > 0 ? opt->threads : ad_cpu_count();
     int nb = threads * 2;
-    if (nb > pm->height / 64)
-        nb = pm->height / 64;
+    if (nb > height / 64)
+        nb = height / 64;
     if (nb < 1)
         nb = 1;
     if (nb > MAX_BANDS)
         nb = MAX_BANDS;
-    bands = calloc((size_t)nb, sizeof *bands);
-    if (bands == NULL)
+    bandv = calloc((size_t)nb, sizeof *bandv);
+    if (bandv == NULL)
         return ad_err_set(err, AD_ENOMEM, "png encode: out of memory");
-    encode_job job = {pm, opt, nb, bands};
+    encode_job job = {width, height, bands, row_fn, ctx, opt, nb, bandv};
     ad_parallel_for(nb, threads, encode_band, &job);
 
     size_t total = 8 + 25 + 12 + 2 + 4 + 12; /* sig, IHDR, IEND, zlib hdr, adler */
     for (int i = 0; i < nb; i++) {
-        if (bands[i].failed) {
+        if (bandv[i].failed) {
             rc = ad_err_set(err, AD_ENOMEM, "png encode: deflate failed");
             goto out;
         }
-        total += bands[i].len + 12;
+        total += bandv[i].len + 12;
     }
     total += 12 + 12; /* the zlib header and trailer ride in their own IDATs */
     outbuf = malloc(total);
@@ -200,18 +223,18 @@ ad_status ad_png_encode(const ad_pixmap *pm, const ad_png_options *opt, void **p
     memcpy(p, sig, 8);
     p += 8;
     uint8_t ihdr[13];
-    put32(ihdr, (uint32_t)pm->width);
-    put32(ihdr + 4, (uint32_t)pm->height);
+    put32(ihdr, (uint32_t)width);
+    put32(ihdr + 4, (uint32_t)height);
     ihdr[8] = 8;                          /* bit depth */
-    ihdr[9] = pm->bands == 4 ? 6 : 0;     /* RGBA or grey */
+    ihdr[9] = bands == 4 ? 6 : 0;     /* RGBA or grey */
     ihdr[10] = ihdr[11] = ihdr[12] = 0; /* deflate, adaptive filtering, no interlace */
     p = put_chunk(p, "IHDR", ihdr, 13);
     static const uint8_t zhdr[2] = {0x78, 0x01}; /* 32K window, fastest; (0x7801 % 31 == 0) */
     p = put_chunk(p, "IDAT", zhdr, 2);
     uLong adler = adler32(0L, Z_NULL, 0);
     for (int i = 0; i < nb; i++) {
-        p = put_chunk(p, "IDAT", bands[i].buf, bands[i].len);
-        adler = adler32_combine(adler, bands[i].adler, (z_off_t)bands[i].raw_len);
+        p = put_chunk(p, "IDAT", bandv[i].buf, bandv[i].len);
+        adler = adler32_combine(adler, bandv[i].adler, (z_off_t)bandv[i].raw_len);
     }
     uint8_t trailer[4];
     put32(trailer, (uint32_t)adler);
@@ -222,8 +245,8 @@ ad_status ad_png_encode(const ad_pixmap *pm, const ad_png_options *opt, void **p
     outbuf = NULL;
 out:
     for (int i = 0; i < nb; i++)
-        free(bands[i].buf);
-    free(bands);
+        free(bandv[i].buf);
+    free(bandv);
     free(outbuf);
     return rc;
 }

@@ -18,13 +18,19 @@
 
 typedef struct ad_model ad_model;
 
+/* Memory/speed trade-off of the ORT session (figures: ISNet medium, 1024^2,
+ * 2 threads, see docs/engine.md). */
+typedef enum {
+    AD_MODEL_LEAN, /* extended graph optimisations: ~0.9 GB peak */
+    AD_MODEL_FAST, /* all optimisations incl. NCHWc layout: ~25% faster, ~1.35 GB */
+} ad_model_profile;
+
 typedef struct {
     const char *ort_library; /* path of libonnxruntime.so */
     const char *model_path;  /* .onnx file */
     int intra_threads;       /* ORT intra-op threads; <= 0: all cores */
     int spin;                /* let ORT's pool spin-wait (fast, burns CPU when idle) */
-    int mem_pattern;         /* ORT memory pattern planning (costs ~0.8 GB peak) */
-    int cpu_arena;           /* ORT CPU arena allocator (holds freed blocks) */
+    ad_model_profile profile;
     const char *provider;    /* execution provider: "cpu" (the only one built in) */
 } ad_model_config;
 

@@ -99,63 +99,98 @@ void ad_matte_quantise(const float *prob, size_t n, uint8_t *mask)
     }
 }
 
-void ad_matte_compose_rows(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h,
-                           ad_pixmap *rgba, int row_begin, int row_end)
+ad_status ad_matte_scaler_init(ad_matte_scaler *s, const uint8_t *mask, int mask_w, int mask_h, int width,
+                               int height, ad_err *err)
 {
+    memset(s, 0, sizeof *s);
+    if (mask_w <= 0 || mask_h <= 0 || width <= 0 || height <= 0)
+        return ad_err_set(err, AD_EINVAL, "bad mask scaling %dx%d -> %dx%d", mask_w, mask_h, width, height);
     axis_table xs = {0}, ys = {0};
-    int w = rgb->width, h = rgb->height;
-    if (axis_table_init(&xs, mask_w, w) || axis_table_init(&ys, mask_h, h))
-        goto out;
-    for (int y = row_begin; y < row_end; y++) {
-        const uint8_t *m1 = mask + (size_t)ys.i1[y] * (size_t)mask_w;
-        const uint8_t *m2 = mask + (size_t)ys.i2[y] * (size_t)mask_w;
-        double dy = ys.d[y];
-        const uint8_t *in = rgb->data + (size_t)y * (size_t)w * 3;
-        uint8_t *out = rgba->data + (size_t)y * (size_t)w * 4;
-        for (int x = 0; x < w; x++) {
-            int a = xs.i1[x], b = xs.i2[x];
-            out[0] = in[0];
-            out[1] = in[1];
-            out[2] = in[2];
-            out[3] = sample(xs.d[x], dy, m1[a], m1[b], m2[a], m2[b]);
-            in += 3;
-            out += 4;
-        }
+    int bad = axis_table_init(&xs, mask_w, width);
+    bad |= axis_table_init(&ys, mask_h, height);
+    *s = (ad_matte_scaler){mask, mask_w, mask_h, width, height, xs.i1, xs.i2, ys.i1, ys.i2, xs.d, ys.d};
+    if (bad)
+        return ad_err_set(err, AD_ENOMEM, "out of memory for mask scaler");
+    return AD_OK;
+}
+
+void ad_matte_scaler_cleanup(ad_matte_scaler *s)
+{
+    free(s->x1);
+    free(s->x2);
+    free(s->y1);
+    free(s->y2);
+    free(s->dx);
+    free(s->dy);
+    memset(s, 0, sizeof *s);
+}
+
+void ad_matte_scaler_row(const ad_matte_scaler *s, int y, uint8_t *out, int step)
+{
+    const uint8_t *m1 = s->mask + (size_t)s->y1[y] * (size_t)s->mask_w;
+    const uint8_t *m2 = s->mask + (size_t)s->y2[y] * (size_t)s->mask_w;
+    double dy = s->dy[y];
+    for (int x = 0; x < s->width; x++) {
+        int a = s->x1[x], b = s->x2[x];
+        *out = sample(s->dx[x], dy, m1[a], m1[b], m2[a], m2[b]);
+        out += step;
     }
-out:
-    axis_table_cleanup(&xs);
-    axis_table_cleanup(&ys);
+}
+
+void ad_matte_compose_row(const ad_matte_scaler *s, const ad_pixmap *rgb, int y, uint8_t *out)
+{
+    const uint8_t *in = rgb->data + (size_t)y * (size_t)rgb->width * 3;
+    for (int x = 0; x < rgb->width; x++) {
+        out[4 * x] = in[3 * x];
+        out[4 * x + 1] = in[3 * x + 1];
+        out[4 * x + 2] = in[3 * x + 2];
+    }
+    ad_matte_scaler_row(s, y, out + 3, 4);
 }
 
 typedef struct {
-    const ad_pixmap *rgb;
-    const uint8_t *mask;
-    int mask_w, mask_h;
+    const ad_matte_scaler *s;
+    const ad_pixmap *rgb; /* NULL: mask only */
     ad_pixmap *out;
-} compose_job;
+} whole_job;
 
-static void compose_range(void *ctx, int begin, int end)
+static void whole_range(void *ctx, int begin, int end)
 {
-    compose_job *j = ctx;
-    ad_matte_compose_rows(j->rgb, j->mask, j->mask_w, j->mask_h, j->out, begin, end);
+    whole_job *j = ctx;
+    for (int y = begin; y < end; y++) {
+        uint8_t *row = j->out->data + (size_t)y * ad_pixmap_stride(j->out);
+        if (j->rgb)
+            ad_matte_compose_row(j->s, j->rgb, y, row);
+        else
+            ad_matte_scaler_row(j->s, y, row, 1);
+    }
 }
 
-void ad_matte_compose(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *rgba,
-                      int threads)
+static ad_status run_whole(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out,
+                           int threads, ad_err *err)
 {
-    compose_job j = {rgb, mask, mask_w, mask_h, rgba};
-    ad_parallel_for(rgb->height, threads, compose_range, &j);
+    ad_matte_scaler s;
+    ad_status rc = ad_matte_scaler_init(&s, mask, mask_w, mask_h, out->width, out->height, err);
+    if (rc == AD_OK) {
+        whole_job j = {&s, rgb, out};
+        ad_parallel_for(out->height, threads, whole_range, &j);
+    }
+    ad_matte_scaler_cleanup(&s);
+    return rc;
 }
 
-static void upscale_range(void *ctx, int begin, int end)
+ad_status ad_matte_compose(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out,
+                           int threads, ad_err *err)
 {
-    compose_job *j = ctx;
-    ad_matte_resize_rows(j->mask, j->mask_w, j->mask_h, 1, j->out->data, j->out->width, j->out->height, begin,
-                         end);
+    if (out->bands != 4 || out->width != rgb->width || out->height != rgb->height || rgb->bands != 3)
+        return ad_err_set(err, AD_EINVAL, "compose: output must be RGBA at the input's size");
+    return run_whole(rgb, mask, mask_w, mask_h, out, threads, err);
 }
 
-void ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads)
+ad_status ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads,
+                           ad_err *err)
 {
-    compose_job j = {NULL, mask, mask_w, mask_h, out};
-    ad_parallel_for(out->height, threads, upscale_range, &j);
+    if (out->bands != 1)
+        return ad_err_set(err, AD_EINVAL, "upscale: output must have 1 band");
+    return run_whole(NULL, mask, mask_w, mask_h, out, threads, err);
 }

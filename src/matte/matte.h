@@ -39,18 +39,35 @@ ad_status ad_matte_prepare_input(const ad_pixmap *rgb, int side, float *tensor, 
  * floor(p * 255) computed in double, clamped to [0, 255]. */
 void ad_matte_quantise(const float *prob, size_t n, uint8_t *mask);
 
-/* Upscale a mask_w x mask_h mask to rgb's size and write rows [row_begin,
- * row_end) of rgba: RGB copied from rgb untouched, A from the mask. rgba must
- * be allocated with rgb's width/height and 4 bands. */
-void ad_matte_compose_rows(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h,
-                           ad_pixmap *rgba, int row_begin, int row_end);
+/* Upscaling of a mask to an image's size, one row at a time: the sampling
+ * tables are computed once, then rows may be produced in any order from any
+ * number of threads (the scaler is read-only after init). */
+typedef struct {
+    const uint8_t *mask; /* borrowed; must outlive the scaler */
+    int mask_w, mask_h, width, height;
+    int *x1, *x2, *y1, *y2;
+    double *dx, *dy;
+} ad_matte_scaler;
 
-/* Whole-image compose using `threads` threads (<= 0: all cores). */
-void ad_matte_compose(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *rgba,
-                      int threads);
+/* Fails with AD_ENOMEM or AD_EINVAL (bad sizes); clean up either way. */
+ad_status ad_matte_scaler_init(ad_matte_scaler *s, const uint8_t *mask, int mask_w, int mask_h, int width,
+                               int height, ad_err *err);
+void ad_matte_scaler_cleanup(ad_matte_scaler *s);
 
-/* Whole-image mask upscale into a 1-band pixmap (allocated by the caller with
- * the target size), using `threads` threads. */
-void ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads);
+/* Write row y of the upscaled mask: width values, one every `step` bytes of
+ * out (1 for a grey mask, 4 to fill the alpha of RGBA). */
+void ad_matte_scaler_row(const ad_matte_scaler *s, int y, uint8_t *out, int step);
+
+/* Row y of the cut-out: RGB from rgb's row y untouched, alpha from the
+ * scaler. out holds width * 4 bytes. */
+void ad_matte_compose_row(const ad_matte_scaler *s, const ad_pixmap *rgb, int y, uint8_t *out);
+
+/* Whole-image forms of the two above, on `threads` threads (<= 0: all
+ * cores); out is allocated by the caller at rgb's size with 4 bands (compose)
+ * or 1 band (upscale). */
+ad_status ad_matte_compose(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out,
+                           int threads, ad_err *err);
+ad_status ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads,
+                           ad_err *err);
 
 #endif

@@ -1,0 +1,118 @@
+/* cutout_bench.c — per-stage timing of the pipeline, in process.
+ *
+ *   cutout_bench [-n RUNS] [--model medium|small] [--threads N] IMAGE...
+ *
+ * Loads the model once, runs one warm-up, then RUNS timed runs per image and
+ * prints the median of each stage (decode, resize, infer, compose = mask
+ * upscale + alpha, encode), end-to-end / inference, and the process's peak
+ * RSS so far. Run one image per process to read its own peak RSS.
+ * Settings as for assetd (--ort-profile fast, --model small, ...); BENCH_SPIN=1
+ * lets ORT's threads spin-wait. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "base/fsutil.h"
+#include "base/parallel.h"
+#include "config/config.h"
+#include "cutout/cutout.h"
+#include "image/image.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static long peak_rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+static int env_flag(const char *name) { return getenv(name) && atoi(getenv(name)); }
+
+int main(int argc, char **argv)
+{
+    ad_config cfg;
+    ad_err err = AD_ERR_INIT;
+    int runs = 3;
+    if (ad_config_load(&cfg, &argc, argv, &err) != AD_OK || ad_image_startup(argv[0], &err) != AD_OK) {
+        fprintf(stderr, "cutout_bench: %s\n", err.msg);
+        return 1;
+    }
+    int first = 1;
+    if (argc > 2 && strcmp(argv[1], "-n") == 0) {
+        runs = atoi(argv[2]);
+        first = 3;
+    }
+    if (runs < 1 || runs > 64)
+        runs = 3;
+    char path[4096];
+    ad_config_model_path(&cfg, path, sizeof path, &err);
+    ad_model_config mc;
+    ad_model_config_defaults(&mc);
+    mc.ort_library = cfg.ort_library;
+    mc.model_path = path;
+    mc.intra_threads = cfg.ort_threads > 0 ? (int)cfg.ort_threads : ad_cpu_count();
+    mc.profile = strcmp(cfg.ort_profile, "fast") == 0 ? AD_MODEL_FAST : AD_MODEL_LEAN;
+    mc.spin = env_flag("BENCH_SPIN");
+    ad_model *model = NULL;
+    if (ad_model_open(&mc, &model, &err) != AD_OK) {
+        fprintf(stderr, "cutout_bench: %s\n", err.msg);
+        return 1;
+    }
+    printf("# model=%s profile=%s threads=%d spin=%d runs=%d (median ms)\n", cfg.model, cfg.ort_profile,
+           mc.intra_threads, mc.spin, runs);
+    printf("%-22s %11s %7s %7s %7s %7s %7s %7s %6s %8s %8s\n", "image", "size", "decode", "resize", "infer",
+           "compose", "encode", "total", "ratio", "png_KiB", "rss_MiB");
+    ad_cutout_options opt = {(uint64_t)cfg.max_pixels, 0, 0};
+    for (int i = first; i < argc; i++) {
+        void *buf;
+        size_t len;
+        if (ad_file_read(argv[i], 1u << 30, &buf, &len, &err) != AD_OK) {
+            fprintf(stderr, "cutout_bench: %s\n", err.msg);
+            return 1;
+        }
+        double st[6][64];
+        ad_cutout_timing t = {0};
+        size_t png_len = 0;
+        for (int r = -1; r < runs; r++) { /* r == -1: warm-up, not counted */
+            void *png = NULL;
+            if (ad_cutout_run(model, buf, len, &opt, &png, &png_len, &t, &err) != AD_OK) {
+                fprintf(stderr, "cutout_bench: %s: %s\n", argv[i], err.msg);
+                return 1;
+            }
+            free(png);
+            if (r < 0)
+                continue;
+            st[0][r] = t.decode;
+            st[1][r] = t.resize;
+            st[2][r] = t.infer;
+            st[3][r] = t.compose;
+            st[4][r] = t.encode;
+            st[5][r] = t.total;
+        }
+        double m[6];
+        for (int k = 0; k < 6; k++)
+            m[k] = median(st[k], runs);
+        const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+        char size[32];
+        snprintf(size, sizeof size, "%dx%d", t.width, t.height);
+        printf("%-22s %11s %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %6.3f %8zu %8ld\n", name, size, m[0], m[1], m[2],
+               m[3], m[4], m[5], m[5] / m[2], png_len / 1024, peak_rss_mib());
+        fflush(stdout);
+        free(buf);
+    }
+    ad_model_close(model);
+    ad_config_cleanup(&cfg);
+    return 0;
+}
