@@ -24,12 +24,14 @@ CLI_OBJ   := $(CLI_SRC:%.c=$(B)/%.o)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+E2E_SRC   := $(wildcard tests/cli/test_*.c tests/quality/test_*.c)
+E2E_BIN   := $(foreach f,$(E2E_SRC),$(B)/tests/$(basename $(notdir $(f))))
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all tests bench asan clean format
+.PHONY: all tests unit-tests bench asan clean format
 all: $(B)/assetd
 
 $(B)/assetd: $(CLI_OBJ) $(B)/libassetd.a
@@ -44,9 +46,19 @@ $(B)/%.o: %.c
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-tests: $(UNIT_BIN) $(TOOL_BIN) $(B)/assetd
+tests: $(UNIT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/assetd
+
+unit-tests: $(UNIT_BIN)
 
 $(B)/tests/%: tests/unit/%.c tests/harness.h $(B)/libassetd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
+
+$(B)/tests/%: tests/cli/%.c tests/harness.h $(B)/libassetd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
+
+$(B)/tests/%: tests/quality/%.c tests/harness.h $(B)/libassetd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
 
@@ -62,7 +74,7 @@ $(B)/bench/%: bench/%.c $(B)/libassetd.a
 
 # The unit tests again with ASan + UBSan, in their own tree.
 asan:
-	$(MAKE) B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" tests
+	$(MAKE) B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" unit-tests
 
 clean:
 	rm -rf build build-asan

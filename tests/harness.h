@@ -13,19 +13,19 @@
 typedef void (*test_fn)(void);
 static struct {
     const char *name;
-    test_fn fn;
+    test_fn run;
 } test_list[256];
 static int test_count;
 static int test_failed_now, test_skipped_now;
 
-#define TEST(name)                                                                                           \
-    static void name(void);                                                                                  \
-    __attribute__((constructor)) static void register_##name(void)                                           \
+#define TEST(fn)                                                                                             \
+    static void fn(void);                                                                                    \
+    __attribute__((constructor)) static void register_##fn(void)                                             \
     {                                                                                                        \
-        test_list[test_count].name = #name;                                                                  \
-        test_list[test_count++].fn = name;                                                                   \
+        test_list[test_count].name = #fn;                                                                    \
+        test_list[test_count++].run = fn;                                                                     \
     }                                                                                                        \
-    static void name(void)
+    static void fn(void)
 
 #define CHECK(cond)                                                                                          \
     do {                                                                                                     \
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
         if (only && strcmp(only, test_list[i].name) != 0)
             continue;
         test_failed_now = test_skipped_now = 0;
-        test_list[i].fn();
+        test_list[i].run();
         if (test_failed_now) {
             failed++;
             printf("FAIL %s\n", test_list[i].name);

@@ -20,8 +20,14 @@ static ad_status vips_fail(ad_err *err, ad_status code, const char *what)
     return ad_err_set(err, code, "%s: %s", what, line);
 }
 
+/* libvips reports warnings (e.g. "not enough data" for a truncated file)
+ * through GLib logging; we turn the conditions that matter into errors and
+ * keep stderr to our own one-line logs. */
+static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data) {}
+
 ad_status ad_image_startup(const char *argv0, ad_err *err)
 {
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO, drop_log, NULL);
     if (VIPS_INIT(argv0 ? argv0 : "assetd") != 0)
         return vips_fail(err, AD_EBACKEND, "libvips init");
     /* A service decodes every image once; the operation cache would only

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test.sh — the README's test command: set up what is missing, build, and run
+# every suite: unit tests (also under ASan + UBSan), the CLI end to end with
+# the real model, and the quality test against ../shared/data/bgeval.
+# Ends with one summary line: "N passed, M failed, K skipped".
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+scripts/setup.sh --test || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+make -s -j"$(nproc)" tests >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+make -s -j"$(nproc)" asan >/dev/null || { echo "asan build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+export ASSETD_BIN="$ROOT/build/assetd"
+export ASSETD_TESTDATA="$ROOT/deps/testdata"
+export ASSETD_MKIMAGE="$ROOT/build/tests/mkimage"
+export ASSETD_BGEVAL="${ASSETD_BGEVAL:-$ROOT/../shared/data/bgeval}"
+# Tests check that oversized allocations fail cleanly, so ASan must return
+# NULL rather than abort; leaks are reported.
+export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+passed=0 failed=0 skipped=0 broken=()
+suite() {
+    local label=$1; shift
+    printf '== %s\n' "$label"
+    local log
+    log=$(mktemp)
+    "$@" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    local line
+    line=$(grep -E '^RESULT ' "$log" | tail -n1)
+    if [ -z "$line" ]; then
+        echo "   $label: no result line (exit $rc)"
+        failed=$((failed + 1)); broken+=("$label")
+    else
+        local p f s
+        p=$(sed -E 's/.*passed=([0-9]+).*/\1/' <<<"$line")
+        f=$(sed -E 's/.*failed=([0-9]+).*/\1/' <<<"$line")
+        s=$(sed -E 's/.*skipped=([0-9]+).*/\1/' <<<"$line")
+        passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+        if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+            echo "   $label: exit $rc without a failed test (sanitizer report?)"
+            failed=$((failed + 1)); broken+=("$label")
+        fi
+        [ "$f" != 0 ] && broken+=("$label")
+    fi
+    rm -f "$log"
+}
+
+for t in build/tests/test_base build/tests/test_matte build/tests/test_image; do
+    suite "unit $(basename "$t")" "$t"
+done
+for t in build-asan/tests/test_*; do
+    suite "asan+ubsan $(basename "$t")" "$t"
+done
+suite "cli" build/tests/test_cli
+suite "quality (bgeval)" build/tests/test_bgeval
+
+[ ${#broken[@]} -gt 0 ] && echo "failing suites: ${broken[*]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

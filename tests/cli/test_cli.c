@@ -1,0 +1,283 @@
+/* test_cli.c — `assetd remove` end to end: the real binary, the real model,
+ * real photographs from Debian packages (scripts/fetch-testdata.sh) and
+ * variants made from them by build/tests/mkimage. Results are read back with
+ * libvips and checked for behaviour: subject kept, background removed, size
+ * and orientation right, original pixels untouched, clean errors. */
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define HARNESS_SETUP setup
+#include "base/fsutil.h"
+#include "harness.h"
+#include "image/image.h"
+
+static const char *bin, *photos, *mkimage;
+static char tmp[] = "/tmp/assetd-cli-XXXXXX";
+static char last_stderr[4096];
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+static void setup(void)
+{
+    ad_err e = AD_ERR_INIT;
+    bin = env_or("ASSETD_BIN", "build/assetd");
+    photos = env_or("ASSETD_TESTDATA", "deps/testdata");
+    mkimage = env_or("ASSETD_MKIMAGE", "build/tests/mkimage");
+    if (ad_image_startup("test_cli", &e) != AD_OK || mkdtemp(tmp) == NULL) {
+        printf("setup failed\n");
+        exit(1);
+    }
+}
+
+/* Run a shell command line; returns its exit status, keeps its stderr. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char cmd[8192], errpath[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", tmp);
+    char full[9000];
+    snprintf(full, sizeof full, "%s 2>%s", cmd, errpath);
+    int st = system(full);
+    last_stderr[0] = '\0';
+    FILE *f = fopen(errpath, "r");
+    if (f) {
+        size_t n = fread(last_stderr, 1, sizeof last_stderr - 1, f);
+        last_stderr[n] = '\0';
+        fclose(f);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int load(const char *path, ad_pixmap *pm)
+{
+    void *buf;
+    size_t len;
+    ad_err e = AD_ERR_INIT;
+    memset(pm, 0, sizeof *pm);
+    if (ad_file_read(path, 1u << 30, &buf, &len, &e) != AD_OK)
+        return 0;
+    int ok = ad_image_decode_raw(buf, len, pm, &e) == AD_OK;
+    free(buf);
+    return ok;
+}
+
+/* Mean alpha over a square of side 2r+1 around (x, y). */
+static double alpha_at(const ad_pixmap *pm, int x, int y, int r)
+{
+    double sum = 0;
+    int n = 0;
+    for (int yy = y - r; yy <= y + r; yy++)
+        for (int xx = x - r; xx <= x + r; xx++) {
+            if (xx < 0 || yy < 0 || xx >= pm->width || yy >= pm->height)
+                continue;
+            sum += pm->data[((size_t)yy * pm->width + xx) * pm->bands + (pm->bands - 1)];
+            n++;
+        }
+    return n ? sum / n : -1;
+}
+
+static char *path_in(const char *name)
+{
+    static char buf[8][600];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, name);
+    return buf[k];
+}
+
+static char *photo(const char *name)
+{
+    static char buf[4][600];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", photos, name);
+    return buf[k];
+}
+
+TEST(portrait_keeps_the_face_and_clears_the_corners)
+{
+    const char *out = path_in("astronaut.png");
+    REQUIRE(run("%s remove %s %s", bin, photo("astronaut.png"), out) == 0);
+    ad_pixmap pm, orig;
+    REQUIRE(load(out, &pm));
+    CHECK(pm.width == 512 && pm.height == 512 && pm.bands == 4);
+    CHECKF(alpha_at(&pm, 225, 125, 6) > 240, "face alpha %.1f", alpha_at(&pm, 225, 125, 6));
+    CHECKF(alpha_at(&pm, 10, 10, 6) < 5, "corner alpha %.1f", alpha_at(&pm, 10, 10, 6));
+    CHECKF(alpha_at(&pm, 500, 10, 6) < 5, "corner alpha %.1f", alpha_at(&pm, 500, 10, 6));
+    /* soft edges exist: some alpha strictly between 0 and 255 */
+    int partial = 0;
+    for (int i = 0; i < 512 * 512; i++)
+        partial += pm.data[4 * i + 3] > 10 && pm.data[4 * i + 3] < 245;
+    CHECK(partial > 200);
+    /* the original pixels come through untouched (lossless) */
+    REQUIRE(load(photo("astronaut.png"), &orig));
+    int same = orig.bands == 3;
+    for (int i = 0; same && i < 512 * 512; i++)
+        same = memcmp(orig.data + 3 * i, pm.data + 4 * i, 3) == 0;
+    CHECK(same);
+    ad_pixmap_cleanup(&pm);
+    ad_pixmap_cleanup(&orig);
+}
+
+TEST(second_portrait_jpeg)
+{
+    const char *out = path_in("grace.png");
+    REQUIRE(run("%s remove %s %s", bin, photo("grace_hopper.jpg"), out) == 0);
+    ad_pixmap pm;
+    REQUIRE(load(out, &pm));
+    CHECK(pm.width == 512 && pm.height == 600);
+    CHECK(alpha_at(&pm, 260, 200, 8) > 240);
+    CHECK(alpha_at(&pm, 10, 10, 6) < 5 && alpha_at(&pm, 500, 10, 6) < 5);
+    ad_pixmap_cleanup(&pm);
+}
+
+TEST(exif_rotated_jpeg_gives_an_upright_cutout)
+{
+    const char *rot = path_in("rot6.jpg"), *out = path_in("rot6.png");
+    REQUIRE(run("%s rot6 %s %s", mkimage, photo("grace_hopper.jpg"), rot) == 0);
+    REQUIRE(run("%s remove %s %s", bin, rot, out) == 0);
+    ad_pixmap pm;
+    REQUIRE(load(out, &pm));
+    /* stored 600x512, shown upright 512x600 with the face at the top */
+    CHECK(pm.width == 512 && pm.height == 600);
+    CHECKF(alpha_at(&pm, 260, 200, 8) > 240, "face %.1f", alpha_at(&pm, 260, 200, 8));
+    CHECK(alpha_at(&pm, 10, 10, 6) < 5 && alpha_at(&pm, 500, 10, 6) < 5);
+    CHECK(alpha_at(&pm, 256, 590, 6) > 240); /* shoulders at the bottom */
+    ad_pixmap_cleanup(&pm);
+}
+
+TEST(grey_16bit_cmyk_palette_and_rgba_inputs_work)
+{
+    const char *kinds[] = {"grey", "grey16", "rgb16", "cmyk", "palette", "rgba"};
+    const char *ext[] = {"png", "png", "png", "jpg", "png", "png"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        char in[64], out[64];
+        snprintf(in, sizeof in, "in_%s.%s", kinds[i], ext[i]);
+        snprintf(out, sizeof out, "out_%s.png", kinds[i]);
+        REQUIRE(run("%s %s %s %s", mkimage, kinds[i], photo("astronaut.png"), path_in(in)) == 0);
+        int rc = run("%s remove %s %s", bin, path_in(in), path_in(out));
+        CHECKF(rc == 0, "%s: exit %d: %s", kinds[i], rc, last_stderr);
+        ad_pixmap pm;
+        if (rc != 0 || !load(path_in(out), &pm))
+            continue;
+        CHECKF(pm.width == 512 && pm.height == 512 && pm.bands == 4, "%s size", kinds[i]);
+        /* the rgba input has alpha 0 on its left half, where the face is:
+         * the model must ignore the input's alpha */
+        CHECKF(alpha_at(&pm, 225, 125, 6) > 200, "%s face %.1f", kinds[i], alpha_at(&pm, 225, 125, 6));
+        CHECKF(alpha_at(&pm, 500, 10, 6) < 10, "%s corner %.1f", kinds[i], alpha_at(&pm, 500, 10, 6));
+        ad_pixmap_cleanup(&pm);
+    }
+}
+
+TEST(mask_option_writes_the_alpha_alone)
+{
+    const char *cut = path_in("m_cut.png"), *mask = path_in("m_mask.png");
+    REQUIRE(run("%s remove %s %s", bin, photo("chelsea.png"), cut) == 0);
+    REQUIRE(run("%s remove --mask %s %s", bin, photo("chelsea.png"), mask) == 0);
+    ad_pixmap c, m;
+    REQUIRE(load(cut, &c));
+    REQUIRE(load(mask, &m));
+    CHECK(m.bands == 1 && m.width == c.width && m.height == c.height);
+    int same = 1;
+    for (int i = 0; same && i < m.width * m.height; i++)
+        same = m.data[i] == c.data[4 * i + 3];
+    CHECK(same);
+    ad_pixmap_cleanup(&c);
+    ad_pixmap_cleanup(&m);
+}
+
+TEST(small_model_works_too)
+{
+    const char *out = path_in("small.png");
+    REQUIRE(run("%s remove --model small %s %s", bin, photo("astronaut.png"), out) == 0);
+    ad_pixmap pm;
+    REQUIRE(load(out, &pm));
+    CHECK(alpha_at(&pm, 225, 125, 6) > 200 && alpha_at(&pm, 500, 10, 6) < 10);
+    ad_pixmap_cleanup(&pm);
+    CHECK(run("%s remove --model huge %s %s", bin, photo("astronaut.png"), out) != 0);
+    CHECK(strstr(last_stderr, "huge") != NULL);
+}
+
+/* A refused input: non-zero exit, one line naming the file, no output. */
+static void check_refused(const char *in, const char *what)
+{
+    const char *out = path_in("refused.png");
+    unlink(out);
+    int rc = run("%s remove %s %s", bin, in, out);
+    CHECKF(rc != 0, "%s: exit 0", what);
+    CHECKF(strstr(last_stderr, in) != NULL, "%s: stderr does not name the file: %s", what, last_stderr);
+    const char *nl = strchr(last_stderr, '\n');
+    CHECKF(nl && nl[1] == '\0', "%s: not one line: %s", what, last_stderr);
+    CHECKF(!exists(out), "%s: output left behind", what);
+    /* no temporary files either */
+    CHECK(run("ls %s | grep -q tmp", tmp) != 0);
+}
+
+TEST(bad_inputs_give_a_one_line_error_and_no_output)
+{
+    check_refused(path_in("does-not-exist.jpg"), "missing");
+    const char *txt = path_in("notes.txt");
+    REQUIRE(ad_file_write_atomic(txt, "just some text\n", 15, &(ad_err)AD_ERR_INIT) == AD_OK);
+    check_refused(txt, "text file");
+    const char *trunc = path_in("trunc.jpg");
+    REQUIRE(run("%s truncate %s %s", mkimage, photo("rocket.jpg"), trunc) == 0);
+    check_refused(trunc, "truncated jpeg");
+    const char *empty = path_in("empty.png");
+    REQUIRE(ad_file_write_atomic(empty, "", 0, &(ad_err)AD_ERR_INIT) == AD_OK);
+    check_refused(empty, "empty file");
+    check_refused(tmp, "a folder");
+    /* pixel limit */
+    const char *out = path_in("limit.png");
+    CHECK(run("%s remove --max-pixels 1000 %s %s", bin, photo("rocket.jpg"), out) != 0);
+    CHECK(strstr(last_stderr, "pixel limit") != NULL && !exists(out));
+    /* unwritable destination: error, nothing created */
+    CHECK(run("%s remove %s %s/no/such/dir/out.png", bin, photo("rocket.jpg"), tmp) != 0);
+    CHECK(strstr(last_stderr, "no/such/dir") != NULL);
+}
+
+TEST(batch_mode_processes_all_and_reports_progress)
+{
+    const char *dir = path_in("batch");
+    const char *bad = path_in("broken.jpg");
+    REQUIRE(ad_file_write_atomic(bad, "\xff\xd8\xff garbage", 12, &(ad_err)AD_ERR_INIT) == AD_OK);
+    int rc = run("%s remove -o %s %s %s %s", bin, dir, photo("coffee.png"), bad, photo("rocket.jpg"));
+    CHECK(rc != 0); /* one input failed */
+    char p[700];
+    snprintf(p, sizeof p, "%s/coffee.png", dir);
+    CHECK(exists(p));
+    snprintf(p, sizeof p, "%s/rocket.png", dir);
+    CHECK(exists(p));
+    snprintf(p, sizeof p, "%s/broken.png", dir);
+    CHECK(!exists(p));
+    CHECKF(strstr(last_stderr, "[1/3]") && strstr(last_stderr, "[3/3]"), "%s", last_stderr);
+    CHECK(strstr(last_stderr, "broken.jpg") != NULL);
+    CHECK(strstr(last_stderr, "2 ok, 1 failed") != NULL);
+}
+
+TEST(missing_model_is_a_clear_error)
+{
+    const char *out = path_in("nomodel.png");
+    CHECK(run("%s remove --model-dir %s %s %s", bin, tmp, photo("rocket.jpg"), out) != 0);
+    CHECK(strstr(last_stderr, "model") != NULL && !exists(out));
+    const char *junk = path_in("isnet-medium.onnx");
+    REQUIRE(ad_file_write_atomic(junk, "not a model", 11, &(ad_err)AD_ERR_INIT) == AD_OK);
+    CHECK(run("%s remove --model-dir %s %s %s", bin, tmp, photo("rocket.jpg"), out) != 0);
+    CHECK(strstr(last_stderr, "onnxruntime") != NULL && !exists(out));
+    unlink(junk);
+}

@@ -1,0 +1,120 @@
+/* test_bgeval.c — quality against ground truth. Runs `assetd remove --mask`
+ * over ../shared/data/bgeval (20 real photos with masks; research-licensed,
+ * read in place, never copied) and scores mean absolute alpha error and IoU
+ * at 0.5. Thresholds are the reference pipeline's own scores (ISNet medium
+ * with the peer's preprocessing: MAE 0.0656, IoU 0.844, see
+ * shared/peers/README.md) with a small margin. Skipped when the folder is
+ * absent (ASSETD_BGEVAL overrides its path). */
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define HARNESS_SETUP setup
+#include "base/fsutil.h"
+#include "harness.h"
+#include "image/image.h"
+
+#define REF_MAE 0.0656
+#define REF_IOU 0.844
+#define MAX_MAE (REF_MAE + 0.005)
+#define MIN_IOU (REF_IOU - 0.010)
+
+static void setup(void)
+{
+    ad_err e = AD_ERR_INIT;
+    if (ad_image_startup("test_bgeval", &e) != AD_OK)
+        exit(1);
+}
+
+static int load(const char *path, ad_pixmap *pm)
+{
+    void *buf;
+    size_t len;
+    ad_err e = AD_ERR_INIT;
+    if (ad_file_read(path, 1u << 30, &buf, &len, &e) != AD_OK)
+        return 0;
+    int ok = ad_image_decode_raw(buf, len, pm, &e) == AD_OK;
+    free(buf);
+    return ok;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+TEST(masks_match_ground_truth_at_reference_quality)
+{
+    const char *set = getenv("ASSETD_BGEVAL") ? getenv("ASSETD_BGEVAL") : "../shared/data/bgeval";
+    const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
+    char imgdir[512];
+    snprintf(imgdir, sizeof imgdir, "%s/images", set);
+    DIR *d = opendir(imgdir);
+    if (d == NULL)
+        SKIP("%s not found: quality test needs the bgeval set", imgdir);
+    char *names[64];
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 64)
+        if (de->d_name[0] != '.')
+            names[n++] = strdup(de->d_name);
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    REQUIRE(n > 0);
+
+    char out[] = "/tmp/assetd-bgeval-XXXXXX";
+    REQUIRE(mkdtemp(out) != NULL);
+    char cmd[16384];
+    int len = snprintf(cmd, sizeof cmd, "%s remove --mask -o %s", bin, out);
+    for (int i = 0; i < n; i++)
+        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s/%s", imgdir, names[i]);
+    snprintf(cmd + len, sizeof cmd - (size_t)len, " 2>/dev/null");
+    REQUIRE(WEXITSTATUS(system(cmd)) == 0);
+
+    double sum_mae = 0, sum_iou = 0;
+    int scored = 0;
+    printf("    %-14s %8s %8s\n", "image", "MAE", "IoU@0.5");
+    for (int i = 0; i < n; i++) {
+        char stem[256], pred_path[700], gt_path[700];
+        snprintf(stem, sizeof stem, "%s", names[i]);
+        char *dot = strrchr(stem, '.');
+        if (dot)
+            *dot = '\0';
+        snprintf(pred_path, sizeof pred_path, "%s/%s.png", out, stem);
+        snprintf(gt_path, sizeof gt_path, "%s/masks/%s.png", set, stem);
+        ad_pixmap pred, gt;
+        if (!load(pred_path, &pred) || !load(gt_path, &gt)) {
+            CHECKF(0, "%s: cannot read prediction or ground truth", stem);
+            continue;
+        }
+        CHECKF(pred.width == gt.width && pred.height == gt.height, "%s: size differs", stem);
+        if (pred.width == gt.width && pred.height == gt.height) {
+            double mae = 0;
+            long inter = 0, uni = 0;
+            size_t np = (size_t)gt.width * gt.height;
+            for (size_t k = 0; k < np; k++) {
+                int p = pred.data[k * pred.bands], g = gt.data[k * gt.bands];
+                mae += abs(p - g) / 255.0;
+                int pb = p >= 128, gb = g >= 128;
+                inter += pb && gb;
+                uni += pb || gb;
+            }
+            mae /= (double)np;
+            double iou = uni ? (double)inter / (double)uni : 1.0;
+            printf("    %-14s %8.4f %8.3f\n", stem, mae, iou);
+            sum_mae += mae;
+            sum_iou += iou;
+            scored++;
+        }
+        ad_pixmap_cleanup(&pred);
+        ad_pixmap_cleanup(&gt);
+    }
+    REQUIRE(scored == n);
+    double mae = sum_mae / scored, iou = sum_iou / scored;
+    printf("    mean over %d: MAE %.4f (limit %.4f, reference %.4f), IoU %.3f (limit %.3f, reference %.3f)\n", scored,
+           mae, MAX_MAE, REF_MAE, iou, MIN_IOU, REF_IOU);
+    CHECK(mae <= MAX_MAE);
+    CHECK(iou >= MIN_IOU);
+    char rm[600];
+    snprintf(rm, sizeof rm, "rm -rf %s", out);
+    CHECK(system(rm) == 0);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+}

@@ -1,0 +1,140 @@
+/* test_base.c — errors, pixmaps, durable files, parallel-for, settings. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "base/fsutil.h"
+#include "base/parallel.h"
+#include "base/pixmap.h"
+#include "config/config.h"
+#include "harness.h"
+
+TEST(first_error_wins)
+{
+    ad_err e = AD_ERR_INIT;
+    CHECK(ad_err_set(&e, AD_ENOTFOUND, "first %d", 1) == AD_ENOTFOUND);
+    CHECK(ad_err_set(&e, AD_EIO, "second") == AD_EIO);
+    CHECK(e.code == AD_ENOTFOUND && strcmp(e.msg, "first 1") == 0);
+    CHECK(ad_status_http(AD_ETOOBIG) == 413 && ad_status_http(AD_EUNSUPPORTED) == 415);
+    CHECK(ad_status_http(AD_EBUSY) == 503 && ad_status_exit(AD_OK) == 0);
+    CHECK(strcmp(ad_status_name(AD_EINVAL), "invalid") == 0);
+}
+
+TEST(pixmap_refuses_overflowing_sizes)
+{
+    ad_pixmap pm;
+    ad_err e = AD_ERR_INIT;
+    CHECK(ad_pixmap_init(&pm, 0, 10, 3, &e) == AD_EINVAL);
+    CHECK(pm.data == NULL);
+    ad_err e2 = AD_ERR_INIT;
+    CHECK(ad_pixmap_init(&pm, 1 << 30, 1 << 30, 4, &e2) != AD_OK);
+    CHECK(pm.data == NULL);
+    ad_pixmap_cleanup(&pm);
+}
+
+static int count_entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+TEST(atomic_write_replaces_and_leaves_no_temporary)
+{
+    char dir[] = "/tmp/assetd-fsutil-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+    ad_err e = AD_ERR_INIT;
+    CHECK(ad_file_write_atomic(path, "old", 3, &e) == AD_OK);
+    CHECK(ad_file_write_atomic(path, "newer", 5, &e) == AD_OK);
+    void *buf;
+    size_t len;
+    REQUIRE(ad_file_read(path, 100, &buf, &len, &e) == AD_OK);
+    CHECK(len == 5 && memcmp(buf, "newer", 5) == 0);
+    free(buf);
+    CHECK(count_entries(dir) == 1);
+    ad_err e2 = AD_ERR_INIT;
+    CHECK(ad_file_read(path, 4, &buf, &len, &e2) == AD_ETOOBIG);
+    /* a write into a missing folder fails and creates nothing */
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/missing/out.bin", dir);
+    ad_err e3 = AD_ERR_INIT;
+    CHECK(ad_file_write_atomic(bad, "x", 1, &e3) == AD_EIO);
+    CHECK(count_entries(dir) == 1);
+    ad_err e4 = AD_ERR_INIT;
+    snprintf(bad, sizeof bad, "%s/nope", dir);
+    CHECK(ad_file_read(bad, 10, &buf, &len, &e4) == AD_ENOTFOUND);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void mark(void *ctx, int b, int e)
+{
+    int *v = ctx;
+    for (int i = b; i < e; i++)
+        v[i]++;
+}
+
+TEST(parallel_for_covers_every_index_once)
+{
+    int v[1000] = {0};
+    ad_parallel_for(1000, 7, mark, v);
+    ad_parallel_for(3, 16, mark, v);
+    int ok = 1;
+    for (int i = 0; i < 1000; i++)
+        ok &= v[i] == (i < 3 ? 2 : 1);
+    CHECK(ok);
+}
+
+TEST(config_precedence_is_default_env_flag)
+{
+    setenv("ASSETD_LISTEN", "127.0.0.1:9999", 1);
+    setenv("ASSETD_WORKERS", "3", 1);
+    char a0[] = "assetd", a1[] = "serve", a2[] = "--workers", a3[] = "5", a4[] = "--model=small", a5[] = "x";
+    char *argv[] = {a0, a1, a2, a3, a4, a5, NULL};
+    int argc = 6;
+    ad_config c;
+    ad_err e = AD_ERR_INIT;
+    CHECK(ad_config_load(&c, &argc, argv, &e) == AD_OK);
+    CHECK(strcmp(c.listen, "127.0.0.1:9999") == 0); /* env over default */
+    CHECK(c.workers == 5);                          /* flag over env */
+    CHECK(strcmp(c.model, "small") == 0);
+    CHECK(c.queue_depth == 16); /* default */
+    CHECK(argc == 3 && strcmp(argv[1], "serve") == 0 && strcmp(argv[2], "x") == 0);
+    ad_config_cleanup(&c);
+    unsetenv("ASSETD_LISTEN");
+    unsetenv("ASSETD_WORKERS");
+}
+
+TEST(config_errors_name_the_setting)
+{
+    char a0[] = "assetd", a1[] = "--workers", a2[] = "lots";
+    char *argv[] = {a0, a1, a2, NULL};
+    int argc = 3;
+    ad_config c;
+    ad_err e = AD_ERR_INIT;
+    CHECK(ad_config_load(&c, &argc, argv, &e) == AD_EINVAL);
+    CHECK(strstr(e.msg, "workers") != NULL);
+    ad_config_cleanup(&c);
+    char b1[] = "--model", b2[] = "huge";
+    char *argv2[] = {a0, b1, b2, NULL};
+    argc = 3;
+    ad_err e2 = AD_ERR_INIT;
+    CHECK(ad_config_load(&c, &argc, argv2, &e2) == AD_EINVAL);
+    CHECK(strstr(e2.msg, "huge") != NULL);
+    ad_config_cleanup(&c);
+    char c1[] = "--workers", c2[] = "0";
+    char *argv3[] = {a0, c1, c2, NULL};
+    argc = 3;
+    ad_err e3 = AD_ERR_INIT;
+    CHECK(ad_config_load(&c, &argc, argv3, &e3) == AD_EINVAL); /* below range */
+    ad_config_cleanup(&c);
+}

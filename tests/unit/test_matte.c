@@ -1,0 +1,150 @@
+/* test_matte.c — the pixel arithmetic around the model: rounding, the
+ * reference's bilinear sampling, normalisation, quantisation, compose. */
+#include "harness.h"
+#include "matte/matte.h"
+
+TEST(round_is_half_up_like_math_round)
+{
+    CHECK(ad_matte_round_u8(0.0) == 0);
+    CHECK(ad_matte_round_u8(0.5) == 1);
+    CHECK(ad_matte_round_u8(1.5) == 2);
+    CHECK(ad_matte_round_u8(2.4999) == 2);
+    CHECK(ad_matte_round_u8(0.49999999999999994) == 0); /* floor(v + 0.5) would say 1 */
+    CHECK(ad_matte_round_u8(254.5) == 255);
+    CHECK(ad_matte_round_u8(255.0) == 255);
+}
+
+TEST(resize_same_size_is_identity)
+{
+    uint8_t src[5 * 3 * 2], dst[5 * 3 * 2];
+    for (int i = 0; i < 30; i++)
+        src[i] = (uint8_t)(i * 37);
+    ad_matte_resize_rows(src, 5, 3, 2, dst, 5, 3, 0, 3);
+    CHECK(memcmp(src, dst, sizeof src) == 0);
+}
+
+TEST(resize_uses_asymmetric_coordinates_and_clamps_the_edge)
+{
+    /* 2 -> 4 wide: x*0.5 = 0, .5, 1, 1.5 (the last clamps to column 1) */
+    uint8_t src[2] = {0, 100}, dst[4];
+    ad_matte_resize_rows(src, 2, 1, 1, dst, 4, 1, 0, 1);
+    CHECK(dst[0] == 0 && dst[1] == 50 && dst[2] == 100 && dst[3] == 100);
+    /* 4 -> 2: samples columns 0 and 2, no averaging (as the reference) */
+    uint8_t s4[4] = {10, 200, 30, 250}, d2[2];
+    ad_matte_resize_rows(s4, 4, 1, 1, d2, 2, 1, 0, 1);
+    CHECK(d2[0] == 10 && d2[1] == 30);
+    /* 3 -> 2: x = 0, 1.5 -> (200 + 31) / 2 = 115.5 -> 116 (half up) */
+    uint8_t s3[3] = {9, 200, 31}, d3[2];
+    ad_matte_resize_rows(s3, 3, 1, 1, d3, 2, 1, 0, 1);
+    CHECK(d3[0] == 9 && d3[1] == 116);
+}
+
+TEST(resize_rows_split_equals_whole)
+{
+    enum { SW = 37, SH = 23, DW = 64, DH = 50 };
+    uint8_t src[SW * SH * 3], a[DW * DH * 3], b[DW * DH * 3];
+    for (int i = 0; i < SW * SH * 3; i++)
+        src[i] = (uint8_t)((i * 7919) >> 3);
+    ad_matte_resize_rows(src, SW, SH, 3, a, DW, DH, 0, DH);
+    ad_matte_resize_rows(src, SW, SH, 3, b, DW, DH, 0, 17);
+    ad_matte_resize_rows(src, SW, SH, 3, b, DW, DH, 17, DH);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+}
+
+TEST(prepare_input_normalises_planar_rgb)
+{
+    ad_pixmap rgb;
+    ad_err err = AD_ERR_INIT;
+    REQUIRE(ad_pixmap_init(&rgb, 3, 2, 3, &err) == AD_OK);
+    for (int i = 0; i < 6; i++) {
+        rgb.data[3 * i] = 255;
+        rgb.data[3 * i + 1] = 0;
+        rgb.data[3 * i + 2] = 128;
+    }
+    const int side = 8;
+    float t[3 * 8 * 8];
+    REQUIRE(ad_matte_prepare_input(&rgb, side, t, &err) == AD_OK);
+    for (int i = 0; i < side * side; i++) {
+        CHECK(t[i] == 0.49609375f);            /* (255 - 128) / 256 */
+        CHECK(t[i + side * side] == -0.5f);    /* (0 - 128) / 256 */
+        CHECK(t[i + 2 * side * side] == 0.0f); /* (128 - 128) / 256 */
+    }
+    ad_pixmap grey = {0};
+    REQUIRE(ad_pixmap_init(&grey, 2, 2, 1, &err) == AD_OK);
+    ad_err e2 = AD_ERR_INIT;
+    CHECK(ad_matte_prepare_input(&grey, side, t, &e2) == AD_EINVAL);
+    ad_pixmap_cleanup(&grey);
+    ad_pixmap_cleanup(&rgb);
+}
+
+TEST(quantise_floors_in_double_and_clamps)
+{
+    float p[7] = {0.0f, 1.0f, 0.5f, -0.1f, 1.2f, 0.999f, 0.003921569f};
+    uint8_t m[7];
+    ad_matte_quantise(p, 7, m);
+    CHECK(m[0] == 0);
+    CHECK(m[1] == 255);
+    CHECK(m[2] == 127); /* 127.5 floors */
+    CHECK(m[3] == 0);
+    CHECK(m[4] == 255);
+    CHECK(m[5] == 254);
+    /* 0.003921569f * 255 in double is 1.0000001 -> 1; in float it would be
+     * computed differently near integers, the reason for doubles */
+    CHECK(m[6] == 1);
+}
+
+TEST(compose_keeps_rgb_and_takes_alpha_from_the_upscaled_mask)
+{
+    enum { W = 9, H = 7 };
+    ad_pixmap rgb, out;
+    ad_err err = AD_ERR_INIT;
+    REQUIRE(ad_pixmap_init(&rgb, W, H, 3, &err) == AD_OK);
+    REQUIRE(ad_pixmap_init(&out, W, H, 4, &err) == AD_OK);
+    for (int i = 0; i < W * H * 3; i++)
+        rgb.data[i] = (uint8_t)(i * 13);
+    /* 2x2 mask: left column opaque, right transparent */
+    uint8_t mask[4] = {255, 0, 255, 0};
+    REQUIRE(ad_matte_compose(&rgb, mask, 2, 2, &out, 3, &err) == AD_OK);
+    uint8_t ref[W];
+    uint8_t one[2] = {255, 0};
+    ad_matte_resize_rows(one, 2, 1, 1, ref, W, 1, 0, 1);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const uint8_t *o = out.data + (y * W + x) * 4, *i = rgb.data + (y * W + x) * 3;
+            CHECK(o[0] == i[0] && o[1] == i[1] && o[2] == i[2]);
+            CHECK(o[3] == ref[x]);
+        }
+    CHECK(out.data[3] == 255);         /* x = 0 */
+    CHECK(out.data[(W - 1) * 4 + 3] == 0); /* x = 8 samples 1.78 -> clamps to column 1 */
+    ad_pixmap_cleanup(&rgb);
+    ad_pixmap_cleanup(&out);
+}
+
+TEST(upscale_threads_do_not_change_the_result)
+{
+    enum { MW = 16, MH = 16, W = 301, H = 203 };
+    uint8_t mask[MW * MH];
+    for (int i = 0; i < MW * MH; i++)
+        mask[i] = (uint8_t)(i * 31);
+    ad_pixmap a, b;
+    ad_err err = AD_ERR_INIT;
+    REQUIRE(ad_pixmap_init(&a, W, H, 1, &err) == AD_OK);
+    REQUIRE(ad_pixmap_init(&b, W, H, 1, &err) == AD_OK);
+    REQUIRE(ad_matte_upscale(mask, MW, MH, &a, 1, &err) == AD_OK);
+    REQUIRE(ad_matte_upscale(mask, MW, MH, &b, 7, &err) == AD_OK);
+    CHECK(memcmp(a.data, b.data, W * H) == 0);
+    uint8_t ref[W * H];
+    ad_matte_resize_rows(mask, MW, MH, 1, ref, W, H, 0, H);
+    CHECK(memcmp(a.data, ref, W * H) == 0);
+    ad_pixmap_cleanup(&a);
+    ad_pixmap_cleanup(&b);
+}
+
+TEST(scaler_rejects_bad_sizes)
+{
+    ad_matte_scaler s;
+    ad_err err = AD_ERR_INIT;
+    uint8_t m[1] = {0};
+    CHECK(ad_matte_scaler_init(&s, m, 1, 1, 0, 5, &err) == AD_EINVAL);
+    ad_matte_scaler_cleanup(&s);
+}
