@@ -30,18 +30,8 @@ static const setting settings[] = {
       "ONNX Runtime shared library (point at a GPU build to use one)"),
     S(ort_provider, T_STR, "cpu", 0, 0, "ONNX Runtime execution provider"),
     S(ort_profile, T_STR, "lean", 0, 0, "lean (~0.9 GB per inference) or fast (~25% faster, ~1.35 GB)"),
-    S(ort_threads, T_INT, "0", 0, 256, "intra-op threads per inference (0: cores / workers)"),
+    S(ort_threads, T_INT, "0", 0, 256, "intra-op threads per inference (0: all cores)"),
     S(max_pixels, T_INT, "100000000", 1, 1LL << 40, "largest image (width x height) processed"),
-    S(listen, T_STR, "127.0.0.1:8080", 0, 0, "HOST:PORT the server listens on"),
-    S(data_dir, T_STR, "./data", 0, 0, "folder of the embedded store (SQLite + blobs)"),
-    S(store, T_STR, "sqlite", 0, 0, "store backend"),
-    S(api_key, T_STR, "", 0, 0, "API key accepted in addition to stored keys (stored hashed)"),
-    S(workers, T_INT, "1", 1, 64, "pipelines run at once (each uses ort_threads cores)"),
-    S(queue_depth, T_INT, "16", 0, 100000, "requests waiting for a worker before 503"),
-    S(max_body, T_INT, "104857600", 1, 1LL << 40, "largest request body in bytes"),
-    S(job_attempts, T_INT, "5", 1, 1000, "tries of a background job before it is failed"),
-    S(request_timeout, T_INT, "60", 1, 86400, "seconds of client inactivity before a connection is closed"),
-    S(max_connections, T_INT, "256", 1, 65536, "simultaneous client connections"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

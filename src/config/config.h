@@ -16,19 +16,8 @@ typedef struct {
     char *ort_library;      /* path of libonnxruntime.so */
     char *ort_provider;     /* execution provider */
     char *ort_profile;      /* "lean" | "fast" */
-    long long ort_threads;  /* intra-op threads per inference, 0 = cores/workers */
+    long long ort_threads;  /* intra-op threads per inference, 0 = all cores */
     long long max_pixels;   /* largest image processed */
-    /* service */
-    char *listen;           /* HOST:PORT */
-    char *data_dir;         /* store root */
-    char *store;            /* store backend name */
-    char *api_key;          /* a key seeded at start-up (stored hashed) */
-    long long workers;      /* concurrent pipelines */
-    long long queue_depth;  /* waiting requests before 503 */
-    long long max_body;     /* bytes */
-    long long job_attempts; /* tries of a background job before it fails */
-    long long request_timeout; /* seconds a client may take to send a request */
-    long long max_connections;
 } ad_config;
 
 /* Fill cfg from defaults, then the environment, then flags found in argv.
