@@ -3,7 +3,7 @@
 # Dependencies are found with pkg-config; ONNX Runtime's headers come from
 # deps/ (scripts/setup.sh) and its library is dlopen'ed at run time.
 
-PKGS      := vips zlib
+PKGS      := vips zlib sqlite3
 CC        ?= cc
 OPT       ?= -O2
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -17,7 +17,7 @@ B         ?= build
 
 # Library modules: everything but the CLI front.
 LIB_SRC   := $(wildcard src/base/*.c src/config/*.c src/image/*.c src/infer/*.c \
-                        src/matte/*.c src/cutout/*.c)
+                        src/matte/*.c src/cutout/*.c src/store/*.c)
 CLI_SRC   := $(wildcard src/cli/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(B)/%.o)
