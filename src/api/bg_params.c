@@ -1,0 +1,118 @@
+/* bg_params.c — see bg_params.h. Where the spec is silent (decisions in
+ * bg_remove.md, plus): an empty value is an invalid value; for
+ * mode=get_image, disposition and conversion_name are ignored entirely (not
+ * even their values are checked), while unknown or repeated parameters and
+ * metadata's rule still apply, metadata's rule being judged against the
+ * disposition given. */
+#include "api/bg_params.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const known[] = {"mode", "disposition", "conversion_name", "metadata"};
+
+static ad_status refuse(ad_bg_error *e, const char *code, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static ad_status refuse(ad_bg_error *e, const char *code, const char *param, const char *fmt, ...)
+{
+    e->code = code;
+    snprintf(e->param, sizeof e->param, "%s", param);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return AD_EINVAL;
+}
+
+static int name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 30)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+const char *ad_bg_mode_name(ad_bg_mode m)
+{
+    return m == AD_BG_SAVE_IMAGE ? "save_image" : m == AD_BG_GET_IMAGE_AND_SAVE ? "get_image_and_save" : "get_image";
+}
+
+const char *ad_bg_disposition_name(ad_bg_disposition d)
+{
+    return d == AD_BG_ADD_CONVERSION ? "add_conversion" : d == AD_BG_ADD_NEW_ASSET ? "add_new_asset" : "";
+}
+
+ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_bg_error *e)
+{
+    const char *val[4] = {NULL, NULL, NULL, NULL};
+    int seen[4] = {0, 0, 0, 0};
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < q->n; i++) {
+        int k = -1;
+        for (int j = 0; j < 4; j++)
+            if (strcmp(q->v[i].key, known[j]) == 0)
+                k = j;
+        if (k < 0) {
+            char shown[40];
+            snprintf(shown, sizeof shown, "%.39s", q->v[i].key);
+            return refuse(e, "invalid_parameter", shown, "unknown parameter '%s' for this endpoint", shown);
+        }
+        if (seen[k]++)
+            return refuse(e, "invalid_parameter", known[k], "parameter '%s' given more than once", known[k]);
+        /* "?mode" with no '=' is an empty value */
+        val[k] = q->v[i].value ? q->v[i].value : "";
+    }
+    const char *mode = val[0], *disp = val[1], *name = val[2], *meta = val[3];
+
+    if (mode == NULL || strcmp(mode, "get_image") == 0)
+        out->mode = AD_BG_GET_IMAGE;
+    else if (strcmp(mode, "save_image") == 0)
+        out->mode = AD_BG_SAVE_IMAGE;
+    else if (strcmp(mode, "get_image_and_save") == 0)
+        out->mode = AD_BG_GET_IMAGE_AND_SAVE;
+    else
+        return refuse(e, "invalid_parameter", "mode",
+                      "mode must be get_image, save_image or get_image_and_save%s", "");
+
+    ad_bg_disposition d = AD_BG_NO_DISPOSITION;
+    int disp_known = disp && (strcmp(disp, "add_conversion") == 0 || strcmp(disp, "add_new_asset") == 0);
+    if (disp_known)
+        d = strcmp(disp, "add_conversion") == 0 ? AD_BG_ADD_CONVERSION : AD_BG_ADD_NEW_ASSET;
+
+    if (out->mode != AD_BG_GET_IMAGE) {
+        if (disp == NULL)
+            return refuse(e, "missing_parameter", "disposition", "disposition is required when mode is %s",
+                          ad_bg_mode_name(out->mode));
+        if (!disp_known)
+            return refuse(e, "invalid_parameter", "disposition",
+                          "disposition must be add_conversion or add_new_asset%s", "");
+        if (d == AD_BG_ADD_CONVERSION) {
+            if (name == NULL)
+                return refuse(e, "missing_parameter", "conversion_name",
+                              "conversion_name is required when disposition is add_conversion%s", "");
+            if (!name_ok(name))
+                return refuse(e, "invalid_parameter", "conversion_name",
+                              "conversion_name must match ^[a-zA-Z0-9_-]{1,30}$%s", "");
+            snprintf(out->conversion_name, sizeof out->conversion_name, "%s", name);
+        } else if (name != NULL) {
+            return refuse(e, "invalid_parameter", "conversion_name",
+                          "conversion_name is only allowed when disposition is add_conversion%s", "");
+        }
+        out->disposition = d;
+    }
+    if (meta != NULL) {
+        if (d != AD_BG_ADD_NEW_ASSET)
+            return refuse(e, "invalid_parameter", "metadata",
+                          "metadata is only allowed when disposition is add_new_asset%s", "");
+        if (strcmp(meta, "inherit") != 0)
+            return refuse(e, "invalid_parameter", "metadata", "metadata must be inherit%s", "");
+        out->inherit = out->mode != AD_BG_GET_IMAGE;
+    }
+    return AD_OK;
+}

@@ -1,0 +1,37 @@
+/* bg_params.h — validation of the query of
+ * GET /api/v1/assets/:asset_id/addons/bg_remove, exactly as
+ * ../shared/spec/bg_remove.md states it (rules and decisions), as a pure
+ * function so every rule is tested in a table and fuzzed. */
+#ifndef AD_API_BG_PARAMS_H
+#define AD_API_BG_PARAMS_H
+
+#include "api/query.h"
+
+typedef enum { AD_BG_GET_IMAGE, AD_BG_SAVE_IMAGE, AD_BG_GET_IMAGE_AND_SAVE } ad_bg_mode;
+typedef enum { AD_BG_NO_DISPOSITION, AD_BG_ADD_CONVERSION, AD_BG_ADD_NEW_ASSET } ad_bg_disposition;
+
+typedef struct {
+    ad_bg_mode mode;
+    ad_bg_disposition disposition; /* AD_BG_NO_DISPOSITION for get_image */
+    char conversion_name[31];      /* add_conversion only */
+    int inherit;                   /* metadata=inherit (add_new_asset only) */
+} ad_bg_request;
+
+/* A refusal in the spec's error shape: HTTP 400, a machine code
+ * ("missing_parameter" or "invalid_parameter"), a sentence, and the name of
+ * the parameter at fault. */
+typedef struct {
+    const char *code;
+    char message[200];
+    char param[40];
+} ad_bg_error;
+
+/* Validate q. AD_OK fills out; AD_EINVAL fills e (the first rule broken, in
+ * a fixed order: unknown parameter, duplicate, mode, disposition,
+ * conversion_name, metadata). */
+ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_bg_error *e);
+
+const char *ad_bg_mode_name(ad_bg_mode m);
+const char *ad_bg_disposition_name(ad_bg_disposition d);
+
+#endif
