@@ -21,6 +21,8 @@ DEPS="$ROOT/deps"
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
+# --test: also fetch the test photos. The ASan/UBSan pass uses gcc's own
+# runtimes (libasan8, libubsan1 come with build-essential).
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
@@ -29,10 +31,6 @@ APT_PKGS=(build-essential pkg-config ca-certificates
           libvips-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev
           libcurl4-openssl-dev libdeflate-dev zlib1g-dev
           nodejs npm)
-if [ $want_test = 1 ]; then
-    # clang's sanitizer runtime for the ASan+UBSan pass; curl drives the API tests.
-    APT_PKGS+=(clang-14 libclang-rt-14-dev curl)
-fi
 
 apt_updated=0
 apt_update_once() {
