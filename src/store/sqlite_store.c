@@ -400,7 +400,12 @@ static ad_status sq_delete_asset(ad_store *base, const char *id, ad_err *err)
     ad_status rc = conn(s, &db, err);
     if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
         return rc;
-    static char shas[1024][65]; /* guarded by the write lock of BEGIN IMMEDIATE */
+    /* one original + its conversions; heap, so concurrent stores never share it */
+    char(*shas)[65] = malloc(1024 * sizeof *shas);
+    if (shas == NULL) {
+        rollback(db);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
     int n = collect_shas(db, id, shas, 1024);
     if ((rc = exec_stmt(db, err, "DELETE FROM conversions WHERE asset_id=?1", "t", id)) == AD_OK &&
         (rc = exec_stmt(db, err, "DELETE FROM assets WHERE id=?1", "t", id)) == AD_OK) {
@@ -414,6 +419,7 @@ static ad_status sq_delete_asset(ad_store *base, const char *id, ad_err *err)
     }
     if (rc != AD_OK)
         rollback(db);
+    free(shas);
     return rc;
 }
 
