@@ -3,7 +3,7 @@
 # Dependencies are found with pkg-config; ONNX Runtime's headers come from
 # deps/ (scripts/setup.sh) and its library is dlopen'ed at run time.
 
-PKGS      := vips zlib sqlite3
+PKGS      := vips zlib sqlite3 libmicrohttpd jansson
 CC        ?= cc
 OPT       ?= -O2
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -17,7 +17,8 @@ B         ?= build
 
 # Library modules: everything but the CLI front.
 LIB_SRC   := $(wildcard src/base/*.c src/config/*.c src/image/*.c src/infer/*.c \
-                        src/matte/*.c src/cutout/*.c src/store/*.c src/api/*.c)
+                        src/matte/*.c src/cutout/*.c src/store/*.c src/job/*.c \
+                        src/http/*.c src/api/*.c)
 CLI_SRC   := $(wildcard src/cli/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(B)/%.o)

@@ -25,7 +25,7 @@ static ad_status refuse(ad_bg_error *e, const char *code, const char *param, con
     return AD_EINVAL;
 }
 
-static int name_ok(const char *s)
+int ad_bg_conversion_name_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 30)
@@ -96,7 +96,7 @@ ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_bg_error 
             if (name == NULL)
                 return refuse(e, "missing_parameter", "conversion_name",
                               "conversion_name is required when disposition is add_conversion%s", "");
-            if (!name_ok(name))
+            if (!ad_bg_conversion_name_valid(name))
                 return refuse(e, "invalid_parameter", "conversion_name",
                               "conversion_name must match ^[a-zA-Z0-9_-]{1,30}$%s", "");
             snprintf(out->conversion_name, sizeof out->conversion_name, "%s", name);

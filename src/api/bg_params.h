@@ -31,6 +31,9 @@ typedef struct {
  * conversion_name, metadata). */
 ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_bg_error *e);
 
+/* 1 when s matches ^[a-zA-Z0-9_-]{1,30}$ (the spec's conversion_name). */
+int ad_bg_conversion_name_valid(const char *s);
+
 const char *ad_bg_mode_name(ad_bg_mode m);
 const char *ad_bg_disposition_name(ad_bg_disposition d);
 

@@ -11,5 +11,7 @@
 ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, ad_err *err);
 
 int ad_cmd_remove(ad_config *cfg, int argc, char **argv);
+int ad_cmd_serve(ad_config *cfg, int argc, char **argv);
+int ad_cmd_keys(ad_config *cfg, int argc, char **argv);
 
 #endif

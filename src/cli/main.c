@@ -11,6 +11,8 @@ static void usage(FILE *f)
             "usage: assetd COMMAND [options]\n"
             "\n"
             "commands:\n"
+            "  serve                        run the HTTP service (--listen, --data-dir, ...)\n"
+            "  keys create                  make an API key for the service's store and print it\n"
             "  remove INPUT OUTPUT.png      cut out the subject of one image\n"
             "  remove -o DIR INPUT...       cut out a batch into DIR (progress on stderr)\n"
             "      --mask                   write the 8-bit mask instead of the RGBA cut-out\n"
@@ -57,6 +59,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "remove") == 0) {
         rc = ad_cmd_remove(&cfg, argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "serve") == 0) {
+        rc = ad_cmd_serve(&cfg, argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "keys") == 0) {
+        rc = ad_cmd_keys(&cfg, argc - 1, argv + 1);
     } else {
         fprintf(stderr, "assetd: unknown command '%s' (try: assetd help)\n", argv[1]);
         rc = 2;

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/parallel.h"
+
 typedef enum { T_STR, T_INT } setting_type;
 
 typedef struct {
@@ -32,6 +34,21 @@ static const setting settings[] = {
     S(ort_profile, T_STR, "lean", 0, 0, "lean (~0.9 GB per inference) or fast (~25% faster, ~1.35 GB)"),
     S(ort_threads, T_INT, "0", 0, 256, "intra-op threads per inference (0: all cores)"),
     S(max_pixels, T_INT, "100000000", 1, 1LL << 40, "largest image (width x height) processed"),
+    S(listen, T_STR, "127.0.0.1:8080", 0, 0, "address the server listens on (HOST:PORT)"),
+    S(data_dir, T_STR, "./data", 0, 0, "folder of the embedded store (SQLite + blobs)"),
+    S(store, T_STR, "sqlite", 0, 0, "store backend (sqlite)"),
+    S(api_key, T_STR, "", 0, 0, "an API key to accept, stored hashed at start-up"),
+    S(http_threads, T_INT, "2", 1, 64, "HTTP I/O threads"),
+    S(workers, T_INT, "0", 0, 64, "concurrent cut-outs (0: auto, one per 4 cores, at least 1)"),
+    S(queue_depth, T_INT, "8", 0, 100000, "cut-outs that may wait; beyond that 503"),
+    S(max_body, T_INT, "104857600", 1024, 1LL << 36, "largest request body, bytes"),
+    S(max_header, T_INT, "32768", 4096, 1 << 24, "request line + headers per connection, bytes"),
+    S(max_connections, T_INT, "512", 1, 100000, "concurrent connections"),
+    S(max_custom_data, T_INT, "65536", 2, 1 << 24, "largest custom_data JSON, bytes"),
+    S(request_timeout, T_INT, "60", 1, 86400, "seconds a connection may stay idle"),
+    S(job_attempts, T_INT, "5", 1, 1000, "attempts of a background save before it fails"),
+    S(job_backoff_ms, T_INT, "500", 1, 3600000, "delay before the first retry; doubles each time"),
+    S(job_start_delay_ms, T_INT, "0", 0, 86400000, "run no background job until this long after start"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -153,6 +170,15 @@ ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
     if (strcmp(cfg->ort_profile, "lean") != 0 && strcmp(cfg->ort_profile, "fast") != 0)
         return ad_err_set(err, AD_EINVAL, "ort_profile '%s' is unknown (known: lean, fast)", cfg->ort_profile);
     return AD_OK;
+}
+
+void ad_config_concurrency(const ad_config *cfg, int *workers, int *threads)
+{
+    int cores = ad_cpu_count();
+    int w = cfg->workers > 0 ? (int)cfg->workers : (cores / 4 > 1 ? cores / 4 : 1);
+    int t = cfg->ort_threads > 0 ? (int)cfg->ort_threads : cores / w;
+    *workers = w;
+    *threads = t > 0 ? t : 1;
 }
 
 void ad_config_cleanup(ad_config *cfg)

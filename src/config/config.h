@@ -18,6 +18,22 @@ typedef struct {
     char *ort_profile;      /* "lean" | "fast" */
     long long ort_threads;  /* intra-op threads per inference, 0 = all cores */
     long long max_pixels;   /* largest image processed */
+    /* service */
+    char *listen;               /* HOST:PORT */
+    char *data_dir;             /* the embedded store's folder */
+    char *store;                /* store backend name */
+    char *api_key;              /* seeded at start-up ("" = none) */
+    long long http_threads;     /* I/O threads */
+    long long workers;          /* concurrent cut-outs (0: auto) */
+    long long queue_depth;      /* cut-outs waiting beyond those running */
+    long long max_body;         /* bytes */
+    long long max_header;       /* bytes */
+    long long max_connections;
+    long long max_custom_data;  /* bytes of custom_data JSON */
+    long long request_timeout;  /* s; idle connection timeout */
+    long long job_attempts;
+    long long job_backoff_ms;
+    long long job_start_delay_ms;
 } ad_config;
 
 /* Fill cfg from defaults, then the environment, then flags found in argv.
@@ -30,6 +46,12 @@ void ad_config_cleanup(ad_config *cfg);
 
 /* Path of the model file the config selects, into buf. */
 ad_status ad_config_model_path(const ad_config *cfg, char *buf, size_t len, ad_err *err);
+
+/* Concurrent cut-outs and ORT intra-op threads per cut-out for this
+ * machine: workers and ort_threads as set, or chosen so that
+ * workers x threads = cores (one inference with all cores is as fast per
+ * image and needs one model arena's memory, not several). */
+void ad_config_concurrency(const ad_config *cfg, int *workers, int *threads);
 
 /* One line per setting: flag, environment variable, default, help. */
 void ad_config_print_help(FILE *f);

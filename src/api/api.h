@@ -1,0 +1,45 @@
+/* api.h — the HTTP API of assetd: routes, authentication, and the handlers
+ * for assets, conversions, jobs and the bg_remove addon. It is the server's
+ * request handler (ad_http_handler); cheap calls are answered on the I/O
+ * thread, cut-outs are deferred to the work pool. JSON (jansson) lives here
+ * and nowhere else. See the README's API section for the contract. */
+#ifndef AD_API_API_H
+#define AD_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/workpool.h"
+#include "http/server.h"
+#include "infer/model.h"
+#include "job/runner.h"
+#include "store/store.h"
+
+typedef struct {
+    ad_store *store;          /* lent; must outlive the api */
+    ad_workpool *pool;        /* lent: cut-outs run here */
+    int workers;              /* the pool's threads, for Retry-After */
+    int cutout_threads;       /* threads of one cut-out's per-pixel passes */
+    uint64_t max_pixels;      /* larger images get 413 */
+    size_t max_body;          /* largest blob read back for processing */
+    size_t max_custom_data;   /* bytes */
+} ad_api_config;
+
+typedef struct ad_api ad_api;
+
+ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err);
+
+/* The model is loaded and jobs run: from now on /healthz answers 200 and
+ * /api/v1 is served (503 before). model and jobs are lent and must outlive
+ * the api. Thread-safe. */
+void ad_api_set_ready(ad_api *api, ad_model *model, ad_jobrunner *jobs);
+
+/* Requests from now on get 503 (shutting down). Thread-safe. */
+void ad_api_set_draining(ad_api *api);
+
+/* The ad_http_handler: app is the ad_api. */
+void ad_api_handle(void *app, ad_http_req *req);
+
+void ad_api_free(ad_api *api);
+
+#endif

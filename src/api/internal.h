@@ -1,0 +1,57 @@
+/* internal.h — what the api/ files share: the api's state, JSON replies in
+ * the spec's error shape, and the handlers the router dispatches to. Not
+ * used outside api/. */
+#ifndef AD_API_INTERNAL_H
+#define AD_API_INTERNAL_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "api/query.h"
+
+struct ad_api {
+    ad_api_config cfg;
+    ad_model *model;
+    ad_jobrunner *jobs;
+    int ready, draining; /* accessed with __atomic builtins */
+};
+
+/* ---- replies (each returns a response the caller hands to ad_http_respond) */
+
+/* JSON body from j (reference stolen). */
+ad_http_resp *ad_reply_json(int status, json_t *j);
+
+/* {"error":{"code","message","param"}}; param may be NULL (JSON null). */
+ad_http_resp *ad_reply_error(int status, const char *code, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* An error from a lower module: HTTP status and code from its ad_status. */
+ad_http_resp *ad_reply_status(ad_status st, const ad_err *err, const char *param);
+
+/* The asset as the API shows it (new reference; NULL on allocation failure). */
+json_t *ad_asset_json(const ad_asset *a);
+
+/* Parse the query into q, allowing only the names listed (NULL-terminated);
+ * each at most once. On failure *resp is the 400 to send. */
+int ad_query_strict(ad_http_req *req, const char *const *allowed, ad_query *q, ad_http_resp **resp);
+const char *ad_query_get(const ad_query *q, const char *key);
+
+/* Send a stored blob: ETag, If-None-Match (304), single Range (206/416).
+ * immutable: the URL always names these bytes (an asset's file). */
+ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
+                            int immutable);
+
+/* ---- handlers: path segments already validated by the router */
+ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req);
+ad_http_resp *ad_handle_list(ad_api *api, ad_http_req *req);
+ad_http_resp *ad_handle_get_asset(ad_api *api, ad_http_req *req, const char *id);
+ad_http_resp *ad_handle_delete_asset(ad_api *api, ad_http_req *req, const char *id);
+ad_http_resp *ad_handle_put_custom_data(ad_api *api, ad_http_req *req, const char *id);
+ad_http_resp *ad_handle_get_file(ad_api *api, ad_http_req *req, const char *id);
+ad_http_resp *ad_handle_get_conversion(ad_api *api, ad_http_req *req, const char *id, const char *name);
+ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const char *id, const char *name);
+ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const char *id);
+/* Returns NULL when the request was deferred to the work pool. */
+ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const char *id);
+
+#endif

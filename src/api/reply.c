@@ -1,0 +1,168 @@
+/* reply.c — JSON replies, the spec's error shape, the asset's JSON form, and
+ * sending stored blobs with conditional and partial GET. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/internal.h"
+#include "http/range.h"
+
+ad_http_resp *ad_reply_json(int status, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (text == NULL)
+        return NULL; /* the server answers 500 */
+    return ad_http_resp_take(status, "application/json", text, strlen(text));
+}
+
+ad_http_resp *ad_reply_error(int status, const char *code, const char *param, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:{s:s, s:s, s:o}}", "error", "code", code, "message", msg, "param",
+                          param ? json_string(param) : json_null());
+    if (j == NULL) /* message not UTF-8 (it echoes input): say less */
+        j = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", code, "message", "request refused", "param");
+    ad_http_resp *r = ad_reply_json(status, j);
+    if (r && status == 401)
+        ad_http_resp_header(r, "WWW-Authenticate", "Bearer");
+    return r;
+}
+
+ad_http_resp *ad_reply_status(ad_status st, const ad_err *err, const char *param)
+{
+    static const char *codes[AD_STATUS_COUNT] = {
+        [AD_OK] = "ok",
+        [AD_EINVAL] = "invalid_parameter",
+        [AD_ENOTFOUND] = "not_found",
+        [AD_ECONFLICT] = "conflict",
+        [AD_ETOOBIG] = "too_large",
+        [AD_EUNSUPPORTED] = "unsupported_media_type",
+        [AD_EIO] = "storage_error",
+        [AD_EBACKEND] = "internal_error",
+        [AD_ETIMEOUT] = "timeout",
+        [AD_ENOMEM] = "out_of_memory",
+        [AD_EBUSY] = "busy",
+    };
+    int http = ad_status_http(st);
+    const char *code = (unsigned)st < AD_STATUS_COUNT ? codes[st] : "internal_error";
+    /* storage trouble (disk full, read-only) is the server's, not the client's */
+    if (st == AD_EIO)
+        http = 507;
+    if (st == AD_ENOMEM || st == AD_EBUSY)
+        http = 503;
+    ad_http_resp *r = ad_reply_error(http, code, param, "%s", err && err->msg[0] ? err->msg : ad_status_name(st));
+    if (r && http == 503)
+        ad_http_resp_header(r, "Retry-After", "1");
+    return r;
+}
+
+json_t *ad_asset_json(const ad_asset *a)
+{
+    json_t *custom = json_loads(a->custom_data ? a->custom_data : "{}", 0, NULL);
+    json_t *convs = json_array();
+    for (int i = 0; convs && i < a->nconversions; i++) {
+        const ad_conversion *c = &a->conversions[i];
+        json_array_append_new(convs, json_pack("{s:s, s:s, s:I, s:s}", "name", c->name, "content_type",
+                                               c->content_type, "size", (json_int_t)c->size, "created_at",
+                                               c->created_at));
+    }
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", a->id, "filename",
+                          a->filename ? a->filename : "", "content_type", a->content_type ? a->content_type : "",
+                          "size", (json_int_t)a->size, "sha256", a->sha256, "width",
+                          a->width >= 0 ? json_integer(a->width) : json_null(), "height",
+                          a->height >= 0 ? json_integer(a->height) : json_null(), "created_at", a->created_at,
+                          "custom_data", custom ? custom : json_object(), "source_asset_id",
+                          a->source_asset_id[0] ? json_string(a->source_asset_id) : json_null(), "conversions",
+                          convs ? convs : json_array());
+    return j;
+}
+
+const char *ad_query_get(const ad_query *q, const char *key)
+{
+    for (int i = 0; i < q->n; i++)
+        if (strcmp(q->v[i].key, key) == 0)
+            return q->v[i].value ? q->v[i].value : "";
+    return NULL;
+}
+
+int ad_query_strict(ad_http_req *req, const char *const *allowed, ad_query *q, ad_http_resp **resp)
+{
+    ad_err err = AD_ERR_INIT;
+    if (ad_query_parse(ad_http_query(req), 32, q, &err) != AD_OK) {
+        *resp = ad_reply_error(400, "invalid_parameter", NULL, "malformed query string: %s", err.msg);
+        return 0;
+    }
+    for (int i = 0; i < q->n; i++) {
+        const char *k = q->v[i].key;
+        int ok = 0;
+        for (int a = 0; allowed[a] && !ok; a++)
+            ok = strcmp(allowed[a], k) == 0;
+        if (!ok) {
+            *resp = ad_reply_error(400, "invalid_parameter", k, "parameter '%s' is not part of this endpoint", k);
+            return 0;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(q->v[j].key, k) == 0) {
+                *resp = ad_reply_error(400, "invalid_parameter", k, "parameter '%s' is given more than once", k);
+                return 0;
+            }
+    }
+    return 1;
+}
+
+ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
+                            int immutable)
+{
+    char path[4096], etag[70], tmp[96];
+    ad_err err = AD_ERR_INIT;
+    ad_store *s = api->cfg.store;
+    ad_status st = s->ops->blob_path(s, sha256, path, sizeof path, &err);
+    if (st != AD_OK)
+        return ad_reply_status(st, &err, NULL);
+    snprintf(etag, sizeof etag, "\"%s\"", sha256);
+    if (ad_http_etag_match(ad_http_header(req, "If-None-Match"), etag)) {
+        ad_http_resp *r = ad_http_resp_take(304, NULL, NULL, 0);
+        ad_http_resp_header(r, "ETag", etag);
+        return r;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return ad_reply_error(500, "storage_error", NULL, "stored file unreadable: %s", strerror(errno));
+    }
+    uint64_t size = (uint64_t)sb.st_size, first = 0, last = size ? size - 1 : 0;
+    ad_range_result rr = ad_http_range_parse(ad_http_header(req, "Range"), size, &first, &last);
+    ad_http_resp *r;
+    if (rr == AD_RANGE_UNSATISFIABLE) {
+        close(fd);
+        r = ad_reply_error(416, "invalid_parameter", "Range", "range not satisfiable for %" PRIu64 " bytes", size);
+        snprintf(tmp, sizeof tmp, "bytes */%" PRIu64, size);
+        ad_http_resp_header(r, "Content-Range", tmp);
+        return r;
+    }
+    if (rr == AD_RANGE_OK) {
+        r = ad_http_resp_file(206, content_type, fd, first, last - first + 1);
+        snprintf(tmp, sizeof tmp, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
+        ad_http_resp_header(r, "Content-Range", tmp);
+    } else {
+        r = ad_http_resp_file(200, content_type, fd, 0, size);
+    }
+    ad_http_resp_header(r, "ETag", etag);
+    ad_http_resp_header(r, "Accept-Ranges", "bytes");
+    /* an asset's bytes never change; a conversion may be replaced */
+    ad_http_resp_header(r, "Cache-Control", immutable ? "private, max-age=31536000, immutable" : "private, no-cache");
+    return r;
+}

@@ -1,0 +1,114 @@
+/* cmd_serve.c — `assetd serve`: wire store, work pool, API, HTTP server,
+ * model and job runner together, then wait for SIGINT/SIGTERM. The listener
+ * comes up before the model so /healthz can say "starting" (503). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "base/log.h"
+#include "base/sha256.h"
+#include "base/workpool.h"
+#include "cli/cli.h"
+#include "http/server.h"
+#include "job/runner.h"
+#include "store/store.h"
+
+int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
+{
+    ad_err err = AD_ERR_INIT;
+    ad_store *store = NULL;
+    ad_workpool *pool = NULL;
+    ad_api *api = NULL;
+    ad_http_server *http = NULL;
+    ad_model *model = NULL;
+    ad_jobrunner *jobs = NULL;
+    int rc = 1;
+    if (argc > 1) {
+        fprintf(stderr, "assetd serve: unexpected argument '%s' (settings: assetd help)\n", argv[1]);
+        return 2;
+    }
+    /* signals are taken by sigwait below; every thread started from here
+     * inherits the mask */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (ad_store_open(cfg->store, cfg->data_dir, &store, &err) != AD_OK)
+        goto fail;
+    if (cfg->api_key[0]) {
+        size_t n = strlen(cfg->api_key);
+        if (n < 16 || n > 256) {
+            ad_err_set(&err, AD_EINVAL, "api_key must be 16 to 256 characters");
+            goto fail;
+        }
+        char sha[65];
+        ad_sha256_hex(cfg->api_key, n, sha);
+        if (store->ops->add_key(store, sha, &err) != AD_OK)
+            goto fail;
+    }
+    int workers, threads;
+    ad_config_concurrency(cfg, &workers, &threads);
+    if (ad_workpool_new(workers, (int)cfg->queue_depth, &pool, &err) != AD_OK)
+        goto fail;
+    ad_api_config ac = {
+        .store = store,
+        .pool = pool,
+        .workers = workers,
+        .cutout_threads = threads,
+        .max_pixels = (uint64_t)cfg->max_pixels,
+        .max_body = (size_t)cfg->max_body,
+        .max_custom_data = (size_t)cfg->max_custom_data,
+    };
+    if (ad_api_new(&ac, &api, &err) != AD_OK)
+        goto fail;
+    ad_http_config hc = {
+        .listen = cfg->listen,
+        .threads = (int)cfg->http_threads,
+        .max_body = (size_t)cfg->max_body,
+        .max_header = (size_t)cfg->max_header,
+        .max_connections = (unsigned)cfg->max_connections,
+        .timeout = (unsigned)cfg->request_timeout,
+        .handler = ad_api_handle,
+        .app = api,
+    };
+    if (ad_http_start(&hc, &http, &err) != AD_OK)
+        goto fail;
+    ad_log(AD_LOG_INFO, "serve", "listening on %s port=%d data_dir=%s store=%s", cfg->listen, ad_http_port(http),
+           cfg->data_dir, cfg->store);
+    if (ad_cli_open_model(cfg, threads, &model, &err) != AD_OK)
+        goto fail;
+    ad_jobrunner_config jc = {
+        .max_attempts = (int)cfg->job_attempts,
+        .backoff_ms = cfg->job_backoff_ms,
+        .start_delay_ms = cfg->job_start_delay_ms,
+    };
+    if (ad_jobrunner_start(store, &jc, &jobs, &err) != AD_OK)
+        goto fail;
+    ad_api_set_ready(api, model, jobs);
+    ad_log(AD_LOG_INFO, "serve", "ready model=%s workers=%d ort_threads=%d queue_depth=%lld%s", cfg->model, workers,
+           threads, cfg->queue_depth,
+           cfg->api_key[0] ? "" : " (no ASSETD_API_KEY given: keys come from `assetd keys create`)");
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    ad_log(AD_LOG_INFO, "serve", "signal %d: finishing requests in progress", sig);
+    rc = 0;
+    goto shutdown;
+fail:
+    ad_log(AD_LOG_ERROR, "serve", "%s", err.msg);
+shutdown:
+    if (api)
+        ad_api_set_draining(api);
+    ad_workpool_free(pool); /* runs what was accepted; each answers its client */
+    ad_jobrunner_stop(jobs);
+    ad_http_stop(http);
+    ad_api_free(api);
+    ad_model_close(model);
+    ad_store_close(store);
+    return rc;
+}

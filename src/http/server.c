@@ -1,0 +1,407 @@
+/* server.c — see server.h. The libmicrohttpd access handler is called
+ * several times per request: first with only the headers, then once per
+ * chunk of body, then with no data. We answer on the last call, never on the
+ * first: libmicrohttpd 0.9.75 closes the keep-alive connection when a
+ * response is queued on the first call. */
+#include "http/server.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct ad_http_server {
+    struct MHD_Daemon *daemon;
+    ad_http_config cfg;
+    int port;
+};
+
+typedef struct header {
+    char *name, *value;
+    struct header *next;
+} header;
+
+struct ad_http_resp {
+    int status;
+    char *content_type;
+    void *data;
+    size_t len;
+    int fd;
+    uint64_t offset, file_len;
+    header *headers;
+};
+
+struct ad_http_req {
+    struct MHD_Connection *conn;
+    ad_http_server *srv;
+    char *uri;         /* as sent; path and query point into a copy */
+    char *path;        /* owned copy of the uri, cut at '?' */
+    const char *query; /* into path's allocation */
+    const char *method;
+    char *body;
+    size_t len, cap;
+    int calls;
+    int too_big;     /* body over max_body: 413 */
+    int dispatched;  /* handler has been called */
+    int suspended;   /* connection suspended by us */
+    int answered;    /* ad_http_respond was called; resp may be NULL (500) */
+    int deferred;    /* the handler will answer later */
+    ad_http_resp *resp;
+    pthread_mutex_t lock;
+};
+
+/* ---------------------------------------------------------------- responses */
+
+static ad_http_resp *resp_new(int status, const char *content_type)
+{
+    ad_http_resp *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->status = status;
+    r->fd = -1;
+    if (content_type && (r->content_type = strdup(content_type)) == NULL) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+ad_http_resp *ad_http_resp_take(int status, const char *content_type, void *data, size_t len)
+{
+    ad_http_resp *r = resp_new(status, content_type);
+    if (r == NULL) {
+        free(data);
+        return NULL;
+    }
+    r->data = data;
+    r->len = len;
+    return r;
+}
+
+ad_http_resp *ad_http_resp_file(int status, const char *content_type, int fd, uint64_t offset, uint64_t len)
+{
+    ad_http_resp *r = resp_new(status, content_type);
+    if (r == NULL) {
+        close(fd);
+        return NULL;
+    }
+    r->fd = fd;
+    r->offset = offset;
+    r->file_len = len;
+    return r;
+}
+
+int ad_http_resp_header(ad_http_resp *resp, const char *name, const char *value)
+{
+    if (resp == NULL)
+        return 0;
+    header *h = calloc(1, sizeof *h);
+    if (h == NULL || (h->name = strdup(name)) == NULL || (h->value = strdup(value)) == NULL) {
+        if (h)
+            free(h->name);
+        free(h);
+        return 0;
+    }
+    header **tail = &resp->headers;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = h;
+    return 1;
+}
+
+void ad_http_resp_free(ad_http_resp *r)
+{
+    if (r == NULL)
+        return;
+    for (header *h = r->headers, *next; h; h = next) {
+        next = h->next;
+        free(h->name);
+        free(h->value);
+        free(h);
+    }
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->data);
+    free(r->content_type);
+    free(r);
+}
+
+/* Hand resp to libmicrohttpd; resp is consumed. */
+static enum MHD_Result queue(struct MHD_Connection *c, ad_http_resp *r)
+{
+    static const char fallback[] =
+        "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory building the response\",\"param\":null}}";
+    struct MHD_Response *m;
+    int status;
+    if (r == NULL) {
+        m = MHD_create_response_from_buffer(sizeof fallback - 1, (void *)fallback, MHD_RESPMEM_PERSISTENT);
+        if (m == NULL)
+            return MHD_NO;
+        MHD_add_response_header(m, "Content-Type", "application/json");
+        enum MHD_Result ok = MHD_queue_response(c, 500, m);
+        MHD_destroy_response(m);
+        return ok;
+    }
+    if (r->fd >= 0) {
+        m = MHD_create_response_from_fd_at_offset64(r->file_len, r->fd, r->offset);
+        if (m)
+            r->fd = -1; /* now libmicrohttpd's to close */
+    } else {
+        m = r->data ? MHD_create_response_from_buffer(r->len, r->data, MHD_RESPMEM_MUST_FREE)
+                    : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (m)
+            r->data = NULL; /* now libmicrohttpd's to free */
+    }
+    status = r->status;
+    if (m == NULL) {
+        ad_http_resp_free(r);
+        return queue(c, NULL);
+    }
+    if (r->content_type)
+        MHD_add_response_header(m, "Content-Type", r->content_type);
+    for (header *h = r->headers; h; h = h->next)
+        MHD_add_response_header(m, h->name, h->value);
+    ad_http_resp_free(r);
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, m);
+    MHD_destroy_response(m);
+    return ok;
+}
+
+/* ----------------------------------------------------------------- requests */
+
+const char *ad_http_method(const ad_http_req *r) { return r->method; }
+const char *ad_http_path(const ad_http_req *r) { return r->path; }
+const char *ad_http_query(const ad_http_req *r) { return r->query; }
+
+const char *ad_http_header(const ad_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *ad_http_body(const ad_http_req *r, size_t *len)
+{
+    *len = r->len;
+    return r->body ? r->body : "";
+}
+
+void ad_http_defer(ad_http_req *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->deferred = 1;
+    pthread_mutex_unlock(&r->lock);
+}
+
+int ad_http_deferred(ad_http_req *r)
+{
+    pthread_mutex_lock(&r->lock);
+    int d = r->deferred;
+    pthread_mutex_unlock(&r->lock);
+    return d;
+}
+
+void ad_http_respond(ad_http_req *r, ad_http_resp *resp)
+{
+    pthread_mutex_lock(&r->lock);
+    r->resp = resp; /* NULL: queue() answers 500 */
+    r->answered = 1;
+    if (r->suspended) {
+        r->suspended = 0;
+        MHD_resume_connection(r->conn);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    ad_http_req *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->srv = cls;
+    r->conn = c;
+    pthread_mutex_init(&r->lock, NULL);
+    if ((r->path = strdup(uri ? uri : "/")) == NULL) {
+        pthread_mutex_destroy(&r->lock);
+        free(r);
+        return NULL;
+    }
+    char *q = strchr(r->path, '?');
+    if (q) {
+        *q = '\0';
+        r->query = q + 1;
+    } else {
+        r->query = "";
+    }
+    return r;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    ad_http_req *r = *con_cls;
+    if (r == NULL)
+        return;
+    ad_http_resp_free(r->resp);
+    free(r->body);
+    free(r->path);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    *con_cls = NULL;
+}
+
+static ad_http_resp *error_resp(int status, const char *code, const char *message)
+{
+    char buf[256];
+    int n = snprintf(buf, sizeof buf, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"param\":null}}", code, message);
+    char *body = strdup(buf);
+    return body ? ad_http_resp_take(status, "application/json", body, (size_t)n) : NULL;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                 const char *version, const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    ad_http_server *s = cls;
+    ad_http_req *r = *con_cls;
+    if (r == NULL)
+        return MHD_NO; /* uri_cb ran out of memory: drop the connection */
+    r->method = method;
+    if (r->calls++ == 0) {
+        /* headers only: check the declared length, answer on a later call */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
+            r->too_big = 1;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (!r->too_big && r->len + n > s->cfg.max_body)
+            r->too_big = 1;
+        if (r->too_big) {
+            /* refuse now rather than read a body we will not keep;
+             * libmicrohttpd closes the connection after this answer */
+            free(r->body);
+            r->body = NULL;
+            r->len = 0;
+            return queue(c, error_resp(413, "body_too_large", "request body exceeds the configured max_body"));
+        }
+        if (r->len + n + 1 > r->cap) {
+            size_t cap = r->cap ? r->cap : 16384;
+            while (cap < r->len + n + 1)
+                cap *= 2;
+            if (cap > s->cfg.max_body + 1)
+                cap = s->cfg.max_body + 1;
+            char *b = realloc(r->body, cap);
+            if (b == NULL)
+                return queue(c, error_resp(503, "out_of_memory", "no memory for the request body"));
+            r->body = b;
+            r->cap = cap;
+        }
+        memcpy(r->body + r->len, upload_data, n);
+        r->len += n;
+        r->body[r->len] = '\0';
+        return MHD_YES;
+    }
+    if (r->too_big)
+        return queue(c, error_resp(413, "body_too_large", "request body exceeds the configured max_body"));
+    pthread_mutex_lock(&r->lock);
+    if (!r->dispatched) {
+        r->dispatched = 1;
+        pthread_mutex_unlock(&r->lock);
+        s->cfg.handler(s->cfg.app, r);
+        pthread_mutex_lock(&r->lock);
+    }
+    if (r->answered) {
+        ad_http_resp *resp = r->resp;
+        r->resp = NULL;
+        pthread_mutex_unlock(&r->lock);
+        return queue(c, resp);
+    }
+    if (!r->deferred) {
+        pthread_mutex_unlock(&r->lock);
+        return queue(c, NULL); /* handler neither answered nor deferred */
+    }
+    /* deferred: wait for ad_http_respond to resume us */
+    r->suspended = 1;
+    MHD_suspend_connection(c);
+    pthread_mutex_unlock(&r->lock);
+    return MHD_YES;
+}
+
+/* ------------------------------------------------------------------- daemon */
+
+static void log_cb(void *cls, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "http: ");
+    vfprintf(stderr, fmt, ap);
+}
+
+static ad_status parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6, ad_err *err)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon == listen || colon[1] == '\0')
+        return ad_err_set(err, AD_EINVAL, "listen '%s' is not HOST:PORT", listen);
+    size_t hl = (size_t)(colon - listen);
+    if (listen[0] == '[' && colon[-1] == ']') {
+        listen++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host)
+        return ad_err_set(err, AD_EINVAL, "listen '%s': host too long", listen);
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    struct addrinfo hints = {.ai_flags = AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai;
+    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc != 0)
+        return ad_err_set(err, AD_EINVAL, "listen '%s': %s", listen, gai_strerror(rc));
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *v6 = ai->ai_family == AF_INET6;
+    freeaddrinfo(ai);
+    return AD_OK;
+}
+
+ad_status ad_http_start(const ad_http_config *cfg, ad_http_server **out, ad_err *err)
+{
+    struct sockaddr_storage ss = {0};
+    int v6 = 0;
+    ad_status rc = parse_listen(cfg->listen, &ss, &v6, err);
+    *out = NULL;
+    if (rc != AD_OK)
+        return rc;
+    ad_http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    s->cfg = *cfg;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, log_cb, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 1), MHD_OPTION_URI_LOG_CALLBACK,
+        uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        cfg->max_header, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        free(s);
+        return ad_err_set(err, AD_EIO, "cannot listen on %s (address in use or not available)", cfg->listen);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : 0;
+    *out = s;
+    return AD_OK;
+}
+
+int ad_http_port(const ad_http_server *s) { return s->port; }
+
+void ad_http_stop(ad_http_server *s)
+{
+    if (s == NULL)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}
