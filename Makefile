@@ -26,6 +26,8 @@ CLI_OBJ   := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 E2E_SRC   := $(wildcard tests/cli/test_*.c tests/quality/test_*.c)
+API_SRC   := $(wildcard tests/api/test_*.c)
+API_BIN   := $(API_SRC:tests/api/%.c=$(B)/tests/%)
 E2E_BIN   := $(foreach f,$(E2E_SRC),$(B)/tests/$(basename $(notdir $(f))))
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
@@ -47,31 +49,42 @@ $(B)/%.o: %.c
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-tests: $(UNIT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/assetd
+tests: $(UNIT_BIN) $(E2E_BIN) $(API_BIN) $(TOOL_BIN) $(B)/assetd
 
 unit-tests: $(UNIT_BIN)
 
 $(B)/tests/%: tests/unit/%.c tests/harness.h $(B)/libassetd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
 
 $(B)/tests/%: tests/cli/%.c tests/harness.h $(B)/libassetd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
+
+# API tests talk HTTP to the real binary with libcurl.
+$(B)/tests/%: tests/api/%.c tests/api/client.h tests/harness.h $(B)/libassetd.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS) $(shell pkg-config --libs libcurl)
 
 $(B)/tests/%: tests/quality/%.c tests/harness.h $(B)/libassetd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
 
 $(B)/tests/%: tests/tools/%.c tests/harness.h $(B)/libassetd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
 
 bench: $(BENCH_BIN) $(B)/assetd
 
 $(B)/bench/%: bench/%.c $(B)/libassetd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libassetd.a $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(B)/libassetd.a $(LDLIBS)
 
 # The unit tests again with ASan + UBSan, in their own tree.
 asan:

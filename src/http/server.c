@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@ struct ad_http_req {
     size_t len, cap;
     int calls;
     int too_big;     /* body over max_body: 413 */
+    size_t dropped;  /* bytes of an oversized body discarded */
     int dispatched;  /* handler has been called */
     int suspended;   /* connection suspended by us */
     int answered;    /* ad_http_respond was called; resp may be NULL (500) */
@@ -259,6 +261,15 @@ static ad_http_resp *error_resp(int status, const char *code, const char *messag
     return body ? ad_http_resp_take(status, "application/json", body, (size_t)n) : NULL;
 }
 
+static ad_http_resp *too_large(void)
+{
+    return error_resp(413, "body_too_large", "request body exceeds the configured max_body");
+}
+
+/* Bytes of an oversized body read and dropped before giving up on the
+ * connection. */
+#define DRAIN_LIMIT (64u << 20)
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size,
                                  void **con_cls)
@@ -271,22 +282,32 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (r->calls++ == 0) {
         /* headers only: check the declared length, answer on a later call */
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
             r->too_big = 1;
+            /* a client waiting for 100 Continue has sent nothing yet: refuse
+             * now (the connection closes, which costs nothing here) */
+            const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+            if (expect && strcasecmp(expect, "100-continue") == 0)
+                return queue(c, too_large());
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (!r->too_big && r->len + n > s->cfg.max_body)
+        if (!r->too_big && r->len + n > s->cfg.max_body) {
             r->too_big = 1;
-        if (r->too_big) {
-            /* refuse now rather than read a body we will not keep;
-             * libmicrohttpd closes the connection after this answer */
             free(r->body);
             r->body = NULL;
-            r->len = 0;
-            return queue(c, error_resp(413, "body_too_large", "request body exceeds the configured max_body"));
+            r->len = r->cap = 0;
+        }
+        if (r->too_big) {
+            /* Read and drop the rest so the client reads our 413 instead
+             * of a reset mid-upload; past a margin, stop and close. */
+            r->dropped += n;
+            if (r->dropped > DRAIN_LIMIT)
+                return queue(c, too_large());
+            return MHD_YES;
         }
         if (r->len + n + 1 > r->cap) {
             size_t cap = r->cap ? r->cap : 16384;
@@ -306,7 +327,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     if (r->too_big)
-        return queue(c, error_resp(413, "body_too_large", "request body exceeds the configured max_body"));
+        return queue(c, too_large());
     pthread_mutex_lock(&r->lock);
     if (!r->dispatched) {
         r->dispatched = 1;

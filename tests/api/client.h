@@ -1,0 +1,315 @@
+/* client.h — what the API tests share: start the real `assetd serve` binary
+ * on a free port with a temporary data dir, talk HTTP to it with libcurl
+ * (one keep-alive connection per thread), kill it, read its JSON. */
+#ifndef AD_TESTS_API_CLIENT_H
+#define AD_TESTS_API_CLIENT_H
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define API_KEY "test-key-0123456789abcdef"
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char dir[256];
+    char log[300];
+} server;
+
+typedef struct {
+    long status;
+    char *body;
+    size_t len;
+    char *headers; /* raw header block */
+    size_t hlen;
+    json_t *json;  /* parsed body when it is JSON, else NULL */
+} response;
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+__attribute__((unused)) static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t grow(char **buf, size_t *len, const void *data, size_t n)
+{
+    char *b = realloc(*buf, *len + n + 1);
+    if (b == NULL)
+        return 0;
+    memcpy(b + *len, data, n);
+    *len += n;
+    b[*len] = '\0';
+    *buf = b;
+    return n;
+}
+
+static size_t body_cb(char *p, size_t sz, size_t n, void *ud)
+{
+    response *r = ud;
+    return grow(&r->body, &r->len, p, sz * n);
+}
+
+static size_t header_cb(char *p, size_t sz, size_t n, void *ud)
+{
+    response *r = ud;
+    /* a new status line (after 100 Continue) starts a new block */
+    if (sz * n > 5 && strncmp(p, "HTTP/", 5) == 0)
+        r->hlen = 0;
+    return grow(&r->headers, &r->hlen, p, sz * n);
+}
+
+static void response_cleanup(response *r)
+{
+    free(r->body);
+    free(r->headers);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+/* Value of a response header (case-insensitive) into buf; NULL if absent. */
+static const char *header(const response *r, const char *name, char *buf, size_t len)
+{
+    size_t nl = strlen(name);
+    for (const char *p = r->headers; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        if (eol == NULL)
+            break;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t vl = (size_t)(eol - v);
+            if (vl >= len)
+                vl = len - 1;
+            memcpy(buf, v, vl);
+            buf[vl] = '\0';
+            return buf;
+        }
+        p = eol + 2;
+    }
+    return NULL;
+}
+
+static __thread CURL *thread_curl;
+
+static CURL *curl_handle(void)
+{
+    if (thread_curl == NULL)
+        thread_curl = curl_easy_init();
+    return thread_curl;
+}
+
+/* One request. hdrs: NULL-terminated list of "Name: value" (may be NULL);
+ * auth: add the test key. Returns the status (0 on transport failure). */
+static long request(const server *s, const char *method, const char *path, const char *const *hdrs, int auth,
+                    const void *body, size_t len, response *r)
+{
+    CURL *c = curl_handle();
+    char url[2048];
+    struct curl_slist *list = NULL;
+    memset(r, 0, sizeof *r);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    if (auth)
+        list = curl_slist_append(list, "Authorization: Bearer " API_KEY);
+    list = curl_slist_append(list, "Expect:");
+    for (int i = 0; hdrs && hdrs[i]; i++)
+        list = curl_slist_append(list, hdrs[i]);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(list);
+    if (rc != CURLE_OK)
+        return r->status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    char ct[128];
+    if (r->body && header(r, "Content-Type", ct, sizeof ct) && strcmp(ct, "application/json") == 0)
+        r->json = json_loadb(r->body, r->len, 0, NULL);
+    return r->status;
+}
+
+static long get(const server *s, const char *path, response *r) { return request(s, "GET", path, NULL, 1, NULL, 0, r); }
+
+/* json_t string member or "" */
+static const char *jstr(json_t *j, const char *key)
+{
+    const char *v = json_string_value(json_object_get(j, key));
+    return v ? v : "";
+}
+
+/* The error object's code/param of an error response ("" if absent). */
+static const char *err_code(const response *r) { return jstr(json_object_get(r->json, "error"), "code"); }
+static const char *err_param(const response *r)
+{
+    json_t *p = json_object_get(json_object_get(r->json, "error"), "param");
+    return json_is_string(p) ? json_string_value(p) : "(null)";
+}
+
+/* 1 when j is an object with exactly these keys (NULL-terminated). */
+static int has_exact_keys(json_t *j, const char *const *keys)
+{
+    if (!json_is_object(j))
+        return 0;
+    size_t n = 0;
+    for (; keys[n]; n++)
+        if (json_object_get(j, keys[n]) == NULL)
+            return 0;
+    return json_object_size(j) == n;
+}
+
+/* Every error must be {"error":{"code","message","param"}} and nothing else. */
+static int is_error_shape(const response *r)
+{
+    static const char *const top[] = {"error", NULL}, *const inner[] = {"code", "message", "param", NULL};
+    json_t *e = json_object_get(r->json, "error");
+    json_t *p = json_object_get(e, "param");
+    return has_exact_keys(r->json, top) && has_exact_keys(e, inner) && json_is_string(json_object_get(e, "code")) &&
+           json_is_string(json_object_get(e, "message")) && (json_is_string(p) || json_is_null(p));
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    *out = NULL;
+    *len = 0;
+    if (f == NULL)
+        return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out = malloc((size_t)n + 1);
+    *len = fread(*out, 1, (size_t)n, f);
+    fclose(f);
+    return *len == (size_t)n;
+}
+
+/* Start `assetd serve` on 127.0.0.1:0 over dir with extra args
+ * (NULL-terminated); wait for /healthz 200. Returns 1 on success. */
+static int server_start(server *s, const char *dir, const char *const *extra)
+{
+    const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    snprintf(s->log, sizeof s->log, "%s.log", dir);
+    struct stat st;
+    off_t from = stat(s->log, &st) == 0 ? st.st_size : 0;
+    s->pid = fork();
+    if (s->pid == 0) {
+        const char *argv[40] = {bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir};
+        int n = 6;
+        for (int i = 0; extra && extra[i] && n < 38; i++)
+            argv[n++] = extra[i];
+        argv[n] = NULL;
+        int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 2);
+        dup2(fd, 1);
+        setenv("ASSETD_API_KEY", API_KEY, 1);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    s->port = 0;
+    for (int i = 0; i < 600 && s->port == 0; i++) {
+        char *text = NULL;
+        size_t len = 0;
+        if (read_file(s->log, &text, &len) && (off_t)len > from) {
+            const char *p = strstr(text + from, "port=");
+            if (p)
+                s->port = atoi(p + 5);
+        }
+        free(text);
+        if (s->port == 0)
+            sleep_ms(50);
+    }
+    if (s->port == 0)
+        return 0;
+    for (int i = 0; i < 600; i++) {
+        response r;
+        long st2 = request(s, "GET", "/healthz", NULL, 0, NULL, 0, &r);
+        response_cleanup(&r);
+        if (st2 == 200)
+            return 1;
+        int status;
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid)
+            return 0;
+        sleep_ms(50);
+    }
+    return 0;
+}
+
+static void server_kill(server *s, int sig)
+{
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, sig);
+    int status;
+    waitpid(s->pid, &status, 0);
+    s->pid = 0;
+}
+
+/* A fresh temporary folder name (not created: the server creates it). */
+static void temp_dir(char *buf, size_t len, const char *tag)
+{
+    char base[128] = "/tmp/assetd-api-XXXXXX";
+    if (mkdtemp(base) == NULL)
+        abort();
+    snprintf(buf, len, "%s/%s", base, tag);
+}
+
+/* Upload a raw body; returns the new asset's id into id (33 bytes) or "". */
+static long upload(const server *s, const char *filename, const char *ctype, const void *data, size_t len, char *id)
+{
+    char path[512], cth[160];
+    snprintf(path, sizeof path, "/api/v1/assets?filename=%s", filename);
+    snprintf(cth, sizeof cth, "Content-Type: %s", ctype);
+    const char *h[] = {cth, NULL};
+    response r;
+    long st = request(s, "POST", path, h, 1, data, len, &r);
+    snprintf(id, 33, "%s", st == 201 ? jstr(r.json, "id") : "");
+    response_cleanup(&r);
+    return st;
+}
+
+/* PNG header: width, height, colour type (6 = RGBA). */
+static int png_info(const response *r, int *w, int *h, int *ctype)
+{
+    const unsigned char *b = (const unsigned char *)r->body;
+    if (r->len < 33 || memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0 || memcmp(b + 12, "IHDR", 4) != 0)
+        return 0;
+    *w = (int)((uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19]);
+    *h = (int)((uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23]);
+    *ctype = b[25];
+    return 1;
+}
+
+#endif
