@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh — the README's test command: set up what is missing, build, and run
 # every suite: unit tests (also under ASan + UBSan), the CLI end to end with
-# the real model, and the quality test against ../shared/data/bgeval.
+# the real model, the HTTP API against the real server process (spec table,
+# restart recovery, saturation, concurrency), and the quality test against
+# ../shared/data/bgeval.
 # Ends with one summary line: "N passed, M failed, K skipped".
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +21,11 @@ export ASSETD_BGEVAL="${ASSETD_BGEVAL:-$ROOT/../shared/data/bgeval}"
 # NULL rather than abort; leaks are reported.
 export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+# API tests put their data dirs and server logs here; removed at the end.
+export TMPDIR
+TMPDIR=$(mktemp -d /tmp/assetd-test-XXXXXX)
+trap 'rm -rf "$TMPDIR"' EXIT
 
 passed=0 failed=0 skipped=0 broken=()
 suite() {
@@ -55,8 +62,15 @@ for t in build-asan/tests/test_*; do
     suite "asan+ubsan $(basename "$t")" "$t"
 done
 suite "cli" build/tests/test_cli
+suite "api (real server over HTTP)" build/tests/test_api
+suite "api durability (kill -9, retries, 503, concurrency)" build/tests/test_api_durability
 suite "quality (bgeval)" build/tests/test_bgeval
 
-[ ${#broken[@]} -gt 0 ] && echo "failing suites: ${broken[*]}"
+if [ ${#broken[@]} -gt 0 ]; then
+    echo "failing suites: ${broken[*]}"
+    for f in "$TMPDIR"/*/*.log; do
+        [ -f "$f" ] && { echo "--- tail of server log $f"; tail -n 20 "$f"; }
+    done
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

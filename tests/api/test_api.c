@@ -497,7 +497,7 @@ TEST(bg_remove_on_unknown_non_image_broken_and_huge_assets)
     const char *mk = getenv("ASSETD_MKIMAGE");
     if (mk == NULL)
         SKIP("ASSETD_MKIMAGE not set");
-    char cmd[1024], out[] = "/tmp/assetd-api-big-XXXXXX.png";
+    char cmd[1024], out[] = "/tmp/assetd-api-big-XXXXXX.png"; /* removed below */
     int fd = mkstemps(out, 4);
     close(fd);
     const char *td = getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata";
