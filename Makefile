@@ -86,9 +86,10 @@ $(B)/bench/%: bench/%.c $(B)/libassetd.a
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -o $@ $< $(B)/libassetd.a $(LDLIBS)
 
-# The unit tests again with ASan + UBSan, in their own tree.
+# The unit tests and the server again with ASan + UBSan, in their own tree
+# (the API tests then drive build-asan/assetd).
 asan:
-	$(MAKE) B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" unit-tests
+	$(MAKE) B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" unit-tests build-asan/assetd
 
 clean:
 	rm -rf build build-asan

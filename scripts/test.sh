@@ -64,6 +64,26 @@ done
 suite "cli" build/tests/test_cli
 suite "api (real server over HTTP)" build/tests/test_api
 suite "api durability (kill -9, retries, 503, concurrency)" build/tests/test_api_durability
+
+# The same API suites against the server built with ASan + UBSan; any
+# sanitizer report in a server log fails the run (ORT's own exit-time
+# allocations are suppressed, tests/lsan.supp).
+asan_api() {
+    local label=$1 bin=$2 dir="$TMPDIR/asan-$1"
+    mkdir -p "$dir"
+    TMPDIR="$dir" ASSETD_BIN="$ROOT/build-asan/assetd" \
+        LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0" \
+        suite "asan+ubsan server: $label" "$bin"
+    local reports
+    reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error" "$dir"/*/*.log 2>/dev/null)
+    if [ -n "$reports" ]; then
+        echo "   sanitizer reports in: $reports"
+        grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error" $reports | head -60
+        failed=$((failed + 1)); broken+=("asan server $label")
+    fi
+}
+asan_api api build/tests/test_api
+asan_api durability build/tests/test_api_durability
 suite "quality (bgeval)" build/tests/test_bgeval
 
 if [ ${#broken[@]} -gt 0 ]; then
