@@ -55,7 +55,7 @@ suite() {
     rm -f "$log"
 }
 
-for t in build/tests/test_base build/tests/test_matte build/tests/test_image build/tests/test_store build/tests/test_bg_params build/tests/test_http; do
+for t in build/tests/test_base build/tests/test_matte build/tests/test_image build/tests/test_store build/tests/test_bg_params build/tests/test_http build/tests/test_route; do
     suite "unit $(basename "$t")" "$t"
 done
 for t in build-asan/tests/test_*; do

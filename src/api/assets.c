@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/custom_data.h"
 #include "api/internal.h"
 #include "http/multipart.h"
 #include "image/image.h"
@@ -59,28 +60,18 @@ static int content_type_ok(const char *s)
     return 1;
 }
 
-/* Validate custom data: a JSON object of at most max_custom_data bytes, no
- * duplicate keys. *out is its compact text (caller frees). */
+/* Custom data as stored, or the refusal naming custom_data. */
 static ad_http_resp *parse_custom_data(ad_api *api, const char *text, size_t len, char **out)
 {
-    json_error_t je;
-    *out = NULL;
-    if (len > api->cfg.max_custom_data)
-        return ad_reply_error(413, "too_large", "custom_data", "custom_data is %zu bytes; the limit is %zu", len,
-                              api->cfg.max_custom_data);
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (j == NULL)
-        return ad_reply_error(400, "invalid_parameter", "custom_data", "custom_data is not valid JSON: %s (at %d)",
-                              je.text, je.position);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return ad_reply_error(400, "invalid_parameter", "custom_data", "custom_data must be a JSON object");
-    }
-    *out = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(j);
-    if (*out == NULL)
-        return ad_reply_error(503, "out_of_memory", NULL, "out of memory");
-    return NULL;
+    ad_err err = AD_ERR_INIT;
+    ad_status st = ad_custom_data_normalise(text, len, api->cfg.max_custom_data, out, &err);
+    if (st == AD_OK)
+        return NULL;
+    if (st == AD_ETOOBIG)
+        return ad_reply_error(413, "too_large", "custom_data", "%s", err.msg);
+    if (st == AD_EINVAL)
+        return ad_reply_error(400, "invalid_parameter", "custom_data", "%s", err.msg);
+    return ad_reply_status(st, &err, "custom_data");
 }
 
 static ad_http_resp *store_asset(ad_api *api, const char *filename, const char *content_type, const void *data,

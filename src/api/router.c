@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/bg_params.h"
 #include "api/internal.h"
+#include "api/route.h"
 #include "base/sha256.h"
 
 ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err)
@@ -50,125 +50,72 @@ static int authorised(ad_api *api, ad_http_req *req)
     return api->cfg.store->ops->has_key(api->cfg.store, sha, &err) == AD_OK;
 }
 
-/* Split "/api/v1/assets/x/y" into at most max segments; returns the count,
- * or -1 when the path is malformed (empty segment, too many). */
-static int split(char *path, char **seg, int max)
+static ad_http_resp *unavailable(const char *code)
 {
-    int n = 0;
-    if (*path != '/')
-        return -1;
-    for (char *p = path + 1;;) {
-        char *slash = strchr(p, '/');
-        if (slash)
-            *slash = '\0';
-        if (*p == '\0' || n >= max)
-            return -1;
-        seg[n++] = p;
-        if (!slash)
-            return n;
-        p = slash + 1;
-    }
-}
-
-static ad_http_resp *not_found(const char *path)
-{
-    return ad_reply_error(404, "not_found", NULL, "no route for this path");
-}
-
-static ad_http_resp *bad_method(const char *allowed)
-{
-    ad_http_resp *r = ad_reply_error(405, "method_not_allowed", NULL, "method not allowed here (allowed: %s)", allowed);
-    ad_http_resp_header(r, "Allow", allowed);
+    ad_http_resp *r = ad_reply_error(503, code, NULL, "the server is starting (model loading) or stopping");
+    ad_http_resp_header(r, "Retry-After", "1");
     return r;
 }
 
-static ad_http_resp *unknown_asset(const char *id)
+static int serving(ad_api *api)
 {
-    return ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
+    return __atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) && !__atomic_load_n(&api->draining, __ATOMIC_ACQUIRE);
 }
 
 static ad_http_resp *route(ad_api *api, ad_http_req *req)
 {
-    const char *method = ad_http_method(req);
-    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    int del = strcmp(method, "DELETE") == 0;
-    char path[1024], *seg[8];
-    if (strlen(ad_http_path(req)) >= sizeof path)
-        return not_found(NULL);
-    strcpy(path, ad_http_path(req));
-
-    if (strcmp(path, "/healthz") == 0) {
-        if (!get)
-            return bad_method("GET, HEAD");
-        if (!__atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) || __atomic_load_n(&api->draining, __ATOMIC_ACQUIRE)) {
-            ad_http_resp *r = ad_reply_error(503, "starting", NULL, "the model is loading or the server is stopping");
-            ad_http_resp_header(r, "Retry-After", "1");
-            return r;
-        }
-        return ad_reply_json(200, json_pack("{s:s}", "status", "ok"));
-    }
-    int n = split(path, seg, 8);
-    if (n < 2 || strcmp(seg[0], "api") != 0 || strcmp(seg[1], "v1") != 0)
-        return not_found(NULL);
-    /* every /api/v1 route needs a key, known route or not */
-    if (!authorised(api, req))
-        return ad_reply_error(401, "unauthorized", "Authorization", "a valid API key is required (Authorization: Bearer <key>)");
-    if (!__atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) || __atomic_load_n(&api->draining, __ATOMIC_ACQUIRE)) {
-        ad_http_resp *r = ad_reply_error(503, "unavailable", NULL, "the server is starting or stopping");
-        ad_http_resp_header(r, "Retry-After", "1");
+    const char *m = ad_http_method(req);
+    ad_route rt;
+    ad_route_parse(ad_http_path(req), &rt);
+    if (rt.kind == AD_ROUTE_NONE)
+        return ad_reply_error(404, "not_found", NULL, "no route for this path");
+    /* every /api/v1 path needs a key, known route or not */
+    if (rt.api && !authorised(api, req))
+        return ad_reply_error(401, "unauthorized", "Authorization",
+                              "a valid API key is required (Authorization: Bearer <key>)");
+    if (!serving(api))
+        return unavailable(rt.kind == AD_ROUTE_HEALTHZ ? "starting" : "unavailable");
+    if (rt.kind == AD_ROUTE_API_UNKNOWN)
+        return ad_reply_error(404, "not_found", NULL, "no route for this path");
+    /* the method: GET covers HEAD (libmicrohttpd sends no body for HEAD) */
+    int is_get = strcmp(m, "GET") == 0 || (strcmp(m, "HEAD") == 0 && rt.kind != AD_ROUTE_BG_REMOVE);
+    int is_del = strcmp(m, "DELETE") == 0, is_post = strcmp(m, "POST") == 0, is_put = strcmp(m, "PUT") == 0;
+    int allowed = (is_get && rt.kind != AD_ROUTE_CUSTOM_DATA) ||
+                  (is_del && (rt.kind == AD_ROUTE_ASSET || rt.kind == AD_ROUTE_CONVERSION)) ||
+                  (is_post && rt.kind == AD_ROUTE_ASSETS) || (is_put && rt.kind == AD_ROUTE_CUSTOM_DATA);
+    if (!allowed) {
+        const char *methods = ad_route_methods(rt.kind);
+        ad_http_resp *r = ad_reply_error(405, "method_not_allowed", NULL, "method not allowed here (allowed: %s)",
+                                         methods);
+        ad_http_resp_header(r, "Allow", methods);
         return r;
     }
-    if (n == 4 && strcmp(seg[2], "jobs") == 0) {
-        if (!get)
-            return bad_method("GET, HEAD");
-        if (!ad_id_valid(seg[3]))
-            return ad_reply_error(404, "not_found", "job_id", "no job with this id");
-        return ad_handle_get_job(api, req, seg[3]);
+    if (rt.bad_id)
+        return rt.kind == AD_ROUTE_JOB ? ad_reply_error(404, "not_found", "job_id", "no job with this id")
+                                       : ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
+    if (rt.bad_name)
+        return ad_reply_error(404, "not_found", "conversion_name", "no conversion with this name");
+    switch (rt.kind) {
+    case AD_ROUTE_HEALTHZ:
+        return ad_reply_json(200, json_pack("{s:s}", "status", "ok"));
+    case AD_ROUTE_ASSETS:
+        return is_post ? ad_handle_upload(api, req) : ad_handle_list(api, req);
+    case AD_ROUTE_ASSET:
+        return is_del ? ad_handle_delete_asset(api, req, rt.id) : ad_handle_get_asset(api, req, rt.id);
+    case AD_ROUTE_CUSTOM_DATA:
+        return ad_handle_put_custom_data(api, req, rt.id);
+    case AD_ROUTE_FILE:
+        return ad_handle_get_file(api, req, rt.id);
+    case AD_ROUTE_CONVERSION:
+        return is_del ? ad_handle_delete_conversion(api, req, rt.id, rt.name)
+                      : ad_handle_get_conversion(api, req, rt.id, rt.name);
+    case AD_ROUTE_BG_REMOVE:
+        return ad_handle_bg_remove(api, req, rt.id);
+    case AD_ROUTE_JOB:
+        return ad_handle_get_job(api, req, rt.id);
+    default:
+        return ad_reply_error(404, "not_found", NULL, "no route for this path");
     }
-    if (n < 3 || strcmp(seg[2], "assets") != 0)
-        return not_found(NULL);
-    if (n == 3) {
-        if (strcmp(method, "POST") == 0)
-            return ad_handle_upload(api, req);
-        if (get)
-            return ad_handle_list(api, req);
-        return bad_method("GET, HEAD, POST");
-    }
-    const char *id = seg[3];
-    if (!ad_id_valid(id))
-        return unknown_asset(id);
-    if (n == 4) {
-        if (get)
-            return ad_handle_get_asset(api, req, id);
-        if (del)
-            return ad_handle_delete_asset(api, req, id);
-        return bad_method("GET, HEAD, DELETE");
-    }
-    if (n == 5 && strcmp(seg[4], "custom_data") == 0) {
-        if (strcmp(method, "PUT") == 0)
-            return ad_handle_put_custom_data(api, req, id);
-        return bad_method("PUT");
-    }
-    if (n == 5 && strcmp(seg[4], "file") == 0) {
-        if (get)
-            return ad_handle_get_file(api, req, id);
-        return bad_method("GET, HEAD");
-    }
-    if (n == 6 && strcmp(seg[4], "conversions") == 0) {
-        if (!ad_bg_conversion_name_valid(seg[5]))
-            return ad_reply_error(404, "not_found", "conversion_name", "no conversion with this name");
-        if (get)
-            return ad_handle_get_conversion(api, req, id, seg[5]);
-        if (del)
-            return ad_handle_delete_conversion(api, req, id, seg[5]);
-        return bad_method("GET, HEAD, DELETE");
-    }
-    if (n == 6 && strcmp(seg[4], "addons") == 0 && strcmp(seg[5], "bg_remove") == 0) {
-        if (!get)
-            return bad_method("GET");
-        return ad_handle_bg_remove(api, req, id);
-    }
-    return not_found(NULL);
 }
 
 void ad_api_handle(void *app, ad_http_req *req)
