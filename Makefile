@@ -34,7 +34,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all tests unit-tests bench asan clean format
+.PHONY: all tests unit-tests bench asan fuzz fuzz-targets clean format
 all: $(B)/assetd
 
 $(B)/assetd: $(CLI_OBJ) $(B)/libassetd.a
@@ -91,8 +91,22 @@ $(B)/bench/%: bench/%.c $(B)/libassetd.a
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" unit-tests build-asan/assetd
 
+# libFuzzer targets (clang-14), library and targets with ASan + UBSan and
+# coverage, in build-fuzz/. scripts/fuzz.sh runs them.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_CC   ?= clang-14
+fuzz:
+	$(MAKE) B=build-fuzz CC=$(FUZZ_CC) OPT="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-targets
+
+fuzz-targets: $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/libassetd.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libassetd.a $(LDLIBS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 format:
 	clang-format -i src/*/*.[ch] tests/*.h tests/*/*.c bench/*.c

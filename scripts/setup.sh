@@ -51,6 +51,12 @@ for p in "${APT_PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
         || missing+=("$p")
 done
+# the test run also fuzzes (libFuzzer comes with clang) and injects faults
+if [ $want_test = 1 ]; then
+    for p in clang-14 libclang-rt-14-dev; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "missing Debian packages (run as root or install them): ${missing[*]}"
     apt_update_once

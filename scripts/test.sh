@@ -84,6 +84,7 @@ asan_api() {
 }
 asan_api api build/tests/test_api
 asan_api durability build/tests/test_api_durability
+suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke
 suite "quality (bgeval)" build/tests/test_bgeval
 
 if [ ${#broken[@]} -gt 0 ]; then

@@ -101,7 +101,7 @@ static ad_status part_headers(const char *h, size_t len, ad_multipart_part *p, a
         if (nl == 19 && strncasecmp(h, "Content-Disposition", 19) == 0) {
             if (vl < 9 || strncasecmp(v, "form-data", 9) != 0)
                 return ad_err_set(err, AD_EINVAL, "part disposition is not form-data");
-            if (disposition_param(v, vl, "name", p->name, sizeof p->name) != 1)
+            if (disposition_param(v, vl, "name", p->name, sizeof p->name) != 1 || p->name[0] == '\0')
                 return ad_err_set(err, AD_EINVAL, "part without a valid name");
             int f = disposition_param(v, vl, "filename", p->filename, sizeof p->filename);
             if (f < 0)

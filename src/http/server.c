@@ -354,7 +354,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 
 /* ------------------------------------------------------------------- daemon */
 
-static void log_cb(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's own messages (its format strings, never ours or a
+ * client's) */
+__attribute__((format(printf, 2, 0))) static void log_cb(void *cls, const char *fmt, va_list ap)
 {
     fprintf(stderr, "http: ");
     vfprintf(stderr, fmt, ap);

@@ -59,6 +59,9 @@ TEST(multipart_refuses_malformed_bodies)
         "--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--",              /* no name */
         "--b\r\nContent-Disposition: form-data; name=\"f\r\n\r\nx\r\n--b--",    /* unterminated quote */
         "--b\r\nBroken header\r\n\r\nx\r\n--b--",                               /* no colon */
+        /* regression (found by fuzz_multipart): a token name starting with a
+         * space was accepted as an empty name */
+        "--b\r\nContent-Disposition: form-data; name= file\"\r\n\r\nx\r\n--b--",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ad_multipart_part p[4];

@@ -1,0 +1,38 @@
+/* fuzz_bg_query.c — the query string of bg_remove: strict percent-decoding
+ * (api/query) and every validation rule (api/bg_params). Invariants: an
+ * accepted request is one the spec allows. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/bg_params.h"
+#include "api/query.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *qs = malloc(size + 1);
+    if (qs == NULL)
+        return 0;
+    memcpy(qs, data, size);
+    qs[size] = '\0';
+    ad_query q = {0};
+    if (ad_query_parse(qs, 32, &q, NULL) == AD_OK) {
+        ad_bg_request req;
+        ad_bg_error e;
+        if (ad_bg_params_parse(&q, &req, &e) == AD_OK) {
+            if (req.mode != AD_BG_GET_IMAGE && req.disposition == AD_BG_NO_DISPOSITION)
+                abort(); /* a save without a disposition */
+            if (req.disposition == AD_BG_ADD_CONVERSION && !ad_bg_conversion_name_valid(req.conversion_name))
+                abort();
+            if (req.inherit && req.disposition != AD_BG_ADD_NEW_ASSET)
+                abort();
+        } else if (strcmp(e.code, "missing_parameter") != 0 && strcmp(e.code, "invalid_parameter") != 0) {
+            abort();
+        }
+    }
+    ad_query_cleanup(&q);
+    free(qs);
+    return 0;
+}
