@@ -1,10 +1,14 @@
 /* cmd_serve.c — `assetd serve`: wire store, work pool, API, HTTP server,
  * model and job runner together, then wait for SIGINT/SIGTERM. The listener
  * comes up before the model so /healthz can say "starting" (503). */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "base/log.h"
@@ -14,6 +18,22 @@
 #include "http/server.h"
 #include "job/runner.h"
 #include "store/store.h"
+
+/* One server per data dir: start-up recovery (orphan sweep, job recovery)
+ * assumes no other server writes. The lock lives as long as the process. */
+static ad_status lock_data_dir(const char *dir, ad_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/serve.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ad_err_set(err, AD_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return ad_err_set(err, AD_ECONFLICT, "another assetd serve is running on %s", dir);
+    }
+    return AD_OK; /* fd stays open: the lock is held until exit */
+}
 
 int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
 {
@@ -40,6 +60,13 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
 
     if (ad_store_open(cfg->store, cfg->data_dir, &store, &err) != AD_OK)
         goto fail;
+    if (lock_data_dir(cfg->data_dir, &err) != AD_OK)
+        goto fail;
+    int swept = 0;
+    if (store->ops->sweep_orphans(store, &swept, &err) != AD_OK)
+        goto fail;
+    if (swept)
+        ad_log(AD_LOG_INFO, "serve", "removed %d blob(s) a crash left without a record", swept);
     if (cfg->api_key[0]) {
         size_t n = strlen(cfg->api_key);
         if (n < 16 || n > 256) {

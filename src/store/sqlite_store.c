@@ -213,22 +213,16 @@ static int blob_present(sq_store *s, const char *sha)
 /* Remove a blob if nothing refers to it. Called inside the write transaction
  * that dropped a reference, so no insert can race between check and unlink
  * (inserts check blob_present inside their own write transaction). */
+static int64_t blob_refs(sqlite3 *db, const char *sha);
+
 static void gc_blob(sq_store *s, sqlite3 *db, const char *sha)
 {
-    sqlite3_stmt *st;
-    if (!sha || !*sha || prep(db, &st, NULL,
-                              "SELECT (SELECT count(*) FROM assets WHERE sha256=?1) +"
-                              " (SELECT count(*) FROM conversions WHERE sha256=?1) +"
-                              " (SELECT count(*) FROM jobs WHERE png_sha256=?1 AND status<2)",
-                              "t", sha) != AD_OK)
+    if (!sha || !*sha || blob_refs(db, sha) != 0)
         return;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0) {
-        char path[PATH_MAX];
-        blob_file(s, sha, path, sizeof path);
-        if (unlink(path) == 0)
-            ad_dir_sync_for(path, NULL);
-    }
-    sqlite3_finalize(st);
+    char path[PATH_MAX];
+    blob_file(s, sha, path, sizeof path);
+    if (unlink(path) == 0)
+        ad_dir_sync_for(path, NULL);
 }
 
 /* ----------------------------------------------------------------- assets */
@@ -777,6 +771,67 @@ static ad_status sq_recover_jobs(ad_store *base, int *n, ad_err *err)
     return rc;
 }
 
+/* Count references to a blob (assets, conversions, unfinished jobs). */
+static int64_t blob_refs(sqlite3 *db, const char *sha)
+{
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    if (prep(db, &st, NULL,
+             "SELECT (SELECT count(*) FROM assets WHERE sha256=?1) +"
+             " (SELECT count(*) FROM conversions WHERE sha256=?1) +"
+             " (SELECT count(*) FROM jobs WHERE png_sha256=?1 AND status<2)",
+             "t", sha) != AD_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static ad_status sq_sweep_orphans(ad_store *base, int *n, ad_err *err)
+{
+    sq_store *s = (sq_store *)base;
+    sqlite3 *db;
+    char l1[PATH_MAX], l2[PATH_MAX], f[PATH_MAX];
+    *n = 0;
+    ad_status rc = conn(s, &db, err);
+    if (rc != AD_OK)
+        return rc;
+    snprintf(l1, sizeof l1, "%s/blobs", s->root);
+    DIR *d1 = opendir(l1);
+    if (d1 == NULL)
+        return AD_OK;
+    struct dirent *a, *b, *c;
+    while ((a = readdir(d1))) {
+        if (a->d_name[0] == '.' || strlen(a->d_name) != 2)
+            continue;
+        snprintf(l2, sizeof l2, "%.3100s/%.2s", l1, a->d_name);
+        DIR *d2 = opendir(l2);
+        while (d2 && (b = readdir(d2))) {
+            if (b->d_name[0] == '.' || strlen(b->d_name) != 2)
+                continue;
+            snprintf(f, sizeof f, "%.3200s/%.2s", l2, b->d_name);
+            DIR *d3 = opendir(f);
+            while (d3 && (c = readdir(d3))) {
+                if (!ad_sha256_valid(c->d_name))
+                    continue;
+                char p[PATH_MAX];
+                blob_file(s, c->d_name, p, sizeof p);
+                if (blob_refs(db, c->d_name) == 0 && unlink(p) == 0) {
+                    ad_dir_sync_for(p, NULL);
+                    (*n)++;
+                }
+            }
+            if (d3)
+                closedir(d3);
+        }
+        if (d2)
+            closedir(d2);
+    }
+    closedir(d1);
+    return AD_OK;
+}
+
 /* ------------------------------------------------------------- open/close */
 
 /* Temporary files are left only by a crash between create and rename. */
@@ -874,4 +929,5 @@ const ad_store_ops ad_store_sqlite_ops = {
     .complete_job = sq_complete_job,
     .fail_job = sq_fail_job,
     .recover_jobs = sq_recover_jobs,
+    .sweep_orphans = sq_sweep_orphans,
 };

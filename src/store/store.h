@@ -114,6 +114,11 @@ typedef struct {
                           ad_err *err);
     /* at start-up: running jobs of a previous process go back to queued */
     ad_status (*recover_jobs)(ad_store *s, int *n, ad_err *err);
+
+    /* at start-up, while no other process writes: remove blobs nothing refers
+     * to (a crash between writing a blob and committing its row leaves one);
+     * *n is how many were removed */
+    ad_status (*sweep_orphans)(ad_store *s, int *n, ad_err *err);
 } ad_store_ops;
 
 /* Every backend embeds this first. */

@@ -316,3 +316,26 @@ TEST(parallel_writers_lose_nothing_and_never_see_busy)
     ad_store_close(s);
     rm_tree(dir);
 }
+
+TEST(orphan_blobs_are_swept_and_referenced_ones_kept)
+{
+    for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
+        char dir[64], id[33], orphan[65];
+        ad_store *s = open_tmp(backends[b], dir);
+        REQUIRE(s != NULL);
+        ad_err e = AD_ERR_INIT;
+        CHECK(add_asset(s, "kept bytes", NULL, id) == AD_OK);
+        /* a blob whose row never committed (crash in between) */
+        CHECK(s->ops->put_blob(s, "orphan bytes", 12, orphan, &e) == AD_OK);
+        int n = -1;
+        CHECK(s->ops->sweep_orphans(s, &n, &e) == AD_OK && n == 1);
+        CHECK(!blob_on_disk(s, orphan));
+        ad_asset a;
+        REQUIRE(s->ops->get_asset(s, id, &a, &e) == AD_OK);
+        CHECK(blob_on_disk(s, a.sha256));
+        ad_asset_cleanup(&a);
+        CHECK(s->ops->sweep_orphans(s, &n, &e) == AD_OK && n == 0);
+        ad_store_close(s);
+        rm_tree(dir);
+    }
+}

@@ -1,0 +1,335 @@
+/* test_crash.c — crash consistency: kill -9 the server at random moments
+ * while clients upload, delete, save conversions and record background jobs,
+ * then restart it and check that
+ *   - every acknowledged upload is there and intact (hash of the bytes served
+ *     = what was sent), every acknowledged delete stays deleted;
+ *   - nothing is half-visible: every listed asset's bytes match its sha256;
+ *   - no temporary or unreferenced file is left after start-up;
+ *   - every recorded job completes exactly once.
+ * ASSETD_CRASH_ITERATIONS sets the number of kill/restart rounds (default 4;
+ * the long mode in scripts/crash.sh runs 100+). One data dir for all rounds,
+ * so damage would accumulate. */
+#define HARNESS_SETUP setup
+#include "harness.h"
+
+#include <dirent.h>
+#include <pthread.h>
+
+#include "api/client.h"
+#include "base/sha256.h"
+
+static char *astro_png;
+static size_t astro_len;
+
+static void setup(void)
+{
+    char path[512];
+    const char *td = getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata";
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(path, sizeof path, "%s/astronaut.png", td);
+    if (!read_file(path, &astro_png, &astro_len)) {
+        printf("no test photo %s\n", path);
+        exit(1);
+    }
+}
+
+enum { MAX_ACKED = 20000, MAX_JOBS = 2000 };
+
+typedef struct {
+    char id[33];
+    char sha[65];
+    int deleted; /* acknowledged delete */
+} acked;
+
+static struct {
+    pthread_mutex_t lock;
+    acked up[MAX_ACKED];
+    int nup;
+    char jobs[MAX_JOBS][33], job_assets[MAX_JOBS][33];
+    int njobs;
+    int conversions; /* acknowledged save_image conversions (names c0..) */
+} state = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static char source[33];
+static volatile int stop_clients;
+static unsigned seed_base;
+
+typedef struct {
+    const server *s;
+    int kind; /* 0: uploads + deletes, 1: saves and jobs */
+    unsigned seed;
+} client;
+
+static void *client_thread(void *arg)
+{
+    client *c = arg;
+    char *buf = malloc(300000);
+    while (!stop_clients) {
+        int r = (int)(rand_r(&c->seed) % 100);
+        if (c->kind == 0 && r < 80) {
+            size_t len = 1 + rand_r(&c->seed) % 100000;
+            for (size_t i = 0; i < len; i++)
+                buf[i] = (char)rand_r(&c->seed);
+            char id[33], sha[65];
+            ad_sha256_hex(buf, len, sha);
+            if (upload(c->s, "crash.bin", "application/octet-stream", buf, len, id) == 201) {
+                pthread_mutex_lock(&state.lock);
+                if (state.nup < MAX_ACKED) {
+                    acked *a = &state.up[state.nup++];
+                    memcpy(a->id, id, 33);
+                    memcpy(a->sha, sha, 65);
+                }
+                pthread_mutex_unlock(&state.lock);
+            }
+            sleep_ms(20); /* leave the cores to the cut-outs too */
+        } else if (c->kind == 0) {
+            pthread_mutex_lock(&state.lock);
+            int k = state.nup ? (int)(rand_r(&c->seed) % (unsigned)state.nup) : -1;
+            char id[33] = "";
+            if (k >= 0 && !state.up[k].deleted)
+                memcpy(id, state.up[k].id, 33);
+            pthread_mutex_unlock(&state.lock);
+            if (!id[0])
+                continue;
+            char path[128];
+            snprintf(path, sizeof path, "/api/v1/assets/%s", id);
+            response resp;
+            if (request(c->s, "DELETE", path, NULL, 1, NULL, 0, &resp) == 204) {
+                pthread_mutex_lock(&state.lock);
+                state.up[k].deleted = 1;
+                pthread_mutex_unlock(&state.lock);
+            }
+            response_cleanup(&resp);
+        } else {
+            char path[300], job[64], newid[64];
+            response resp;
+            int as_job = r < 60;
+            pthread_mutex_lock(&state.lock);
+            int conv = state.conversions;
+            pthread_mutex_unlock(&state.lock);
+            if (as_job)
+                snprintf(path, sizeof path,
+                         "/api/v1/assets/%s/addons/bg_remove?mode=get_image_and_save&disposition=add_new_asset",
+                         source);
+            else
+                snprintf(path, sizeof path,
+                         "/api/v1/assets/%s/addons/bg_remove?mode=save_image&disposition=add_conversion"
+                         "&conversion_name=c%d",
+                         source, conv);
+            if (get(c->s, path, &resp) == 200) {
+                pthread_mutex_lock(&state.lock);
+                if (as_job && header(&resp, "X-Job-Id", job, sizeof job) &&
+                    header(&resp, "X-New-Asset-Id", newid, sizeof newid) && state.njobs < MAX_JOBS) {
+                    snprintf(state.jobs[state.njobs], 33, "%.32s", job);
+                    snprintf(state.job_assets[state.njobs++], 33, "%.32s", newid);
+                } else if (!as_job && conv == state.conversions) {
+                    state.conversions++;
+                }
+                pthread_mutex_unlock(&state.lock);
+            }
+            response_cleanup(&resp);
+        }
+    }
+    free(buf);
+    curl_easy_cleanup(thread_curl);
+    thread_curl = NULL;
+    return NULL;
+}
+
+/* Files whose name says they are temporary, anywhere in the data dir. */
+static int count_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (strstr(de->d_name, ".tmp"))
+            n++;
+        else if (de->d_type == DT_DIR)
+            n += count_temporaries(p);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int count_blobs(const char *dir)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/blobs", dir);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "find %s -type f | wc -l", p);
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = -1;
+        pclose(f);
+    }
+    return n;
+}
+
+/* Walk every listed asset: its served bytes must hash to its sha256. Returns
+ * the number of distinct blobs referenced (assets + conversions), or -1. */
+static int check_listing(const server *s, int *bad)
+{
+    char path[200], next[64] = "";
+    char (*shas)[65] = calloc(MAX_ACKED + 4096, 65);
+    int nsha = 0;
+    *bad = 0;
+    for (int pages = 0; pages < 10000; pages++) {
+        snprintf(path, sizeof path, "/api/v1/assets?limit=100%s%s", next[0] ? "&cursor=" : "", next);
+        response r;
+        if (get(s, path, &r) != 200) {
+            response_cleanup(&r);
+            free(shas);
+            return -1;
+        }
+        json_t *items = json_object_get(r.json, "items");
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            json_t *a = json_array_get(items, i);
+            char fp[128], got[65];
+            snprintf(fp, sizeof fp, "/api/v1/assets/%s/file", jstr(a, "id"));
+            response f;
+            if (get(s, fp, &f) != 200 || (ad_sha256_hex(f.body ? f.body : "", f.len, got), 0) ||
+                strcmp(got, jstr(a, "sha256")) != 0 || (json_int_t)f.len != json_integer_value(json_object_get(a, "size")))
+                (*bad)++;
+            response_cleanup(&f);
+            const char *sh = jstr(a, "sha256");
+            int dup = 0;
+            for (int k = 0; k < nsha && !dup; k++)
+                dup = strcmp(shas[k], sh) == 0;
+            if (!dup && nsha < MAX_ACKED + 4096)
+                snprintf(shas[nsha++], 65, "%s", sh);
+            json_t *convs = json_object_get(a, "conversions");
+            for (size_t k = 0; k < json_array_size(convs); k++) {
+                char cp[200], etag[80];
+                snprintf(cp, sizeof cp, "/api/v1/assets/%s/conversions/%s", jstr(a, "id"),
+                         jstr(json_array_get(convs, k), "name"));
+                response cr;
+                if (request(s, "HEAD", cp, NULL, 1, NULL, 0, &cr) == 200 && header(&cr, "ETag", etag, sizeof etag)) {
+                    etag[65] = '\0';
+                    int d2 = 0;
+                    for (int q = 0; q < nsha && !d2; q++)
+                        d2 = strcmp(shas[q], etag + 1) == 0;
+                    if (!d2)
+                        snprintf(shas[nsha++], 65, "%.64s", etag + 1);
+                } else {
+                    (*bad)++;
+                }
+                response_cleanup(&cr);
+            }
+        }
+        json_t *nc = json_object_get(r.json, "next_cursor");
+        snprintf(next, sizeof next, "%s", json_is_string(nc) ? json_string_value(nc) : "");
+        response_cleanup(&r);
+        if (!next[0])
+            break;
+    }
+    free(shas);
+    return nsha;
+}
+
+TEST(kill_9_at_random_moments_loses_nothing_acknowledged)
+{
+    int iterations = getenv("ASSETD_CRASH_ITERATIONS") ? atoi(getenv("ASSETD_CRASH_ITERATIONS")) : 4;
+    char dir[256];
+    temp_dir(dir, sizeof dir, "data");
+    seed_base = (unsigned)time(NULL);
+    printf("    %d iterations, seed %u, data %s\n", iterations, seed_base, dir);
+    server s;
+    REQUIRE(server_start(&s, dir, NULL));
+    REQUIRE(upload(&s, "source.png", "image/png", astro_png, astro_len, source) == 201);
+    int lost = 0, resurrected = 0, halfvisible = 0, temporaries = 0, orphans = 0, jobs_bad = 0, conv_lost = 0;
+    for (int it = 0; it < iterations; it++) {
+        stop_clients = 0;
+        client cl[4];
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++) {
+            cl[i] = (client){.s = &s, .kind = i == 3, .seed = seed_base + (unsigned)(it * 4 + i)};
+            pthread_create(&t[i], NULL, client_thread, &cl[i]);
+        }
+        unsigned rs = seed_base + (unsigned)it;
+        sleep_ms(1500 + (int)(rand_r(&rs) % 5000)); /* long enough for some cut-outs to finish */
+        server_kill(&s, SIGKILL); /* mid-flight: uploads, fsyncs, commits, jobs */
+        stop_clients = 1;
+        for (int i = 0; i < 4; i++)
+            pthread_join(t[i], NULL);
+        REQUIRE(server_start(&s, dir, NULL));
+        /* right after start-up: no temporaries, no unreferenced blobs */
+        temporaries += count_temporaries(dir);
+        /* every recorded job completes, exactly once */
+        for (int j = 0; j < state.njobs; j++) {
+            char path[128];
+            snprintf(path, sizeof path, "/api/v1/jobs/%s", state.jobs[j]);
+            int ok = 0;
+            for (int w = 0; w < 400 && !ok; w++) {
+                response r;
+                ok = get(&s, path, &r) == 200 && strcmp(jstr(r.json, "status"), "succeeded") == 0;
+                response_cleanup(&r);
+                if (!ok)
+                    sleep_ms(50);
+            }
+            snprintf(path, sizeof path, "/api/v1/assets/%s", state.job_assets[j]);
+            response a;
+            ok = ok && get(&s, path, &a) == 200;
+            response_cleanup(&a);
+            jobs_bad += !ok;
+        }
+        /* acknowledged uploads intact, acknowledged deletes stay deleted */
+        for (int k = 0; k < state.nup; k++) {
+            char path[128];
+            snprintf(path, sizeof path, "/api/v1/assets/%s/file", state.up[k].id);
+            response f;
+            long st = get(&s, path, &f);
+            if (state.up[k].deleted) {
+                resurrected += st != 404;
+            } else {
+                char got[65];
+                ad_sha256_hex(f.body ? f.body : "", f.len, got);
+                lost += st != 200 || strcmp(got, state.up[k].sha) != 0;
+            }
+            response_cleanup(&f);
+        }
+        /* acknowledged conversions exist */
+        char path[128];
+        snprintf(path, sizeof path, "/api/v1/assets/%s", source);
+        response src;
+        if (get(&s, path, &src) == 200) {
+            json_t *convs = json_object_get(src.json, "conversions");
+            for (int c = 0; c < state.conversions; c++) {
+                char name[16];
+                snprintf(name, sizeof name, "c%d", c);
+                int found = 0;
+                for (size_t q = 0; q < json_array_size(convs); q++)
+                    found |= strcmp(jstr(json_array_get(convs, q), "name"), name) == 0;
+                conv_lost += !found;
+            }
+        } else {
+            conv_lost++;
+        }
+        response_cleanup(&src);
+        int bad = 0;
+        int referenced = check_listing(&s, &bad);
+        halfvisible += bad;
+        int blobs = count_blobs(dir);
+        /* blobs on disk = blobs referenced (all jobs are done by now) */
+        orphans += referenced < 0 || blobs != referenced;
+        printf("    round %d: %d uploads acked, %d jobs, %d conversions, %d blobs on disk, %d referenced\n", it,
+               state.nup, state.njobs, state.conversions, blobs, referenced);
+        fflush(stdout);
+    }
+    CHECKF(lost == 0, "%d acknowledged uploads lost or damaged", lost);
+    CHECKF(resurrected == 0, "%d acknowledged deletes undone", resurrected);
+    CHECKF(halfvisible == 0, "%d listed assets not intact", halfvisible);
+    CHECKF(temporaries == 0, "%d temporary files after start-up", temporaries);
+    CHECKF(orphans == 0, "%d rounds with unreferenced blobs", orphans);
+    CHECKF(jobs_bad == 0, "%d jobs not completed exactly once", jobs_bad);
+    CHECKF(conv_lost == 0, "%d acknowledged conversions lost", conv_lost);
+    CHECK(state.nup > 0);
+    server_kill(&s, SIGTERM);
+}
