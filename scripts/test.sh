@@ -65,6 +65,7 @@ suite "cli" build/tests/test_cli
 suite "api (real server over HTTP)" build/tests/test_api
 suite "api durability (kill -9, retries, 503, concurrency)" build/tests/test_api_durability
 suite "faults (full disk, read-only blobs, broken model)" build/tests/test_faults
+suite "limits and hostile clients (slowloris, headers, connections, queue time)" build/tests/test_limits
 ASSETD_CRASH_ITERATIONS=4 suite "crash consistency (kill -9 at random moments, 4 rounds)" build/tests/test_crash
 
 # The same API suites against the server built with ASan + UBSan; any

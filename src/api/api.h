@@ -23,6 +23,7 @@ typedef struct {
     uint64_t max_pixels;      /* larger images get 413 */
     size_t max_body;          /* largest blob read back for processing */
     size_t max_custom_data;   /* bytes */
+    double max_queue_wait_ms; /* a cut-out that waited longer is answered 503 unrun */
 } ad_api_config;
 
 typedef struct ad_api ad_api;

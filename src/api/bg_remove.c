@@ -11,6 +11,7 @@
 
 #include "api/bg_params.h"
 #include "api/internal.h"
+#include "base/clock.h"
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "cutout/cutout.h"
@@ -21,6 +22,7 @@ typedef struct {
     ad_bg_request bg;
     char asset_id[AD_ID_LEN + 1];
     char sha256[65];
+    double queued_at; /* ms, ad_clock_ms */
 } cutout_task;
 
 /* Record the save (spooled PNG + what to do with it). For save_image the
@@ -83,7 +85,15 @@ static void run_cutout(void *arg)
     size_t src_len = 0, png_len = 0;
     char path[4096];
     ad_cutout_timing timing = {0};
-    ad_status st = api->cfg.store->ops->blob_path(api->cfg.store, t->sha256, path, sizeof path, &err);
+    ad_status st = AD_ETIMEOUT;
+    double waited = ad_clock_ms() - t->queued_at;
+    if (api->cfg.max_queue_wait_ms > 0 && waited > api->cfg.max_queue_wait_ms) {
+        /* the client has likely given up; do not spend a model run on it */
+        r = ad_reply_error(503, "busy", NULL, "waited %.0f ms for a free worker; retry later", waited);
+        ad_http_resp_header(r, "Retry-After", "2");
+        goto out;
+    }
+    st = api->cfg.store->ops->blob_path(api->cfg.store, t->sha256, path, sizeof path, &err);
     if (st == AD_OK)
         st = ad_file_read(path, api->cfg.max_body, &src, &src_len, &err);
     if (st != AD_OK) {
@@ -173,6 +183,7 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const char *id)
     }
     t->api = api;
     t->req = req;
+    t->queued_at = ad_clock_ms();
     t->bg = bg;
     memcpy(t->asset_id, a.id, sizeof t->asset_id);
     memcpy(t->sha256, a.sha256, sizeof t->sha256);

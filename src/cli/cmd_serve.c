@@ -90,6 +90,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .max_pixels = (uint64_t)cfg->max_pixels,
         .max_body = (size_t)cfg->max_body,
         .max_custom_data = (size_t)cfg->max_custom_data,
+        .max_queue_wait_ms = (double)cfg->request_timeout * 1000.0,
     };
     if (ad_api_new(&ac, &api, &err) != AD_OK)
         goto fail;

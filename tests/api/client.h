@@ -113,6 +113,7 @@ static const char *header(const response *r, const char *name, char *buf, size_t
 }
 
 static __thread CURL *thread_curl;
+static long client_timeout_ms = 120000; /* per request */
 
 static CURL *curl_handle(void)
 {
@@ -140,7 +141,7 @@ static long request(const server *s, const char *method, const char *path, const
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, client_timeout_ms);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
