@@ -87,6 +87,7 @@ asan_api() {
 }
 asan_api api build/tests/test_api
 asan_api durability build/tests/test_api_durability
+ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke
 suite "quality (bgeval)" build/tests/test_bgeval
 
