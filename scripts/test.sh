@@ -87,6 +87,9 @@ asan_api() {
 }
 asan_api api build/tests/test_api
 asan_api durability build/tests/test_api_durability
+asan_api faults build/tests/test_faults
+asan_api limits build/tests/test_limits
+ASSETD_CRASH_ITERATIONS=3 asan_api crash build/tests/test_crash
 ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke
 suite "quality (bgeval)" build/tests/test_bgeval
