@@ -262,7 +262,13 @@ TEST(kill_9_at_random_moments_loses_nothing_acknowledged)
             pthread_create(&t[i], NULL, client_thread, &cl[i]);
         }
         unsigned rs = seed_base + (unsigned)it;
-        sleep_ms(1500 + (int)(rand_r(&rs) % 5000)); /* long enough for some cut-outs to finish */
+        int saves_before = state.njobs + state.conversions;
+        sleep_ms(1500 + (int)(rand_r(&rs) % 5000));
+        /* a round ends after at least one save (a cut-out takes seconds on a
+         * busy machine), then at a random moment within the next ones */
+        for (int w = 0; w < 300 && state.njobs + state.conversions == saves_before; w++)
+            sleep_ms(100);
+        sleep_ms((int)(rand_r(&rs) % 2500));
         server_kill(&s, SIGKILL); /* mid-flight: uploads, fsyncs, commits, jobs */
         stop_clients = 1;
         for (int i = 0; i < 4; i++)
