@@ -210,19 +210,26 @@ static int blob_present(sq_store *s, const char *sha)
     return access(path, F_OK) == 0;
 }
 
-/* Remove a blob if nothing refers to it. Called inside the write transaction
- * that dropped a reference, so no insert can race between check and unlink
- * (inserts check blob_present inside their own write transaction). */
+/* Remove a blob if nothing refers to it. Called *after* the transaction
+ * that dropped a reference has committed: unlinking inside it would lose the
+ * bytes of a row that a crash before the commit brings back. The check and
+ * the unlink run under a write transaction of their own, so no insert can
+ * slip in between (inserts check blob_present inside their write
+ * transaction). A crash between the commit and this leaves an unreferenced
+ * file, which the start-up sweep removes. */
 static int64_t blob_refs(sqlite3 *db, const char *sha);
 
-static void gc_blob(sq_store *s, sqlite3 *db, const char *sha)
+static void reap_blob(sq_store *s, sqlite3 *db, const char *sha)
 {
-    if (!sha || !*sha || blob_refs(db, sha) != 0)
+    if (!sha || !*sha || begin(db, NULL) != AD_OK)
         return;
-    char path[PATH_MAX];
-    blob_file(s, sha, path, sizeof path);
-    if (unlink(path) == 0)
-        ad_dir_sync_for(path, NULL);
+    if (blob_refs(db, sha) == 0) {
+        char path[PATH_MAX];
+        blob_file(s, sha, path, sizeof path);
+        if (unlink(path) == 0)
+            ad_dir_sync_for(path, NULL);
+    }
+    rollback(db); /* nothing was written */
 }
 
 /* ----------------------------------------------------------------- assets */
@@ -406,11 +413,9 @@ static ad_status sq_delete_asset(ad_store *base, const char *id, ad_err *err)
         if (sqlite3_changes(db) == 0)
             rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
     }
-    if (rc == AD_OK) {
+    if (rc == AD_OK && (rc = commit(db, err)) == AD_OK)
         for (int i = 0; i < n; i++)
-            gc_blob(s, db, shas[i]);
-        rc = commit(db, err);
-    }
+            reap_blob(s, db, shas[i]);
     if (rc != AD_OK)
         rollback(db);
     free(shas);
@@ -471,10 +476,8 @@ static ad_status sq_delete_conversion(ad_store *base, const char *asset_id, cons
         return rc;
     if ((rc = sq_get_conversion(base, asset_id, name, &c, err)) == AD_OK &&
         (rc = exec_stmt(db, err, "DELETE FROM conversions WHERE asset_id=?1 AND name=?2", "tt", asset_id, name)) ==
-            AD_OK) {
-        gc_blob(s, db, c.sha256);
-        rc = commit(db, err);
-    }
+            AD_OK && (rc = commit(db, err)) == AD_OK)
+        reap_blob(s, db, c.sha256);
     if (rc != AD_OK)
         rollback(db);
     return rc;
@@ -482,8 +485,11 @@ static ad_status sq_delete_conversion(ad_store *base, const char *asset_id, cons
 
 /* ------------------------------------------------------------------ saves */
 
-static ad_status apply_save_tx(sq_store *s, sqlite3 *db, const ad_save *sv, ad_err *err)
+/* replaced[65] receives the blob of a conversion this save replaced ("" if
+ * none), to reap after the commit. */
+static ad_status apply_save_tx(sq_store *s, sqlite3 *db, const ad_save *sv, char replaced[65], ad_err *err)
 {
+    replaced[0] = '\0';
     ad_asset src;
     ad_status rc = sq_get_asset(&s->base, sv->asset_id, &src, err);
     char now[32];
@@ -504,7 +510,7 @@ static ad_status apply_save_tx(sq_store *s, sqlite3 *db, const ad_save *sv, ad_e
                        " VALUES(?1, ?2, 'image/png', ?3, ?4, ?5)",
                        "ttitt", sv->asset_id, sv->conversion_name, sv->png_size, sv->png_sha256, now);
         if (rc == AD_OK && old[0] && strcmp(old, sv->png_sha256) != 0)
-            gc_blob(s, db, old);
+            memcpy(replaced, old, 65);
         ad_asset_cleanup(&src);
         return rc;
     }
@@ -548,8 +554,11 @@ static ad_status sq_apply_save(ad_store *base, const ad_save *sv, ad_err *err)
     ad_status rc = conn(s, &db, err);
     if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
         return rc;
-    if ((rc = apply_save_tx(s, db, sv, err)) != AD_OK || (rc = commit(db, err)) != AD_OK)
+    char replaced[65];
+    if ((rc = apply_save_tx(s, db, sv, replaced, err)) != AD_OK || (rc = commit(db, err)) != AD_OK)
         rollback(db);
+    else
+        reap_blob(s, db, replaced);
     return rc;
 }
 
@@ -711,13 +720,14 @@ static ad_status sq_complete_job(ad_store *base, const char *id, const ad_save *
         return rc;
     /* The save and the job's end commit together: a crash leaves neither,
      * and the job runs again; so it takes effect exactly once. */
-    rc = apply_save_tx(s, db, sv, err);
+    char replaced[65];
+    rc = apply_save_tx(s, db, sv, replaced, err);
     if (rc == AD_OK)
         rc = exec_stmt(db, err, "UPDATE jobs SET status=2, result=?2, error=NULL, finished_at=?3 WHERE id=?1", "ttt",
                        id, result, now);
-    if (rc == AD_OK) {
-        gc_blob(s, db, sv->png_sha256); /* kept by the new row, or freed if the target vanished */
-        rc = commit(db, err);
+    if (rc == AD_OK && (rc = commit(db, err)) == AD_OK) {
+        reap_blob(s, db, replaced);
+        reap_blob(s, db, sv->png_sha256); /* kept by the new row, or freed if the target vanished */
     }
     if (rc != AD_OK)
         rollback(db);
@@ -734,23 +744,22 @@ static ad_status sq_fail_job(ad_store *base, const char *id, const char *reason,
     ad_status rc = conn(s, &db, err);
     if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
         return rc;
+    char sha[65] = "";
     if (final) {
         rc = exec_stmt(db, err, "UPDATE jobs SET status=3, error=?2, finished_at=?3 WHERE id=?1", "ttt", id, reason,
                        now);
         sqlite3_stmt *st;
         if (rc == AD_OK && prep(db, &st, NULL, "SELECT png_sha256 FROM jobs WHERE id=?1", "t", id) == AD_OK) {
-            char sha[65] = "";
             if (sqlite3_step(st) == SQLITE_ROW)
                 copy_col(st, 0, sha, sizeof sha);
             sqlite3_finalize(st);
-            gc_blob(s, db, sha);
         }
     } else {
         rc = exec_stmt(db, err, "UPDATE jobs SET status=0, error=?2, run_after=?3 WHERE id=?1", "tti", id, reason,
                        now_ms() + delay_ms);
     }
-    if (rc == AD_OK)
-        rc = commit(db, err);
+    if (rc == AD_OK && (rc = commit(db, err)) == AD_OK)
+        reap_blob(s, db, sha);
     if (rc != AD_OK)
         rollback(db);
     return rc;
