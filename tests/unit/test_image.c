@@ -286,3 +286,19 @@ TEST(png_encoder_output_does_not_depend_on_thread_count)
     ad_pixmap_cleanup(&db);
     ad_pixmap_cleanup(&pm);
 }
+
+TEST(formats_outside_the_photo_allowlist_are_refused)
+{
+    /* libvips could open these (svgload, matrixload, csvload); a cut-out
+     * service has no business parsing them from the network */
+    static const char *const docs[] = {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\"/></svg>",
+        "2 2\n0 1\n1 0\n",
+        "%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        ad_image_info info;
+        ad_err err = AD_ERR_INIT;
+        CHECKF(ad_image_probe(docs[i], strlen(docs[i]), &info, &err) == AD_EUNSUPPORTED, "doc %zu", i);
+    }
+}
