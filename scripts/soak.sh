@@ -14,4 +14,7 @@ export ASSETD_SOAK_SECONDS=${1:-1800}
 export TMPDIR
 TMPDIR=$(mktemp -d /tmp/assetd-soak-XXXXXX)
 trap 'rm -rf "$TMPDIR"' EXIT
+# a copy of the binary, so a rebuild during a long run does not swap it
+cp build/assetd "$TMPDIR/assetd"
+export ASSETD_BIN="$TMPDIR/assetd"
 build/tests/test_soak
