@@ -231,3 +231,55 @@ TEST(a_missing_or_corrupt_model_stops_start_up_clearly)
     rc = serve_exit(bad_store, log, sizeof log);
     CHECKF(rc != 0 && strstr(log, "sqlite") != NULL, "rc %d log: %s", rc, log); /* lists the known ones */
 }
+
+/* The model "file" is a FIFO nobody writes yet: start-up blocks in the
+ * model load, which is exactly the window /healthz must report. */
+TEST(healthz_is_503_until_the_model_is_loaded)
+{
+    char mdir[256], fifo[300], dir[256], log[300];
+    temp_dir(mdir, sizeof mdir, "models");
+    mkdir(mdir, 0755);
+    snprintf(fifo, sizeof fifo, "%s/isnet-medium.onnx", mdir);
+    REQUIRE(mkfifo(fifo, 0644) == 0);
+    temp_dir(dir, sizeof dir, "data");
+    snprintf(log, sizeof log, "%s.log", dir);
+    const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
+    server s = {0};
+    s.pid = fork();
+    if (s.pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        setenv("ASSETD_API_KEY", API_KEY, 1);
+        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--model-dir", mdir, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && s.port == 0; i++) {
+        char *text = NULL;
+        size_t len = 0;
+        if (read_file(log, &text, &len) && strstr(text, "port="))
+            s.port = atoi(strstr(text, "port=") + 5);
+        free(text);
+        sleep_ms(50);
+    }
+    REQUIRE(s.port > 0);
+    response r;
+    char ra[16];
+    CHECK(request(&s, "GET", "/healthz", NULL, 0, NULL, 0, &r) == 503 && is_error_shape(&r) &&
+          header(&r, "Retry-After", ra, sizeof ra));
+    response_cleanup(&r);
+    CHECK(get(&s, "/api/v1/assets", &r) == 503 && is_error_shape(&r));
+    response_cleanup(&r);
+    CHECK(request(&s, "GET", "/api/v1/assets", NULL, 0, NULL, 0, &r) == 401); /* the key is still checked */
+    response_cleanup(&r);
+    /* an empty "model" arrives: start-up fails clearly, non-zero */
+    int fd = open(fifo, O_WRONLY);
+    close(fd);
+    int status = 0;
+    for (int i = 0; i < 200 && waitpid(s.pid, &status, WNOHANG) != s.pid; i++)
+        sleep_ms(50);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) != 0, "status %d", status);
+    char *text = NULL;
+    size_t len = 0;
+    CHECK(read_file(log, &text, &len) && strstr(text, "error serve:") != NULL);
+    free(text);
+}
