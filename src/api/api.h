@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/lru.h"
 #include "base/workpool.h"
 #include "http/server.h"
 #include "infer/model.h"
@@ -24,6 +25,8 @@ typedef struct {
     size_t max_body;          /* largest blob read back for processing */
     size_t max_custom_data;   /* bytes */
     double max_queue_wait_ms; /* a cut-out that waited longer is answered 503 unrun */
+    ad_lru *cache;            /* lent; finished cut-outs by source sha256 (NULL: none) */
+    const char *model_id;     /* lent; names the model in cache keys */
 } ad_api_config;
 
 typedef struct ad_api ad_api;

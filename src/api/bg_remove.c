@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/lru.h"
 #include "cutout/cutout.h"
 
 typedef struct {
@@ -23,6 +24,7 @@ typedef struct {
     char asset_id[AD_ID_LEN + 1];
     char sha256[65];
     double queued_at; /* ms, ad_clock_ms */
+    int width, height; /* the asset's, oriented: the cut-out's size */
 } cutout_task;
 
 /* Record the save (spooled PNG + what to do with it). For save_image the
@@ -75,6 +77,38 @@ static ad_http_resp *save_image_json(const cutout_task *t, const ad_save *sv)
     return r;
 }
 
+/* The answer once the PNG exists (just made, or from the cache): the save
+ * for the save modes, then the JSON or the image. Takes png (freed). */
+static ad_http_resp *finish(cutout_task *t, void *png, size_t png_len, int width, int height)
+{
+    ad_save sv;
+    char job_id[AD_ID_LEN + 1] = "";
+    ad_http_resp *r;
+    if (t->bg.mode != AD_BG_GET_IMAGE && (r = save(t, png, png_len, width, height, job_id, &sv))) {
+        free(png);
+        return r;
+    }
+    if (t->bg.mode == AD_BG_SAVE_IMAGE) {
+        free(png);
+        return save_image_json(t, &sv);
+    }
+    r = ad_http_resp_take(200, "image/png", png, png_len);
+    if (t->bg.mode == AD_BG_GET_IMAGE_AND_SAVE) {
+        ad_http_resp_header(r, "X-Job-Id", job_id);
+        if (sv.new_asset)
+            ad_http_resp_header(r, "X-New-Asset-Id", sv.new_asset_id);
+        ad_http_resp_header(r, "Cache-Control", "no-store");
+    }
+    return r;
+}
+
+/* Cut-outs depend on the source bytes and the model only (the asset's bytes
+ * never change under its sha256; the model is fixed for the process). */
+static void cache_key(const ad_api *api, const char *sha256, char key[160])
+{
+    snprintf(key, 160, "%s:%s", sha256, api->cfg.model_id ? api->cfg.model_id : "");
+}
+
 static void run_cutout(void *arg)
 {
     cutout_task *t = arg;
@@ -91,6 +125,29 @@ static void run_cutout(void *arg)
         /* the client has likely given up; do not spend a model run on it */
         r = ad_reply_error(503, "busy", NULL, "waited %.0f ms for a free worker; retry later", waited);
         ad_http_resp_header(r, "Retry-After", "2");
+        goto out;
+    }
+    /* a request for the same bytes may have finished while this one waited */
+    ad_lru_value *hit = NULL;
+    if (api->cfg.cache) {
+        char key[160];
+        cache_key(api, t->sha256, key);
+        hit = ad_lru_get(api->cfg.cache, key);
+    }
+    if (hit) {
+        size_t len;
+        const void *data = ad_lru_data(hit, &len);
+        if ((png = malloc(len ? len : 1)) != NULL)
+            memcpy(png, data, len);
+        ad_lru_value_unref(hit);
+        st = png ? AD_OK : AD_ENOMEM;
+        if (png) {
+            r = finish(t, png, len, t->width, t->height);
+            ad_http_resp_header(r, "X-Cache", "hit");
+            png = NULL;
+        } else {
+            r = ad_reply_error(503, "out_of_memory", NULL, "out of memory");
+        }
         goto out;
     }
     st = api->cfg.store->ops->blob_path(api->cfg.store, t->sha256, path, sizeof path, &err);
@@ -115,22 +172,13 @@ static void run_cutout(void *arg)
         r = ad_reply_status(st, &err, NULL);
         goto out;
     }
-    ad_save sv;
-    char job_id[AD_ID_LEN + 1] = "";
-    if (t->bg.mode != AD_BG_GET_IMAGE && (r = save(t, png, png_len, timing.width, timing.height, job_id, &sv)))
-        goto out;
-    if (t->bg.mode == AD_BG_SAVE_IMAGE) {
-        r = save_image_json(t, &sv);
-        goto out;
+    if (api->cfg.cache) {
+        char key[160];
+        cache_key(api, t->sha256, key);
+        ad_lru_put(api->cfg.cache, key, png, png_len);
     }
-    r = ad_http_resp_take(200, "image/png", png, png_len);
+    r = finish(t, png, png_len, timing.width, timing.height);
     png = NULL;
-    if (t->bg.mode == AD_BG_GET_IMAGE_AND_SAVE) {
-        ad_http_resp_header(r, "X-Job-Id", job_id);
-        if (sv.new_asset)
-            ad_http_resp_header(r, "X-New-Asset-Id", sv.new_asset_id);
-        ad_http_resp_header(r, "Cache-Control", "no-store");
-    }
 out:
     ad_log(AD_LOG_INFO, "bg_remove", "asset=%s mode=%s status=%s ms=%.0f infer_ms=%.0f%s%s", t->asset_id,
            ad_bg_mode_name(t->bg.mode), ad_status_name(st), timing.total, timing.infer, err.msg[0] ? " error=" : "",
@@ -187,6 +235,33 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const char *id)
     t->bg = bg;
     memcpy(t->asset_id, a.id, sizeof t->asset_id);
     memcpy(t->sha256, a.sha256, sizeof t->sha256);
+    t->width = a.width;
+    t->height = a.height;
+    /* the same bytes through the same model: answer from memory, on this
+     * thread (a copy and, for saves, a store write, like an upload) */
+    ad_lru_value *hit = NULL;
+    if (api->cfg.cache) {
+        char key[160];
+        cache_key(api, a.sha256, key);
+        hit = ad_lru_get(api->cfg.cache, key);
+    }
+    if (hit) {
+        size_t len;
+        const void *data = ad_lru_data(hit, &len);
+        void *png = malloc(len ? len : 1);
+        if (png == NULL) {
+            ad_lru_value_unref(hit);
+            free(t);
+            r = ad_reply_error(503, "out_of_memory", NULL, "out of memory");
+            goto out;
+        }
+        memcpy(png, data, len);
+        ad_lru_value_unref(hit);
+        r = finish(t, png, len, t->width, t->height);
+        ad_http_resp_header(r, "X-Cache", "hit");
+        free(t);
+        goto out;
+    }
     ad_http_defer(req);
     if (ad_workpool_submit(api->cfg.pool, run_cutout, t) != AD_OK) {
         free(t);

@@ -42,6 +42,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
     ad_workpool *pool = NULL;
     ad_api *api = NULL;
     ad_http_server *http = NULL;
+    ad_lru *cache = NULL;
     ad_model *model = NULL;
     ad_jobrunner *jobs = NULL;
     int rc = 1;
@@ -82,7 +83,15 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
     ad_config_concurrency(cfg, &workers, &threads);
     if (ad_workpool_new(workers, (int)cfg->queue_depth, &pool, &err) != AD_OK)
         goto fail;
+    if (cfg->cache_mb > 0 && (cache = ad_lru_new((size_t)cfg->cache_mb << 20)) == NULL) {
+        ad_err_set(&err, AD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    char model_id[96];
+    snprintf(model_id, sizeof model_id, "%s/%s", cfg->model, cfg->ort_profile);
     ad_api_config ac = {
+        .cache = cache,
+        .model_id = model_id,
         .store = store,
         .pool = pool,
         .workers = workers,
@@ -137,6 +146,7 @@ shutdown:
     ad_http_stop(http);
     ad_api_free(api);
     ad_model_close(model);
+    ad_lru_free(cache);
     ad_store_close(store);
     return rc;
 }

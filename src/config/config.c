@@ -45,6 +45,7 @@ static const setting settings[] = {
     S(max_header, T_INT, "32768", 4096, 1 << 24, "request line + headers per connection, bytes"),
     S(max_connections, T_INT, "512", 1, 100000, "concurrent connections"),
     S(max_custom_data, T_INT, "65536", 2, 1 << 24, "largest custom_data JSON, bytes"),
+    S(cache_mb, T_INT, "256", 0, 1 << 20, "finished cut-outs kept in memory, MiB (0: no cache)"),
     S(request_timeout, T_INT, "60", 1, 86400, "seconds a connection may stay idle, and a cut-out may wait for a worker"),
     S(job_attempts, T_INT, "5", 1, 1000, "attempts of a background save before it fails"),
     S(job_backoff_ms, T_INT, "500", 1, 3600000, "delay before the first retry; doubles each time"),

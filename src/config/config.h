@@ -30,6 +30,7 @@ typedef struct {
     long long max_header;       /* bytes */
     long long max_connections;
     long long max_custom_data;  /* bytes of custom_data JSON */
+    long long cache_mb;         /* finished cut-outs kept in memory, MiB */
     long long request_timeout;  /* s; idle connection timeout */
     long long job_attempts;
     long long job_backoff_ms;

@@ -564,12 +564,16 @@ TEST(get_image_returns_an_rgba_png_of_the_original_size)
         CHECK(png_info(&r, &w, &h, &c) && w == 512 && h == 512 && c == 6);
         char tmp[64];
         CHECK(header(&r, "X-Job-Id", tmp, sizeof tmp) == NULL);
+        char xc[16];
         if (cutout_png == NULL) {
+            CHECK(header(&r, "X-Cache", xc, sizeof xc) == NULL); /* the model ran */
             cutout_png = r.body;
             cutout_len = r.len;
             r.body = NULL;
         } else {
-            CHECK(r.len == cutout_len && memcmp(r.body, cutout_png, r.len) == 0); /* deterministic */
+            /* the second time, from the cache: the same bytes */
+            CHECK(header(&r, "X-Cache", xc, sizeof xc) && strcmp(xc, "hit") == 0);
+            CHECK(r.len == cutout_len && memcmp(r.body, cutout_png, r.len) == 0);
         }
         response_cleanup(&r);
     }

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "base/lru.h"
 #include "base/workpool.h"
 #include "http/multipart.h"
 #include "http/range.h"
@@ -146,4 +147,36 @@ TEST(workpool_refuses_beyond_threads_plus_depth_and_drains_on_free)
     pthread_mutex_unlock(&gate);
     ad_workpool_free(p); /* runs what was accepted */
     CHECK(ran == 3);
+}
+
+TEST(lru_keeps_recent_entries_within_its_budget)
+{
+    ad_lru *c = ad_lru_new(400);
+    char buf[100];
+    memset(buf, 'a', sizeof buf);
+    ad_lru_put(c, "k1", buf, 100);
+    ad_lru_put(c, "k2", buf, 100);
+    ad_lru_put(c, "k3", buf, 100);
+    ad_lru_value *v1 = ad_lru_get(c, "k1"); /* k1 is now the most recent */
+    REQUIRE(v1 != NULL);
+    ad_lru_put(c, "k4", buf, 100);
+    ad_lru_put(c, "k5", buf, 100); /* over 400: the least recent (k2) goes */
+    ad_lru_value *v2 = ad_lru_get(c, "k2");
+    CHECK(v2 == NULL);
+    ad_lru_value *v5 = ad_lru_get(c, "k5");
+    CHECK(v5 != NULL);
+    ad_lru_value_unref(v5);
+    ad_lru_put(c, "big", buf, 101); /* over a quarter of the budget: not kept */
+    CHECK(ad_lru_get(c, "big") == NULL);
+    ad_lru_forget_prefix(c, "k");
+    CHECK(ad_lru_get(c, "k1") == NULL);
+    size_t len;
+    const char *d = ad_lru_data(v1, &len); /* still ours after eviction */
+    CHECK(len == 100 && d[99] == 'a');
+    ad_lru_value_unref(v1);
+    ad_lru_free(c);
+    ad_lru *off = ad_lru_new(0);
+    ad_lru_put(off, "k", buf, 1);
+    CHECK(ad_lru_get(off, "k") == NULL);
+    ad_lru_free(off);
 }
