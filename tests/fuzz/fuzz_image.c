@@ -13,6 +13,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    /* one libvips worker: no thread start-up per decode, so far more
+     * executions per second (the code paths are the same) */
+    setenv("VIPS_CONCURRENCY", "1", 1);
     return ad_image_startup((*argv)[0], NULL) == AD_OK ? 0 : 1;
 }
 
