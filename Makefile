@@ -84,7 +84,7 @@ bench: $(BENCH_BIN) $(B)/assetd
 $(B)/bench/%: bench/%.c $(B)/libassetd.a
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
-	@$(CC) $(CFLAGS) -o $@ $< $(B)/libassetd.a $(LDLIBS)
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS) $(shell pkg-config --libs libcurl)
 
 # The unit tests and the server again with ASan + UBSan, in their own tree
 # (the API tests then drive build-asan/assetd).

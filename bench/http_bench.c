@@ -1,0 +1,261 @@
+/* http_bench.c — the service under load, from the outside: starts
+ * `assetd serve` (a private data dir), uploads the given photos and prints
+ *   - cold start: process start to the first cut-out answered;
+ *   - bg_remove (get_image) throughput and p50/p95 latency at concurrency
+ *     1, 2 and 4 (cache off, so every request runs the model) and the
+ *     server's peak RSS at each level (a fresh server per level);
+ *   - a repeated request with the cache on, as a fraction of the first;
+ *   - GET /api/v1/assets/:id rate and p99 while cut-outs run.
+ *
+ *   http_bench [-n REQUESTS] [-d SECONDS] PHOTO...
+ * Environment: ASSETD_BIN (default build/assetd). */
+#include <pthread.h>
+
+#include "../tests/api/client.h"
+
+static char ids[16][33];
+static int nids;
+static char *photos[16];
+static size_t photo_len[16];
+static const char *photo_type[16];
+
+static double percentile(double *v, int n, double p)
+{
+    for (int i = 1; i < n; i++) /* insertion sort: n is small */
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    int k = (int)(p * (n - 1) + 0.5);
+    return n ? v[k] : 0;
+}
+
+static long hwm_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static void upload_all(const server *s)
+{
+    for (int i = 0; i < nids; i++)
+        if (upload(s, "photo", photo_type[i], photos[i], photo_len[i], ids[i]) != 201) {
+            fprintf(stderr, "upload failed\n");
+            exit(1);
+        }
+}
+
+typedef struct {
+    const server *s;
+    int n, next_index;
+    double *lat;
+    int *counter;
+    pthread_mutex_t *lock;
+    int errors;
+} worker;
+
+static void *cut_worker(void *arg)
+{
+    worker *w = arg;
+    for (;;) {
+        pthread_mutex_lock(w->lock);
+        int k = (*w->counter)++;
+        pthread_mutex_unlock(w->lock);
+        if (k >= w->n)
+            break;
+        char path[160];
+        snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[k % nids]);
+        double t0 = now_s();
+        response r;
+        long st = get(w->s, path, &r);
+        response_cleanup(&r);
+        w->lat[k] = now_s() - t0;
+        w->errors += st != 200;
+    }
+    curl_easy_cleanup(thread_curl);
+    thread_curl = NULL;
+    return NULL;
+}
+
+static volatile int stop_reads;
+
+typedef struct {
+    const server *s;
+    long n;
+    double *lat; /* first 200000 */
+} reader;
+
+static void *read_worker(void *arg)
+{
+    reader *r = arg;
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/assets/%s", ids[0]);
+    while (!stop_reads) {
+        double t0 = now_s();
+        response resp;
+        get(r->s, path, &resp);
+        response_cleanup(&resp);
+        if (r->n < 200000)
+            r->lat[r->n] = now_s() - t0;
+        r->n++;
+    }
+    curl_easy_cleanup(thread_curl);
+    thread_curl = NULL;
+    return NULL;
+}
+
+static void *background_cuts(void *arg)
+{
+    const server *s = arg;
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[0]);
+    while (!stop_reads) {
+        response r;
+        get(s, path, &r);
+        response_cleanup(&r);
+    }
+    curl_easy_cleanup(thread_curl);
+    thread_curl = NULL;
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    int requests = 8, read_secs = 10;
+    int a = 1;
+    for (; a < argc && argv[a][0] == '-'; a += 2) {
+        if (strcmp(argv[a], "-n") == 0 && a + 1 < argc)
+            requests = atoi(argv[a + 1]);
+        else if (strcmp(argv[a], "-d") == 0 && a + 1 < argc)
+            read_secs = atoi(argv[a + 1]);
+    }
+    for (; a < argc && nids < 16; a++, nids++) {
+        if (!read_file(argv[a], &photos[nids], &photo_len[nids])) {
+            fprintf(stderr, "cannot read %s\n", argv[a]);
+            return 2;
+        }
+        photo_type[nids] = strstr(argv[a], ".png") ? "image/png" : "image/jpeg";
+    }
+    if (nids == 0) {
+        fprintf(stderr, "usage: http_bench [-n REQUESTS] [-d SECONDS] PHOTO...\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char dir[256];
+
+    /* 1. cold start and concurrency levels, a fresh server for each */
+    printf("%-12s %10s %10s %10s %10s %12s\n", "concurrency", "img/s", "p50_s", "p95_s", "errors", "peak_RSS_MiB");
+    double cold = 0;
+    for (int conc = 1; conc <= 4; conc *= 2) {
+        temp_dir(dir, sizeof dir, "bench");
+        server s;
+        const char *args[] = {"--cache-mb", "0", "--queue-depth", "64", NULL};
+        double t0 = now_s();
+        if (!server_start(&s, dir, args))
+            return 1;
+        upload_all(&s);
+        if (conc == 1) {
+            char path[160];
+            snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[0]);
+            response r;
+            long st = get(&s, path, &r);
+            response_cleanup(&r);
+            cold = now_s() - t0;
+            if (st != 200)
+                return 1;
+        }
+        double *lat = calloc((size_t)requests, sizeof *lat);
+        int counter = 0;
+        pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        worker w[4];
+        pthread_t t[4];
+        double start = now_s();
+        for (int i = 0; i < conc; i++) {
+            w[i] = (worker){.s = &s, .n = requests, .lat = lat, .counter = &counter, .lock = &lock};
+            pthread_create(&t[i], NULL, cut_worker, &w[i]);
+        }
+        int errors = 0;
+        for (int i = 0; i < conc; i++) {
+            pthread_join(t[i], NULL);
+            errors += w[i].errors;
+        }
+        double el = now_s() - start;
+        long hwm = hwm_kib(s.pid);
+        printf("%-12d %10.3f %10.2f %10.2f %10d %12ld\n", conc, requests / el, percentile(lat, requests, 0.5),
+               percentile(lat, requests, 0.95), errors, hwm / 1024);
+        fflush(stdout);
+        free(lat);
+        server_kill(&s, SIGTERM);
+    }
+    printf("cold start (process start -> first cut-out answered, incl. upload): %.2f s\n", cold);
+
+    /* 2. the cache, and reads while cut-outs run */
+    temp_dir(dir, sizeof dir, "bench");
+    server s;
+    if (!server_start(&s, dir, NULL))
+        return 1;
+    upload_all(&s);
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[0]);
+    response r;
+    double t0 = now_s();
+    get(&s, path, &r);
+    double first = now_s() - t0;
+    response_cleanup(&r);
+    t0 = now_s();
+    get(&s, path, &r);
+    double second = now_s() - t0;
+    response_cleanup(&r);
+    printf("same asset and options again: %.1f ms vs %.1f ms the first time (%.2f%%)\n", second * 1e3, first * 1e3,
+           100 * second / first);
+    server_kill(&s, SIGTERM);
+
+    temp_dir(dir, sizeof dir, "bench");
+    const char *nocache[] = {"--cache-mb", "0", NULL};
+    if (!server_start(&s, dir, nocache))
+        return 1;
+    upload_all(&s);
+    pthread_t bg, rt[8];
+    reader rd[8];
+    stop_reads = 0;
+    pthread_create(&bg, NULL, background_cuts, &s);
+    sleep_ms(500);
+    for (int i = 0; i < 8; i++) {
+        rd[i] = (reader){.s = &s, .lat = calloc(200000, sizeof(double))};
+        pthread_create(&rt[i], NULL, read_worker, &rd[i]);
+    }
+    sleep_ms(read_secs * 1000);
+    stop_reads = 1;
+    long total = 0;
+    double *all = calloc(8 * 200000, sizeof(double));
+    long nall = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(rt[i], NULL);
+        total += rd[i].n;
+        for (long k = 0; k < rd[i].n && k < 200000; k++)
+            all[nall++] = rd[i].lat[k];
+        free(rd[i].lat);
+    }
+    pthread_join(bg, NULL);
+    qsort(all, (size_t)nall, sizeof *all, cmp_double);
+    printf("GET /api/v1/assets/:id while cut-outs run (8 clients, keep-alive): %.0f req/s, p50 %.2f ms, p99 %.2f ms\n",
+           (double)total / read_secs, 1e3 * all[nall / 2], 1e3 * all[(long)(nall * 0.99)]);
+    free(all);
+    server_kill(&s, SIGTERM);
+    return 0;
+}
