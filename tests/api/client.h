@@ -219,6 +219,20 @@ static int read_file(const char *path, char **out, size_t *len)
     return *len == (size_t)n;
 }
 
+/* Every server a test started, so none outlives the test binary even when a
+ * REQUIRE returns early. */
+static pid_t started_pids[64];
+static int nstarted;
+
+static void kill_started(void)
+{
+    for (int i = 0; i < nstarted; i++)
+        if (started_pids[i] > 0 && kill(started_pids[i], 0) == 0) {
+            kill(started_pids[i], SIGKILL);
+            waitpid(started_pids[i], NULL, 0);
+        }
+}
+
 /* Start `assetd serve` on 127.0.0.1:0 over dir with extra args
  * (NULL-terminated); wait for /healthz 200. Returns 1 on success. */
 static int server_start(server *s, const char *dir, const char *const *extra)
@@ -242,6 +256,10 @@ static int server_start(server *s, const char *dir, const char *const *extra)
         execv(bin, (char *const *)argv);
         _exit(127);
     }
+    if (nstarted == 0)
+        atexit(kill_started);
+    if (nstarted < 64)
+        started_pids[nstarted++] = s->pid;
     s->port = 0;
     for (int i = 0; i < 600 && s->port == 0; i++) {
         char *text = NULL;
