@@ -296,6 +296,9 @@ static void server_kill(server *s, int sig)
     kill(s->pid, sig);
     int status;
     waitpid(s->pid, &status, 0);
+    for (int i = 0; i < nstarted; i++)
+        if (started_pids[i] == s->pid)
+            started_pids[i] = 0;
     s->pid = 0;
 }
 
