@@ -31,20 +31,6 @@ static double percentile(double *v, int n, double p)
     return n ? v[k] : 0;
 }
 
-static long hwm_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kb = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 static void upload_all(const server *s)
 {
     for (int i = 0; i < nids; i++)
@@ -195,7 +181,7 @@ int main(int argc, char **argv)
             errors += w[i].errors;
         }
         double el = now_s() - start;
-        long hwm = hwm_kib(s.pid);
+        long hwm = proc_status_kib(s.pid, "VmHWM");
         printf("%-12d %10.3f %10.2f %10.2f %10d %12ld\n", conc, requests / el, percentile(lat, requests, 0.5),
                percentile(lat, requests, 0.95), errors, hwm / 1024);
         fflush(stdout);

@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
@@ -337,6 +338,56 @@ static int png_info(const response *r, int *w, int *h, int *ctype)
     *h = (int)((uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23]);
     *ctype = b[25];
     return 1;
+}
+
+/* A photo from the test data (ASSETD_TESTDATA, default deps/testdata);
+ * exits the test binary when it is missing. */
+static void load_test_photo(const char *name, char **out, size_t *len)
+{
+    char path[512];
+    const char *td = getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata";
+    snprintf(path, sizeof path, "%s/%s", td, name);
+    if (!read_file(path, out, len)) {
+        printf("no test photo %s\n", path);
+        exit(1);
+    }
+}
+
+/* Files whose name says they are temporary, anywhere below dir. */
+static int count_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (strstr(de->d_name, ".tmp"))
+            n++;
+        else if (de->d_type == DT_DIR)
+            n += count_temporaries(p);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A "Vm...:" figure of /proc/PID/status in KiB (VmRSS, VmHWM), -1 if none. */
+static long proc_status_kib(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    size_t fl = strlen(field);
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, fl) == 0 && line[fl] == ':')
+            kb = atol(line + fl + 1);
+    if (f)
+        fclose(f);
+    return kb;
 }
 
 #endif

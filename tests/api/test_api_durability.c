@@ -17,14 +17,8 @@ static size_t astro_len;
 
 static void setup(void)
 {
-    char path[512];
-    const char *td = getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata";
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(path, sizeof path, "%s/astronaut.png", td);
-    if (!read_file(path, &astro_png, &astro_len)) {
-        printf("no test photo %s\n", path);
-        exit(1);
-    }
+    load_test_photo("astronaut.png", &astro_png, &astro_len);
 }
 
 static const char *job_status(const server *s, const char *job, response *r)

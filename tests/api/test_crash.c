@@ -23,14 +23,8 @@ static size_t astro_len;
 
 static void setup(void)
 {
-    char path[512];
-    const char *td = getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata";
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(path, sizeof path, "%s/astronaut.png", td);
-    if (!read_file(path, &astro_png, &astro_len)) {
-        printf("no test photo %s\n", path);
-        exit(1);
-    }
+    load_test_photo("astronaut.png", &astro_png, &astro_len);
 }
 
 enum { MAX_ACKED = 200000, MAX_JOBS = 2000 };
@@ -137,27 +131,6 @@ static void *client_thread(void *arg)
     curl_easy_cleanup(thread_curl);
     thread_curl = NULL;
     return NULL;
-}
-
-/* Files whose name says they are temporary, anywhere in the data dir. */
-static int count_temporaries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int n = 0;
-    while (d && (de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        if (strstr(de->d_name, ".tmp"))
-            n++;
-        else if (de->d_type == DT_DIR)
-            n += count_temporaries(p);
-    }
-    if (d)
-        closedir(d);
-    return n;
 }
 
 static int count_blobs(const char *dir)

@@ -16,26 +16,6 @@
 
 static void setup(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-static int count_temporaries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int n = 0;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        if (strstr(de->d_name, ".tmp"))
-            n++;
-        else if (de->d_type == DT_DIR)
-            n += count_temporaries(p);
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
-
 typedef struct {
     char id[33], sha[65];
 } stored;

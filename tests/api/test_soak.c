@@ -17,16 +17,9 @@ static size_t astro_len, grace_len;
 
 static void setup(void)
 {
-    char path[512];
-    const char *td = getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata";
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(path, sizeof path, "%s/astronaut.png", td);
-    int ok = read_file(path, &astro_png, &astro_len);
-    snprintf(path, sizeof path, "%s/grace_hopper.jpg", td);
-    if (!ok || !read_file(path, &grace_jpg, &grace_len)) {
-        printf("test photos missing in %s\n", td);
-        exit(1);
-    }
+    load_test_photo("astronaut.png", &astro_png, &astro_len);
+    load_test_photo("grace_hopper.jpg", &grace_jpg, &grace_len);
 }
 
 static volatile int stop;
@@ -115,20 +108,6 @@ static void *client_thread(void *arg)
     return NULL;
 }
 
-static long rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 static int fd_count(pid_t pid)
 {
     char path[64];
@@ -167,7 +146,7 @@ TEST(mixed_load_no_errors_no_rss_drift_no_fd_growth)
     int fd1 = 1 << 30, fd2 = 1 << 30;
     for (int sec = 0; sec < secs; sec++) {
         sleep_ms(1000);
-        long rss = rss_kb(s->pid);
+        long rss = proc_status_kib(s->pid, "VmRSS");
         int fds = fd_count(s->pid);
         if (sec == 0)
             first_rss = rss;
