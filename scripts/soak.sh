@@ -5,16 +5,6 @@
 # RSS drift < 5 % after warm-up, no fd growth. The test command runs 60 s.
 #   scripts/soak.sh [SECONDS]
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
-scripts/setup.sh --test >/dev/null
-make -s -j"$(nproc)" tests >/dev/null
-export ASSETD_BIN="$ROOT/build/assetd" ASSETD_TESTDATA="$ROOT/deps/testdata"
+. "$(dirname "$0")/longrun-env.sh"
 export ASSETD_SOAK_SECONDS=${1:-1800}
-export TMPDIR
-TMPDIR=$(mktemp -d /tmp/assetd-soak-XXXXXX)
-trap 'rm -rf "$TMPDIR"' EXIT
-# a copy of the binary, so a rebuild during a long run does not swap it
-cp build/assetd "$TMPDIR/assetd"
-export ASSETD_BIN="$TMPDIR/assetd"
 build/tests/test_soak
