@@ -5,6 +5,7 @@
  * fsync before any row refers to them. See docs/store.md. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -885,7 +886,18 @@ static ad_status sq_open(const char *location, ad_store **out, ad_err *err)
     snprintf(blobs, sizeof blobs, "%s/blobs", location);
     if ((rc = mkdir_synced(location, err)) != AD_OK || (rc = mkdir_synced(blobs, err)) != AD_OK)
         goto fail;
-    sweep_temporaries(blobs, 0);
+    sweep_temporaries(location, -1); /* the folder itself, blobs/, ab/, cd/ */
+    /* say plainly when the folder cannot be written (read-only mount, wrong
+     * owner), rather than let SQLite's "unable to open database file" do it */
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s/.write-probe.tmp.%d", location, (int)getpid());
+    int pfd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (pfd < 0) {
+        rc = ad_err_set(err, AD_EIO, "data dir %s is not writable: %s", location, strerror(errno));
+        goto fail;
+    }
+    close(pfd);
+    unlink(probe);
     sqlite3 *db;
     if ((rc = conn(s, &db, err)) != AD_OK)
         goto fail;
