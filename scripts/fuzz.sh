@@ -37,7 +37,7 @@ for t in "${targets[@]}"; do
             -print_final_stats=1 -artifact_prefix="$art" -jobs="$jobs" -workers="$jobs" "${extra[@]}" \
             "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
         rc=$?
-        cat fuzz-*.log >>"$log" 2>/dev/null; rm -f fuzz-*.log
+        rm -f fuzz-*.log # the parent already copied each job's log into $log
     else
         ASAN_OPTIONS=allocator_may_return_null=1 "$bin" -max_total_time="$s" -rss_limit_mb=2048 -timeout=10 \
             -print_final_stats=1 -artifact_prefix="$art" "${extra[@]}" \
