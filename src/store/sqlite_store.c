@@ -149,6 +149,24 @@ static ad_status begin(sqlite3 *db, ad_err *err) { return exec_stmt(db, err, "BE
 static ad_status commit(sqlite3 *db, ad_err *err) { return exec_stmt(db, err, "COMMIT", NULL); }
 static void rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }
 
+/* This thread's connection, with a write transaction open. */
+static ad_status write_begin(sq_store *s, sqlite3 **db, ad_err *err)
+{
+    ad_status rc = conn(s, db, err);
+    return rc != AD_OK ? rc : begin(*db, err);
+}
+
+/* End a write transaction: commit when rc is AD_OK, else roll back (also
+ * when the commit fails). Returns the outcome. */
+static ad_status write_end(sqlite3 *db, ad_status rc, ad_err *err)
+{
+    if (rc == AD_OK)
+        rc = commit(db, err);
+    if (rc != AD_OK)
+        rollback(db);
+    return rc;
+}
+
 static char *dup_col(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -270,12 +288,10 @@ static ad_status sq_insert_asset(ad_store *base, const ad_asset *a, ad_err *err)
 {
     sq_store *s = (sq_store *)base;
     sqlite3 *db;
-    ad_status rc = conn(s, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin(s, &db, err);
+    if (rc != AD_OK)
         return rc;
-    if ((rc = insert_asset_tx(s, db, a, err)) != AD_OK || (rc = commit(db, err)) != AD_OK)
-        rollback(db);
-    return rc;
+    return write_end(db, insert_asset_tx(s, db, a, err), err);
 }
 
 #define ASSET_COLS "id, filename, content_type, size, sha256, width, height, created_at, custom_data, source_asset_id, seq"
@@ -399,8 +415,8 @@ static ad_status sq_delete_asset(ad_store *base, const char *id, ad_err *err)
 {
     sq_store *s = (sq_store *)base;
     sqlite3 *db;
-    ad_status rc = conn(s, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin(s, &db, err);
+    if (rc != AD_OK)
         return rc;
     /* one original + its conversions; heap, so concurrent stores never share it */
     char(*shas)[65] = malloc(1024 * sizeof *shas);
@@ -414,11 +430,9 @@ static ad_status sq_delete_asset(ad_store *base, const char *id, ad_err *err)
         if (sqlite3_changes(db) == 0)
             rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
     }
-    if (rc == AD_OK && (rc = commit(db, err)) == AD_OK)
+    if ((rc = write_end(db, rc, err)) == AD_OK)
         for (int i = 0; i < n; i++)
             reap_blob(s, db, shas[i]);
-    if (rc != AD_OK)
-        rollback(db);
     free(shas);
     return rc;
 }
@@ -427,17 +441,13 @@ static ad_status sq_set_custom_data(ad_store *base, const char *id, const char *
 {
     sq_store *s = (sq_store *)base;
     sqlite3 *db;
-    ad_status rc = conn(s, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin(s, &db, err);
+    if (rc != AD_OK)
         return rc;
     rc = exec_stmt(db, err, "UPDATE assets SET custom_data=?2 WHERE id=?1", "tt", id, json);
     if (rc == AD_OK && sqlite3_changes(db) == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
-    if (rc == AD_OK)
-        rc = commit(db, err);
-    if (rc != AD_OK)
-        rollback(db);
-    return rc;
+    return write_end(db, rc, err);
 }
 
 static ad_status sq_get_conversion(ad_store *base, const char *asset_id, const char *name, ad_conversion *out,
@@ -472,15 +482,13 @@ static ad_status sq_delete_conversion(ad_store *base, const char *asset_id, cons
     sq_store *s = (sq_store *)base;
     sqlite3 *db;
     ad_conversion c;
-    ad_status rc = conn(s, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
-        return rc;
-    if ((rc = sq_get_conversion(base, asset_id, name, &c, err)) == AD_OK &&
-        (rc = exec_stmt(db, err, "DELETE FROM conversions WHERE asset_id=?1 AND name=?2", "tt", asset_id, name)) ==
-            AD_OK && (rc = commit(db, err)) == AD_OK)
-        reap_blob(s, db, c.sha256);
+    ad_status rc = write_begin(s, &db, err);
     if (rc != AD_OK)
-        rollback(db);
+        return rc;
+    if ((rc = sq_get_conversion(base, asset_id, name, &c, err)) == AD_OK)
+        rc = exec_stmt(db, err, "DELETE FROM conversions WHERE asset_id=?1 AND name=?2", "tt", asset_id, name);
+    if ((rc = write_end(db, rc, err)) == AD_OK)
+        reap_blob(s, db, c.sha256);
     return rc;
 }
 
@@ -552,13 +560,11 @@ static ad_status sq_apply_save(ad_store *base, const ad_save *sv, ad_err *err)
 {
     sq_store *s = (sq_store *)base;
     sqlite3 *db;
-    ad_status rc = conn(s, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin(s, &db, err);
+    if (rc != AD_OK)
         return rc;
     char replaced[65];
-    if ((rc = apply_save_tx(s, db, sv, replaced, err)) != AD_OK || (rc = commit(db, err)) != AD_OK)
-        rollback(db);
-    else
+    if ((rc = write_end(db, apply_save_tx(s, db, sv, replaced, err), err)) == AD_OK)
         reap_blob(s, db, replaced);
     return rc;
 }
@@ -570,15 +576,11 @@ static ad_status sq_add_key(ad_store *base, const char *key_sha, ad_err *err)
     sqlite3 *db;
     char now[32];
     ad_time_rfc3339(now);
-    ad_status rc = conn((sq_store *)base, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin((sq_store *)base, &db, err);
+    if (rc != AD_OK)
         return rc;
     rc = exec_stmt(db, err, "INSERT OR IGNORE INTO api_keys(sha256, created_at) VALUES(?1, ?2)", "tt", key_sha, now);
-    if (rc == AD_OK)
-        rc = commit(db, err);
-    if (rc != AD_OK)
-        rollback(db);
-    return rc;
+    return write_end(db, rc, err);
 }
 
 static ad_status sq_has_key(ad_store *base, const char *key_sha, ad_err *err)
@@ -601,8 +603,8 @@ static ad_status sq_insert_job(ad_store *base, const char *id, const ad_save *sv
     sqlite3 *db;
     char now[32];
     ad_time_rfc3339(now);
-    ad_status rc = conn((sq_store *)base, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin((sq_store *)base, &db, err);
+    if (rc != AD_OK)
         return rc;
     rc = exec_stmt(db, err,
                    "INSERT INTO jobs(id, kind, status, created_at, asset_id, new_asset, conversion_name,"
@@ -611,11 +613,7 @@ static ad_status sq_insert_job(ad_store *base, const char *id, const ad_save *sv
                    "tttittitiii", id, now, sv->asset_id, (int64_t)sv->new_asset, sv->conversion_name,
                    sv->new_asset_id, (int64_t)sv->inherit, sv->png_sha256, sv->png_size, (int64_t)sv->width,
                    (int64_t)sv->height);
-    if (rc == AD_OK)
-        rc = commit(db, err);
-    if (rc != AD_OK)
-        rollback(db);
-    return rc;
+    return write_end(db, rc, err);
 }
 
 #define JOB_SAVE_COLS "asset_id, new_asset, conversion_name, new_asset_id, inherit, png_sha256, png_size, width, height"
@@ -678,8 +676,8 @@ static ad_status sq_claim_job(ad_store *base, char id_out[AD_ID_LEN + 1], ad_sav
 {
     sqlite3 *db;
     sqlite3_stmt *st;
-    ad_status rc = conn((sq_store *)base, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin((sq_store *)base, &db, err);
+    if (rc != AD_OK)
         return rc;
     rc = prep(db, &st, err,
               "SELECT id, attempts, " JOB_SAVE_COLS " FROM jobs WHERE status=0 AND run_after<=?1"
@@ -698,11 +696,7 @@ static ad_status sq_claim_job(ad_store *base, char id_out[AD_ID_LEN + 1], ad_sav
     }
     if (rc == AD_OK)
         rc = exec_stmt(db, err, "UPDATE jobs SET status=1, attempts=attempts+1 WHERE id=?1", "t", id_out);
-    if (rc == AD_OK)
-        rc = commit(db, err);
-    else
-        rollback(db);
-    return rc;
+    return write_end(db, rc, err); /* AD_ENOTFOUND: nothing due, rolled back */
 }
 
 static ad_status sq_complete_job(ad_store *base, const char *id, const ad_save *sv, ad_err *err)
@@ -716,8 +710,8 @@ static ad_status sq_complete_job(ad_store *base, const char *id, const ad_save *
     else
         snprintf(result, sizeof result, "{\"asset_id\":\"%s\",\"conversion_name\":\"%s\"}", sv->asset_id,
                  sv->conversion_name);
-    ad_status rc = conn(s, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin(s, &db, err);
+    if (rc != AD_OK)
         return rc;
     /* The save and the job's end commit together: a crash leaves neither,
      * and the job runs again; so it takes effect exactly once. */
@@ -726,12 +720,10 @@ static ad_status sq_complete_job(ad_store *base, const char *id, const ad_save *
     if (rc == AD_OK)
         rc = exec_stmt(db, err, "UPDATE jobs SET status=2, result=?2, error=NULL, finished_at=?3 WHERE id=?1", "ttt",
                        id, result, now);
-    if (rc == AD_OK && (rc = commit(db, err)) == AD_OK) {
+    if ((rc = write_end(db, rc, err)) == AD_OK) {
         reap_blob(s, db, replaced);
         reap_blob(s, db, sv->png_sha256); /* kept by the new row, or freed if the target vanished */
     }
-    if (rc != AD_OK)
-        rollback(db);
     return rc;
 }
 
@@ -742,8 +734,8 @@ static ad_status sq_fail_job(ad_store *base, const char *id, const char *reason,
     sqlite3 *db;
     char now[32];
     ad_time_rfc3339(now);
-    ad_status rc = conn(s, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin(s, &db, err);
+    if (rc != AD_OK)
         return rc;
     char sha[65] = "";
     if (final) {
@@ -759,26 +751,20 @@ static ad_status sq_fail_job(ad_store *base, const char *id, const char *reason,
         rc = exec_stmt(db, err, "UPDATE jobs SET status=0, error=?2, run_after=?3 WHERE id=?1", "tti", id, reason,
                        now_ms() + delay_ms);
     }
-    if (rc == AD_OK && (rc = commit(db, err)) == AD_OK)
+    if ((rc = write_end(db, rc, err)) == AD_OK)
         reap_blob(s, db, sha);
-    if (rc != AD_OK)
-        rollback(db);
     return rc;
 }
 
 static ad_status sq_recover_jobs(ad_store *base, int *n, ad_err *err)
 {
     sqlite3 *db;
-    ad_status rc = conn((sq_store *)base, &db, err);
-    if (rc != AD_OK || (rc = begin(db, err)) != AD_OK)
+    ad_status rc = write_begin((sq_store *)base, &db, err);
+    if (rc != AD_OK)
         return rc;
     rc = exec_stmt(db, err, "UPDATE jobs SET status=0, run_after=0 WHERE status=1", NULL);
     *n = sqlite3_changes(db);
-    if (rc == AD_OK)
-        rc = commit(db, err);
-    if (rc != AD_OK)
-        rollback(db);
-    return rc;
+    return write_end(db, rc, err);
 }
 
 /* Count references to a blob (assets, conversions, unfinished jobs). */
