@@ -109,6 +109,30 @@ static void cache_key(const ad_api *api, const char *sha256, char key[160])
     snprintf(key, 160, "%s:%s", sha256, api->cfg.model_id ? api->cfg.model_id : "");
 }
 
+/* The answer from a cut-out already in the cache, or NULL on a miss. The
+ * PNG is copied out: the cache may evict it while the answer is sent. */
+static ad_http_resp *answer_from_cache(cutout_task *t)
+{
+    if (t->api->cfg.cache == NULL)
+        return NULL;
+    char key[160];
+    cache_key(t->api, t->sha256, key);
+    ad_lru_value *hit = ad_lru_get(t->api->cfg.cache, key);
+    if (hit == NULL)
+        return NULL;
+    size_t len;
+    const void *data = ad_lru_data(hit, &len);
+    void *png = malloc(len ? len : 1);
+    if (png)
+        memcpy(png, data, len);
+    ad_lru_value_unref(hit);
+    if (png == NULL)
+        return ad_reply_error(503, "out_of_memory", NULL, "out of memory");
+    ad_http_resp *r = finish(t, png, len, t->width, t->height);
+    ad_http_resp_header(r, "X-Cache", "hit");
+    return r;
+}
+
 static void run_cutout(void *arg)
 {
     cutout_task *t = arg;
@@ -128,26 +152,8 @@ static void run_cutout(void *arg)
         goto out;
     }
     /* a request for the same bytes may have finished while this one waited */
-    ad_lru_value *hit = NULL;
-    if (api->cfg.cache) {
-        char key[160];
-        cache_key(api, t->sha256, key);
-        hit = ad_lru_get(api->cfg.cache, key);
-    }
-    if (hit) {
-        size_t len;
-        const void *data = ad_lru_data(hit, &len);
-        if ((png = malloc(len ? len : 1)) != NULL)
-            memcpy(png, data, len);
-        ad_lru_value_unref(hit);
-        st = png ? AD_OK : AD_ENOMEM;
-        if (png) {
-            r = finish(t, png, len, t->width, t->height);
-            ad_http_resp_header(r, "X-Cache", "hit");
-            png = NULL;
-        } else {
-            r = ad_reply_error(503, "out_of_memory", NULL, "out of memory");
-        }
+    if ((r = answer_from_cache(t)) != NULL) {
+        st = AD_OK;
         goto out;
     }
     st = api->cfg.store->ops->blob_path(api->cfg.store, t->sha256, path, sizeof path, &err);
@@ -239,26 +245,7 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const char *id)
     t->height = a.height;
     /* the same bytes through the same model: answer from memory, on this
      * thread (a copy and, for saves, a store write, like an upload) */
-    ad_lru_value *hit = NULL;
-    if (api->cfg.cache) {
-        char key[160];
-        cache_key(api, a.sha256, key);
-        hit = ad_lru_get(api->cfg.cache, key);
-    }
-    if (hit) {
-        size_t len;
-        const void *data = ad_lru_data(hit, &len);
-        void *png = malloc(len ? len : 1);
-        if (png == NULL) {
-            ad_lru_value_unref(hit);
-            free(t);
-            r = ad_reply_error(503, "out_of_memory", NULL, "out of memory");
-            goto out;
-        }
-        memcpy(png, data, len);
-        ad_lru_value_unref(hit);
-        r = finish(t, png, len, t->width, t->height);
-        ad_http_resp_header(r, "X-Cache", "hit");
+    if ((r = answer_from_cache(t)) != NULL) {
         free(t);
         goto out;
     }
