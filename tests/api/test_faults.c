@@ -149,56 +149,17 @@ TEST(a_read_only_blob_store_gives_json_5xx_and_recovers)
     umount2(blobs, MNT_DETACH);
 }
 
-/* A data dir that became read-only while the server was down: start-up
- * refuses it clearly, and once writable again everything is there. */
-TEST(a_read_only_data_dir_at_start_is_refused_clearly_and_nothing_is_lost)
-{
-    char dir[256], data[320], log[400];
-    temp_dir(dir, sizeof dir, "mnt");
-    if (!mount_small(dir, 16))
-        SKIP("cannot mount a tmpfs here (%s): needs root", strerror(errno));
-    snprintf(data, sizeof data, "%s/data", dir);
-    server s;
-    REQUIRE(server_start(&s, data, NULL));
-    stored acked[8];
-    int nacked = 0, n5xx = 0;
-    unsigned seed = 5;
-    fill(&s, 3, 5000, acked, &nacked, &n5xx, &seed);
-    REQUIRE(nacked == 3);
-    server_kill(&s, SIGKILL);
-    REQUIRE(mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL) == 0);
-    const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
-    snprintf(log, sizeof log, "%s.ro.log", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 2);
-        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", data, (char *)NULL);
-        _exit(127);
-    }
-    int status = 0;
-    for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) != pid; i++)
-        sleep_ms(50);
-    char *text = NULL;
-    size_t len = 0;
-    read_file(log, &text, &len);
-    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) != 0 && text && strstr(text, "not writable"), "status %d: %s",
-           status, text ? text : "");
-    free(text);
-    REQUIRE(mount("tmpfs", dir, "tmpfs", MS_REMOUNT, "size=16m") == 0);
-    REQUIRE(server_start(&s, data, NULL));
-    CHECK(intact(&s, acked, nacked) == 0);
-    server_kill(&s, SIGTERM);
-    umount2(dir, MNT_DETACH);
-}
-
 /* Run `assetd serve` expecting it to exit; returns its exit status and the
  * tail of its log in out. */
-static int serve_exit(const char *const *args, char *out, size_t len)
+static int serve_exit(const char *data_dir, const char *const *args, char *out, size_t len)
 {
     char dir[256], log[300];
-    temp_dir(dir, sizeof dir, "data");
-    snprintf(log, sizeof log, "%s.log", dir);
+    if (data_dir)
+        snprintf(dir, sizeof dir, "%s", data_dir);
+    else
+        temp_dir(dir, sizeof dir, "data");
+    temp_dir(log, sizeof log - 8, "serve"); /* outside data_dir, which may be read-only */
+    strcat(log, ".log");
     const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
     pid_t pid = fork();
     if (pid == 0) {
@@ -233,11 +194,40 @@ static int serve_exit(const char *const *args, char *out, size_t len)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* A data dir that became read-only while the server was down: start-up
+ * refuses it clearly, and once writable again everything is there. */
+TEST(a_read_only_data_dir_at_start_is_refused_clearly_and_nothing_is_lost)
+{
+    char dir[256], data[320], log[4096];
+    temp_dir(dir, sizeof dir, "mnt");
+    if (!mount_small(dir, 16))
+        SKIP("cannot mount a tmpfs here (%s): needs root", strerror(errno));
+    snprintf(data, sizeof data, "%s/data", dir);
+    server s;
+    REQUIRE(server_start(&s, data, NULL));
+    stored acked[8];
+    int nacked = 0, n5xx = 0;
+    unsigned seed = 5;
+    fill(&s, 3, 5000, acked, &nacked, &n5xx, &seed);
+    REQUIRE(nacked == 3);
+    server_kill(&s, SIGKILL);
+    REQUIRE(mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL) == 0);
+    static const char *const none[] = {NULL};
+    int rc = serve_exit(data, none, log, sizeof log);
+    CHECKF(rc > 0 && strstr(log, "not writable"), "exit %d: %s", rc, log);
+    REQUIRE(mount("tmpfs", dir, "tmpfs", MS_REMOUNT, "size=16m") == 0);
+    REQUIRE(server_start(&s, data, NULL));
+    CHECK(intact(&s, acked, nacked) == 0);
+    server_kill(&s, SIGTERM);
+    umount2(dir, MNT_DETACH);
+}
+
+
 TEST(a_missing_or_corrupt_model_stops_start_up_clearly)
 {
     char log[4096], dir[256], model[320];
     const char *missing[] = {"--model-dir", "/nonexistent/models", NULL};
-    int rc = serve_exit(missing, log, sizeof log);
+    int rc = serve_exit(NULL, missing, log, sizeof log);
     CHECKF(rc != 0 && rc != -1 && strstr(log, "isnet-medium.onnx") != NULL, "rc %d log: %s", rc, log);
     temp_dir(dir, sizeof dir, "models");
     mkdir(dir, 0755);
@@ -248,10 +238,10 @@ TEST(a_missing_or_corrupt_model_stops_start_up_clearly)
         fputc((i * 7919) & 0xff, f);
     fclose(f);
     const char *corrupt[] = {"--model-dir", dir, NULL};
-    rc = serve_exit(corrupt, log, sizeof log);
+    rc = serve_exit(NULL, corrupt, log, sizeof log);
     CHECKF(rc != 0 && rc != -1 && strstr(log, "error") != NULL, "rc %d log: %s", rc, log);
     const char *bad_store[] = {"--store", "nosuch", NULL};
-    rc = serve_exit(bad_store, log, sizeof log);
+    rc = serve_exit(NULL, bad_store, log, sizeof log);
     CHECKF(rc != 0 && strstr(log, "sqlite") != NULL, "rc %d log: %s", rc, log); /* lists the known ones */
 }
 
