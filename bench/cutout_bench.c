@@ -65,13 +65,14 @@ int main(int argc, char **argv)
     mc.intra_threads = cfg.ort_threads > 0 ? (int)cfg.ort_threads : ad_cpu_count();
     mc.profile = strcmp(cfg.ort_profile, "fast") == 0 ? AD_MODEL_FAST : AD_MODEL_LEAN;
     mc.spin = env_flag("BENCH_SPIN");
+    mc.side = (int)cfg.model_side;
     ad_model *model = NULL;
     if (ad_model_open(&mc, &model, &err) != AD_OK) {
         fprintf(stderr, "cutout_bench: %s\n", err.msg);
         return 1;
     }
-    printf("# model=%s profile=%s threads=%d spin=%d runs=%d (median ms)\n", cfg.model, cfg.ort_profile,
-           mc.intra_threads, mc.spin, runs);
+    printf("# model=%s side=%d profile=%s threads=%d spin=%d runs=%d (median ms)\n", cfg.model, mc.side,
+           cfg.ort_profile, mc.intra_threads, mc.spin, runs);
     printf("%-22s %11s %7s %7s %7s %7s %7s %7s %6s %8s %8s\n", "image", "size", "decode", "resize", "infer",
            "compose", "encode", "total", "ratio", "png_KiB", "rss_MiB");
     ad_cutout_options opt = {(uint64_t)cfg.max_pixels, 0, 0};

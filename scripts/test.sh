@@ -55,10 +55,11 @@ suite() {
     rm -f "$log"
 }
 
-for t in build/tests/test_base build/tests/test_matte build/tests/test_image build/tests/test_store build/tests/test_bg_params build/tests/test_http build/tests/test_route; do
+for t in build/tests/test_base build/tests/test_matte build/tests/test_image build/tests/test_store build/tests/test_bg_params build/tests/test_http build/tests/test_route build/tests/test_infer; do
     suite "unit $(basename "$t")" "$t"
 done
 for t in build-asan/tests/test_*; do
+    LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0" \
     suite "asan+ubsan $(basename "$t")" "$t"
 done
 suite "cli" build/tests/test_cli

@@ -88,7 +88,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         goto fail;
     }
     char model_id[96];
-    snprintf(model_id, sizeof model_id, "%s/%s", cfg->model, cfg->ort_profile);
+    snprintf(model_id, sizeof model_id, "%s/%s/%lld", cfg->model, cfg->ort_profile, cfg->model_side);
     ad_api_config ac = {
         .cache = cache,
         .model_id = model_id,

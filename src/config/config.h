@@ -17,6 +17,7 @@ typedef struct {
     char *ort_provider;     /* execution provider */
     char *ort_profile;      /* "lean" | "fast" */
     long long ort_threads;  /* intra-op threads per inference, 0 = all cores */
+    long long model_side;   /* model input side, pixels (multiple of 32) */
     long long max_pixels;   /* largest image processed */
     /* service */
     char *listen;               /* HOST:PORT */

@@ -29,7 +29,8 @@ static void mask_row(void *ctx, int y, uint8_t *out)
 ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt, void **png,
                         size_t *png_len, ad_cutout_timing *timing, ad_err *err)
 {
-    const size_t plane = (size_t)AD_MODEL_SIDE * AD_MODEL_SIDE;
+    const int side = ad_model_side(model);
+    const size_t plane = (size_t)side * side;
     ad_pixmap rgb = {0};
     ad_matte_scaler scaler = {0};
     float *tensor = NULL, *prob = NULL;
@@ -54,7 +55,7 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
         rc = ad_err_set(err, AD_ENOMEM, "out of memory for model buffers");
         goto out;
     }
-    if ((rc = ad_matte_prepare_input(&rgb, AD_MODEL_SIDE, tensor, err)) != AD_OK)
+    if ((rc = ad_matte_prepare_input(&rgb, side, tensor, err)) != AD_OK)
         goto out;
     t0 = ad_clock_ms();
     t.resize = t0 - t1;
@@ -68,7 +69,7 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     t.infer = t1 - t0;
 
     ad_matte_quantise(prob, plane, mask);
-    if ((rc = ad_matte_scaler_init(&scaler, mask, AD_MODEL_SIDE, AD_MODEL_SIDE, rgb.width, rgb.height, err)) !=
+    if ((rc = ad_matte_scaler_init(&scaler, mask, side, side, rgb.width, rgb.height, err)) !=
         AD_OK)
         goto out;
     t0 = ad_clock_ms();

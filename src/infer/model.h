@@ -12,17 +12,18 @@
 
 #include "base/err.h"
 
-/* The model's fixed input/output side: input float32 [1,3,S,S], output
- * float32 [1,1,S,S] (probabilities, already sigmoid). */
-#define AD_MODEL_SIDE 1024
+/* The side the ISNet export was made for. The session runs at the side
+ * configured (a multiple of 32, see isnet_graph.h): input float32
+ * [1,3,S,S], output float32 [1,1,S,S] (probabilities, already sigmoid). */
+#define AD_MODEL_EXPORT_SIDE 1024
 
 typedef struct ad_model ad_model;
 
-/* Memory/speed trade-off of the ORT session (figures: ISNet medium, 1024^2,
- * 2 threads, see docs/engine.md). */
+/* Memory/speed trade-off of the ORT session (figures: ISNet medium, 896^2,
+ * 2 threads, process peak; see docs/engine.md). */
 typedef enum {
-    AD_MODEL_LEAN, /* extended graph optimisations: ~0.9 GB peak */
-    AD_MODEL_FAST, /* all optimisations incl. NCHWc layout: ~25% faster, ~1.35 GB */
+    AD_MODEL_LEAN, /* extended graph optimisations: ~1.3 s, ~0.65 GB */
+    AD_MODEL_FAST, /* all optimisations incl. NCHWc layout: ~0.95 s, ~1.2 GB */
 } ad_model_profile;
 
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
     int spin;                /* let ORT's pool spin-wait (fast, burns CPU when idle) */
     ad_model_profile profile;
     const char *provider;    /* execution provider: "cpu" (the only one built in) */
+    int side;                /* input side S, pixels; the graph is re-targeted to it at load */
 } ad_model_config;
 
 /* Defaults tuned on a 2-core machine (see docs/engine.md). */
@@ -42,6 +44,9 @@ void ad_model_config_defaults(ad_model_config *cfg);
  * model rejected; the message carries ORT's text), AD_EINVAL (bad config).
  * The caller owns *out and frees it with ad_model_close. */
 ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err);
+
+/* The input side S the session was opened with. */
+int ad_model_side(const ad_model *m);
 
 /* Run one inference. input: 3*S*S floats (planar, normalised); output: S*S
  * floats. Thread-safe; blocks for the duration of the inference. */

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/fsutil.h"
 #include "base/parallel.h"
+#include "infer/isnet_graph.h"
 #include "onnxruntime_c_api.h"
 
 /* We only call functions that exist since API 16 (ORT 1.16), so any ORT from
@@ -20,6 +22,7 @@ struct ad_model {
     OrtEnv *env;
     OrtSession *session;
     OrtMemoryInfo *meminfo;
+    int side;
 };
 
 static ad_status take_status(const OrtApi *ort, OrtStatus *st, ad_err *err, const char *what)
@@ -44,7 +47,10 @@ void ad_model_config_defaults(ad_model_config *cfg)
     cfg->spin = 0;
     cfg->profile = AD_MODEL_LEAN;
     cfg->provider = "cpu";
+    cfg->side = AD_MODEL_EXPORT_SIDE;
 }
+
+int ad_model_side(const ad_model *m) { return m->side; }
 
 /* Check one input/output's name and dims against what the pipeline assumes. */
 static ad_status check_io(ad_model *m, int is_input, const char *want_name, const int64_t *want, size_t ndims,
@@ -109,6 +115,9 @@ ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err)
 {
     ad_status rc = AD_OK;
     OrtSessionOptions *opts = NULL;
+    void *file = NULL;
+    uint8_t *graph = NULL;
+    size_t file_len = 0, graph_len = 0;
     ad_model *m = calloc(1, sizeof *m);
     *out = NULL;
     if (m == NULL)
@@ -122,6 +131,18 @@ ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err)
         rc = ad_err_set(err, AD_ENOTFOUND, "model file %s not found (run scripts/setup.sh)", cfg->model_path);
         goto out;
     }
+    /* Re-target first: a bad side or a foreign model fails before ORT loads. */
+    if ((rc = ad_file_read(cfg->model_path, (size_t)1 << 32, &file, &file_len, err)) != AD_OK)
+        goto out;
+    ad_err why = AD_ERR_INIT;
+    if ((rc = ad_isnet_retarget(file, file_len, cfg->side, &graph, &graph_len, NULL, &why)) != AD_OK) {
+        ad_err_set(err, rc, "%s: %s", cfg->model_path, why.msg);
+        goto out;
+    }
+    free(file);
+    file = NULL;
+    m->side = cfg->side;
+
     m->lib = dlopen(cfg->ort_library, RTLD_NOW | RTLD_LOCAL);
     if (m->lib == NULL) {
         rc = ad_err_set(err, AD_EBACKEND, "cannot load ONNX Runtime: %s", dlerror());
@@ -156,11 +177,13 @@ ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err)
      * peak for no measured speed. The arena stays on: without it every run
      * maps and faults in ~1 GB afresh, 40% slower. */
     ORT_TRY(m->ort->DisableMemPattern(opts), "mem pattern");
-    ORT_TRY(m->ort->CreateSession(m->env, cfg->model_path, opts, &m->session), "load model");
+    ORT_TRY(m->ort->CreateSessionFromArray(m->env, graph, graph_len, opts, &m->session), "load model");
+    free(graph);
+    graph = NULL;
     ORT_TRY(m->ort->CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault, &m->meminfo), "memory info");
 
-    static const int64_t in_dims[4] = {1, 3, AD_MODEL_SIDE, AD_MODEL_SIDE};
-    static const int64_t out_dims[4] = {1, 1, AD_MODEL_SIDE, AD_MODEL_SIDE};
+    const int64_t in_dims[4] = {1, 3, m->side, m->side};
+    const int64_t out_dims[4] = {1, 1, m->side, m->side};
     if ((rc = check_io(m, 1, "input", in_dims, 4, err)) != AD_OK)
         goto out;
     if ((rc = check_io(m, 0, "output", out_dims, 4, err)) != AD_OK)
@@ -168,6 +191,8 @@ ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err)
     *out = m;
     m = NULL;
 out:
+    free(file);
+    free(graph);
     if (opts)
         (*out ? (*out)->ort : m->ort)->ReleaseSessionOptions(opts);
     ad_model_close(m);
@@ -178,9 +203,9 @@ ad_status ad_model_run(ad_model *m, const float *input, float *output, ad_err *e
 {
     ad_status rc = AD_OK;
     OrtValue *in = NULL, *res = NULL;
-    static const int64_t in_dims[4] = {1, 3, AD_MODEL_SIDE, AD_MODEL_SIDE};
-    static const int64_t out_dims[4] = {1, 1, AD_MODEL_SIDE, AD_MODEL_SIDE};
-    const size_t plane = (size_t)AD_MODEL_SIDE * AD_MODEL_SIDE;
+    const int64_t in_dims[4] = {1, 3, m->side, m->side};
+    const int64_t out_dims[4] = {1, 1, m->side, m->side};
+    const size_t plane = (size_t)m->side * m->side;
     /* ORT does not write through an input value; the cast drops const only. */
     ORT_TRY(m->ort->CreateTensorWithDataAsOrtValue(m->meminfo, (void *)input, 3 * plane * sizeof(float), in_dims,
                                                    4, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &in),
