@@ -34,7 +34,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all tests unit-tests bench asan fuzz fuzz-targets clean format
+.PHONY: all tests unit-tests bench bench-bin asan fuzz fuzz-targets clean format
 all: $(B)/assetd
 
 $(B)/assetd: $(CLI_OBJ) $(B)/libassetd.a
@@ -79,7 +79,11 @@ $(B)/tests/%: tests/tools/%.c tests/harness.h $(B)/libassetd.a
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
 
-bench: $(BENCH_BIN) $(B)/assetd
+# `make bench`: assetd beside the peer, see bench/run.sh (not part of the tests).
+bench:
+	bench/run.sh
+
+bench-bin: $(BENCH_BIN) $(B)/assetd
 
 $(B)/bench/%: bench/%.c $(B)/libassetd.a
 	@mkdir -p $(dir $@)

@@ -3,9 +3,18 @@
  *   cutout_bench [-n RUNS] [--model medium|small] [--threads N] IMAGE...
  *
  * Loads the model once, runs one warm-up, then RUNS timed runs per image and
- * prints the median of each stage (decode, resize, infer, compose = mask
- * upscale + alpha, encode), end-to-end / inference, and the process's peak
- * RSS so far. Run one image per process to read its own peak RSS.
+ * prints the median of each stage of the pipeline as it runs:
+ *   decode   bytes -> 8-bit sRGB pixels, orientation applied (libvips does
+ *            the decode, EXIF rotation and ICC -> sRGB in one pass);
+ *   resize   stretch to the model's side + normalise to float planes;
+ *   infer    ONNX Runtime;
+ *   quant    probabilities -> 8-bit mask + the upscaler's tables;
+ *   encode   mask upscale + compose + PNG encode, fused: each encoder
+ *            thread computes its own rows, the RGBA image is never whole;
+ * then, to show what the fused pass is made of, the same three steps timed
+ * apart (upscale, compose, png: separate passes over whole images),
+ * end-to-end / inference, and the process's peak RSS so far. Run one image
+ * per process to read its own peak RSS.
  * Settings as for assetd (--ort-profile fast, --model small, ...); BENCH_SPIN=1
  * lets ORT's threads spin-wait. */
 #include <stdio.h>
@@ -17,7 +26,10 @@
 #include "base/parallel.h"
 #include "config/config.h"
 #include "cutout/cutout.h"
+#include "base/clock.h"
 #include "image/image.h"
+#include "image/png_encode.h"
+#include "matte/matte.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -29,6 +41,50 @@ static double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Mask upscale, compose and PNG encode as three separate whole-image passes
+ * (a synthetic mask: the arithmetic does not depend on its values). ms[3]. */
+static int time_apart(const void *buf, size_t len, const ad_config *cfg, int side, double *ms)
+{
+    ad_err err = AD_ERR_INIT;
+    ad_pixmap rgb = {0}, alpha = {0}, rgba = {0};
+    uint8_t *mask = malloc((size_t)side * side);
+    void *png = NULL;
+    size_t png_len = 0;
+    int rc = 1;
+    if (mask == NULL || ad_image_decode_rgb(buf, len, (uint64_t)cfg->max_pixels, &rgb, &err) != AD_OK)
+        goto out;
+    for (size_t i = 0; i < (size_t)side * side; i++)
+        mask[i] = (uint8_t)(i % (size_t)side < (size_t)side / 2 ? 255 : i % 256);
+    if (ad_pixmap_init(&alpha, rgb.width, rgb.height, 1, &err) != AD_OK ||
+        ad_pixmap_init(&rgba, rgb.width, rgb.height, 4, &err) != AD_OK)
+        goto out;
+    double t0 = ad_clock_ms();
+    if (ad_matte_upscale(mask, side, side, &alpha, 0, &err) != AD_OK)
+        goto out;
+    double t1 = ad_clock_ms();
+    if (ad_matte_compose(&rgb, mask, side, side, &rgba, 0, &err) != AD_OK)
+        goto out;
+    double t2 = ad_clock_ms();
+    ad_png_options po;
+    ad_png_options_default(&po);
+    if (ad_png_encode(&rgba, &po, &png, &png_len, &err) != AD_OK)
+        goto out;
+    double t3 = ad_clock_ms();
+    ms[0] = t1 - t0;
+    ms[1] = t2 - t1;
+    ms[2] = t3 - t2;
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "cutout_bench: %s\n", err.msg);
+    free(mask);
+    free(png);
+    ad_pixmap_cleanup(&rgb);
+    ad_pixmap_cleanup(&alpha);
+    ad_pixmap_cleanup(&rgba);
+    return rc;
 }
 
 static long peak_rss_mib(void)
@@ -66,6 +122,7 @@ int main(int argc, char **argv)
     mc.profile = strcmp(cfg.ort_profile, "fast") == 0 ? AD_MODEL_FAST : AD_MODEL_LEAN;
     mc.spin = env_flag("BENCH_SPIN");
     mc.side = (int)cfg.model_side;
+    const int model_side = mc.side;
     ad_model *model = NULL;
     if (ad_model_open(&mc, &model, &err) != AD_OK) {
         fprintf(stderr, "cutout_bench: %s\n", err.msg);
@@ -73,8 +130,8 @@ int main(int argc, char **argv)
     }
     printf("# model=%s side=%d profile=%s threads=%d spin=%d runs=%d (median ms)\n", cfg.model, mc.side,
            cfg.ort_profile, mc.intra_threads, mc.spin, runs);
-    printf("%-22s %11s %7s %7s %7s %7s %7s %7s %6s %8s %8s\n", "image", "size", "decode", "resize", "infer",
-           "compose", "encode", "total", "ratio", "png_KiB", "rss_MiB");
+    printf("%-22s %11s %7s %7s %7s %7s %7s %7s %6s %8s %8s | %7s %7s %7s\n", "image", "size", "decode", "resize",
+           "infer", "quant", "encode", "total", "ratio", "png_KiB", "rss_MiB", "upscale", "compose", "png");
     ad_cutout_options opt = {(uint64_t)cfg.max_pixels, 0, 0};
     for (int i = first; i < argc; i++) {
         void *buf;
@@ -108,8 +165,12 @@ int main(int argc, char **argv)
         const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
         char size[32];
         snprintf(size, sizeof size, "%dx%d", t.width, t.height);
-        printf("%-22s %11s %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %6.3f %8zu %8ld\n", name, size, m[0], m[1], m[2],
-               m[3], m[4], m[5], m[5] / m[2], png_len / 1024, peak_rss_mib());
+        long rss = peak_rss_mib(); /* before the separate passes below */
+        double apart[3];
+        if (time_apart(buf, len, &cfg, model_side, apart) != 0)
+            return 1;
+        printf("%-22s %11s %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %6.3f %8zu %8ld | %7.0f %7.0f %7.0f\n", name, size,
+               m[0], m[1], m[2], m[3], m[4], m[5], m[5] / m[2], png_len / 1024, rss, apart[0], apart[1], apart[2]);
         fflush(stdout);
         free(buf);
     }

@@ -7,7 +7,9 @@
  *   - a repeated request with the cache on, as a fraction of the first;
  *   - GET /api/v1/assets/:id rate and p99 while cut-outs run.
  *
- *   http_bench [-n REQUESTS] [-d SECONDS] PHOTO...
+ *   http_bench [-n REQUESTS] [-d SECONDS] [-c CONC | -e] PHOTO...
+ * -c runs only that concurrency level; -e only the rest (cold start, cache,
+ * reads), so bench/run.sh can interleave the peer between levels.
  * Environment: ASSETD_BIN (default build/assetd). */
 #include <pthread.h>
 
@@ -122,13 +124,17 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int requests = 8, read_secs = 10;
+    int requests = 8, read_secs = 10, only_conc = 0, extras_only = 0;
     int a = 1;
     for (; a < argc && argv[a][0] == '-'; a += 2) {
         if (strcmp(argv[a], "-n") == 0 && a + 1 < argc)
             requests = atoi(argv[a + 1]);
         else if (strcmp(argv[a], "-d") == 0 && a + 1 < argc)
             read_secs = atoi(argv[a + 1]);
+        else if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
+            only_conc = atoi(argv[a + 1]);
+        else if (strcmp(argv[a], "-e") == 0)
+            extras_only = 1, a--;
     }
     for (; a < argc && nids < 16; a++, nids++) {
         if (!read_file(argv[a], &photos[nids], &photo_len[nids])) {
@@ -138,33 +144,32 @@ int main(int argc, char **argv)
         photo_type[nids] = strstr(argv[a], ".png") ? "image/png" : "image/jpeg";
     }
     if (nids == 0) {
-        fprintf(stderr, "usage: http_bench [-n REQUESTS] [-d SECONDS] PHOTO...\n");
+        fprintf(stderr, "usage: http_bench [-n REQUESTS] [-d SECONDS] [-c CONC | -e] PHOTO...\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char dir[256];
 
-    /* 1. cold start and concurrency levels, a fresh server for each */
-    printf("%-12s %10s %10s %10s %10s %12s\n", "concurrency", "img/s", "p50_s", "p95_s", "errors", "peak_RSS_MiB");
-    double cold = 0;
-    for (int conc = 1; conc <= 4; conc *= 2) {
+    /* 1. concurrency levels, a fresh server for each, warmed by one call */
+    if (!extras_only)
+        printf("%-12s %10s %10s %10s %10s %12s\n", "concurrency", "img/s", "p50_s", "p95_s", "errors",
+               "peak_RSS_MiB");
+    for (int conc = 1; conc <= 4 && !extras_only; conc *= 2) {
+        if (only_conc && conc != only_conc)
+            continue;
         temp_dir(dir, sizeof dir, "bench");
         server s;
         const char *args[] = {"--cache-mb", "0", "--queue-depth", "64", NULL};
-        double t0 = now_s();
         if (!server_start(&s, dir, args))
             return 1;
         upload_all(&s);
-        if (conc == 1) {
-            char path[160];
-            snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[0]);
-            response r;
-            long st = get(&s, path, &r);
-            response_cleanup(&r);
-            cold = now_s() - t0;
-            if (st != 200)
-                return 1;
-        }
+        char path[160];
+        snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[0]);
+        response r;
+        long st = get(&s, path, &r);
+        response_cleanup(&r);
+        if (st != 200)
+            return 1;
         double *lat = calloc((size_t)requests, sizeof *lat);
         int counter = 0;
         pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -188,9 +193,30 @@ int main(int argc, char **argv)
         free(lat);
         server_kill(&s, SIGTERM);
     }
-    printf("cold start (process start -> first cut-out answered, incl. upload): %.2f s\n", cold);
+    if (only_conc)
+        return 0;
 
-    /* 2. the cache, and reads while cut-outs run */
+    /* 2. cold start: process start to the first cut-out answered */
+    {
+        temp_dir(dir, sizeof dir, "bench");
+        server s;
+        double t0 = now_s();
+        if (!server_start(&s, dir, NULL))
+            return 1;
+        upload_all(&s);
+        char path[160];
+        snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[0]);
+        response r;
+        long st = get(&s, path, &r);
+        response_cleanup(&r);
+        double cold = now_s() - t0;
+        if (st != 200)
+            return 1;
+        printf("cold start (process start -> first cut-out answered, incl. upload): %.2f s\n", cold);
+        server_kill(&s, SIGTERM);
+    }
+
+    /* 3. the cache, and reads while cut-outs run */
     temp_dir(dir, sizeof dir, "bench");
     server s;
     if (!server_start(&s, dir, NULL))

@@ -1,80 +1,132 @@
 #!/usr/bin/env bash
-# bench/run.sh — the engine's benchmark: per-stage times and peak RSS of
-# assetd's pipeline, and the peer (@imgly/background-removal-node, same ISNet
-# weights) on the same photos in the same run, with ratios.
+# bench/run.sh — `make bench`: assetd beside the peer (@imgly/background-
+# removal-node 1.4.5: the same ISNet weights through ONNX Runtime, sharp for
+# images) on the same photos in the same run, alternating image by image and
+# level by level so machine noise hits both, with ratios:
+#   1. warm latency per image (median of RUNS) with assetd's stages, peak RSS;
+#   2. cold start: a fresh process to the first cut-out on disk;
+#   3. the HTTP service at concurrency 1, 2, 4 (throughput, p50/p95, peak RSS)
+#      beside the peer driven as a library at the same concurrency;
+#   4. assetd only: server cold start, a repeated request, GET rate.
+# The peer is installed into deps/peer from ../shared/peers when that folder
+# exists (npm registry only); otherwise assetd is reported alone.
 #
-#   bench/run.sh            everything (peer installed into deps/peer on first use)
-#   BENCH_PEER=0 bench/run.sh   assetd only
-#   RUNS=5 PROFILE=fast bench/run.sh
+#   make bench                  everything (~10 min on 2 cores)
+#   BENCH_PEER=0 make bench     assetd only
+#   RUNS=5 REQUESTS=16 ASSETD_ORT_PROFILE=lean ASSETD_MODEL_SIDE=1024 make bench
 #
-# assetd's "total" includes the PNG encode; the peer's timed region (its
-# cutout.mjs) excludes its encode, so speed ratios are in the peer's favour.
+# Photos: four from Debian packages (the peers' set, else the test set), a
+# 3 MP and a 12 MP JPEG made from one of them (Lanczos upscale, Q90).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 RUNS=${RUNS:-3}
-PROFILE=${PROFILE:-lean}
+REQUESTS=${REQUESTS:-12}
 PEERS="$ROOT/../shared/peers"
+PEER="$ROOT/deps/peer"
 scripts/setup.sh --test >/dev/null
-make -s bench tests >/dev/null
+make -s -j"$(nproc)" bench-bin tests >/dev/null
 
 IN="$ROOT/deps/bench"
+OUT=$(mktemp -d /tmp/assetd-bench-XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
 mkdir -p "$IN"
-src_imgs=()
+imgs=()
 for f in astronaut.png grace_hopper.jpg aloeL.jpg coffee_2400.jpg; do
-    if [ -f "$PEERS/images/$f" ]; then src_imgs+=("$PEERS/images/$f");
-    elif [ -f "deps/testdata/$f" ]; then src_imgs+=("deps/testdata/$f"); fi
+    if [ -f "$PEERS/images/$f" ]; then imgs+=("$PEERS/images/$f");
+    elif [ -f "deps/testdata/$f" ]; then imgs+=("deps/testdata/$f"); fi
 done
-# A 3 MP and a 12 MP JPEG made from a real photo (upscaled, Lanczos, Q90).
 [ -f "$IN/photo_3mp.jpg" ] || build/tests/mkimage resize deps/testdata/coffee.png "$IN/photo_3mp.jpg" 2000 1500
 [ -f "$IN/photo_12mp.jpg" ] || build/tests/mkimage resize deps/testdata/chelsea.png "$IN/photo_12mp.jpg" 4000 3000
-imgs=("${src_imgs[@]}" "$IN/photo_3mp.jpg" "$IN/photo_12mp.jpg")
+imgs+=("$IN/photo_3mp.jpg" "$IN/photo_12mp.jpg")
 
-echo "## assetd (ISNet medium, profile $PROFILE, $(nproc) cores, $RUNS runs, median ms; one process per image)"
-ours=$(mktemp)
+have_peer=0
+if [ "${BENCH_PEER:-1}" != 0 ] && [ -d "$PEERS/imgly" ]; then
+    if [ ! -d "$PEER/node_modules/@imgly/background-removal-node" ]; then
+        echo "## installing the peer into deps/peer (npm registry)"
+        mkdir -p "$PEER"
+        cp "$PEERS/imgly/package.json" "$PEER/"
+        (cd "$PEER" && npm_config_onnxruntime_node_install_cuda=skip npm install --foreground-scripts \
+            --no-audit --no-fund >/dev/null 2>&1)
+    fi
+    cp -f "$PEERS/imgly/cutout.mjs" bench/peer/*.mjs "$PEER/"
+    have_peer=1
+fi
+[ $have_peer = 1 ] || echo "(no ../shared/peers: assetd alone)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else printf "-" }'; }
+ms_now() { date +%s%N | cut -c1-13; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "# assetd $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores," \
+     "model side ${ASSETD_MODEL_SIDE:-896}, ORT profile ${ASSETD_ORT_PROFILE:-fast}; $(date -u +%F)"
+echo
+echo "## 1. warm latency per image: median of $RUNS after a warm-up, one process per image and side"
+echo "# assetd stages (ms): decode includes orientation and colour (one libvips pass); encode is"
+echo "# mask upscale + compose + PNG fused; upscale/compose/png after '|' are the same steps timed apart."
+side=$(mktemp -p "$OUT")
 first=1
 for img in "${imgs[@]}"; do
-    out=$(build/bench/cutout_bench --ort-profile "$PROFILE" -n "$RUNS" "$img")
-    if [ $first = 1 ]; then echo "$out" | sed -n 2p; first=0; fi
-    echo "$out" | tail -n1 | tee -a "$ours"
+    o=$(build/bench/cutout_bench -n "$RUNS" "$img")
+    if [ $first = 1 ]; then echo "$o" | sed -n 2p; first=0; fi
+    line=$(echo "$o" | tail -n1)
+    echo "$line"
+    p='{}'
+    if [ $have_peer = 1 ]; then
+        p=$(cd "$PEER" && node cutout.mjs --model medium --runs "$RUNS" "$OUT/peer" "$img" 2>/dev/null | grep '^{')
+    fi
+    echo "$line|$p" >>"$side"
+done
+if [ $have_peer = 1 ]; then
+    echo
+    echo "# side by side (peer: removeBackground() to raw RGBA, its PNG encode not timed; assetd: to PNG)"
+    printf '%-20s %11s %10s %10s %8s %10s %10s %8s\n' image size assetd_ms peer_ms speedup assetd_MiB peer_MiB mem
+    while IFS='|' read -r ours _ _ peer; do
+        read -r name size _ _ _ _ _ total _ _ rss _ <<<"$ours"
+        pms=$(node -e 'const j=JSON.parse(process.argv[1]);console.log(j.median_ms ?? 0, j.rss_mib ?? 0)' "$peer")
+        read -r pms prss <<<"$pms"
+        printf '%-20s %11s %10s %10s %8s %10s %10s %8s\n' "$name" "$size" "$total" "$pms" \
+            "$(ratio "$pms" "$total")" "$rss" "$prss" "$(ratio "$rss" "$prss")"
+    done <"$side"
+fi
+
+echo
+echo "## 2. cold start: fresh process -> first cut-out PNG on disk (median of 3, alternating; files cached)"
+cold_img=${imgs[1]}
+a_ms=() p_ms=()
+for i in 1 2 3; do
+    t0=$(ms_now); build/assetd remove "$cold_img" "$OUT/cold.png" 2>/dev/null; a_ms+=($(( $(ms_now) - t0 )))
+    if [ $have_peer = 1 ]; then
+        t0=$(ms_now); (cd "$PEER" && node cold.mjs "$cold_img" "$OUT/cold-peer.png" >/dev/null); p_ms+=($(( $(ms_now) - t0 )))
+    fi
+done
+a=$(printf '%s\n' "${a_ms[@]}" | median)
+printf '%-28s assetd %6s ms' "$(basename "$cold_img")" "$a"
+if [ $have_peer = 1 ]; then
+    p=$(printf '%s\n' "${p_ms[@]}" | median)
+    printf '   peer %6s ms   speedup %s' "$p" "$(ratio "$p" "$a")"
+fi
+echo
+
+echo
+echo "## 3. HTTP: GET .../addons/bg_remove, $REQUESTS requests per level over 4 photos, cache off"
+echo "# assetd: the real server over sockets (fresh server per level, one warm-up call)."
+echo "# peer: it has no server; removeBackground() called by N concurrent callers in one"
+echo "# process (PNG output), i.e. the peer without any HTTP cost."
+printf '%-6s | %8s %7s %7s %8s | %8s %7s %7s %8s | %8s %6s\n' conc "img/s" p50_s p95_s RSS_MiB "img/s" p50_s p95_s RSS_MiB thruput mem
+http_imgs=("${imgs[@]:0:4}")
+for c in 1 2 4; do
+    o=$(build/bench/http_bench -n "$REQUESTS" -c "$c" "${http_imgs[@]}" | awk -v c="$c" '$1 == c')
+    read -r _ ai ap50 ap95 _ arss <<<"$o"
+    pi='' pp50='' pp95='' prss=''
+    if [ $have_peer = 1 ]; then
+        j=$(cd "$PEER" && node load.mjs "$c" "$REQUESTS" "${http_imgs[@]}" 2>/dev/null | grep '^{')
+        read -r pi pp50 pp95 prss <<<"$(node -e 'const j=JSON.parse(process.argv[1]);
+            console.log(j.img_s.toFixed(3), j.p50_s.toFixed(2), j.p95_s.toFixed(2), j.rss_mib)' "$j")"
+    fi
+    printf '%-6s | %8s %7s %7s %8s | %8s %7s %7s %8s | %8s %6s\n' "$c" "$ai" "$ap50" "$ap95" "$arss" \
+        "${pi:--}" "${pp50:--}" "${pp95:--}" "${prss:--}" "$(ratio "$ai" "${pi:-0}")" "$(ratio "$arss" "${prss:-0}")"
 done
 
-if command -v /usr/bin/time >/dev/null; then
-    echo
-    echo "## one-shot CLI on the 12 MP JPEG (process start to PNG on disk, includes model load)"
-    /usr/bin/time -f "wall %e s, peak RSS %M KiB" build/assetd --ort-profile "$PROFILE" remove \
-        "$IN/photo_12mp.jpg" "$IN/out_12mp.png"
-fi
-
-[ "${BENCH_PEER:-1}" = 0 ] && exit 0
-PEER="$ROOT/deps/peer"
-if [ ! -d "$PEER/node_modules/@imgly/background-removal-node" ]; then
-    echo
-    echo "## installing the peer into deps/peer"
-    mkdir -p "$PEER"
-    cp "$PEERS/imgly/package.json" "$PEERS/imgly/cutout.mjs" "$PEER/"
-    (cd "$PEER" && npm_config_onnxruntime_node_install_cuda=skip npm install --foreground-scripts \
-        --no-audit --no-fund >/dev/null 2>&1)
-fi
 echo
-echo "## peer (@imgly/background-removal-node 1.4.5, ISNet medium, $RUNS runs, median ms, excl. its PNG encode)"
-peer=$(mktemp)
-(cd "$PEER" && node cutout.mjs --model medium --runs "$RUNS" "$IN/peer-out" "${imgs[@]}") | tee "$peer"
-
-echo
-echo "## side by side"
-printf '%-20s %10s %10s %8s %10s %10s %8s\n' image assetd_ms peer_ms speedup assetd_MiB peer_MiB mem
-node -e '
-const fs = require("fs");
-const ours = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").map(l => l.trim().split(/\s+/));
-const peer = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").filter(l => l.startsWith("{")).map(JSON.parse);
-for (const p of peer) {
-  const name = p.image.split("/").pop();
-  const o = ours.find(r => r[0] === name);
-  if (!o) continue;
-  const ms = +o[7], rss = +o[10];
-  console.log(name.padEnd(20), String(ms).padStart(10), p.median_ms.toFixed(0).padStart(10),
-    (p.median_ms / ms).toFixed(2).padStart(7) + "x", String(rss).padStart(10),
-    p.rss_mib.toFixed(0).padStart(10), (rss / p.rss_mib).toFixed(2).padStart(7) + "x");
-}' "$ours" "$peer"
-rm -f "$ours" "$peer"
+echo "## 4. assetd service: cold start, cache, reads while cutting out"
+build/bench/http_bench -e "${http_imgs[@]}"
