@@ -123,6 +123,7 @@ int main(int argc, char **argv)
     mc.spin = env_flag("BENCH_SPIN");
     mc.side = (int)cfg.model_side;
     const int model_side = mc.side;
+    mc.cache_dir = cfg.model_cache_dir;
     ad_model *model = NULL;
     if (ad_model_open(&mc, &model, &err) != AD_OK) {
         fprintf(stderr, "cutout_bench: %s\n", err.msg);

@@ -36,6 +36,7 @@ ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, a
     mc.profile = strcmp(cfg->ort_profile, "fast") == 0 ? AD_MODEL_FAST : AD_MODEL_LEAN;
     mc.intra_threads = cfg->ort_threads > 0 ? (int)cfg->ort_threads : threads;
     mc.side = (int)cfg->model_side;
+    mc.cache_dir = cfg->model_cache_dir;
     return ad_model_open(&mc, out, err);
 }
 

@@ -33,6 +33,8 @@ static const setting settings[] = {
     S(ort_provider, T_STR, "cpu", 0, 0, "ONNX Runtime execution provider"),
     S(ort_profile, T_STR, "fast", 0, 0, "fast (NCHWc layout: ~1.0 s, ~1.2 GB at 896) or lean (~1.3 s, ~0.65 GB)"),
     S(ort_threads, T_INT, "0", 0, 256, "intra-op threads per inference (0: all cores)"),
+    S(model_cache_dir, T_STR, "@deps/model-cache", 0, 0,
+      "where the optimised model is kept between starts (\"\": rebuild it every start)"),
     S(model_side, T_INT, "896", 256, 2048, "side of the model's square input, pixels (multiple of 32)"),
     S(max_pixels, T_INT, "100000000", 1, 1LL << 40, "largest image (width x height) processed"),
     S(listen, T_STR, "127.0.0.1:8080", 0, 0, "address the server listens on (HOST:PORT)"),

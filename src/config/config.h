@@ -18,6 +18,7 @@ typedef struct {
     char *ort_profile;      /* "lean" | "fast" */
     long long ort_threads;  /* intra-op threads per inference, 0 = all cores */
     long long model_side;   /* model input side, pixels (multiple of 32) */
+    char *model_cache_dir;  /* optimised-model cache, "" = none */
     long long max_pixels;   /* largest image processed */
     /* service */
     char *listen;               /* HOST:PORT */

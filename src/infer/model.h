@@ -34,6 +34,8 @@ typedef struct {
     ad_model_profile profile;
     const char *provider;    /* execution provider: "cpu" (the only one built in) */
     int side;                /* input side S, pixels; the graph is re-targeted to it at load */
+    const char *cache_dir;   /* where the optimised graph is kept between starts (fast
+                              * profile); NULL or "": no cache */
 } ad_model_config;
 
 /* Defaults tuned on a 2-core machine (see docs/engine.md). */
@@ -47,6 +49,9 @@ ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err)
 
 /* The input side S the session was opened with. */
 int ad_model_side(const ad_model *m);
+
+/* 1 when the session was loaded from the optimised-model cache. */
+int ad_model_from_cache(const ad_model *m);
 
 /* Run one inference. input: 3*S*S floats (planar, normalised); output: S*S
  * floats. Thread-safe; blocks for the duration of the inference. */
