@@ -74,13 +74,13 @@ for img in "${imgs[@]}"; do
     if [ $have_peer = 1 ]; then
         p=$(cd "$PEER" && node cutout.mjs --model medium --runs "$RUNS" "$OUT/peer" "$img" 2>/dev/null | grep '^{')
     fi
-    echo "$line|$p" >>"$side"
+    printf '%s\t%s\n' "$line" "$p" >>"$side"
 done
 if [ $have_peer = 1 ]; then
     echo
     echo "# side by side (peer: removeBackground() to raw RGBA, its PNG encode not timed; assetd: to PNG)"
     printf '%-20s %11s %10s %10s %8s %10s %10s %8s\n' image size assetd_ms peer_ms speedup assetd_MiB peer_MiB mem
-    while IFS='|' read -r ours _ _ peer; do
+    while IFS=$'\t' read -r ours peer; do
         read -r name size _ _ _ _ _ total _ _ rss _ <<<"$ours"
         pms=$(node -e 'const j=JSON.parse(process.argv[1]);console.log(j.median_ms ?? 0, j.rss_mib ?? 0)' "$peer")
         read -r pms prss <<<"$pms"
