@@ -116,6 +116,25 @@ static void *background_cuts(void *arg)
     return NULL;
 }
 
+/* A fresh server on a private data dir, the photos uploaded, one cut-out
+ * answered 200; *elapsed (may be NULL): seconds from process start to it. */
+static int start_and_cut(server *s, const char **args, double *elapsed)
+{
+    char dir[256], path[160];
+    temp_dir(dir, sizeof dir, "bench");
+    double t0 = now_s();
+    if (!server_start(s, dir, args))
+        return 0;
+    upload_all(s);
+    snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[0]);
+    response r;
+    long st = get(s, path, &r);
+    response_cleanup(&r);
+    if (elapsed)
+        *elapsed = now_s() - t0;
+    return st == 200;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -157,18 +176,9 @@ int main(int argc, char **argv)
     for (int conc = 1; conc <= 4 && !extras_only; conc *= 2) {
         if (only_conc && conc != only_conc)
             continue;
-        temp_dir(dir, sizeof dir, "bench");
         server s;
         const char *args[] = {"--cache-mb", "0", "--queue-depth", "64", NULL};
-        if (!server_start(&s, dir, args))
-            return 1;
-        upload_all(&s);
-        char path[160];
-        snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[0]);
-        response r;
-        long st = get(&s, path, &r);
-        response_cleanup(&r);
-        if (st != 200)
+        if (!start_and_cut(&s, args, NULL))
             return 1;
         double *lat = calloc((size_t)requests, sizeof *lat);
         int counter = 0;
@@ -198,19 +208,9 @@ int main(int argc, char **argv)
 
     /* 2. cold start: process start to the first cut-out answered */
     {
-        temp_dir(dir, sizeof dir, "bench");
         server s;
-        double t0 = now_s();
-        if (!server_start(&s, dir, NULL))
-            return 1;
-        upload_all(&s);
-        char path[160];
-        snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", ids[0]);
-        response r;
-        long st = get(&s, path, &r);
-        response_cleanup(&r);
-        double cold = now_s() - t0;
-        if (st != 200)
+        double cold;
+        if (!start_and_cut(&s, NULL, &cold))
             return 1;
         printf("cold start (process start -> first cut-out answered, incl. upload): %.2f s\n", cold);
         server_kill(&s, SIGTERM);
