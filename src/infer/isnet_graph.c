@@ -305,6 +305,14 @@ out:
     return rc;
 }
 
+ad_status ad_isnet_check_side(int side, ad_err *err)
+{
+    if (side < AD_ISNET_SIDE_MIN || side > AD_ISNET_SIDE_MAX || side % 32 != 0)
+        return ad_err_set(err, AD_EINVAL, "model side %d: must be a multiple of 32 in [%d, %d]", side,
+                          AD_ISNET_SIDE_MIN, AD_ISNET_SIDE_MAX);
+    return AD_OK;
+}
+
 ad_status ad_isnet_retarget(const uint8_t *model, size_t len, int side, uint8_t **out, size_t *out_len,
                             int *n_resize, ad_err *err)
 {
@@ -315,9 +323,8 @@ ad_status ad_isnet_retarget(const uint8_t *model, size_t len, int side, uint8_t 
     int k, graphs = 0, resizes = 0;
     *out = NULL;
     *out_len = 0;
-    if (side < AD_ISNET_SIDE_MIN || side > AD_ISNET_SIDE_MAX || side % 32 != 0)
-        return ad_err_set(err, AD_EINVAL, "model side %d: must be a multiple of 32 in [%d, %d]", side,
-                          AD_ISNET_SIDE_MIN, AD_ISNET_SIDE_MAX);
+    if ((rc = ad_isnet_check_side(side, err)) != AD_OK)
+        return rc;
 
     ad_pb_reader_init(&r, model, len);
     while ((k = ad_pb_next(&r, &f)) == 1) {

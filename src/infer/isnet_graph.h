@@ -28,6 +28,9 @@
 #define AD_ISNET_SIDE_MIN 256
 #define AD_ISNET_SIDE_MAX 2048
 
+/* AD_OK if side is accepted, else AD_EINVAL with the rule in the message. */
+ad_status ad_isnet_check_side(int side, ad_err *err);
+
 /* Rewrite the model bytes [model, model+len) for side x side input. On
  * success *out is a new buffer of *out_len bytes the caller frees with
  * free(), and *n_resize (may be NULL) the number of Resize nodes rewritten

@@ -244,11 +244,8 @@ ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err)
         rc = ad_err_set(err, AD_ENOTFOUND, "model file %s not found (run scripts/setup.sh)", cfg->model_path);
         goto out;
     }
-    if (cfg->side < AD_ISNET_SIDE_MIN || cfg->side > AD_ISNET_SIDE_MAX || cfg->side % 32 != 0) {
-        rc = ad_err_set(err, AD_EINVAL, "model side %d: must be a multiple of 32 in [%d, %d]", cfg->side,
-                        AD_ISNET_SIDE_MIN, AD_ISNET_SIDE_MAX);
+    if ((rc = ad_isnet_check_side(cfg->side, err)) != AD_OK)
         goto out;
-    }
     m->side = cfg->side;
 
     m->lib = dlopen(cfg->ort_library, RTLD_NOW | RTLD_LOCAL);
