@@ -133,7 +133,9 @@ int main(int argc, char **argv)
            cfg.ort_profile, mc.intra_threads, mc.spin, runs);
     printf("%-22s %11s %7s %7s %7s %7s %7s %7s %6s %8s %8s | %7s %7s %7s\n", "image", "size", "decode", "resize",
            "infer", "quant", "encode", "total", "ratio", "png_KiB", "rss_MiB", "upscale", "compose", "png");
-    ad_cutout_options opt = {(uint64_t)cfg.max_pixels, 0, 0};
+    ad_cutout_options opt;
+    ad_cutout_options_default(&opt);
+    ad_cutout_limits lim = {(uint64_t)cfg.max_pixels, 0};
     for (int i = first; i < argc; i++) {
         void *buf;
         size_t len;
@@ -145,12 +147,14 @@ int main(int argc, char **argv)
         ad_cutout_timing t = {0};
         size_t png_len = 0;
         for (int r = -1; r < runs; r++) { /* r == -1: warm-up, not counted */
-            void *png = NULL;
-            if (ad_cutout_run(model, buf, len, &opt, &png, &png_len, &t, &err) != AD_OK) {
+            ad_cutout_result res;
+            if (ad_cutout_run(model, buf, len, &opt, &lim, &res, &err) != AD_OK) {
                 fprintf(stderr, "cutout_bench: %s: %s\n", argv[i], err.msg);
                 return 1;
             }
-            free(png);
+            t = res.timing;
+            png_len = res.len;
+            ad_cutout_result_cleanup(&res);
             if (r < 0)
                 continue;
             st[0][r] = t.decode;

@@ -55,10 +55,13 @@ suite() {
     rm -f "$log"
 }
 
-for t in build/tests/test_base build/tests/test_matte build/tests/test_image build/tests/test_store build/tests/test_bg_params build/tests/test_http build/tests/test_route build/tests/test_infer; do
+# every unit test the Makefile builds from tests/unit/test_*.c
+for src in tests/unit/test_*.c; do
+    t=build/tests/$(basename "$src" .c)
     suite "unit $(basename "$t")" "$t"
 done
-for t in build-asan/tests/test_*; do
+for src in tests/unit/test_*.c; do
+    t=build-asan/tests/$(basename "$src" .c)
     LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0" \
     suite "asan+ubsan $(basename "$t")" "$t"
 done

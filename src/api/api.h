@@ -19,6 +19,7 @@
 typedef struct {
     ad_store *store;          /* lent; must outlive the api */
     ad_workpool *pool;        /* lent: cut-outs run here */
+    ad_workpool *io_pool;     /* lent: requests that call a remote store run here (NULL: on the I/O thread) */
     int workers;              /* the pool's threads, for Retry-After */
     int cutout_threads;       /* threads of one cut-out's per-pixel passes */
     uint64_t max_pixels;      /* larger images get 413 */

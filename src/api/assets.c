@@ -93,16 +93,14 @@ static ad_http_resp *store_asset(ad_api *api, const char *filename, const char *
         a.height = info.height;
     }
     ad_time_rfc3339(a.created_at);
+    ad_blob_pin pin = {0};
     ad_status st = ad_id_new(a.id, &err);
-    if (st == AD_OK)
-        st = s->ops->put_blob(s, data, len, a.sha256, &err);
-    if (st == AD_OK)
-        st = s->ops->insert_asset(s, &a, &err);
-    if (st == AD_ECONFLICT) { /* a concurrent delete took our blob; once more */
-        ad_err_clear(&err);
-        st = s->ops->put_blob(s, data, len, a.sha256, &err);
-        if (st == AD_OK)
-            st = s->ops->insert_asset(s, &a, &err);
+    /* the pin keeps the bytes from a concurrent collector (a delete of
+     * another asset with the same bytes) until the row commits */
+    if (st == AD_OK && (st = ad_store_put_blob(s, data, len, &pin, &err)) == AD_OK) {
+        memcpy(a.sha256, pin.sha256, sizeof a.sha256);
+        if ((st = ad_store_insert_asset(s, &a, &pin, &err)) != AD_OK)
+            ad_store_unpin(s, &pin);
     }
     if (st != AD_OK)
         return ad_reply_status(st, &err, NULL);
@@ -113,8 +111,9 @@ static ad_http_resp *store_asset(ad_api *api, const char *filename, const char *
     return r;
 }
 
-ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req)
+ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
+    (void)args;
     static const char *const allowed[] = {"filename", NULL};
     ad_query q = {0};
     ad_http_resp *r = NULL;
@@ -216,8 +215,9 @@ static int parse_count(const char *s, int64_t *out)
     return 1;
 }
 
-ad_http_resp *ad_handle_list(ad_api *api, ad_http_req *req)
+ad_http_resp *ad_handle_list(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
+    (void)args;
     static const char *const allowed[] = {"limit", "cursor", NULL};
     ad_query q = {0};
     ad_http_resp *r = NULL;
@@ -238,7 +238,7 @@ ad_http_resp *ad_handle_list(ad_api *api, ad_http_req *req)
     ad_err err = AD_ERR_INIT;
     ad_store *s = api->cfg.store;
     /* one more than asked tells whether another page exists */
-    ad_status st = s->ops->list_assets(s, cursor, (int)limit + 1, &v, &n, &err);
+    ad_status st = ad_store_list_assets(s, cursor, (int)limit + 1, &v, &n, &err);
     if (st != AD_OK) {
         r = ad_reply_status(st, &err, NULL);
         goto out;
@@ -262,21 +262,10 @@ out:
     return r;
 }
 
-/* Routes below take no query parameters. */
-static ad_http_resp *no_query(ad_http_req *req)
-{
-    static const char *const none[] = {NULL};
-    ad_query q = {0};
-    ad_http_resp *r = NULL;
-    ad_query_strict(req, none, &q, &r);
-    ad_query_cleanup(&q);
-    return r;
-}
-
 static ad_http_resp *load_asset(ad_api *api, const char *id, ad_asset *a)
 {
     ad_err err = AD_ERR_INIT;
-    ad_status st = api->cfg.store->ops->get_asset(api->cfg.store, id, a, &err);
+    ad_status st = ad_store_get_asset(api->cfg.store, id, a, &err);
     if (st == AD_ENOTFOUND)
         return ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
     if (st != AD_OK)
@@ -284,24 +273,23 @@ static ad_http_resp *load_asset(ad_api *api, const char *id, ad_asset *a)
     return NULL;
 }
 
-ad_http_resp *ad_handle_get_asset(ad_api *api, ad_http_req *req, const char *id)
+ad_http_resp *ad_handle_get_asset(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
+    (void)req;
     ad_asset a;
-    ad_http_resp *r = no_query(req);
-    if (r == NULL && (r = load_asset(api, id, &a)) == NULL) {
+    ad_http_resp *r = load_asset(api, args->asset_id, &a);
+    if (r == NULL) {
         r = ad_reply_json(200, ad_asset_json(&a));
         ad_asset_cleanup(&a);
     }
     return r;
 }
 
-ad_http_resp *ad_handle_delete_asset(ad_api *api, ad_http_req *req, const char *id)
+ad_http_resp *ad_handle_delete_asset(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
+    (void)req;
     ad_err err = AD_ERR_INIT;
-    ad_http_resp *r = no_query(req);
-    if (r)
-        return r;
-    ad_status st = api->cfg.store->ops->delete_asset(api->cfg.store, id, &err);
+    ad_status st = ad_store_delete_asset(api->cfg.store, args->asset_id, &err);
     if (st == AD_ENOTFOUND)
         return ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
     if (st != AD_OK)
@@ -309,85 +297,81 @@ ad_http_resp *ad_handle_delete_asset(ad_api *api, ad_http_req *req, const char *
     return ad_http_resp_take(204, NULL, NULL, 0);
 }
 
-ad_http_resp *ad_handle_put_custom_data(ad_api *api, ad_http_req *req, const char *id)
+ad_http_resp *ad_handle_put_custom_data(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
     ad_err err = AD_ERR_INIT;
     char *custom = NULL;
     size_t len;
     const char *body = ad_http_body(req, &len);
-    ad_http_resp *r = no_query(req);
-    if (r || (r = parse_custom_data(api, body, len, &custom)) != NULL)
+    ad_http_resp *r = parse_custom_data(api, body, len, &custom);
+    if (r)
         goto out;
-    ad_status st = api->cfg.store->ops->set_custom_data(api->cfg.store, id, custom, &err);
+    ad_status st = ad_store_set_custom_data(api->cfg.store, args->asset_id, custom, &err);
     if (st == AD_ENOTFOUND)
         r = ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
     else if (st != AD_OK)
         r = ad_reply_status(st, &err, NULL);
     else
-        r = ad_handle_get_asset(api, req, id);
+        r = ad_handle_get_asset(api, req, args);
 out:
     free(custom);
     return r;
 }
 
-ad_http_resp *ad_handle_get_file(ad_api *api, ad_http_req *req, const char *id)
+ad_http_resp *ad_handle_get_file(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
     ad_asset a;
-    ad_http_resp *r = no_query(req);
-    if (r == NULL && (r = load_asset(api, id, &a)) == NULL) {
+    ad_http_resp *r = load_asset(api, args->asset_id, &a);
+    if (r == NULL) {
         r = ad_reply_blob(api, req, a.sha256, a.content_type, 1);
         ad_asset_cleanup(&a);
     }
     return r;
 }
 
-ad_http_resp *ad_handle_get_conversion(ad_api *api, ad_http_req *req, const char *id, const char *name)
+ad_http_resp *ad_handle_get_conversion(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
     ad_err err = AD_ERR_INIT;
     ad_conversion c;
-    ad_http_resp *r = no_query(req);
-    if (r)
-        return r;
-    ad_status st = api->cfg.store->ops->get_conversion(api->cfg.store, id, name, &c, &err);
+    ad_status st = ad_store_get_conversion(api->cfg.store, args->asset_id, args->conversion_name, &c, &err);
     if (st == AD_ENOTFOUND)
-        return ad_reply_error(404, "not_found", "conversion_name", "no conversion '%s' on this asset", name);
+        return ad_reply_error(404, "not_found", "conversion_name", "no conversion '%s' on this asset",
+                              args->conversion_name);
     if (st != AD_OK)
         return ad_reply_status(st, &err, NULL);
     return ad_reply_blob(api, req, c.sha256, c.content_type, 0);
 }
 
-ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const char *id, const char *name)
+ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
+    (void)req;
     ad_err err = AD_ERR_INIT;
-    ad_http_resp *r = no_query(req);
-    if (r)
-        return r;
-    ad_status st = api->cfg.store->ops->delete_conversion(api->cfg.store, id, name, &err);
+    ad_status st = ad_store_delete_conversion(api->cfg.store, args->asset_id, args->conversion_name, &err);
     if (st == AD_ENOTFOUND)
-        return ad_reply_error(404, "not_found", "conversion_name", "no conversion '%s' on this asset", name);
+        return ad_reply_error(404, "not_found", "conversion_name", "no conversion '%s' on this asset",
+                              args->conversion_name);
     if (st != AD_OK)
         return ad_reply_status(st, &err, NULL);
     return ad_http_resp_take(204, NULL, NULL, 0);
 }
 
-ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const char *id)
+ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
+    (void)req;
     ad_err err = AD_ERR_INIT;
     ad_job j;
-    ad_http_resp *r = no_query(req);
-    if (r)
-        return r;
-    ad_status st = api->cfg.store->ops->get_job(api->cfg.store, id, &j, &err);
+    ad_status st = ad_store_get_job(api->cfg.store, args->job_id, &j, &err);
     if (st == AD_ENOTFOUND)
         return ad_reply_error(404, "not_found", "job_id", "no job with this id");
     if (st != AD_OK)
         return ad_reply_status(st, &err, NULL);
     json_t *result = j.result ? json_loads(j.result, 0, NULL) : NULL;
-    r = ad_reply_json(200, json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:o}", "id", j.id, "kind", j.kind,
-                                     "status", ad_job_status_name(j.status), "attempts", j.attempts, "error",
-                                     j.error ? json_string(j.error) : json_null(), "result",
-                                     result ? result : json_null(), "created_at", j.created_at, "finished_at",
-                                     j.finished_at[0] ? json_string(j.finished_at) : json_null()));
+    ad_http_resp *r = ad_reply_json(
+        200, json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:o}", "id", j.id, "kind", j.kind, "status",
+                       ad_job_status_name(j.status), "attempts", j.attempts, "error",
+                       j.error ? json_string(j.error) : json_null(), "result", result ? result : json_null(),
+                       "created_at", j.created_at, "finished_at",
+                       j.finished_at[0] ? json_string(j.finished_at) : json_null()));
     ad_job_cleanup(&j);
     return r;
 }

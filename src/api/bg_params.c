@@ -43,30 +43,34 @@ const char *ad_bg_mode_name(ad_bg_mode m)
     return m == AD_BG_SAVE_IMAGE ? "save_image" : m == AD_BG_GET_IMAGE_AND_SAVE ? "get_image_and_save" : "get_image";
 }
 
-const char *ad_bg_disposition_name(ad_bg_disposition d)
-{
-    return d == AD_BG_ADD_CONVERSION ? "add_conversion" : d == AD_BG_ADD_NEW_ASSET ? "add_new_asset" : "";
-}
-
-ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_bg_error *e)
+ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_options *opt, ad_bg_error *e)
 {
     const char *val[4] = {NULL, NULL, NULL, NULL};
     int seen[4] = {0, 0, 0, 0};
     memset(out, 0, sizeof *out);
+    ad_cutout_options_default(opt);
     for (int i = 0; i < q->n; i++) {
         int k = -1;
         for (int j = 0; j < 4; j++)
             if (strcmp(q->v[i].key, known[j]) == 0)
                 k = j;
-        if (k < 0) {
-            char shown[40];
-            snprintf(shown, sizeof shown, "%.39s", q->v[i].key);
+        char shown[40];
+        snprintf(shown, sizeof shown, "%.39s", q->v[i].key);
+        if (k < 0 && ad_cutout_option_find(q->v[i].key, 1) == NULL)
             return refuse(e, "invalid_parameter", shown, "unknown parameter '%s' for this endpoint", shown);
-        }
-        if (seen[k]++)
-            return refuse(e, "invalid_parameter", known[k], "parameter '%s' given more than once", known[k]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(q->v[j].key, q->v[i].key) == 0)
+                return refuse(e, "invalid_parameter", shown, "parameter '%s' given more than once", shown);
         /* "?mode" with no '=' is an empty value */
-        val[k] = q->v[i].value ? q->v[i].value : "";
+        const char *v = q->v[i].value ? q->v[i].value : "";
+        if (k < 0) {
+            ad_err err = AD_ERR_INIT;
+            if (ad_cutout_option_set(opt, q->v[i].key, v, 1, &err) != AD_OK)
+                return refuse(e, "invalid_parameter", shown, "%s", err.msg);
+            continue;
+        }
+        seen[k]++;
+        val[k] = v;
     }
     const char *mode = val[0], *disp = val[1], *name = val[2], *meta = val[3];
 

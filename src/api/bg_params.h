@@ -6,6 +6,7 @@
 #define AD_API_BG_PARAMS_H
 
 #include "api/query.h"
+#include "cutout/options.h"
 
 typedef enum { AD_BG_GET_IMAGE, AD_BG_SAVE_IMAGE, AD_BG_GET_IMAGE_AND_SAVE } ad_bg_mode;
 typedef enum { AD_BG_NO_DISPOSITION, AD_BG_ADD_CONVERSION, AD_BG_ADD_NEW_ASSET } ad_bg_disposition;
@@ -26,15 +27,15 @@ typedef struct {
     char param[40];
 } ad_bg_error;
 
-/* Validate q. AD_OK fills out; AD_EINVAL fills e (the first rule broken, in
- * a fixed order: unknown parameter, duplicate, mode, disposition,
- * conversion_name, metadata). */
-ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_bg_error *e);
+/* Validate q. AD_OK fills out, and opt with the cut-out options the API
+ * accepts (cutout/options.h; defaults for those not given); AD_EINVAL fills
+ * e (the first rule broken, in a fixed order: unknown parameter, duplicate,
+ * an option's value, mode, disposition, conversion_name, metadata). */
+ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_options *opt, ad_bg_error *e);
 
 /* 1 when s matches ^[a-zA-Z0-9_-]{1,30}$ (the spec's conversion_name). */
 int ad_bg_conversion_name_valid(const char *s);
 
 const char *ad_bg_mode_name(ad_bg_mode m);
-const char *ad_bg_disposition_name(ad_bg_disposition d);
 
 #endif

@@ -11,8 +11,8 @@
 
 #include "api/bg_params.h"
 #include "api/internal.h"
+#include "api/save.h"
 #include "base/clock.h"
-#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/lru.h"
 #include "cutout/cutout.h"
@@ -21,16 +21,17 @@ typedef struct {
     ad_api *api;
     ad_http_req *req;
     ad_bg_request bg;
+    ad_cutout_options opt;
     char asset_id[AD_ID_LEN + 1];
     char sha256[65];
     double queued_at; /* ms, ad_clock_ms */
     int width, height; /* the asset's, oriented: the cut-out's size */
 } cutout_task;
 
-/* Record the save (spooled PNG + what to do with it). For save_image the
- * save is applied now; for get_image_and_save it becomes a durable job. */
-static ad_http_resp *save(cutout_task *t, const void *png, size_t len, int width, int height, char job_id[AD_ID_LEN + 1],
-                          ad_save *sv)
+/* Record the save of a result: for save_image it is applied now; for
+ * get_image_and_save it becomes a durable job. The blob is pinned from the
+ * moment it is written until the row or the job holding it commits. */
+static ad_http_resp *save(cutout_task *t, const ad_cutout_result *res, char job_id[AD_ID_LEN + 1], ad_save *sv)
 {
     ad_store *s = t->api->cfg.store;
     ad_err err = AD_ERR_INIT;
@@ -39,18 +40,17 @@ static ad_http_resp *save(cutout_task *t, const void *png, size_t len, int width
     sv->new_asset = t->bg.disposition == AD_BG_ADD_NEW_ASSET;
     snprintf(sv->conversion_name, sizeof sv->conversion_name, "%s", t->bg.conversion_name);
     sv->inherit = t->bg.inherit;
-    sv->png_size = (int64_t)len;
-    sv->width = width;
-    sv->height = height;
+    snprintf(sv->content_type, sizeof sv->content_type, "%s", res->content_type);
+    sv->width = res->width;
+    sv->height = res->height;
     ad_status st = AD_OK;
     if (sv->new_asset)
         st = ad_id_new(sv->new_asset_id, &err);
     if (st == AD_OK)
-        st = s->ops->put_blob(s, png, len, sv->png_sha256, &err);
+        st = ad_store_put_blob(s, res->data, res->len, &sv->result, &err);
     if (st == AD_OK && t->bg.mode == AD_BG_SAVE_IMAGE)
-        st = s->ops->apply_save(s, sv, &err);
-    if (st == AD_OK && t->bg.mode == AD_BG_GET_IMAGE_AND_SAVE && (st = ad_id_new(job_id, &err)) == AD_OK &&
-        (st = s->ops->insert_job(s, job_id, sv, &err)) == AD_OK)
+        st = ad_save_now(s, sv, &err);
+    if (st == AD_OK && t->bg.mode == AD_BG_GET_IMAGE_AND_SAVE && (st = ad_save_enqueue(s, sv, job_id, &err)) == AD_OK)
         ad_jobrunner_kick(t->api->jobs);
     if (st == AD_ENOTFOUND)
         return ad_reply_error(404, "not_found", "asset_id", "the asset was deleted while it was being processed");
@@ -77,22 +77,23 @@ static ad_http_resp *save_image_json(const cutout_task *t, const ad_save *sv)
     return r;
 }
 
-/* The answer once the PNG exists (just made, or from the cache): the save
- * for the save modes, then the JSON or the image. Takes png (freed). */
-static ad_http_resp *finish(cutout_task *t, void *png, size_t png_len, int width, int height)
+/* The answer once the result exists (just made, or from the cache): the
+ * save for the save modes, then the JSON or the image. Takes res->data. */
+static ad_http_resp *finish(cutout_task *t, ad_cutout_result *res)
 {
     ad_save sv;
     char job_id[AD_ID_LEN + 1] = "";
     ad_http_resp *r;
-    if (t->bg.mode != AD_BG_GET_IMAGE && (r = save(t, png, png_len, width, height, job_id, &sv))) {
-        free(png);
+    if (t->bg.mode != AD_BG_GET_IMAGE && (r = save(t, res, job_id, &sv))) {
+        ad_cutout_result_cleanup(res);
         return r;
     }
     if (t->bg.mode == AD_BG_SAVE_IMAGE) {
-        free(png);
+        ad_cutout_result_cleanup(res);
         return save_image_json(t, &sv);
     }
-    r = ad_http_resp_take(200, "image/png", png, png_len);
+    r = ad_http_resp_take(200, res->content_type, res->data, res->len);
+    res->data = NULL;
     if (t->bg.mode == AD_BG_GET_IMAGE_AND_SAVE) {
         ad_http_resp_header(r, "X-Job-Id", job_id);
         if (sv.new_asset)
@@ -102,33 +103,40 @@ static ad_http_resp *finish(cutout_task *t, void *png, size_t png_len, int width
     return r;
 }
 
-/* Cut-outs depend on the source bytes and the model only (the asset's bytes
- * never change under its sha256; the model is fixed for the process). */
-static void cache_key(const ad_api *api, const char *sha256, char key[160])
+/* A result depends on the source bytes (never changing under their
+ * sha256), the model, and every option: the options struct is hashed
+ * whole, so an option added later is part of the key without a change
+ * here. */
+static void cache_key(const cutout_task *t, char key[256])
 {
-    snprintf(key, 160, "%s:%s", sha256, api->cfg.model_id ? api->cfg.model_id : "");
+    char opts[65];
+    ad_cutout_options_key(&t->opt, opts);
+    snprintf(key, 256, "%s:%s:%s", t->sha256, t->api->cfg.model_id ? t->api->cfg.model_id : "", opts);
 }
 
-/* The answer from a cut-out already in the cache, or NULL on a miss. The
- * PNG is copied out: the cache may evict it while the answer is sent. */
+/* The answer from a result already in the cache, or NULL on a miss. The
+ * bytes are copied out: the cache may evict them while the answer is sent.
+ * The cache holds encoded results: their first bytes say their type. */
 static ad_http_resp *answer_from_cache(cutout_task *t)
 {
     if (t->api->cfg.cache == NULL)
         return NULL;
-    char key[160];
-    cache_key(t->api, t->sha256, key);
+    char key[256];
+    cache_key(t, key);
     ad_lru_value *hit = ad_lru_get(t->api->cfg.cache, key);
     if (hit == NULL)
         return NULL;
     size_t len;
     const void *data = ad_lru_data(hit, &len);
-    void *png = malloc(len ? len : 1);
-    if (png)
-        memcpy(png, data, len);
+    ad_cutout_result res = {.len = len, .width = t->width, .height = t->height};
+    res.content_type = ad_cutout_content_type(&t->opt);
+    res.data = malloc(len ? len : 1);
+    if (res.data)
+        memcpy(res.data, data, len);
     ad_lru_value_unref(hit);
-    if (png == NULL)
+    if (res.data == NULL)
         return ad_reply_error(503, "out_of_memory", NULL, "out of memory");
-    ad_http_resp *r = finish(t, png, len, t->width, t->height);
+    ad_http_resp *r = finish(t, &res);
     ad_http_resp_header(r, "X-Cache", "hit");
     return r;
 }
@@ -139,10 +147,9 @@ static void run_cutout(void *arg)
     ad_api *api = t->api;
     ad_err err = AD_ERR_INIT;
     ad_http_resp *r = NULL;
-    void *src = NULL, *png = NULL;
-    size_t src_len = 0, png_len = 0;
-    char path[4096];
-    ad_cutout_timing timing = {0};
+    void *src = NULL;
+    size_t src_len = 0;
+    ad_cutout_result res = {0};
     ad_status st = AD_ETIMEOUT;
     double waited = ad_clock_ms() - t->queued_at;
     if (api->cfg.max_queue_wait_ms > 0 && waited > api->cfg.max_queue_wait_ms) {
@@ -156,16 +163,14 @@ static void run_cutout(void *arg)
         st = AD_OK;
         goto out;
     }
-    st = api->cfg.store->ops->blob_path(api->cfg.store, t->sha256, path, sizeof path, &err);
-    if (st == AD_OK)
-        st = ad_file_read(path, api->cfg.max_body, &src, &src_len, &err);
+    st = ad_store_blob_read_all(api->cfg.store, t->sha256, api->cfg.max_body, &src, &src_len, &err);
     if (st != AD_OK) {
         r = st == AD_ENOTFOUND ? ad_reply_error(404, "not_found", "asset_id", "the asset was deleted")
                                : ad_reply_status(st, &err, NULL);
         goto out;
     }
-    ad_cutout_options opt = {.max_pixels = api->cfg.max_pixels, .threads = api->cfg.cutout_threads};
-    st = ad_cutout_run(api->model, src, src_len, &opt, &png, &png_len, &timing, &err);
+    ad_cutout_limits lim = {.max_pixels = api->cfg.max_pixels, .threads = api->cfg.cutout_threads};
+    st = ad_cutout_run(api->model, src, src_len, &t->opt, &lim, &res, &err);
     if (st == AD_EUNSUPPORTED) {
         r = ad_reply_error(422, "unprocessable_image", "asset_id", "the asset's image cannot be decoded: %s", err.msg);
         goto out;
@@ -179,28 +184,29 @@ static void run_cutout(void *arg)
         goto out;
     }
     if (api->cfg.cache) {
-        char key[160];
-        cache_key(api, t->sha256, key);
-        ad_lru_put(api->cfg.cache, key, png, png_len);
+        char key[256];
+        cache_key(t, key);
+        ad_lru_put(api->cfg.cache, key, res.data, res.len);
     }
-    r = finish(t, png, png_len, timing.width, timing.height);
-    png = NULL;
+    r = finish(t, &res);
 out:
     ad_log(AD_LOG_INFO, "bg_remove", "asset=%s mode=%s status=%s ms=%.0f infer_ms=%.0f%s%s", t->asset_id,
-           ad_bg_mode_name(t->bg.mode), ad_status_name(st), timing.total, timing.infer, err.msg[0] ? " error=" : "",
-           err.msg);
+           ad_bg_mode_name(t->bg.mode), ad_status_name(st), res.timing.total, res.timing.infer,
+           err.msg[0] ? " error=" : "", err.msg);
     free(src);
-    free(png);
+    ad_cutout_result_cleanup(&res);
     ad_http_respond(t->req, r);
     free(t);
 }
 
-ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const char *id)
+ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
+    const char *id = args->asset_id;
     ad_query q = {0};
     ad_err err = AD_ERR_INIT;
     ad_bg_error be;
     ad_bg_request bg;
+    ad_cutout_options opt;
     ad_http_resp *r = NULL;
     ad_asset a = {0};
     cutout_task *t = NULL;
@@ -208,11 +214,11 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const char *id)
         r = ad_reply_error(400, "invalid_parameter", NULL, "malformed query string: %s", err.msg);
         goto out;
     }
-    if (ad_bg_params_parse(&q, &bg, &be) != AD_OK) {
+    if (ad_bg_params_parse(&q, &bg, &opt, &be) != AD_OK) {
         r = ad_reply_error(400, be.code, be.param, "%s", be.message);
         goto out;
     }
-    ad_status st = api->cfg.store->ops->get_asset(api->cfg.store, id, &a, &err);
+    ad_status st = ad_store_get_asset(api->cfg.store, id, &a, &err);
     if (st == AD_ENOTFOUND) {
         r = ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
         goto out;
@@ -239,6 +245,7 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const char *id)
     t->req = req;
     t->queued_at = ad_clock_ms();
     t->bg = bg;
+    t->opt = opt;
     memcpy(t->asset_id, a.id, sizeof t->asset_id);
     memcpy(t->sha256, a.sha256, sizeof t->sha256);
     t->width = a.width;
@@ -250,16 +257,16 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const char *id)
         goto out;
     }
     ad_http_defer(req);
-    if (ad_workpool_submit(api->cfg.pool, run_cutout, t) != AD_OK) {
+    if (ad_workpool_submit(api->cfg.pool, run_cutout, t) == AD_OK) {
+        r = AD_DEFERRED; /* the worker owns t and answers */
+    } else {
         free(t);
         int wait = ad_workpool_load(api->cfg.pool) * 2 / (api->cfg.workers > 0 ? api->cfg.workers : 1);
         char ra[16];
         snprintf(ra, sizeof ra, "%d", wait > 1 ? wait : 1);
         r = ad_reply_error(503, "busy", NULL, "all cut-out workers are busy and the queue is full; retry later");
         ad_http_resp_header(r, "Retry-After", ra);
-        goto out;
     }
-    /* the worker owns t and answers */
 out:
     ad_asset_cleanup(&a);
     ad_query_cleanup(&q);

@@ -1,6 +1,6 @@
 /* internal.h — what the api/ files share: the api's state, JSON replies in
- * the spec's error shape, and the handlers the router dispatches to. Not
- * used outside api/. */
+ * the spec's error shape, and the handlers the route table names. Not used
+ * outside api/. */
 #ifndef AD_API_INTERNAL_H
 #define AD_API_INTERNAL_H
 
@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "api/query.h"
+#include "api/route.h"
 
 struct ad_api {
     ad_api_config cfg;
@@ -25,7 +26,8 @@ ad_http_resp *ad_reply_json(int status, json_t *j);
 ad_http_resp *ad_reply_error(int status, const char *code, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* An error from a lower module: HTTP status and code from its ad_status. */
+/* An error from a lower module: HTTP status and code from its ad_status
+ * (base/err.c's table), Retry-After on 503. */
 ad_http_resp *ad_reply_status(ad_status st, const ad_err *err, const char *param);
 
 /* The asset as the API shows it (new reference; NULL on allocation failure). */
@@ -41,17 +43,23 @@ const char *ad_query_get(const ad_query *q, const char *key);
 ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
                             int immutable);
 
-/* ---- handlers: path segments already validated by the router */
-ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req);
-ad_http_resp *ad_handle_list(ad_api *api, ad_http_req *req);
-ad_http_resp *ad_handle_get_asset(ad_api *api, ad_http_req *req, const char *id);
-ad_http_resp *ad_handle_delete_asset(ad_api *api, ad_http_req *req, const char *id);
-ad_http_resp *ad_handle_put_custom_data(ad_api *api, ad_http_req *req, const char *id);
-ad_http_resp *ad_handle_get_file(ad_api *api, ad_http_req *req, const char *id);
-ad_http_resp *ad_handle_get_conversion(ad_api *api, ad_http_req *req, const char *id, const char *name);
-ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const char *id, const char *name);
-ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const char *id);
-/* Returns NULL when the request was deferred to the work pool. */
-ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const char *id);
+/* What a handler returns when it handed the request to another thread,
+ * which answers it later. */
+extern char ad_api_deferred_mark;
+#define AD_DEFERRED ((ad_http_resp *)(void *)&ad_api_deferred_mark)
+
+/* ---- handlers (route.c's table): path parameters already validated */
+ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_list(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_get_asset(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_delete_asset(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_put_custom_data(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_get_file(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_get_conversion(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const ad_route_args *a);
+/* Returns AD_DEFERRED when the cut-out went to the work pool. */
+ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_args *a);
 
 #endif

@@ -41,27 +41,9 @@ ad_http_resp *ad_reply_error(int status, const char *code, const char *param, co
 
 ad_http_resp *ad_reply_status(ad_status st, const ad_err *err, const char *param)
 {
-    static const char *codes[AD_STATUS_COUNT] = {
-        [AD_OK] = "ok",
-        [AD_EINVAL] = "invalid_parameter",
-        [AD_ENOTFOUND] = "not_found",
-        [AD_ECONFLICT] = "conflict",
-        [AD_ETOOBIG] = "too_large",
-        [AD_EUNSUPPORTED] = "unsupported_media_type",
-        [AD_EIO] = "storage_error",
-        [AD_EBACKEND] = "internal_error",
-        [AD_ETIMEOUT] = "timeout",
-        [AD_ENOMEM] = "out_of_memory",
-        [AD_EBUSY] = "busy",
-    };
     int http = ad_status_http(st);
-    const char *code = (unsigned)st < AD_STATUS_COUNT ? codes[st] : "internal_error";
-    /* storage trouble (disk full, read-only) is the server's, not the client's */
-    if (st == AD_EIO)
-        http = 507;
-    if (st == AD_ENOMEM || st == AD_EBUSY)
-        http = 503;
-    ad_http_resp *r = ad_reply_error(http, code, param, "%s", err && err->msg[0] ? err->msg : ad_status_name(st));
+    ad_http_resp *r = ad_reply_error(http, ad_status_code(st), param, "%s",
+                                     err && err->msg[0] ? err->msg : ad_status_name(st));
     if (r && http == 503)
         ad_http_resp_header(r, "Retry-After", "1");
     return r;
@@ -121,44 +103,83 @@ int ad_query_strict(ad_http_req *req, const char *const *allowed, ad_query *q, a
     return 1;
 }
 
+/* A blob sent from a reader that has no file descriptor. */
+typedef struct {
+    ad_store_reader *r;
+    uint64_t first;
+} blob_stream;
+
+static long blob_stream_read(void *ctx, uint64_t offset, char *buf, size_t max)
+{
+    blob_stream *b = ctx;
+    size_t got = 0;
+    ad_err err = AD_ERR_INIT;
+    if (ad_store_reader_read(b->r, b->first + offset, buf, max, &got, &err) != AD_OK)
+        return -1;
+    return (long)got;
+}
+
+static void blob_stream_free(void *ctx)
+{
+    blob_stream *b = ctx;
+    ad_store_reader_close(b->r);
+    free(b);
+}
+
+/* The body [first, first + len) of the blob r (taken). */
+static ad_http_resp *blob_body(int status, const char *content_type, ad_store_reader *r, uint64_t first, uint64_t len)
+{
+    int fd = ad_store_reader_fd(r);
+    if (fd >= 0) {
+        int own = dup(fd);
+        ad_store_reader_close(r);
+        if (own < 0)
+            return ad_reply_error(503, "out_of_memory", NULL, "no file descriptor for the download");
+        fcntl(own, F_SETFD, FD_CLOEXEC);
+        return ad_http_resp_file(status, content_type, own, first, len);
+    }
+    blob_stream *b = malloc(sizeof *b);
+    if (b == NULL) {
+        ad_store_reader_close(r);
+        return NULL;
+    }
+    b->r = r;
+    b->first = first;
+    return ad_http_resp_stream(status, content_type, len, blob_stream_read, blob_stream_free, b);
+}
+
 ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
                             int immutable)
 {
-    char path[4096], etag[70], tmp[96];
+    char etag[70], tmp[96];
     ad_err err = AD_ERR_INIT;
-    ad_store *s = api->cfg.store;
-    ad_status st = s->ops->blob_path(s, sha256, path, sizeof path, &err);
-    if (st != AD_OK)
-        return ad_reply_status(st, &err, NULL);
+    ad_store_reader *rd = NULL;
     snprintf(etag, sizeof etag, "\"%s\"", sha256);
     if (ad_http_etag_match(ad_http_header(req, "If-None-Match"), etag)) {
         ad_http_resp *r = ad_http_resp_take(304, NULL, NULL, 0);
         ad_http_resp_header(r, "ETag", etag);
         return r;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return ad_reply_error(500, "storage_error", NULL, "stored file unreadable: %s", strerror(errno));
-    }
-    uint64_t size = (uint64_t)sb.st_size, first = 0, last = size ? size - 1 : 0;
+    ad_status st = ad_store_reader_open(api->cfg.store, sha256, &rd, &err);
+    if (st != AD_OK)
+        return ad_reply_error(st == AD_ENOTFOUND ? 500 : ad_status_http(st), "storage_error", NULL,
+                              "the stored file is unreadable (%s)", ad_status_name(st));
+    uint64_t size = (uint64_t)ad_store_reader_size(rd), first = 0, last = size ? size - 1 : 0;
     ad_range_result rr = ad_http_range_parse(ad_http_header(req, "Range"), size, &first, &last);
     ad_http_resp *r;
     if (rr == AD_RANGE_UNSATISFIABLE) {
-        close(fd);
+        ad_store_reader_close(rd);
         r = ad_reply_error(416, "invalid_parameter", "Range", "range not satisfiable for %" PRIu64 " bytes", size);
         snprintf(tmp, sizeof tmp, "bytes */%" PRIu64, size);
         ad_http_resp_header(r, "Content-Range", tmp);
         return r;
     }
     if (rr == AD_RANGE_OK) {
-        r = ad_http_resp_file(206, content_type, fd, first, last - first + 1);
+        r = blob_body(206, content_type, rd, first, last - first + 1);
         snprintf(tmp, sizeof tmp, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
         ad_http_resp_header(r, "Content-Range", tmp);
     } else {
-        r = ad_http_resp_file(200, content_type, fd, 0, size);
+        r = blob_body(200, content_type, rd, 0, size);
     }
     ad_http_resp_header(r, "ETag", etag);
     ad_http_resp_header(r, "Accept-Ranges", "bytes");

@@ -1,10 +1,41 @@
-/* route.c — see route.h. */
+/* route.c — the route table and matching. See route.h. */
 #include "api/route.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "api/bg_params.h"
+#include "api/internal.h"
+
+static const char *const no_params[] = {NULL};
+static const char *const upload_params[] = {"filename", NULL};
+static const char *const list_params[] = {"limit", "cursor", NULL};
+
+#define A "/api/v1/assets/:asset_id"
+static const ad_route_def routes[] = {
+    {"GET", "/healthz", ad_handle_healthz, 0, no_params, 0, 0, "liveness and readiness"},
+    {"GET", "/api/v1/assets", ad_handle_list, 1, list_params, 1, 0, "list assets, newest first"},
+    {"POST", "/api/v1/assets", ad_handle_upload, 1, upload_params, 1, 0, "upload an asset"},
+    {"GET", A, ad_handle_get_asset, 1, no_params, 1, 0, "an asset's metadata"},
+    {"DELETE", A, ad_handle_delete_asset, 1, no_params, 1, 0, "delete an asset and its conversions"},
+    {"PUT", A "/custom_data", ad_handle_put_custom_data, 1, no_params, 1, 0, "replace an asset's custom data"},
+    {"GET", A "/file", ad_handle_get_file, 1, no_params, 1, 0, "an asset's bytes"},
+    {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, no_params, 1, 0, "a conversion's bytes"},
+    {"DELETE", A "/conversions/:conversion_name", ad_handle_delete_conversion, 1, no_params, 1, 0,
+     "delete a conversion"},
+    {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, NULL, 1, 1, "remove the background"},
+    {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, no_params, 1, 0, "a background job"},
+};
+#undef A
+#define NROUTES (int)(sizeof routes / sizeof routes[0])
+
+const ad_route_def *ad_route_table(int *n)
+{
+    *n = NROUTES;
+    return routes;
+}
+
+#define MAX_SEGS 8
 
 /* Split "/a/b/c" into at most max segments (copied into buf); returns the
  * count, or -1 when the path is malformed (empty segment, too many, long). */
@@ -27,78 +58,81 @@ static int split(const char *path, char *buf, size_t len, char **seg, int max)
     }
 }
 
-static void take_id(ad_route *r, const char *s)
+/* Does the template match the segments? Literal segments must be equal;
+ * parameters take any segment (validated afterwards). */
+static int template_matches(const char *tpl, char **seg, int n)
 {
-    if (ad_id_valid(s))
-        memcpy(r->id, s, AD_ID_LEN + 1);
-    else
-        r->bad_id = 1;
+    char buf[256], *ts[MAX_SEGS];
+    int tn = split(tpl, buf, sizeof buf, ts, MAX_SEGS);
+    if (tn != n)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (ts[i][0] != ':' && strcmp(ts[i], seg[i]) != 0)
+            return 0;
+    return 1;
 }
 
-void ad_route_parse(const char *path, ad_route *r)
+/* Take the template's parameters from the segments into args; the first
+ * malformed one is returned (NULL when all are well-formed). */
+static const char *take_params(const char *tpl, char **seg, ad_route_args *args)
 {
-    char buf[512], *seg[7];
-    memset(r, 0, sizeof *r);
-    if (strcmp(path, "/healthz") == 0) {
-        r->kind = AD_ROUTE_HEALTHZ;
-        return;
+    char buf[256], *ts[MAX_SEGS];
+    int tn = split(tpl, buf, sizeof buf, ts, MAX_SEGS);
+    const char *bad = NULL;
+    for (int i = 0; i < tn; i++) {
+        if (ts[i][0] != ':')
+            continue;
+        const char *name = ts[i] + 1;
+        if (strcmp(name, "asset_id") == 0 || strcmp(name, "job_id") == 0) {
+            char *dst = name[0] == 'a' ? args->asset_id : args->job_id;
+            if (ad_id_valid(seg[i]))
+                memcpy(dst, seg[i], AD_ID_LEN + 1);
+            else if (!bad)
+                bad = name[0] == 'a' ? "asset_id" : "job_id";
+        } else if (strcmp(name, "conversion_name") == 0) {
+            if (ad_bg_conversion_name_valid(seg[i]))
+                snprintf(args->conversion_name, sizeof args->conversion_name, "%s", seg[i]);
+            else if (!bad)
+                bad = "conversion_name";
+        }
     }
-    if (strcmp(path, "/api/v1") != 0 && strncmp(path, "/api/v1/", 8) != 0)
-        return;
-    r->api = 1;
-    r->kind = AD_ROUTE_API_UNKNOWN;
-    int n = split(path, buf, sizeof buf, seg, 7);
-    if (n < 3)
-        return;
-    if (n == 4 && strcmp(seg[2], "jobs") == 0) {
-        r->kind = AD_ROUTE_JOB;
-        take_id(r, seg[3]);
-        return;
-    }
-    if (strcmp(seg[2], "assets") != 0)
-        return;
-    if (n == 3) {
-        r->kind = AD_ROUTE_ASSETS;
-        return;
-    }
-    if (n == 4)
-        r->kind = AD_ROUTE_ASSET;
-    else if (n == 5 && strcmp(seg[4], "custom_data") == 0)
-        r->kind = AD_ROUTE_CUSTOM_DATA;
-    else if (n == 5 && strcmp(seg[4], "file") == 0)
-        r->kind = AD_ROUTE_FILE;
-    else if (n == 6 && strcmp(seg[4], "conversions") == 0)
-        r->kind = AD_ROUTE_CONVERSION;
-    else if (n == 6 && strcmp(seg[4], "addons") == 0 && strcmp(seg[5], "bg_remove") == 0)
-        r->kind = AD_ROUTE_BG_REMOVE;
-    else
-        return;
-    take_id(r, seg[3]);
-    if (r->kind == AD_ROUTE_CONVERSION) {
-        if (ad_bg_conversion_name_valid(seg[5]))
-            snprintf(r->name, sizeof r->name, "%s", seg[5]);
-        else
-            r->bad_name = 1;
-    }
+    return bad;
 }
 
-const char *ad_route_methods(ad_route_kind kind)
+static int method_ok(const ad_route_def *r, const char *method)
 {
-    switch (kind) {
-    case AD_ROUTE_HEALTHZ:
-    case AD_ROUTE_FILE:
-    case AD_ROUTE_JOB:
-        return "GET, HEAD";
-    case AD_ROUTE_ASSETS:
-        return "GET, HEAD, POST";
-    case AD_ROUTE_ASSET:
-    case AD_ROUTE_CONVERSION:
-        return "GET, HEAD, DELETE";
-    case AD_ROUTE_CUSTOM_DATA:
-        return "PUT";
-    case AD_ROUTE_BG_REMOVE:
-        return "GET";
-    default:
-        return "";
+    return strcmp(r->method, method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0 && !r->no_head);
+}
+
+void ad_route_find(const char *method, const char *path, ad_route_match *m)
+{
+    char buf[512], *seg[MAX_SEGS];
+    memset(m, 0, sizeof *m);
+    m->status = AD_MATCH_NONE;
+    m->api = strcmp(path, "/api/v1") == 0 || strncmp(path, "/api/v1/", 8) == 0;
+    int n = split(path, buf, sizeof buf, seg, MAX_SEGS);
+    if (n < 0)
+        return;
+    int path_known = 0;
+    for (int i = 0; i < NROUTES; i++) {
+        const ad_route_def *r = &routes[i];
+        if (!template_matches(r->path, seg, n))
+            continue;
+        path_known = 1;
+        /* Allow: in table order, GET with its HEAD */
+        size_t at = strlen(m->allow);
+        snprintf(m->allow + at, sizeof m->allow - at, "%s%s%s", at ? ", " : "", r->method,
+                 strcmp(r->method, "GET") == 0 && !r->no_head ? ", HEAD" : "");
+        if (m->route == NULL && method_ok(r, method))
+            m->route = r;
     }
+    if (!path_known)
+        return;
+    if (m->route == NULL) {
+        m->status = AD_MATCH_METHOD;
+        return;
+    }
+    m->allow[0] = '\0';
+    m->bad_param = take_params(m->route->path, seg, &m->args);
+    m->status = m->bad_param ? AD_MATCH_BAD_PARAM : AD_MATCH_OK;
 }

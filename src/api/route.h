@@ -1,38 +1,65 @@
-/* route.h — which resource a request path names, as a pure function so the
- * route table is tested in a table and fuzzed. Ids and conversion names are
- * validated here: a handler only ever sees a well-formed id (32 lowercase
- * hex) and name (the spec's ^[a-zA-Z0-9_-]{1,30}$), never raw path bytes. */
+/* route.h — the one table of routes: method, path template, handler,
+ * whether a key is needed, the query parameters allowed, whether it calls
+ * the store. Dispatch, 404 / 405 + Allow, authentication, strict query
+ * checks (and later metric labels and the OpenAPI paths) all come from it:
+ * adding a route is one row in route.c.
+ *
+ * Matching is a pure function, tested in a table and fuzzed. Path
+ * parameters are validated here: a handler only ever sees a well-formed id
+ * (32 lowercase hex) and conversion name (the spec's ^[a-zA-Z0-9_-]{1,30}$),
+ * never raw path bytes. */
 #ifndef AD_API_ROUTE_H
 #define AD_API_ROUTE_H
 
 #include "base/id.h"
 
-typedef enum {
-    AD_ROUTE_NONE,        /* no such path (404) */
-    AD_ROUTE_HEALTHZ,     /* /healthz */
-    AD_ROUTE_API_UNKNOWN, /* under /api/v1 but no such route: 404 after auth */
-    AD_ROUTE_ASSETS,      /* /api/v1/assets */
-    AD_ROUTE_ASSET,       /* /api/v1/assets/:id */
-    AD_ROUTE_CUSTOM_DATA, /* /api/v1/assets/:id/custom_data */
-    AD_ROUTE_FILE,        /* /api/v1/assets/:id/file */
-    AD_ROUTE_CONVERSION,  /* /api/v1/assets/:id/conversions/:name */
-    AD_ROUTE_BG_REMOVE,   /* /api/v1/assets/:id/addons/bg_remove */
-    AD_ROUTE_JOB,         /* /api/v1/jobs/:id */
-} ad_route_kind;
+typedef struct ad_api ad_api;
+typedef struct ad_http_req ad_http_req;
+typedef struct ad_http_resp ad_http_resp;
+
+/* The validated path parameters of a request ("" when the route has none). */
+typedef struct {
+    char asset_id[AD_ID_LEN + 1];
+    char job_id[AD_ID_LEN + 1];
+    char conversion_name[31];
+} ad_route_args;
+
+/* Returns the response (NULL: out of memory, answered 500), or AD_DEFERRED
+ * (api/internal.h) when another thread will answer. */
+typedef ad_http_resp *(*ad_route_handler)(ad_api *api, ad_http_req *req, const ad_route_args *args);
 
 typedef struct {
-    ad_route_kind kind;
-    int api;       /* under /api/v1: needs a key */
-    int bad_id;    /* the route exists but its id is malformed (404) */
-    int bad_name;  /* the conversion name is malformed (404) */
-    char id[AD_ID_LEN + 1];
-    char name[31];
-} ad_route;
+    const char *method;  /* "GET" also answers HEAD unless no_head */
+    const char *path;    /* literal segments and :asset_id, :job_id, :conversion_name */
+    ad_route_handler handler;
+    int auth;            /* needs an API key */
+    const char *const *query; /* parameters allowed (NULL-terminated); NULL: the handler checks its own */
+    int store_bound;     /* calls the store: runs off the event loop when the store is remote */
+    int no_head;
+    const char *summary; /* one line, for the API description */
+} ad_route_def;
 
-/* path is the request path without the query, not decoded. */
-void ad_route_parse(const char *path, ad_route *out);
+typedef enum {
+    AD_MATCH_OK,
+    AD_MATCH_NONE,          /* no such path: 404 (after auth under /api/v1) */
+    AD_MATCH_METHOD,        /* the path exists, the method does not: 405 + allow */
+    AD_MATCH_BAD_PARAM,     /* a path parameter is malformed: 404 naming bad_param */
+} ad_match_status;
 
-/* What the route accepts, as an Allow header value. */
-const char *ad_route_methods(ad_route_kind kind);
+typedef struct {
+    ad_match_status status;
+    const ad_route_def *route; /* AD_MATCH_OK and AD_MATCH_BAD_PARAM */
+    int api;                   /* under /api/v1: needs a key, known route or not */
+    char allow[64];            /* AD_MATCH_METHOD: the Allow header value */
+    const char *bad_param;     /* AD_MATCH_BAD_PARAM: "asset_id", "job_id" or "conversion_name" */
+    ad_route_args args;
+} ad_route_match;
+
+/* Match method and path (without the query, not decoded) against the
+ * table. */
+void ad_route_find(const char *method, const char *path, ad_route_match *out);
+
+/* The table (for tests and the API description); *n gets its length. */
+const ad_route_def *ad_route_table(int *n);
 
 #endif

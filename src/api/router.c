@@ -1,11 +1,12 @@
-/* router.c — the route table, authentication and readiness: the one place
- * that decides which handler a request reaches. Ids and names in the path are
- * validated here, before any handler, store query or file path sees them. */
+/* router.c — authentication, readiness and dispatch from the route table
+ * (route.c): the one place that decides which handler a request reaches.
+ * When the store is remote, a request that needs it (the key check
+ * included) leaves the event loop for the io pool, so a slow database
+ * never stalls unrelated requests. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
-#include "api/route.h"
 #include "base/sha256.h"
 
 ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err)
@@ -47,7 +48,7 @@ static int authorised(ad_api *api, ad_http_req *req)
     char sha[65];
     ad_sha256_hex(key, n, sha);
     ad_err err = AD_ERR_INIT;
-    return api->cfg.store->ops->has_key(api->cfg.store, sha, &err) == AD_OK;
+    return ad_store_has_key(api->cfg.store, sha, &err) == AD_OK;
 }
 
 static ad_http_resp *unavailable(const char *code)
@@ -62,66 +63,95 @@ static int serving(ad_api *api)
     return __atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) && !__atomic_load_n(&api->draining, __ATOMIC_ACQUIRE);
 }
 
-static ad_http_resp *route(ad_api *api, ad_http_req *req)
+ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_args *a)
 {
-    const char *m = ad_http_method(req);
-    ad_route rt;
-    ad_route_parse(ad_http_path(req), &rt);
-    if (rt.kind == AD_ROUTE_NONE)
+    (void)api, (void)req, (void)a;
+    return ad_reply_json(200, json_pack("{s:s}", "status", "ok"));
+}
+
+static ad_http_resp *route(ad_api *api, ad_http_req *req, const ad_route_match *m)
+{
+    int healthz = m->route && m->route->handler == ad_handle_healthz;
+    if (m->status == AD_MATCH_NONE && !m->api)
         return ad_reply_error(404, "not_found", NULL, "no route for this path");
     /* every /api/v1 path needs a key, known route or not */
-    if (rt.api && !authorised(api, req))
+    if ((m->api || (m->route && m->route->auth)) && !authorised(api, req))
         return ad_reply_error(401, "unauthorized", "Authorization",
                               "a valid API key is required (Authorization: Bearer <key>)");
     if (!serving(api))
-        return unavailable(rt.kind == AD_ROUTE_HEALTHZ ? "starting" : "unavailable");
-    if (rt.kind == AD_ROUTE_API_UNKNOWN)
+        return unavailable(healthz ? "starting" : "unavailable");
+    switch (m->status) {
+    case AD_MATCH_NONE:
         return ad_reply_error(404, "not_found", NULL, "no route for this path");
-    /* the method: GET covers HEAD (libmicrohttpd sends no body for HEAD) */
-    int is_get = strcmp(m, "GET") == 0 || (strcmp(m, "HEAD") == 0 && rt.kind != AD_ROUTE_BG_REMOVE);
-    int is_del = strcmp(m, "DELETE") == 0, is_post = strcmp(m, "POST") == 0, is_put = strcmp(m, "PUT") == 0;
-    int allowed = (is_get && rt.kind != AD_ROUTE_CUSTOM_DATA) ||
-                  (is_del && (rt.kind == AD_ROUTE_ASSET || rt.kind == AD_ROUTE_CONVERSION)) ||
-                  (is_post && rt.kind == AD_ROUTE_ASSETS) || (is_put && rt.kind == AD_ROUTE_CUSTOM_DATA);
-    if (!allowed) {
-        const char *methods = ad_route_methods(rt.kind);
+    case AD_MATCH_METHOD: {
         ad_http_resp *r = ad_reply_error(405, "method_not_allowed", NULL, "method not allowed here (allowed: %s)",
-                                         methods);
-        ad_http_resp_header(r, "Allow", methods);
+                                         m->allow);
+        ad_http_resp_header(r, "Allow", m->allow);
         return r;
     }
-    if (rt.bad_id)
-        return rt.kind == AD_ROUTE_JOB ? ad_reply_error(404, "not_found", "job_id", "no job with this id")
-                                       : ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
-    if (rt.bad_name)
-        return ad_reply_error(404, "not_found", "conversion_name", "no conversion with this name");
-    switch (rt.kind) {
-    case AD_ROUTE_HEALTHZ:
-        return ad_reply_json(200, json_pack("{s:s}", "status", "ok"));
-    case AD_ROUTE_ASSETS:
-        return is_post ? ad_handle_upload(api, req) : ad_handle_list(api, req);
-    case AD_ROUTE_ASSET:
-        return is_del ? ad_handle_delete_asset(api, req, rt.id) : ad_handle_get_asset(api, req, rt.id);
-    case AD_ROUTE_CUSTOM_DATA:
-        return ad_handle_put_custom_data(api, req, rt.id);
-    case AD_ROUTE_FILE:
-        return ad_handle_get_file(api, req, rt.id);
-    case AD_ROUTE_CONVERSION:
-        return is_del ? ad_handle_delete_conversion(api, req, rt.id, rt.name)
-                      : ad_handle_get_conversion(api, req, rt.id, rt.name);
-    case AD_ROUTE_BG_REMOVE:
-        return ad_handle_bg_remove(api, req, rt.id);
-    case AD_ROUTE_JOB:
-        return ad_handle_get_job(api, req, rt.id);
-    default:
-        return ad_reply_error(404, "not_found", NULL, "no route for this path");
+    case AD_MATCH_BAD_PARAM:
+        if (strcmp(m->bad_param, "job_id") == 0)
+            return ad_reply_error(404, "not_found", "job_id", "no job with this id");
+        if (strcmp(m->bad_param, "conversion_name") == 0)
+            return ad_reply_error(404, "not_found", "conversion_name", "no conversion with this name");
+        return ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
+    case AD_MATCH_OK:
+        break;
     }
+    if (m->route->query) {
+        ad_query q = {0};
+        ad_http_resp *r = NULL;
+        int ok = ad_query_strict(req, m->route->query, &q, &r);
+        ad_query_cleanup(&q);
+        if (!ok)
+            return r;
+    }
+    return m->route->handler(api, req, &m->args);
+}
+
+typedef struct {
+    ad_api *api;
+    ad_http_req *req;
+    ad_route_match m;
+} offloaded;
+
+char ad_api_deferred_mark;
+
+static void answer(ad_api *api, ad_http_req *req, const ad_route_match *m)
+{
+    ad_http_resp *r = route(api, req, m);
+    if (r != AD_DEFERRED)
+        ad_http_respond(req, r);
+}
+
+static void run_offloaded(void *arg)
+{
+    offloaded *o = arg;
+    answer(o->api, o->req, &o->m);
+    free(o);
 }
 
 void ad_api_handle(void *app, ad_http_req *req)
 {
     ad_api *api = app;
-    ad_http_resp *r = route(api, req);
-    if (r != NULL || !ad_http_deferred(req))
-        ad_http_respond(req, r);
+    ad_route_match m;
+    ad_route_find(ad_http_method(req), ad_http_path(req), &m);
+    int needs_store = m.api || (m.route && (m.route->auth || m.route->store_bound));
+    if (needs_store && api->cfg.io_pool && ad_store_remote(api->cfg.store)) {
+        offloaded *o = malloc(sizeof *o);
+        if (o) {
+            o->api = api;
+            o->req = req;
+            o->m = m;
+            ad_http_defer(req);
+            if (ad_workpool_submit(api->cfg.io_pool, run_offloaded, o) == AD_OK)
+                return;
+            free(o);
+            ad_http_resp *r = ad_reply_error(503, "busy", NULL, "the server is saturated; retry later");
+            ad_http_resp_header(r, "Retry-After", "1");
+            ad_http_respond(req, r);
+            return;
+        }
+    }
+    answer(api, req, &m);
 }

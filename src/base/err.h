@@ -40,8 +40,11 @@ void ad_err_clear(ad_err *err);
 /* Short stable name of a code ("invalid", "not_found", ...). */
 const char *ad_status_name(ad_status code);
 
-/* HTTP status a code maps to (400, 404, 409, 413, 415, 500, 504, 503...). */
+/* HTTP status a code maps to (400, 404, 409, 413, 415, 500, 503, 504, 507). */
 int ad_status_http(ad_status code);
+
+/* The JSON error code a status is reported with ("invalid_parameter", ...). */
+const char *ad_status_code(ad_status code);
 
 /* Process exit code a code maps to for the CLI (0 for AD_OK). */
 int ad_status_exit(ad_status code);

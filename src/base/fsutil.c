@@ -79,55 +79,92 @@ ad_status ad_dir_sync_for(const char *path, ad_err *err)
     return AD_OK;
 }
 
-ad_status ad_file_write_atomic(const char *path, const void *data, size_t len, ad_err *err)
+/* A random suffix: the name must not be guessable or repeat across
+ * processes (mkostemp's would do, but it creates 0600 whatever mode says). */
+static ad_status tmp_name(const char *path, char *buf, size_t len, ad_err *err)
 {
-    ad_status rc = AD_OK;
-    char tmp[PATH_MAX];
-    int fd = -1;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-        return ad_err_set(err, AD_EINVAL, "%s: path too long", path);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        rc = ad_err_set(err, AD_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        tmp[0] = '\0';
-        goto out;
+    unsigned char rnd[8];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, rnd, sizeof rnd) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n != (ssize_t)sizeof rnd)
+        return ad_err_set(err, AD_EIO, "no random bytes for a temporary name");
+    if (snprintf(buf, len, "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+                 rnd[5], rnd[6], rnd[7]) >= (int)len)
+        return ad_err_set(err, AD_EINVAL, "path too long");
+    return AD_OK;
+}
+
+ad_status ad_file_tmp_open(const char *path, int mode, char tmp[PATH_MAX], int *fd, ad_err *err)
+{
+    *fd = -1;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        ad_status rc = tmp_name(path, tmp, PATH_MAX, err);
+        if (rc != AD_OK)
+            return rc;
+        /* the kernel applies the umask: the process umask is never changed
+         * (another thread could create a file meanwhile) */
+        *fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+        if (*fd >= 0)
+            return AD_OK;
+        if (errno != EEXIST)
+            break;
     }
+    ad_status rc = ad_err_set(err, errno == ENOSPC ? AD_EIO : AD_EIO, "cannot create a temporary file: %s",
+                              strerror(errno));
+    tmp[0] = '\0';
+    return rc;
+}
+
+ad_status ad_file_write_all(int fd, const void *data, size_t len, ad_err *err)
+{
     const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            rc = ad_err_set(err, AD_EIO, "%s: write: %s", path, strerror(errno));
-            goto out;
-        }
+        if (n < 0)
+            return ad_err_set(err, AD_EIO, "write: %s", strerror(errno));
         p += n;
-        left -= (size_t)n;
+        len -= (size_t)n;
     }
-    /* mkostemp creates 0600; published files get the usual umask'd mode. */
-    mode_t um = umask(0);
-    umask(um);
-    if (fchmod(fd, 0666 & ~um) != 0 || fsync(fd) != 0) {
-        rc = ad_err_set(err, AD_EIO, "%s: fsync: %s", path, strerror(errno));
+    return AD_OK;
+}
+
+ad_status ad_file_publish(int fd, const char *tmp, const char *path, ad_err *err)
+{
+    ad_status rc = AD_OK;
+    if (fsync(fd) != 0) {
+        rc = ad_err_set(err, AD_EIO, "fsync: %s", strerror(errno));
+        close(fd);
         goto out;
     }
     if (close(fd) != 0) {
-        fd = -1;
-        rc = ad_err_set(err, AD_EIO, "%s: close: %s", path, strerror(errno));
+        rc = ad_err_set(err, AD_EIO, "close: %s", strerror(errno));
         goto out;
     }
-    fd = -1;
     if (rename(tmp, path) != 0) {
-        rc = ad_err_set(err, AD_EIO, "%s: rename: %s", path, strerror(errno));
+        rc = ad_err_set(err, AD_EIO, "rename: %s", strerror(errno));
         goto out;
     }
-    tmp[0] = '\0';
-    rc = ad_dir_sync_for(path, err);
+    return ad_dir_sync_for(path, err);
 out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0])
-        unlink(tmp);
+    unlink(tmp);
     return rc;
+}
+
+ad_status ad_file_write_atomic(const char *path, const void *data, size_t len, int mode, ad_err *err)
+{
+    char tmp[PATH_MAX];
+    int fd;
+    ad_status rc = ad_file_tmp_open(path, mode, tmp, &fd, err);
+    if (rc != AD_OK)
+        return ad_err_set(err, rc, "%s: cannot create a temporary file", path);
+    if ((rc = ad_file_write_all(fd, data, len, err)) != AD_OK) {
+        close(fd);
+        unlink(tmp);
+        return rc;
+    }
+    return ad_file_publish(fd, tmp, path, err);
 }

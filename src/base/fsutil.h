@@ -13,9 +13,19 @@
  * AD_ENOTFOUND, AD_EIO, or AD_ETOOBIG when larger than max_len bytes. */
 ad_status ad_file_read(const char *path, size_t max_len, void **out, size_t *out_len, ad_err *err);
 
-/* Write len bytes to path atomically and durably. On failure the temporary
- * file is removed and path is untouched. */
-ad_status ad_file_write_atomic(const char *path, const void *data, size_t len, ad_err *err);
+/* Write len bytes to path atomically and durably, created with mode (the
+ * umask applies). On failure the temporary file is removed and path is
+ * untouched. */
+ad_status ad_file_write_atomic(const char *path, const void *data, size_t len, int mode, ad_err *err);
+
+/* The steps of an atomic write, for bytes that arrive in pieces: a new
+ * temporary file beside path (name into tmp, named "<path>.tmp.<random>",
+ * which start-up sweeps recognise), writes, then publish: fsync, close,
+ * rename to path, fsync of the directory. publish closes fd and removes tmp
+ * on failure; a caller giving up before publish closes and unlinks. */
+ad_status ad_file_tmp_open(const char *path, int mode, char tmp[4096], int *fd, ad_err *err);
+ad_status ad_file_write_all(int fd, const void *data, size_t len, ad_err *err);
+ad_status ad_file_publish(int fd, const char *tmp, const char *path, ad_err *err);
 
 /* fsync the directory holding path (after a rename or unlink in it). */
 ad_status ad_dir_sync_for(const char *path, ad_err *err);

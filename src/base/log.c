@@ -7,9 +7,9 @@
 
 #include "base/id.h"
 
-static ad_log_level min_level = AD_LOG_INFO;
+/* Lines below this level are dropped. */
+static const ad_log_level min_level = AD_LOG_INFO;
 
-void ad_log_set_level(ad_log_level level) { min_level = level; }
 
 void ad_log(ad_log_level level, const char *module, const char *fmt, ...)
 {

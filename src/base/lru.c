@@ -128,18 +128,6 @@ void ad_lru_put(ad_lru *c, const char *key, const void *data, size_t len)
     pthread_mutex_unlock(&c->lock);
 }
 
-void ad_lru_forget_prefix(ad_lru *c, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    pthread_mutex_lock(&c->lock);
-    for (entry *e = c->head, *next; e; e = next) {
-        next = e->next;
-        if (strncmp(e->key, prefix, n) == 0)
-            remove_entry(c, e);
-    }
-    pthread_mutex_unlock(&c->lock);
-}
-
 const void *ad_lru_data(const ad_lru_value *v, size_t *len)
 {
     *len = v->len;

@@ -23,8 +23,7 @@ int ad_cmd_keys(ad_config *cfg, int argc, char **argv)
         goto out;
     snprintf(key, sizeof key, "adk_%s%s", a, b);
     ad_sha256_hex(key, strlen(key), sha);
-    if (ad_store_open(cfg->store, cfg->data_dir, &store, &err) != AD_OK ||
-        store->ops->add_key(store, sha, &err) != AD_OK)
+    if (ad_cli_open_store(cfg, 0, &store, &err) != AD_OK || ad_store_add_key(store, sha, &err) != AD_OK)
         goto out;
     printf("%s\n", key);
     rc = 0;

@@ -16,18 +16,21 @@
  * catches decompression bombs; this catches absurd files). */
 #define MAX_INPUT_BYTES (1024ull * 1024 * 1024)
 
-static int remove_one(ad_model *model, const ad_cutout_options *opt, const char *in, const char *out,
-                      ad_cutout_timing *t)
+static int remove_one(ad_model *model, const ad_cutout_options *opt, const ad_cutout_limits *lim, const char *in,
+                      const char *out, ad_cutout_timing *t)
 {
     ad_err err = AD_ERR_INIT;
-    void *buf = NULL, *png = NULL;
-    size_t len = 0, png_len = 0;
+    void *buf = NULL;
+    size_t len = 0;
+    ad_cutout_result res = {0};
     ad_status rc = ad_file_read(in, MAX_INPUT_BYTES, &buf, &len, &err);
     if (rc == AD_OK)
-        rc = ad_cutout_run(model, buf, len, opt, &png, &png_len, t, &err);
+        rc = ad_cutout_run(model, buf, len, opt, lim, &res, &err);
+    if (t)
+        *t = res.timing;
     if (rc == AD_OK) {
         ad_err werr = AD_ERR_INIT;
-        rc = ad_file_write_atomic(out, png, png_len, &werr);
+        rc = ad_file_write_atomic(out, res.data, res.len, 0666, &werr);
         if (rc != AD_OK)
             fprintf(stderr, "assetd: %s: %s\n", out, werr.msg);
     } else {
@@ -38,19 +41,32 @@ static int remove_one(ad_model *model, const ad_cutout_options *opt, const char 
             fprintf(stderr, "assetd: %s: %s\n", in, err.msg);
     }
     free(buf);
-    free(png);
+    ad_cutout_result_cleanup(&res);
     return rc == AD_OK ? 0 : ad_status_exit(rc);
 }
 
 int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
 {
-    ad_cutout_options opt = {(uint64_t)cfg->max_pixels, 0, 0};
+    ad_cutout_options opt;
+    ad_cutout_limits lim = {(uint64_t)cfg->max_pixels, 0};
+    ad_cutout_options_default(&opt);
     const char *outdir = NULL;
     const char *inputs[4096];
     int ninputs = 0;
     for (int i = 1; i < argc; i++) {
+        const ad_option_decl *od;
         if (strcmp(argv[i], "--mask") == 0) {
-            opt.mask_only = 1;
+            opt.channels = AD_CHANNELS_ALPHA; /* the short name for --channels alpha */
+        } else if (strncmp(argv[i], "--", 2) == 0 && (od = ad_cutout_option_find(argv[i] + 2, 0)) != NULL) {
+            ad_err oerr = AD_ERR_INIT;
+            if (i + 1 >= argc) {
+                fprintf(stderr, "assetd remove: %s needs a value\n", argv[i]);
+                return 2;
+            }
+            if (ad_cutout_option_set(&opt, od->name, argv[++i], 0, &oerr) != AD_OK) {
+                fprintf(stderr, "assetd remove: %s\n", oerr.msg);
+                return 2;
+            }
         } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
             outdir = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -88,7 +104,7 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
     }
     int worst = 0, failed = 0;
     if (outdir == NULL) {
-        worst = remove_one(model, &opt, inputs[0], inputs[1], NULL);
+        worst = remove_one(model, &opt, &lim, inputs[0], inputs[1], NULL);
     } else {
         double t0 = ad_clock_ms();
         for (int i = 0; i < ninputs; i++) {
@@ -100,7 +116,7 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
                 *dot = '\0';
             snprintf(out, sizeof out, "%s/%s.png", outdir, name);
             ad_cutout_timing t = {0};
-            int r = remove_one(model, &opt, inputs[i], out, &t);
+            int r = remove_one(model, &opt, &lim, inputs[i], out, &t);
             if (r != 0) {
                 failed++;
                 worst = r;

@@ -1,16 +1,13 @@
 /* cmd_serve.c — `assetd serve`: wire store, work pool, API, HTTP server,
  * model and job runner together, then wait for SIGINT/SIGTERM. The listener
  * comes up before the model so /healthz can say "starting" (503). */
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include "api/api.h"
+#include "api/save.h"
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/workpool.h"
@@ -19,27 +16,11 @@
 #include "job/runner.h"
 #include "store/store.h"
 
-/* One server per data dir: start-up recovery (orphan sweep, job recovery)
- * assumes no other server writes. The lock lives as long as the process. */
-static ad_status lock_data_dir(const char *dir, ad_err *err)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/serve.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return ad_err_set(err, AD_EIO, "cannot open %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        return ad_err_set(err, AD_ECONFLICT, "another assetd serve is running on %s", dir);
-    }
-    return AD_OK; /* fd stays open: the lock is held until exit */
-}
-
 int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
 {
     ad_err err = AD_ERR_INIT;
     ad_store *store = NULL;
-    ad_workpool *pool = NULL;
+    ad_workpool *pool = NULL, *io_pool = NULL;
     ad_api *api = NULL;
     ad_http_server *http = NULL;
     ad_lru *cache = NULL;
@@ -59,12 +40,10 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (ad_store_open(cfg->store, cfg->data_dir, &store, &err) != AD_OK)
-        goto fail;
-    if (lock_data_dir(cfg->data_dir, &err) != AD_OK)
+    if (ad_cli_open_store(cfg, 1, &store, &err) != AD_OK)
         goto fail;
     int swept = 0;
-    if (store->ops->sweep_orphans(store, &swept, &err) != AD_OK)
+    if (ad_store_gc_sweep(store, 1, &swept, &err) != AD_OK)
         goto fail;
     if (swept)
         ad_log(AD_LOG_INFO, "serve", "removed %d blob(s) a crash left without a record", swept);
@@ -76,12 +55,15 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         }
         char sha[65];
         ad_sha256_hex(cfg->api_key, n, sha);
-        if (store->ops->add_key(store, sha, &err) != AD_OK)
+        if (ad_store_add_key(store, sha, &err) != AD_OK)
             goto fail;
     }
     int workers, threads;
     ad_config_concurrency(cfg, &workers, &threads);
     if (ad_workpool_new(workers, (int)cfg->queue_depth, &pool, &err) != AD_OK)
+        goto fail;
+    /* a remote store's calls leave the event loop (api/router.c) */
+    if (ad_store_remote(store) && ad_workpool_new(16, (int)cfg->max_connections, &io_pool, &err) != AD_OK)
         goto fail;
     if (cfg->cache_mb > 0 && (cache = ad_lru_new((size_t)cfg->cache_mb << 20)) == NULL) {
         ad_err_set(&err, AD_ENOMEM, "out of memory");
@@ -94,6 +76,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .model_id = model_id,
         .store = store,
         .pool = pool,
+        .io_pool = io_pool,
         .workers = workers,
         .cutout_threads = threads,
         .max_pixels = (uint64_t)cfg->max_pixels,
@@ -120,9 +103,13 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
     if (ad_cli_open_model(cfg, threads, &model, &err) != AD_OK)
         goto fail;
     ad_jobrunner_config jc = {
+        .kinds = &ad_save_job_kind,
+        .nkinds = 1,
         .max_attempts = (int)cfg->job_attempts,
         .backoff_ms = cfg->job_backoff_ms,
         .start_delay_ms = cfg->job_start_delay_ms,
+        .lease_ms = cfg->job_lease_ms,
+        .sweep_ms = 3600 * 1000,
     };
     if (ad_jobrunner_start(store, &jc, &jobs, &err) != AD_OK)
         goto fail;
@@ -142,6 +129,7 @@ shutdown:
     if (api)
         ad_api_set_draining(api);
     ad_workpool_free(pool); /* runs what was accepted; each answers its client */
+    ad_workpool_free(io_pool);
     ad_jobrunner_stop(jobs);
     ad_http_stop(http);
     ad_api_free(api);

@@ -40,6 +40,17 @@ ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, a
     return ad_model_open(&mc, out, err);
 }
 
+ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out, ad_err *err)
+{
+    ad_store_config sc = {
+        .data_dir = cfg->data_dir,
+        .gc_grace_ms = cfg->gc_grace * 1000,
+        .exclusive = exclusive,
+    };
+    ad_status rc = ad_store_kind_parts(cfg->store, &sc.meta, &sc.blobs, err);
+    return rc == AD_OK ? ad_store_open(&sc, out, err) : rc;
+}
+
 int main(int argc, char **argv)
 {
     ad_config cfg;

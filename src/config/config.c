@@ -12,7 +12,8 @@
 
 #include "base/parallel.h"
 
-typedef enum { T_STR, T_INT } setting_type;
+/* T_SECRET: a string never printed (help shows "secret", logs never see it). */
+typedef enum { T_STR, T_INT, T_SECRET } setting_type;
 
 typedef struct {
     const char *name; /* snake_case; flag and env are derived */
@@ -37,10 +38,11 @@ static const setting settings[] = {
       "where the optimised model is kept between starts (\"\": rebuild it every start)"),
     S(model_side, T_INT, "896", 256, 2048, "side of the model's square input, pixels (multiple of 32)"),
     S(max_pixels, T_INT, "100000000", 1, 1LL << 40, "largest image (width x height) processed"),
+    S(config, T_STR, "", 0, 0, "a file of settings, one \"name = value\" per line (flag > environment > file > default)"),
     S(listen, T_STR, "127.0.0.1:8080", 0, 0, "address the server listens on (HOST:PORT)"),
     S(data_dir, T_STR, "./data", 0, 0, "folder of the embedded store (SQLite + blobs)"),
     S(store, T_STR, "sqlite", 0, 0, "store backend (sqlite)"),
-    S(api_key, T_STR, "", 0, 0, "an API key to accept, stored hashed at start-up"),
+    S(api_key, T_SECRET, "", 0, 0, "an API key to accept, stored hashed at start-up"),
     S(http_threads, T_INT, "2", 1, 64, "HTTP I/O threads"),
     S(workers, T_INT, "0", 0, 64, "concurrent cut-outs (0: auto, one per 4 cores, at least 1)"),
     S(queue_depth, T_INT, "8", 0, 100000, "cut-outs that may wait; beyond that 503"),
@@ -53,6 +55,9 @@ static const setting settings[] = {
     S(job_attempts, T_INT, "5", 1, 1000, "attempts of a background save before it fails"),
     S(job_backoff_ms, T_INT, "500", 1, 3600000, "delay before the first retry; doubles each time"),
     S(job_start_delay_ms, T_INT, "0", 0, 86400000, "run no background job until this long after start"),
+    S(job_lease_ms, T_INT, "30000", 100, 86400000,
+      "a claimed job is this instance's for this long, renewed while it runs; then any instance may take it"),
+    S(gc_grace, T_INT, "60", 0, 30 * 86400, "seconds an unreferenced blob is kept before it is removed"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -85,7 +90,7 @@ static void deps_dir(char *buf, size_t len)
 
 static ad_status assign(ad_config *cfg, const setting *s, const char *value, const char *origin, ad_err *err)
 {
-    if (s->type == T_STR) {
+    if (s->type != T_INT) {
         char *v;
         if (strncmp(value, "@deps/", 6) == 0) {
             char deps[PATH_MAX];
@@ -128,6 +133,83 @@ static void env_name(const setting *s, char *buf, size_t len)
             *p = (char)(*p - 'a' + 'A');
 }
 
+/* The setting a file's name denotes: snake_case, or the flag's spelling
+ * with or without its dashes. */
+static const setting *by_name(const char *name)
+{
+    char norm[64];
+    while (*name == '-')
+        name++;
+    snprintf(norm, sizeof norm, "%s", name);
+    for (char *p = norm; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strcmp(settings[i].name, norm) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        *--e = '\0';
+    return s;
+}
+
+/* A config file: "name = value" per line (the flags' names, with or without
+ * dashes), '#' starts a comment, a value may be "quoted". */
+static ad_status load_file(ad_config *cfg, const char *path, ad_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return ad_err_set(err, AD_EINVAL, "config file %s: %s", path, strerror(errno));
+    char line[4096], origin[4200];
+    ad_status rc = AD_OK;
+    for (int no = 1; rc == AD_OK && fgets(line, sizeof line, f); no++) {
+        char *p = trim(line);
+        if (*p == '#' || *p == '\0')
+            continue;
+        char *eq = strchr(p, '=');
+        if (eq == NULL) {
+            rc = ad_err_set(err, AD_EINVAL, "config file %s line %d: expected name = value", path, no);
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(p), *value = trim(eq + 1);
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        const setting *s = by_name(name);
+        if (s == NULL || strcmp(s->name, "config") == 0) {
+            rc = ad_err_set(err, AD_EINVAL, "config file %s line %d: unknown setting '%s'", path, no, name);
+            break;
+        }
+        snprintf(origin, sizeof origin, "%s line %d", path, no);
+        rc = assign(cfg, s, value, origin, err);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* --config FILE (or --config=FILE) on the command line, else ASSETD_CONFIG. */
+static const char *config_path(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+    }
+    const char *env = getenv("ASSETD_CONFIG");
+    return env && *env ? env : NULL;
+}
+
 ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
 {
     ad_status rc;
@@ -135,6 +217,10 @@ ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
     for (size_t i = 0; i < NSETTINGS; i++)
         if ((rc = assign(cfg, &settings[i], settings[i].def, "default", err)) != AD_OK)
             return rc;
+    /* precedence: default < file < environment < command line */
+    const char *file = config_path(*argc, argv);
+    if (file && (rc = load_file(cfg, file, err)) != AD_OK)
+        return rc;
     for (size_t i = 0; i < NSETTINGS; i++) {
         char env[64];
         env_name(&settings[i], env, sizeof env);
@@ -190,7 +276,7 @@ void ad_config_concurrency(const ad_config *cfg, int *workers, int *threads)
 void ad_config_cleanup(ad_config *cfg)
 {
     for (size_t i = 0; i < NSETTINGS; i++)
-        if (settings[i].type == T_STR) {
+        if (settings[i].type != T_INT) {
             free(*str_slot(cfg, &settings[i]));
             *str_slot(cfg, &settings[i]) = NULL;
         }
@@ -209,7 +295,10 @@ void ad_config_print_help(FILE *f)
         char flag[64], env[64];
         flag_name(&settings[i], flag, sizeof flag);
         env_name(&settings[i], env, sizeof env);
-        fprintf(f, "  %-20s %-24s %s (default: %s)\n", flag, env, settings[i].help,
-                settings[i].def[0] ? settings[i].def : "none");
+        if (settings[i].type == T_SECRET)
+            fprintf(f, "  %-20s %-24s %s (secret: never printed)\n", flag, env, settings[i].help);
+        else
+            fprintf(f, "  %-20s %-24s %s (default: %s)\n", flag, env, settings[i].help,
+                    settings[i].def[0] ? settings[i].def : "none");
     }
 }

@@ -1,7 +1,8 @@
 /* config.h — every setting of assetd, declared once in one table (config.c):
  * name, type, default, range and help. Flags (--name-with-dashes), environment
  * variables (ASSETD_NAME_WITH_UNDERSCORES), --help and the README's table all
- * derive from it. Precedence: default < environment < command line. */
+ * derive from it. Precedence: default < file (--config) < environment <
+ * command line. Secrets (api_key) are never printed. */
 #ifndef AD_CONFIG_CONFIG_H
 #define AD_CONFIG_CONFIG_H
 
@@ -37,6 +38,9 @@ typedef struct {
     long long job_attempts;
     long long job_backoff_ms;
     long long job_start_delay_ms;
+    long long job_lease_ms;
+    long long gc_grace;         /* s */
+    char *config;               /* the settings file read ("" = none) */
 } ad_config;
 
 /* Fill cfg from defaults, then the environment, then flags found in argv.

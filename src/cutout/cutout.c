@@ -26,8 +26,16 @@ static void mask_row(void *ctx, int y, uint8_t *out)
     ad_matte_scaler_row(c->scaler, y, out, 1);
 }
 
-ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt, void **png,
-                        size_t *png_len, ad_cutout_timing *timing, ad_err *err)
+void ad_cutout_result_cleanup(ad_cutout_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->data);
+    memset(r, 0, sizeof *r);
+}
+
+ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt,
+                        const ad_cutout_limits *lim, ad_cutout_result *out, ad_err *err)
 {
     const int side = ad_model_side(model);
     const size_t plane = (size_t)side * side;
@@ -38,10 +46,10 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     ad_cutout_timing t = {0};
     ad_status rc;
     double t0 = ad_clock_ms(), t1;
-    *png = NULL;
-    *png_len = 0;
+    const int mask_only = opt->channels == AD_CHANNELS_ALPHA;
+    memset(out, 0, sizeof *out);
 
-    if ((rc = ad_image_decode_rgb(buf, len, opt->max_pixels, &rgb, err)) != AD_OK)
+    if ((rc = ad_image_decode_rgb(buf, len, lim->max_pixels, &rgb, err)) != AD_OK)
         goto out;
     t1 = ad_clock_ms();
     t.decode = t1 - t0;
@@ -79,10 +87,11 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
      * so the RGBA image is never held whole. */
     ad_png_options po;
     ad_png_options_default(&po);
-    po.threads = opt->threads;
+    po.threads = lim->threads;
     row_ctx rc_ctx = {&scaler, &rgb};
-    rc = ad_png_encode_rows(rgb.width, rgb.height, opt->mask_only ? 1 : 4, opt->mask_only ? mask_row : cutout_row,
-                            &rc_ctx, &po, png, png_len, err);
+    rc = ad_png_encode_rows(rgb.width, rgb.height, mask_only ? 1 : 4, mask_only ? mask_row : cutout_row, &rc_ctx,
+                            &po, &out->data, &out->len, err);
+    out->content_type = "image/png";
     t1 = ad_clock_ms();
     t.encode = t1 - t0;
     t.total = t.decode + t.resize + t.infer + t.compose + t.encode;
@@ -92,7 +101,8 @@ out:
     free(tensor);
     free(prob);
     free(mask);
-    if (timing)
-        *timing = t;
+    out->timing = t;
+    out->width = t.width;
+    out->height = t.height;
     return rc;
 }

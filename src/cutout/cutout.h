@@ -14,13 +14,15 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "cutout/options.h"
 #include "infer/model.h"
 
+/* What the running service or command allows, as opposed to what the
+ * caller asks for (options.h). */
 typedef struct {
     uint64_t max_pixels; /* refuse larger images (AD_ETOOBIG); 0 = no limit */
-    int mask_only;       /* write the 8-bit grey mask instead of the RGBA cut-out */
     int threads;         /* threads for the per-pixel passes; <= 0: all cores */
-} ad_cutout_options;
+} ad_cutout_limits;
 
 /* Wall time of each stage of one run, in ms. */
 typedef struct {
@@ -30,11 +32,22 @@ typedef struct {
     int width, height;
 } ad_cutout_timing;
 
-/* Run the pipeline on an encoded image. On success *png is a new malloc'd
- * buffer the caller frees. timing may be NULL. Errors: AD_EUNSUPPORTED (not a
- * decodable image), AD_ETOOBIG (pixel limit), AD_EBACKEND (inference),
- * AD_ENOMEM. Nothing is allocated on failure. */
-ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt, void **png,
-                        size_t *png_len, ad_cutout_timing *timing, ad_err *err);
+/* The encoded result; data is owned (ad_cutout_result_cleanup). */
+typedef struct {
+    void *data;
+    size_t len;
+    const char *content_type; /* static string, e.g. "image/png" */
+    int width, height;
+    ad_cutout_timing timing;
+} ad_cutout_result;
+
+void ad_cutout_result_cleanup(ad_cutout_result *r);
+
+/* Run the pipeline on an encoded image. timing in *out is filled also on
+ * failure. Errors: AD_EUNSUPPORTED (not a decodable image), AD_ETOOBIG
+ * (pixel limit), AD_EBACKEND (inference), AD_ENOMEM. Nothing is allocated
+ * on failure. */
+ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt,
+                        const ad_cutout_limits *lim, ad_cutout_result *out, ad_err *err);
 
 #endif

@@ -33,6 +33,10 @@ struct ad_http_resp {
     size_t len;
     int fd;
     uint64_t offset, file_len;
+    ad_http_read_fn read;  /* streamed body */
+    void (*free_ctx)(void *);
+    void *ctx;
+    uint64_t stream_len;
     header *headers;
 };
 
@@ -97,6 +101,22 @@ ad_http_resp *ad_http_resp_file(int status, const char *content_type, int fd, ui
     return r;
 }
 
+ad_http_resp *ad_http_resp_stream(int status, const char *content_type, uint64_t len, ad_http_read_fn read,
+                                  void (*free_ctx)(void *ctx), void *ctx)
+{
+    ad_http_resp *r = resp_new(status, content_type);
+    if (r == NULL) {
+        if (free_ctx)
+            free_ctx(ctx);
+        return NULL;
+    }
+    r->read = read;
+    r->free_ctx = free_ctx;
+    r->ctx = ctx;
+    r->stream_len = len;
+    return r;
+}
+
 int ad_http_resp_header(ad_http_resp *resp, const char *name, const char *value)
 {
     if (resp == NULL)
@@ -127,9 +147,36 @@ void ad_http_resp_free(ad_http_resp *r)
     }
     if (r->fd >= 0)
         close(r->fd);
+    if (r->free_ctx)
+        r->free_ctx(r->ctx);
     free(r->data);
     free(r->content_type);
     free(r);
+}
+
+typedef struct {
+    ad_http_read_fn read;
+    void (*free_ctx)(void *);
+    void *ctx;
+} stream_ctx;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_ctx *s = cls;
+    long n = s->read(s->ctx, pos, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    stream_ctx *s = cls;
+    if (s->free_ctx)
+        s->free_ctx(s->ctx);
+    free(s);
 }
 
 /* Hand resp to libmicrohttpd; resp is consumed. */
@@ -152,6 +199,18 @@ static enum MHD_Result queue(struct MHD_Connection *c, ad_http_resp *r)
         m = MHD_create_response_from_fd_at_offset64(r->file_len, r->fd, r->offset);
         if (m)
             r->fd = -1; /* now libmicrohttpd's to close */
+    } else if (r->read) {
+        stream_ctx *sc = malloc(sizeof *sc);
+        m = NULL;
+        if (sc) {
+            *sc = (stream_ctx){r->read, r->free_ctx, r->ctx};
+            m = MHD_create_response_from_callback(r->stream_len == UINT64_MAX ? MHD_SIZE_UNKNOWN : r->stream_len,
+                                                  64 * 1024, stream_read, sc, stream_free);
+            if (m)
+                r->free_ctx = NULL; /* now stream_free's */
+            else
+                free(sc);
+        }
     } else {
         m = r->data ? MHD_create_response_from_buffer(r->len, r->data, MHD_RESPMEM_MUST_FREE)
                     : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);

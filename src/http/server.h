@@ -76,6 +76,15 @@ ad_http_resp *ad_http_resp_take(int status, const char *content_type, void *data
 /* A response whose body is len bytes of the open file fd from offset (taken:
  * closed by the server); sent with sendfile. */
 ad_http_resp *ad_http_resp_file(int status, const char *content_type, int fd, uint64_t offset, uint64_t len);
+/* A streamed response: len bytes (UINT64_MAX: unknown, sent chunked)
+ * produced by read(ctx, offset, buf, max), which returns the bytes it put
+ * in buf, 0 at the end, or -1 on an error (the connection is then cut).
+ * read is called on an I/O thread, so it must be quick (a file or a
+ * buffered network stream). free_ctx(ctx) is called once the response is
+ * done with, also when it is never sent (taken even on failure). */
+typedef long (*ad_http_read_fn)(void *ctx, uint64_t offset, char *buf, size_t max);
+ad_http_resp *ad_http_resp_stream(int status, const char *content_type, uint64_t len, ad_http_read_fn read,
+                                  void (*free_ctx)(void *ctx), void *ctx);
 /* Add a header (copied). Returns 0 on failure. */
 int ad_http_resp_header(ad_http_resp *resp, const char *name, const char *value);
 void ad_http_resp_free(ad_http_resp *resp);

@@ -1,12 +1,14 @@
-/* runner.c — see runner.h. One thread: jobs are short store transactions
- * (the PNG was encoded and spooled before the job was recorded), so a single
- * runner keeps up with the inference pool by a wide margin and never competes
- * with it for cores. */
+/* runner.c — see runner.h. One thread runs jobs (they are short store
+ * transactions: the expensive part happened before the job was recorded),
+ * so a single runner keeps up with the inference pool and never competes
+ * with it for cores; a second one renews the lease of the job in hand. */
 #include "job/runner.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "base/clock.h"
@@ -15,25 +17,34 @@
 struct ad_jobrunner {
     ad_store *store;
     ad_jobrunner_config cfg;
-    pthread_t thread;
+    pthread_t thread, heartbeat;
+    int heartbeat_started;
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_cond_t wake, beat;
     int kicked, stopping;
+    char current[AD_ID_LEN + 1]; /* the job in hand, "" when none */
 };
 
 /* Poll period when idle: picks up retries whose backoff has passed. */
 #define IDLE_POLL_MS 250
+/* How often due blobs are collected. */
+#define GC_PERIOD_MS 1000
+
+static void deadline(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
 
 static void wait_ms(ad_jobrunner *r, int64_t ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    deadline(&ts, ms);
     pthread_mutex_lock(&r->lock);
     while (!r->kicked && !r->stopping)
         if (pthread_cond_timedwait(&r->wake, &r->lock, &ts) == ETIMEDOUT)
@@ -50,49 +61,139 @@ static int stopping(ad_jobrunner *r)
     return s;
 }
 
+static void set_current(ad_jobrunner *r, const char *id)
+{
+    pthread_mutex_lock(&r->lock);
+    snprintf(r->current, sizeof r->current, "%s", id);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Renew the lease of the job in hand every third of the lease, so it is
+ * not taken over while it runs; another instance takes it only when this
+ * one stopped renewing (it died or lost the database). */
+static void *heartbeat(void *arg)
+{
+    ad_jobrunner *r = arg;
+    int64_t period = r->cfg.lease_ms / 3 > 0 ? r->cfg.lease_ms / 3 : 1;
+    pthread_mutex_lock(&r->lock);
+    while (!r->stopping) {
+        struct timespec ts;
+        deadline(&ts, period);
+        pthread_cond_timedwait(&r->beat, &r->lock, &ts);
+        if (r->stopping || !r->current[0])
+            continue;
+        char id[AD_ID_LEN + 1];
+        memcpy(id, r->current, sizeof id);
+        pthread_mutex_unlock(&r->lock);
+        ad_err err = AD_ERR_INIT;
+        if (ad_store_renew_lease(r->store, id, r->cfg.lease_ms, &err) != AD_OK)
+            ad_log(AD_LOG_WARN, "job", "job=%s lease not renewed: %s", id, err.msg);
+        pthread_mutex_lock(&r->lock);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
 /* Failures worth another attempt: the store was busy or an I/O error that
- * space or time may cure. A vanished source asset is final. */
+ * space or time may cure. */
 static int transient(ad_status st) { return st == AD_EBUSY || st == AD_EIO || st == AD_EBACKEND || st == AD_ENOMEM; }
 
-static void run_one(ad_jobrunner *r, const char *id, const ad_save *save, int attempts)
+static const ad_job_kind *kind_of(ad_jobrunner *r, const char *name)
+{
+    for (int i = 0; i < r->cfg.nkinds; i++)
+        if (strcmp(r->cfg.kinds[i].name, name) == 0)
+            return &r->cfg.kinds[i];
+    return NULL;
+}
+
+static void run_one(ad_jobrunner *r, const ad_job *job)
 {
     ad_err err = AD_ERR_INIT;
-    ad_status st = r->store->ops->complete_job(r->store, id, save, &err);
+    ad_store_tx *tx = NULL;
+    char *result = NULL;
+    int final = 0, lost = 0;
+    const ad_job_kind *k = kind_of(r, job->kind);
+    ad_status st;
+    set_current(r, job->id);
+    if (k == NULL) {
+        st = ad_err_set(&err, AD_EUNSUPPORTED, "unknown job kind '%s'", job->kind);
+        final = 1;
+    } else if ((st = ad_store_begin(r->store, &tx, &err)) == AD_OK) {
+        st = k->run(k->ctx, tx, job, &result, &final, &err);
+        /* the effect and "succeeded" commit together: a crash leaves
+         * neither, and the job runs again */
+        if (st == AD_OK && (st = ad_store_tx_finish_job(tx, job->id, result, &err)) == AD_ECONFLICT)
+            lost = 1;
+        if (st == AD_OK)
+            st = ad_store_commit(tx, &err);
+        else
+            ad_store_rollback(tx);
+    }
+    free(result);
+    set_current(r, "");
     if (st == AD_OK) {
-        ad_log(AD_LOG_INFO, "job", "job=%s succeeded attempts=%d", id, attempts);
+        ad_log(AD_LOG_INFO, "job", "job=%s kind=%s succeeded attempts=%d", job->id, job->kind, job->attempts);
         return;
     }
-    int final = !transient(st) || attempts >= r->cfg.max_attempts;
+    if (lost) {
+        ad_log(AD_LOG_WARN, "job", "job=%s lease lost to another instance: %s", job->id, err.msg);
+        return;
+    }
+    final = final || !transient(st) || job->attempts >= r->cfg.max_attempts;
     int64_t delay = r->cfg.backoff_ms;
-    for (int i = 1; i < attempts && delay < 3600000; i++)
+    for (int i = 1; i < job->attempts && delay < 3600000; i++)
         delay *= 2;
     ad_err e2 = AD_ERR_INIT;
-    if (r->store->ops->fail_job(r->store, id, err.msg, final, delay, &e2) != AD_OK)
-        ad_log(AD_LOG_ERROR, "job", "job=%s cannot record failure: %s", id, e2.msg);
-    ad_log(final ? AD_LOG_ERROR : AD_LOG_WARN, "job", "job=%s attempt=%d %s: %s", id, attempts,
-           final ? "failed for good" : "will retry", err.msg);
+    if (ad_store_fail_job(r->store, job->id, err.msg, final, delay, &e2) != AD_OK)
+        ad_log(AD_LOG_ERROR, "job", "job=%s cannot record failure: %s", job->id, e2.msg);
+    ad_log(final ? AD_LOG_ERROR : AD_LOG_WARN, "job", "job=%s kind=%s attempt=%d %s: %s", job->id, job->kind,
+           job->attempts, final ? "failed for good" : "will retry", err.msg);
+}
+
+static void collect(ad_jobrunner *r, double *last_gc, double *last_sweep)
+{
+    double now = ad_clock_ms();
+    ad_err err = AD_ERR_INIT;
+    int n = 0;
+    if (now - *last_gc >= GC_PERIOD_MS) {
+        *last_gc = now;
+        if (ad_store_gc_run(r->store, &n, &err) != AD_OK)
+            ad_log(AD_LOG_WARN, "gc", "collection failed: %s", err.msg);
+        else if (n)
+            ad_log(AD_LOG_INFO, "gc", "removed %d unreferenced blob(s)", n);
+    }
+    if (r->cfg.sweep_ms > 0 && now - *last_sweep >= (double)r->cfg.sweep_ms) {
+        *last_sweep = now;
+        n = 0;
+        ad_err_clear(&err);
+        if (ad_store_gc_sweep(r->store, 0, &n, &err) != AD_OK)
+            ad_log(AD_LOG_WARN, "gc", "sweep failed: %s", err.msg);
+        else if (n)
+            ad_log(AD_LOG_INFO, "gc", "sweep removed %d orphan blob(s)", n);
+    }
 }
 
 static void *loop(void *arg)
 {
     ad_jobrunner *r = arg;
+    double last_gc = 0, last_sweep = ad_clock_ms();
     if (r->cfg.start_delay_ms > 0) {
         double until = ad_clock_ms() + (double)r->cfg.start_delay_ms;
         while (!stopping(r) && ad_clock_ms() < until)
             wait_ms(r, (int64_t)(until - ad_clock_ms()) + 1);
     }
     while (!stopping(r)) {
-        char id[AD_ID_LEN + 1];
-        ad_save save;
-        int attempts = 0;
+        ad_job job;
         ad_err err = AD_ERR_INIT;
-        ad_status st = r->store->ops->claim_job(r->store, id, &save, &attempts, &err);
+        ad_status st = ad_store_claim_job(r->store, r->cfg.lease_ms, &job, &err);
         if (st == AD_OK) {
-            run_one(r, id, &save, attempts);
+            run_one(r, &job);
+            ad_job_cleanup(&job);
             continue;
         }
         if (st != AD_ENOTFOUND)
             ad_log(AD_LOG_WARN, "job", "claim failed: %s", err.msg);
+        collect(r, &last_gc, &last_sweep);
         wait_ms(r, IDLE_POLL_MS);
     }
     return NULL;
@@ -100,13 +201,7 @@ static void *loop(void *arg)
 
 ad_status ad_jobrunner_start(ad_store *store, const ad_jobrunner_config *cfg, ad_jobrunner **out, ad_err *err)
 {
-    int n = 0;
-    ad_status rc = store->ops->recover_jobs(store, &n, err);
     *out = NULL;
-    if (rc != AD_OK)
-        return rc;
-    if (n > 0)
-        ad_log(AD_LOG_INFO, "job", "requeued %d job(s) left running by a previous process", n);
     ad_jobrunner *r = calloc(1, sizeof *r);
     if (r == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
@@ -116,16 +211,31 @@ ad_status ad_jobrunner_start(ad_store *store, const ad_jobrunner_config *cfg, ad
         r->cfg.max_attempts = 1;
     if (r->cfg.backoff_ms < 1)
         r->cfg.backoff_ms = 1;
+    if (r->cfg.lease_ms < 100)
+        r->cfg.lease_ms = 100;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->wake, NULL);
-    if (pthread_create(&r->thread, NULL, loop, r) != 0) {
-        pthread_cond_destroy(&r->wake);
-        pthread_mutex_destroy(&r->lock);
-        free(r);
-        return ad_err_set(err, AD_EBACKEND, "cannot start the job thread");
-    }
+    pthread_cond_init(&r->beat, NULL);
+    if (pthread_create(&r->heartbeat, NULL, heartbeat, r) != 0)
+        goto fail;
+    r->heartbeat_started = 1;
+    if (pthread_create(&r->thread, NULL, loop, r) != 0)
+        goto fail;
     *out = r;
     return AD_OK;
+fail:
+    if (r->heartbeat_started) {
+        pthread_mutex_lock(&r->lock);
+        r->stopping = 1;
+        pthread_cond_signal(&r->beat);
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(r->heartbeat, NULL);
+    }
+    pthread_cond_destroy(&r->beat);
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    return ad_err_set(err, AD_EBACKEND, "cannot start the job threads");
 }
 
 void ad_jobrunner_kick(ad_jobrunner *r)
@@ -143,8 +253,11 @@ void ad_jobrunner_stop(ad_jobrunner *r)
     pthread_mutex_lock(&r->lock);
     r->stopping = 1;
     pthread_cond_signal(&r->wake);
+    pthread_cond_signal(&r->beat);
     pthread_mutex_unlock(&r->lock);
     pthread_join(r->thread, NULL);
+    pthread_join(r->heartbeat, NULL);
+    pthread_cond_destroy(&r->beat);
     pthread_cond_destroy(&r->wake);
     pthread_mutex_destroy(&r->lock);
     free(r);

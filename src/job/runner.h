@@ -1,10 +1,14 @@
-/* runner.h — the thread that performs durable background jobs (the saves of
- * bg_remove's get_image_and_save). A job is recorded in the store before the
- * client is answered; the runner claims due jobs one at a time, completes
- * each in one store transaction (effect + status together, so exactly once),
- * and on a transient failure puts it back with exponential backoff until
- * max_attempts, then marks it failed with the reason. At start it requeues
- * jobs a previous process left running. See docs/jobs.md. */
+/* runner.h — durable background jobs, as redis' bio is built: a job is a
+ * kind (which handler runs it) and a payload (JSON text only the handler
+ * reads), recorded in the store before anyone is told about it. The runner
+ * claims due jobs one at a time under a lease (an expiry and an owner,
+ * renewed by a heartbeat while the job runs, taken over by any instance
+ * once it expires), runs the kind's handler inside a store transaction and
+ * records "succeeded" in that same transaction, so a job's effect happens
+ * exactly once even when two instances ran it. A transient failure puts
+ * the job back with exponential backoff until max_attempts, then it fails
+ * with the reason. The same thread collects unreferenced blobs whose grace
+ * period has passed. See docs/jobs.md. */
 #ifndef AD_JOB_RUNNER_H
 #define AD_JOB_RUNNER_H
 
@@ -12,16 +16,29 @@
 
 #include "store/store.h"
 
+/* One kind of job. run performs the job's effect inside tx (lent: do not
+ * commit it) and may set *result to a new malloc'd JSON object text; it
+ * sets *final when retrying cannot help. Called on the runner's thread. */
 typedef struct {
-    int max_attempts;     /* >= 1 */
-    int64_t backoff_ms;   /* delay after the first failure; doubles each time */
+    const char *name;
+    ad_status (*run)(void *ctx, ad_store_tx *tx, const ad_job *job, char **result, int *final, ad_err *err);
+    void *ctx;
+} ad_job_kind;
+
+typedef struct {
+    const ad_job_kind *kinds; /* lent; must outlive the runner */
+    int nkinds;
+    int max_attempts;       /* >= 1 */
+    int64_t backoff_ms;     /* delay after the first failure; doubles each time */
     int64_t start_delay_ms; /* run nothing until this long after start (0: at once) */
+    int64_t lease_ms;       /* a claimed job is this instance's for this long, renewed while it runs */
+    int64_t sweep_ms;       /* full blob sweep period (0: never) */
 } ad_jobrunner_config;
 
 typedef struct ad_jobrunner ad_jobrunner;
 
-/* Recover unfinished jobs and start the thread. The store must outlive the
- * runner. Errors: AD_ENOMEM, AD_EBACKEND, store errors from recovery. */
+/* Start the runner's threads. The store must outlive the runner. Errors:
+ * AD_ENOMEM, AD_EBACKEND. */
 ad_status ad_jobrunner_start(ad_store *store, const ad_jobrunner_config *cfg, ad_jobrunner **out, ad_err *err);
 
 /* A job was recorded: look now rather than at the next poll. Thread-safe. */

@@ -1,29 +1,831 @@
-/* store.c — backend registry and the shared record helpers. */
+/* store.c — the two parts combined: registries, the ad_store_* wrappers
+ * (argument checks, latency, fault injection), and the blob rules (pins,
+ * the GC queue, the collector). See store.h and docs/store.md. */
 #include "store/store.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-static const ad_store_ops *const backends[] = {&ad_store_sqlite_ops};
+#include "base/sha256.h"
+#include "store/blobs.h"
+#include "store/meta.h"
 
-ad_status ad_store_open(const char *name, const char *location, ad_store **out, ad_err *err)
+static const ad_meta_ops *const metas[] = {&ad_meta_sqlite_ops};
+static const ad_blobs_ops *const blob_parts[] = {&ad_blobs_fs_ops};
+
+static const struct {
+    const char *kind, *meta, *blobs;
+} kinds[] = {
+    {"sqlite", "sqlite", "fs"},
+};
+
+struct ad_store {
+    ad_meta *meta;
+    ad_blobs *blobs;
+    int64_t grace_ms, pin_ttl_ms;
+    int exclusive;
+    char instance[AD_ID_LEN + 1];
+    /* stats, updated with __atomic builtins */
+    uint64_t calls, errors, total_us;
+    /* fault injection (tests) */
+    pthread_mutex_t fault_lock;
+    char fault_op[32];
+    ad_status fault_status;
+    int fault_left;
+};
+
+struct ad_store_tx {
+    ad_store *s;
+    ad_meta_tx *mt;
+    char (*dropped)[65];
+    int ndropped, cap;
+    ad_status oom; /* a dropped address could not be remembered */
+};
+
+struct ad_store_writer {
+    ad_store *s;
+    ad_blob_writer *w;
+    ad_sha256 hash;
+    int64_t size;
+};
+
+struct ad_store_reader {
+    ad_store *s;
+    ad_blob_reader *r;
+};
+
+static int64_t now_ms(void)
 {
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-        if (strcmp(backends[i]->name, name) == 0)
-            return backends[i]->open(location, out, err);
-    char known[256] = "";
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
-        strncat(known, backends[i]->name, sizeof known - strlen(known) - 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A failure injected for op, or AD_OK. */
+static ad_status fault(ad_store *s, const char *op, ad_err *err)
+{
+    if (__atomic_load_n(&s->fault_left, __ATOMIC_ACQUIRE) == 0)
+        return AD_OK;
+    ad_status st = AD_OK;
+    pthread_mutex_lock(&s->fault_lock);
+    if (s->fault_left > 0 && strcmp(s->fault_op, op) == 0) {
+        s->fault_left--;
+        st = ad_err_set(err, s->fault_status, "injected fault in %s", op);
     }
-    return ad_err_set(err, AD_EINVAL, "unknown store '%s' (known: %s)", name, known);
+    pthread_mutex_unlock(&s->fault_lock);
+    return st;
+}
+
+void ad_store_inject_fault(ad_store *s, const char *op, ad_status st, int count)
+{
+    pthread_mutex_lock(&s->fault_lock);
+    snprintf(s->fault_op, sizeof s->fault_op, "%s", op);
+    s->fault_status = st;
+    __atomic_store_n(&s->fault_left, count, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&s->fault_lock);
+}
+
+static void account(ad_store *s, uint64_t t0, ad_status st)
+{
+    __atomic_add_fetch(&s->calls, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->total_us, mono_us() - t0, __ATOMIC_RELAXED);
+    if (st != AD_OK && st != AD_ENOTFOUND)
+        __atomic_add_fetch(&s->errors, 1, __ATOMIC_RELAXED);
+}
+
+/* Every wrapper: injected fault, then the call, timed and counted. */
+#define CALL(s, name, expr)                                                                                    \
+    do {                                                                                                       \
+        uint64_t t0_ = mono_us();                                                                              \
+        ad_status st_ = fault((s), (name), err);                                                               \
+        if (st_ == AD_OK)                                                                                      \
+            st_ = (expr);                                                                                      \
+        account((s), t0_, st_);                                                                                \
+        return st_;                                                                                            \
+    } while (0)
+
+void ad_store_get_stats(ad_store *s, ad_store_stats *out)
+{
+    out->calls = __atomic_load_n(&s->calls, __ATOMIC_RELAXED);
+    out->errors = __atomic_load_n(&s->errors, __ATOMIC_RELAXED);
+    out->total_us = __atomic_load_n(&s->total_us, __ATOMIC_RELAXED);
+}
+
+static int sha_ok(const char *sha, ad_err *err)
+{
+    if (sha && ad_sha256_valid(sha))
+        return 1;
+    ad_err_set(err, AD_EINVAL, "bad blob address");
+    return 0;
+}
+
+/* ------------------------------------------------------------ open/close */
+
+ad_status ad_store_kind_parts(const char *kind, const char **meta, const char **blobs, ad_err *err)
+{
+    char known[128] = "";
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(kinds[i].kind, kind) == 0) {
+            *meta = kinds[i].meta;
+            *blobs = kinds[i].blobs;
+            return AD_OK;
+        }
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", kinds[i].kind);
+    }
+    return ad_err_set(err, AD_EINVAL, "unknown store '%s' (known: %s)", kind, known);
+}
+
+ad_status ad_store_open(const ad_store_config *cfg, ad_store **out, ad_err *err)
+{
+    const ad_meta_ops *mo = NULL;
+    const ad_blobs_ops *bo = NULL;
+    char known[128] = "";
+    *out = NULL;
+    for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++) {
+        if (strcmp(metas[i]->name, cfg->meta) == 0)
+            mo = metas[i];
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", metas[i]->name);
+    }
+    if (mo == NULL)
+        return ad_err_set(err, AD_EINVAL, "unknown metadata store '%s' (known: %s)", cfg->meta, known);
+    known[0] = '\0';
+    for (size_t i = 0; i < sizeof blob_parts / sizeof blob_parts[0]; i++) {
+        if (strcmp(blob_parts[i]->name, cfg->blobs) == 0)
+            bo = blob_parts[i];
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", blob_parts[i]->name);
+    }
+    if (bo == NULL)
+        return ad_err_set(err, AD_EINVAL, "unknown blob store '%s' (known: %s)", cfg->blobs, known);
+    ad_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    pthread_mutex_init(&s->fault_lock, NULL);
+    s->grace_ms = cfg->gc_grace_ms > 0 ? cfg->gc_grace_ms : 0;
+    s->pin_ttl_ms = cfg->pin_ttl_ms > 0 ? cfg->pin_ttl_ms : 3600 * 1000;
+    s->exclusive = cfg->exclusive;
+    ad_status rc = ad_id_new(s->instance, err);
+    if (rc == AD_OK)
+        rc = mo->open(cfg, &s->meta, err);
+    if (rc == AD_OK)
+        rc = bo->open(cfg, &s->blobs, err);
+    if (rc != AD_OK) {
+        ad_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return AD_OK;
 }
 
 void ad_store_close(ad_store *s)
 {
-    if (s)
-        s->ops->close(s);
+    if (s == NULL)
+        return;
+    if (s->blobs)
+        s->blobs->ops->close(s->blobs);
+    if (s->meta)
+        s->meta->ops->close(s->meta);
+    pthread_mutex_destroy(&s->fault_lock);
+    free(s);
 }
+
+int ad_store_remote(const ad_store *s) { return s->meta->ops->remote || s->blobs->ops->remote; }
+const char *ad_store_instance(const ad_store *s) { return s->instance; }
+
+/* ----------------------------------------------------------- transactions */
+
+static void note_dropped(void *ctx, const char *sha)
+{
+    ad_store_tx *tx = ctx;
+    if (sha == NULL || !ad_sha256_valid(sha))
+        return;
+    for (int i = 0; i < tx->ndropped; i++)
+        if (strcmp(tx->dropped[i], sha) == 0)
+            return;
+    if (tx->ndropped == tx->cap) {
+        int cap = tx->cap ? tx->cap * 2 : 8;
+        char(*d)[65] = realloc(tx->dropped, sizeof *d * (size_t)cap);
+        if (d == NULL) {
+            tx->oom = AD_ENOMEM;
+            return;
+        }
+        tx->dropped = d;
+        tx->cap = cap;
+    }
+    memcpy(tx->dropped[tx->ndropped++], sha, 65);
+}
+
+static ad_status begin_tx(ad_store *s, ad_store_tx **out, ad_err *err)
+{
+    ad_store_tx *tx = calloc(1, sizeof *tx);
+    *out = NULL;
+    if (tx == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    tx->s = s;
+    ad_status rc = s->meta->ops->begin(s->meta, &tx->mt, err);
+    if (rc != AD_OK) {
+        free(tx);
+        return rc;
+    }
+    *out = tx;
+    return AD_OK;
+}
+
+ad_status ad_store_begin(ad_store *s, ad_store_tx **out, ad_err *err) { CALL(s, "begin", begin_tx(s, out, err)); }
+
+void ad_store_rollback(ad_store_tx *tx)
+{
+    if (tx == NULL)
+        return;
+    tx->s->meta->ops->rollback(tx->mt);
+    free(tx->dropped);
+    free(tx);
+}
+
+static void gc_one(ad_store *s, const char *sha, int64_t grace, int *removed);
+
+static ad_status commit_tx(ad_store_tx *tx, ad_err *err)
+{
+    ad_store *s = tx->s;
+    const ad_meta_ops *m = s->meta->ops;
+    int64_t now = now_ms();
+    ad_status rc = tx->oom ? ad_err_set(err, AD_ENOMEM, "out of memory") : AD_OK;
+    int queued = 0;
+    /* a blob that lost its last reference here is queued in the same
+     * transaction, so a crash after the commit cannot leak it */
+    for (int i = 0; rc == AD_OK && i < tx->ndropped; i++) {
+        int64_t refs = 0;
+        rc = m->blob_refs(s->meta, tx->mt, tx->dropped[i], now, &refs, err);
+        if (rc == AD_OK && refs == 0) {
+            rc = m->gc_enqueue(tx->mt, tx->dropped[i], now + s->grace_ms, err);
+            if (i != queued)
+                memcpy(tx->dropped[queued], tx->dropped[i], 65);
+            queued++;
+        }
+    }
+    if (rc == AD_OK)
+        rc = fault(s, "commit", err);
+    if (rc != AD_OK) {
+        ad_store_rollback(tx);
+        return rc;
+    }
+    rc = m->commit(tx->mt, err);
+    if (rc == AD_OK && s->grace_ms == 0)
+        for (int i = 0; i < queued; i++)
+            gc_one(s, tx->dropped[i], 0, NULL);
+    free(tx->dropped);
+    free(tx);
+    return rc;
+}
+
+ad_status ad_store_commit(ad_store_tx *tx, ad_err *err)
+{
+    ad_store *s = tx->s;
+    uint64_t t0 = mono_us();
+    ad_status st = commit_tx(tx, err);
+    account(s, t0, st);
+    return st;
+}
+
+ad_store *ad_store_tx_store(ad_store_tx *tx) { return tx->s; }
+
+ad_status ad_store_tx_get_asset(ad_store_tx *tx, const char *id, ad_asset *out, ad_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_ENOTFOUND, "asset not found");
+    CALL(tx->s, "get_asset", tx->s->meta->ops->get_asset(tx->s->meta, tx->mt, id, out, err));
+}
+
+static ad_status check_asset(const ad_asset *a, ad_err *err)
+{
+    if (!ad_id_valid(a->id) || !ad_sha256_valid(a->sha256) || a->filename == NULL || a->content_type == NULL ||
+        (a->source_asset_id[0] && !ad_id_valid(a->source_asset_id)))
+        return ad_err_set(err, AD_EINVAL, "malformed asset record");
+    for (int i = 0; i < a->nconversions; i++)
+        if (!ad_sha256_valid(a->conversions[i].sha256) || !a->conversions[i].name[0])
+            return ad_err_set(err, AD_EINVAL, "malformed conversion record");
+    return AD_OK;
+}
+
+ad_status ad_store_tx_insert_asset(ad_store_tx *tx, const ad_asset *a, ad_err *err)
+{
+    ad_status rc = check_asset(a, err);
+    if (rc != AD_OK)
+        return rc;
+    CALL(tx->s, "insert_asset", tx->s->meta->ops->insert_asset(tx->mt, a, err));
+}
+
+ad_status ad_store_tx_upsert_conversion(ad_store_tx *tx, const char *asset_id, const ad_conversion *c, ad_err *err)
+{
+    if (!ad_id_valid(asset_id) || !sha_ok(c->sha256, err) || !c->name[0])
+        return ad_err_set(err, AD_EINVAL, "malformed conversion record");
+    CALL(tx->s, "upsert_conversion",
+         tx->s->meta->ops->upsert_conversion(tx->mt, asset_id, c, note_dropped, tx, err));
+}
+
+ad_status ad_store_tx_release(ad_store_tx *tx, const ad_blob_pin *pin, ad_err *err)
+{
+    if (!sha_ok(pin->sha256, err))
+        return AD_EINVAL;
+    CALL(tx->s, "release", tx->s->meta->ops->unpin(tx->mt, pin->sha256, pin->owner, note_dropped, tx, err));
+}
+
+static ad_status insert_job(ad_store_tx *tx, const char *id, const char *kind, const char *payload,
+                            const ad_blob_pin *hold, ad_err *err)
+{
+    const ad_meta_ops *m = tx->s->meta->ops;
+    char owner[40];
+    ad_status rc = m->insert_job(tx->mt, id, kind, payload, err);
+    if (rc == AD_OK && hold) {
+        snprintf(owner, sizeof owner, "job:%s", id);
+        rc = m->pin_blob(tx->mt, hold->sha256, owner, 0, err);
+        if (rc == AD_OK)
+            rc = m->unpin(tx->mt, hold->sha256, hold->owner, NULL, NULL, err);
+    }
+    return rc;
+}
+
+ad_status ad_store_tx_insert_job(ad_store_tx *tx, const char *id, const char *kind, const char *payload,
+                                 const ad_blob_pin *hold, ad_err *err)
+{
+    if (!ad_id_valid(id) || kind == NULL || !kind[0] || strlen(kind) > 31 || payload == NULL ||
+        (hold && !ad_sha256_valid(hold->sha256)))
+        return ad_err_set(err, AD_EINVAL, "malformed job");
+    CALL(tx->s, "insert_job", insert_job(tx, id, kind, payload, hold, err));
+}
+
+static ad_status finish_job(ad_store_tx *tx, const char *id, const char *result, ad_err *err)
+{
+    const ad_meta_ops *m = tx->s->meta->ops;
+    char owner[40];
+    snprintf(owner, sizeof owner, "job:%s", id);
+    ad_status rc = m->finish_job(tx->mt, id, tx->s->instance, result, err);
+    return rc == AD_OK ? m->unpin(tx->mt, NULL, owner, note_dropped, tx, err) : rc;
+}
+
+ad_status ad_store_tx_finish_job(ad_store_tx *tx, const char *id, const char *result, ad_err *err)
+{
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_EINVAL, "malformed job id");
+    CALL(tx->s, "finish_job", finish_job(tx, id, result ? result : "{}", err));
+}
+
+/* ------------------------------------------------ one-transaction calls */
+
+/* Run fn inside a transaction of its own: commit on AD_OK. */
+typedef ad_status (*tx_fn)(ad_store_tx *tx, const void *a, const void *b, const void *c, ad_err *err);
+
+static ad_status in_tx(ad_store *s, tx_fn fn, const void *a, const void *b, const void *c, ad_err *err)
+{
+    ad_store_tx *tx;
+    ad_status rc = begin_tx(s, &tx, err);
+    if (rc != AD_OK)
+        return rc;
+    if ((rc = fn(tx, a, b, c, err)) != AD_OK) {
+        ad_store_rollback(tx);
+        return rc;
+    }
+    return commit_tx(tx, err);
+}
+
+ad_status ad_store_get_asset(ad_store *s, const char *id, ad_asset *out, ad_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_ENOTFOUND, "asset not found");
+    CALL(s, "get_asset", s->meta->ops->get_asset(s->meta, NULL, id, out, err));
+}
+
+ad_status ad_store_list_assets(ad_store *s, int64_t before, int limit, ad_asset **out, int *n, ad_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (limit < 1 || limit > 100000)
+        return ad_err_set(err, AD_EINVAL, "limit out of range");
+    CALL(s, "list_assets", s->meta->ops->list_assets(s->meta, before, limit, out, n, err));
+}
+
+static ad_status insert_asset_fn(ad_store_tx *tx, const void *a, const void *pin, const void *c, ad_err *err)
+{
+    (void)c;
+    ad_status rc = tx->s->meta->ops->insert_asset(tx->mt, a, err);
+    if (rc == AD_OK && pin)
+        rc = tx->s->meta->ops->unpin(tx->mt, ((const ad_blob_pin *)pin)->sha256, ((const ad_blob_pin *)pin)->owner,
+                                     note_dropped, tx, err);
+    return rc;
+}
+
+ad_status ad_store_insert_asset(ad_store *s, const ad_asset *a, const ad_blob_pin *pin, ad_err *err)
+{
+    ad_status rc = check_asset(a, err);
+    if (rc != AD_OK)
+        return rc;
+    CALL(s, "insert_asset", in_tx(s, insert_asset_fn, a, pin, NULL, err));
+}
+
+static ad_status delete_asset_fn(ad_store_tx *tx, const void *id, const void *b, const void *c, ad_err *err)
+{
+    (void)b, (void)c;
+    return tx->s->meta->ops->delete_asset(tx->mt, id, note_dropped, tx, err);
+}
+
+ad_status ad_store_delete_asset(ad_store *s, const char *id, ad_err *err)
+{
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_ENOTFOUND, "asset not found");
+    CALL(s, "delete_asset", in_tx(s, delete_asset_fn, id, NULL, NULL, err));
+}
+
+static ad_status custom_data_fn(ad_store_tx *tx, const void *id, const void *json, const void *c, ad_err *err)
+{
+    (void)c;
+    return tx->s->meta->ops->set_custom_data(tx->mt, id, json, err);
+}
+
+ad_status ad_store_set_custom_data(ad_store *s, const char *id, const char *json, ad_err *err)
+{
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_ENOTFOUND, "asset not found");
+    if (json == NULL)
+        return ad_err_set(err, AD_EINVAL, "no custom data");
+    CALL(s, "set_custom_data", in_tx(s, custom_data_fn, id, json, NULL, err));
+}
+
+ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char *name, ad_conversion *out,
+                                  ad_err *err)
+{
+    if (!ad_id_valid(asset_id))
+        return ad_err_set(err, AD_ENOTFOUND, "asset not found");
+    CALL(s, "get_conversion", s->meta->ops->get_conversion(s->meta, NULL, asset_id, name, out, err));
+}
+
+static ad_status delete_conversion_fn(ad_store_tx *tx, const void *id, const void *name, const void *c, ad_err *err)
+{
+    (void)c;
+    return tx->s->meta->ops->delete_conversion(tx->mt, id, name, note_dropped, tx, err);
+}
+
+ad_status ad_store_delete_conversion(ad_store *s, const char *asset_id, const char *name, ad_err *err)
+{
+    if (!ad_id_valid(asset_id))
+        return ad_err_set(err, AD_ENOTFOUND, "asset not found");
+    CALL(s, "delete_conversion", in_tx(s, delete_conversion_fn, asset_id, name, NULL, err));
+}
+
+static ad_status add_key_fn(ad_store_tx *tx, const void *sha, const void *b, const void *c, ad_err *err)
+{
+    (void)b, (void)c;
+    return tx->s->meta->ops->add_key(tx->mt, sha, err);
+}
+
+ad_status ad_store_add_key(ad_store *s, const char *key_sha256, ad_err *err)
+{
+    if (!sha_ok(key_sha256, err))
+        return AD_EINVAL;
+    CALL(s, "add_key", in_tx(s, add_key_fn, key_sha256, NULL, NULL, err));
+}
+
+ad_status ad_store_has_key(ad_store *s, const char *key_sha256, ad_err *err)
+{
+    if (!sha_ok(key_sha256, err))
+        return AD_EINVAL;
+    CALL(s, "has_key", s->meta->ops->has_key(s->meta, key_sha256, err));
+}
+
+ad_status ad_store_get_job(ad_store *s, const char *id, ad_job *out, ad_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_ENOTFOUND, "job not found");
+    CALL(s, "get_job", s->meta->ops->get_job(s->meta, id, out, err));
+}
+
+ad_status ad_store_claim_job(ad_store *s, int64_t lease_ms, ad_job *out, ad_err *err)
+{
+    memset(out, 0, sizeof *out);
+    CALL(s, "claim_job", s->meta->ops->claim_job(s->meta, s->instance, now_ms(), lease_ms, out, err));
+}
+
+ad_status ad_store_renew_lease(ad_store *s, const char *id, int64_t lease_ms, ad_err *err)
+{
+    CALL(s, "renew_lease", s->meta->ops->renew_lease(s->meta, id, s->instance, now_ms() + lease_ms, err));
+}
+
+static ad_status fail_job_fn(ad_store_tx *tx, const void *id, const void *reason, const void *how, ad_err *err)
+{
+    const int64_t *h = how; /* final, delay */
+    const ad_meta_ops *m = tx->s->meta->ops;
+    ad_status rc = m->fail_job(tx->mt, id, tx->s->instance, reason, (int)h[0], now_ms() + h[1], err);
+    if (rc == AD_OK && h[0]) {
+        char owner[40];
+        snprintf(owner, sizeof owner, "job:%s", (const char *)id);
+        rc = m->unpin(tx->mt, NULL, owner, note_dropped, tx, err);
+    }
+    return rc;
+}
+
+ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int final, int64_t delay_ms,
+                            ad_err *err)
+{
+    const int64_t how[2] = {final, delay_ms > 0 ? delay_ms : 0};
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_EINVAL, "malformed job id");
+    CALL(s, "fail_job", in_tx(s, fail_job_fn, id, reason ? reason : "", how, err));
+}
+
+/* ----------------------------------------------------------------- blobs */
+
+ad_status ad_store_writer_new(ad_store *s, ad_store_writer **out, ad_err *err)
+{
+    *out = NULL;
+    ad_store_writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    w->s = s;
+    ad_sha256_init(&w->hash);
+    ad_status rc = fault(s, "writer_new", err);
+    if (rc == AD_OK)
+        rc = s->blobs->ops->writer_new(s->blobs, &w->w, err);
+    if (rc != AD_OK) {
+        free(w);
+        return rc;
+    }
+    *out = w;
+    return AD_OK;
+}
+
+ad_status ad_store_writer_write(ad_store_writer *w, const void *data, size_t len, ad_err *err)
+{
+    ad_sha256_update(&w->hash, data, len);
+    w->size += (int64_t)len;
+    return len ? w->s->blobs->ops->write(w->w, data, len, err) : AD_OK;
+}
+
+int64_t ad_store_writer_size(const ad_store_writer *w) { return w->size; }
+
+void ad_store_writer_abort(ad_store_writer *w)
+{
+    if (w == NULL)
+        return;
+    w->s->blobs->ops->abort(w->w);
+    free(w);
+}
+
+static void hex(const uint8_t *d, int n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < n; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static ad_status pin_fn(ad_store_tx *tx, const void *pin, const void *expires, const void *c, ad_err *err)
+{
+    (void)c;
+    const ad_blob_pin *p = pin;
+    const ad_meta_ops *m = tx->s->meta->ops;
+    ad_status rc = m->lock_blob(tx->mt, p->sha256, err);
+    return rc == AD_OK ? m->pin_blob(tx->mt, p->sha256, p->owner, *(const int64_t *)expires, err) : rc;
+}
+
+static ad_status unpin_fn(ad_store_tx *tx, const void *pin, const void *b, const void *c, ad_err *err)
+{
+    (void)b, (void)c;
+    const ad_blob_pin *p = pin;
+    return tx->s->meta->ops->unpin(tx->mt, p->sha256, p->owner, note_dropped, tx, err);
+}
+
+static ad_status writer_commit(ad_store_writer *w, ad_blob_pin *pin, ad_err *err)
+{
+    ad_store *s = w->s;
+    uint8_t d[32];
+    ad_sha256_final(&w->hash, d);
+    hex(d, 32, pin->sha256);
+    pin->size = w->size;
+    ad_status rc = ad_id_new(pin->owner, err);
+    int64_t expires = now_ms() + s->pin_ttl_ms;
+    /* pin first: from now on no collector may remove this address, so the
+     * bytes published next (or found there already) stay */
+    if (rc == AD_OK)
+        rc = in_tx(s, pin_fn, pin, &expires, NULL, err);
+    if (rc != AD_OK) {
+        s->blobs->ops->abort(w->w);
+        free(w);
+        return rc;
+    }
+    rc = fault(s, "writer_commit", err);
+    if (rc == AD_OK)
+        rc = s->blobs->ops->commit(w->w, pin->sha256, err);
+    else
+        s->blobs->ops->abort(w->w);
+    free(w);
+    if (rc != AD_OK)
+        ad_store_unpin(s, pin);
+    return rc;
+}
+
+ad_status ad_store_writer_commit(ad_store_writer *w, ad_blob_pin *pin, ad_err *err)
+{
+    ad_store *s = w->s;
+    uint64_t t0 = mono_us();
+    ad_status st = writer_commit(w, pin, err);
+    account(s, t0, st);
+    return st;
+}
+
+ad_status ad_store_put_blob(ad_store *s, const void *data, size_t len, ad_blob_pin *pin, ad_err *err)
+{
+    ad_store_writer *w;
+    ad_status rc = ad_store_writer_new(s, &w, err);
+    if (rc != AD_OK)
+        return rc;
+    if ((rc = ad_store_writer_write(w, data, len, err)) != AD_OK) {
+        ad_store_writer_abort(w);
+        return rc;
+    }
+    return ad_store_writer_commit(w, pin, err);
+}
+
+void ad_store_unpin(ad_store *s, const ad_blob_pin *pin)
+{
+    if (pin == NULL || !ad_sha256_valid(pin->sha256))
+        return;
+    ad_err err = AD_ERR_INIT;
+    in_tx(s, unpin_fn, pin, NULL, NULL, &err); /* on failure the pin expires by itself */
+}
+
+ad_status ad_store_reader_open(ad_store *s, const char *sha256, ad_store_reader **out, ad_err *err)
+{
+    *out = NULL;
+    if (!sha_ok(sha256, err))
+        return AD_EINVAL;
+    ad_store_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    r->s = s;
+    uint64_t t0 = mono_us();
+    ad_status rc = fault(s, "reader_open", err);
+    if (rc == AD_OK)
+        rc = s->blobs->ops->open_reader(s->blobs, sha256, &r->r, err);
+    account(s, t0, rc);
+    if (rc != AD_OK) {
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return AD_OK;
+}
+
+int64_t ad_store_reader_size(const ad_store_reader *r) { return r->s->blobs->ops->size(r->r); }
+int ad_store_reader_fd(const ad_store_reader *r) { return r->s->blobs->ops->fd(r->r); }
+
+ad_status ad_store_reader_read(ad_store_reader *r, uint64_t offset, void *buf, size_t len, size_t *got,
+                               ad_err *err)
+{
+    *got = 0;
+    CALL(r->s, "reader_read", r->s->blobs->ops->read(r->r, offset, buf, len, got, err));
+}
+
+void ad_store_reader_close(ad_store_reader *r)
+{
+    if (r == NULL)
+        return;
+    r->s->blobs->ops->close_reader(r->r);
+    free(r);
+}
+
+ad_status ad_store_blob_read_all(ad_store *s, const char *sha256, size_t max, void **out, size_t *len, ad_err *err)
+{
+    ad_store_reader *r;
+    char *buf = NULL;
+    *out = NULL;
+    *len = 0;
+    ad_status rc = ad_store_reader_open(s, sha256, &r, err);
+    if (rc != AD_OK)
+        return rc;
+    int64_t size = ad_store_reader_size(r);
+    if (size < 0 || (uint64_t)size > max) {
+        rc = ad_err_set(err, AD_ETOOBIG, "the stored file has %lld bytes; the limit is %zu", (long long)size, max);
+        goto out;
+    }
+    if ((buf = malloc(size ? (size_t)size : 1)) == NULL) {
+        rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t have = 0, got; have < (size_t)size; have += got) {
+        if ((rc = ad_store_reader_read(r, have, buf + have, (size_t)size - have, &got, err)) != AD_OK)
+            goto out;
+        if (got == 0) {
+            rc = ad_err_set(err, AD_EIO, "the stored file is shorter than recorded");
+            goto out;
+        }
+    }
+    *out = buf;
+    *len = (size_t)size;
+    buf = NULL;
+out:
+    free(buf);
+    ad_store_reader_close(r);
+    return rc;
+}
+
+ad_status ad_store_blob_stat(ad_store *s, const char *sha256, ad_blob_info *out, ad_err *err)
+{
+    if (!sha_ok(sha256, err))
+        return AD_EINVAL;
+    CALL(s, "blob_stat", s->blobs->ops->stat(s->blobs, sha256, out, err));
+}
+
+/* ------------------------------------------------------------------- GC */
+
+/* Collect one blob if, under its lock, nothing refers to it and it is
+ * older than grace; its queue entry goes either way (it comes back when a
+ * later transaction drops a reference again). The blob is removed while
+ * the transaction holds the lock and before the dequeue commits: a crash
+ * in between leaves a queue entry for a blob that is gone, which the next
+ * run drops. */
+static void gc_one(ad_store *s, const char *sha, int64_t grace, int *removed)
+{
+    const ad_meta_ops *m = s->meta->ops;
+    ad_meta_tx *tx;
+    ad_err err = AD_ERR_INIT;
+    int64_t refs = 1, now = now_ms();
+    ad_blob_info info;
+    if (m->begin(s->meta, &tx, &err) != AD_OK)
+        return;
+    ad_status rc = m->lock_blob(tx, sha, &err);
+    if (rc == AD_OK)
+        rc = m->blob_refs(s->meta, tx, sha, now, &refs, &err);
+    if (rc == AD_OK && refs == 0) {
+        ad_status st = s->blobs->ops->stat(s->blobs, sha, &info, &err);
+        if (st == AD_OK && now - info.mtime_ms < grace) {
+            rc = m->gc_enqueue(tx, sha, info.mtime_ms + grace, &err); /* not yet */
+            goto end;
+        }
+        ad_err_clear(&err);
+        if (st == AD_OK && (st = s->blobs->ops->remove(s->blobs, sha, &err)) == AD_OK && removed)
+            (*removed)++;
+        if (st != AD_OK && st != AD_ENOTFOUND)
+            rc = st; /* keep it queued: try again later */
+    }
+    if (rc == AD_OK)
+        rc = m->gc_dequeue(tx, sha, &err);
+end:
+    if (rc == AD_OK)
+        m->commit(tx, &err);
+    else
+        m->rollback(tx);
+}
+
+ad_status ad_store_gc_run(ad_store *s, int *removed, ad_err *err)
+{
+    char shas[64][65];
+    int n = 0;
+    *removed = 0;
+    do {
+        ad_status rc = s->meta->ops->gc_due(s->meta, now_ms(), 64, shas, &n, err);
+        if (rc != AD_OK)
+            return rc;
+        for (int i = 0; i < n; i++)
+            gc_one(s, shas[i], s->grace_ms, removed);
+    } while (n == 64);
+    return AD_OK;
+}
+
+typedef struct {
+    ad_store *s;
+    int64_t grace, now;
+    int *removed;
+} sweep_ctx;
+
+static int sweep_cb(void *ctx, const char *sha, const ad_blob_info *info)
+{
+    sweep_ctx *c = ctx;
+    if (c->now - info->mtime_ms >= c->grace)
+        gc_one(c->s, sha, c->grace, c->removed);
+    return 0;
+}
+
+ad_status ad_store_gc_sweep(ad_store *s, int at_start, int *removed, ad_err *err)
+{
+    sweep_ctx c = {s, at_start && s->exclusive ? 0 : s->grace_ms, now_ms(), removed};
+    *removed = 0;
+    CALL(s, "gc_sweep", s->blobs->ops->list(s->blobs, sweep_cb, &c, err));
+}
+
+/* ---------------------------------------------------------------- records */
 
 void ad_asset_cleanup(ad_asset *a)
 {
@@ -40,8 +842,8 @@ void ad_job_cleanup(ad_job *j)
 {
     if (j == NULL)
         return;
+    free(j->payload);
     free(j->error);
-    free(j->params);
     free(j->result);
     memset(j, 0, sizeof *j);
 }

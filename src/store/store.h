@@ -1,136 +1,166 @@
-/* store.h — where assets, conversions, API keys and background jobs live.
+/* store.h — where assets, conversions, API keys, background jobs and their
+ * bytes live: a store of two parts that combine, a metadata part (meta.h:
+ * sqlite) and a blob part (blobs.h: fs), each a table of functions chosen
+ * by name. Everyone outside store/ uses the ad_store_* wrappers below: the
+ * one place for argument checks, latency measurement and fault injection,
+ * and where the blob rules live (docs/store.md):
  *
- * A backend is a table of functions (ad_store_ops) behind a base struct, as
- * sqlite's VFS and curl's TLS backends are; ad_store_open picks one by name.
- * Blobs are content-addressed by SHA-256 and written durably before any row
- * points at them; a blob is removed only when no asset, conversion or
- * unfinished job refers to it. Every function may be called from any thread.
+ *  - a blob is pinned from before it exists at its address until the row
+ *    or job that needs it is committed (writer commit -> pin; the
+ *    transaction that takes the reference releases the pin), so no
+ *    collector removes it in between, in this process or another;
+ *  - a transaction that drops the last reference to a blob queues it for
+ *    collection; the collector removes it only when, under the blob's
+ *    lock, no row, job or live pin refers to it and it is older than the
+ *    grace period.
  *
- * Ownership: ad_asset / ad_job filled by a getter belong to the caller and are
- * released with ad_asset_cleanup / ad_job_cleanup. */
+ * Threads: every function may be called from any thread; a transaction, a
+ * writer and a reader are used by one thread at a time.
+ *
+ * Ownership: records filled by a getter belong to the caller
+ * (ad_asset_cleanup / ad_job_cleanup); a writer is freed by commit or
+ * abort, a transaction by commit or rollback, a reader by close. */
 #ifndef AD_STORE_STORE_H
 #define AD_STORE_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/err.h"
-#include "base/id.h"
-
-typedef struct {
-    char name[64];
-    char content_type[128];
-    int64_t size;
-    char sha256[65];
-    char created_at[32];
-} ad_conversion;
-
-typedef struct {
-    char id[AD_ID_LEN + 1];
-    char *filename;     /* owned */
-    char *content_type; /* owned */
-    int64_t size;       /* bytes */
-    char sha256[65];
-    int width, height;  /* -1 when not an image */
-    char created_at[32];
-    char *custom_data;  /* owned; JSON object text */
-    char source_asset_id[AD_ID_LEN + 1]; /* "" when no lineage */
-    int64_t seq;        /* insertion order, for listing */
-    ad_conversion *conversions; /* owned */
-    int nconversions;
-} ad_asset;
-
-void ad_asset_cleanup(ad_asset *a);
-
-typedef enum { AD_JOB_QUEUED, AD_JOB_RUNNING, AD_JOB_SUCCEEDED, AD_JOB_FAILED } ad_job_status;
-const char *ad_job_status_name(ad_job_status s);
-
-/* The one kind of job so far: save a bg_remove result. */
-typedef struct {
-    char id[AD_ID_LEN + 1];
-    char kind[32];
-    ad_job_status status;
-    int attempts;
-    char *error;  /* owned; NULL when none */
-    char *params; /* owned; JSON object text */
-    char *result; /* owned; JSON object text or NULL */
-    char created_at[32];
-    char finished_at[32]; /* "" while unfinished */
-} ad_job;
-
-void ad_job_cleanup(ad_job *j);
-
-/* What a bg_remove save does; shared by save_image (now) and jobs (later). */
-typedef struct {
-    char asset_id[AD_ID_LEN + 1];   /* the source asset */
-    int new_asset;                  /* 0: add_conversion, 1: add_new_asset */
-    char conversion_name[64];       /* add_conversion */
-    char new_asset_id[AD_ID_LEN + 1]; /* add_new_asset: id decided up front */
-    int inherit;                    /* metadata=inherit */
-    char png_sha256[65];            /* the result, already a durable blob */
-    int64_t png_size;
-    int width, height;
-} ad_save;
+#include "store/records.h"
 
 typedef struct ad_store ad_store;
+typedef struct ad_store_tx ad_store_tx;
+typedef struct ad_store_writer ad_store_writer;
+typedef struct ad_store_reader ad_store_reader;
 
+/* A blob kept alive for the one who wrote it, until a transaction takes a
+ * reference (ad_store_tx_release) or the writer gives up (ad_store_unpin). */
 typedef struct {
-    const char *name;
-    ad_status (*open)(const char *location, ad_store **out, ad_err *err);
-    void (*close)(ad_store *s);
+    char sha256[65];
+    char owner[AD_ID_LEN + 1];
+    int64_t size; /* bytes */
+} ad_blob_pin;
 
-    /* blobs */
-    ad_status (*put_blob)(ad_store *s, const void *data, size_t len, char sha256_out[65], ad_err *err);
-    ad_status (*blob_path)(ad_store *s, const char *sha256, char *buf, size_t len, ad_err *err);
+/* Latency and errors of the store's calls since open (for metrics). */
+typedef struct {
+    uint64_t calls, errors;
+    uint64_t total_us;
+} ad_store_stats;
 
-    /* assets: insert fails with AD_ECONFLICT when the id exists */
-    ad_status (*insert_asset)(ad_store *s, const ad_asset *a, ad_err *err);
-    ad_status (*get_asset)(ad_store *s, const char *id, ad_asset *out, ad_err *err);
-    /* newest first, seq < before (before <= 0: from the newest); *out is an
-     * array of *n assets the caller frees with ad_asset_cleanup each + free */
-    ad_status (*list_assets)(ad_store *s, int64_t before, int limit, ad_asset **out, int *n, ad_err *err);
-    ad_status (*delete_asset)(ad_store *s, const char *id, ad_err *err);
-    ad_status (*set_custom_data)(ad_store *s, const char *id, const char *json, ad_err *err);
-    ad_status (*get_conversion)(ad_store *s, const char *asset_id, const char *name, ad_conversion *out,
-                                ad_err *err);
-    ad_status (*delete_conversion)(ad_store *s, const char *asset_id, const char *name, ad_err *err);
+/* The parts a store kind combines ("sqlite" -> sqlite + fs). AD_EINVAL
+ * listing the known kinds. */
+ad_status ad_store_kind_parts(const char *kind, const char **meta, const char **blobs, ad_err *err);
 
-    /* the effect of a bg_remove save, atomically; idempotent */
-    ad_status (*apply_save)(ad_store *s, const ad_save *save, ad_err *err);
+/* Open both parts. Unknown part names fail with AD_EINVAL listing the
+ * known ones; with cfg->exclusive a second writer fails with AD_ECONFLICT. */
+ad_status ad_store_open(const ad_store_config *cfg, ad_store **out, ad_err *err);
+void ad_store_close(ad_store *s); /* accepts NULL */
 
-    /* API keys, stored as SHA-256 hex of the key */
-    ad_status (*add_key)(ad_store *s, const char *key_sha256, ad_err *err);
-    ad_status (*has_key)(ad_store *s, const char *key_sha256, ad_err *err); /* AD_OK or AD_ENOTFOUND */
+/* 1 when a call may cross a network (keep it off event-loop threads). */
+int ad_store_remote(const ad_store *s);
+/* This open store's random instance id: the owner of its leases and pins. */
+const char *ad_store_instance(const ad_store *s);
+void ad_store_get_stats(ad_store *s, ad_store_stats *out);
 
-    /* jobs */
-    ad_status (*insert_job)(ad_store *s, const char *id, const ad_save *save, ad_err *err);
-    ad_status (*get_job)(ad_store *s, const char *id, ad_job *out, ad_err *err);
-    /* claim the oldest due queued job (AD_ENOTFOUND when none); *save filled */
-    ad_status (*claim_job)(ad_store *s, char id_out[AD_ID_LEN + 1], ad_save *save, int *attempts, ad_err *err);
-    /* run the save and mark the job succeeded in one transaction */
-    ad_status (*complete_job)(ad_store *s, const char *id, const ad_save *save, ad_err *err);
-    /* record a failed attempt: requeue after delay_ms, or fail for good */
-    ad_status (*fail_job)(ad_store *s, const char *id, const char *reason, int final, int64_t delay_ms,
-                          ad_err *err);
-    /* at start-up: running jobs of a previous process go back to queued */
-    ad_status (*recover_jobs)(ad_store *s, int *n, ad_err *err);
+/* Test hook: the next count calls of the wrapper named op (e.g.
+ * "insert_asset", "commit", "writer_commit") fail with st. */
+void ad_store_inject_fault(ad_store *s, const char *op, ad_status st, int count);
 
-    /* at start-up, while no other process writes: remove blobs nothing refers
-     * to (a crash between writing a blob and committing its row leaves one);
-     * *n is how many were removed */
-    ad_status (*sweep_orphans)(ad_store *s, int *n, ad_err *err);
-} ad_store_ops;
+/* ---- blobs --------------------------------------------------------- */
 
-/* Every backend embeds this first. */
-struct ad_store {
-    const ad_store_ops *ops;
-};
+/* A writer hashes the bytes as they pass (the address is their SHA-256).
+ * commit pins the blob for the caller, then publishes it durably; pin gets
+ * the address, size and owner. commit and abort free w. */
+ad_status ad_store_writer_new(ad_store *s, ad_store_writer **out, ad_err *err);
+ad_status ad_store_writer_write(ad_store_writer *w, const void *data, size_t len, ad_err *err);
+int64_t ad_store_writer_size(const ad_store_writer *w);
+ad_status ad_store_writer_commit(ad_store_writer *w, ad_blob_pin *pin, ad_err *err);
+void ad_store_writer_abort(ad_store_writer *w); /* accepts NULL */
 
-/* Open the backend called `name` at `location` (for sqlite: a folder).
- * Unknown names fail with AD_EINVAL listing the known ones. */
-ad_status ad_store_open(const char *name, const char *location, ad_store **out, ad_err *err);
-void ad_store_close(ad_store *s);
+/* The three steps above for bytes in memory. */
+ad_status ad_store_put_blob(ad_store *s, const void *data, size_t len, ad_blob_pin *pin, ad_err *err);
 
-extern const ad_store_ops ad_store_sqlite_ops;
+/* Give up a pin without taking a reference (the blob becomes collectable). */
+void ad_store_unpin(ad_store *s, const ad_blob_pin *pin);
+
+/* Read a blob: AD_ENOTFOUND when absent. fd is a descriptor of the bytes
+ * for sendfile, or -1 when the part has none (lent until close). */
+ad_status ad_store_reader_open(ad_store *s, const char *sha256, ad_store_reader **out, ad_err *err);
+int64_t ad_store_reader_size(const ad_store_reader *r);
+int ad_store_reader_fd(const ad_store_reader *r);
+ad_status ad_store_reader_read(ad_store_reader *r, uint64_t offset, void *buf, size_t len, size_t *got,
+                               ad_err *err);
+void ad_store_reader_close(ad_store_reader *r); /* accepts NULL */
+
+/* A whole blob into a new malloc'd buffer; AD_ETOOBIG over max bytes. */
+ad_status ad_store_blob_read_all(ad_store *s, const char *sha256, size_t max, void **out, size_t *len, ad_err *err);
+ad_status ad_store_blob_stat(ad_store *s, const char *sha256, ad_blob_info *out, ad_err *err);
+
+/* ---- transactions: data operations composed atomically --------------- */
+
+ad_status ad_store_begin(ad_store *s, ad_store_tx **out, ad_err *err);
+/* Commit (queueing the blobs that lost their last reference) and free tx;
+ * on failure everything is rolled back. */
+ad_status ad_store_commit(ad_store_tx *tx, ad_err *err);
+void ad_store_rollback(ad_store_tx *tx); /* accepts NULL */
+
+/* The store tx belongs to. */
+ad_store *ad_store_tx_store(ad_store_tx *tx);
+
+ad_status ad_store_tx_get_asset(ad_store_tx *tx, const char *id, ad_asset *out, ad_err *err);
+/* Insert an asset with its conversions; AD_ECONFLICT when the id exists. */
+ad_status ad_store_tx_insert_asset(ad_store_tx *tx, const ad_asset *a, ad_err *err);
+/* Add or replace a conversion atomically; AD_ENOTFOUND without the asset. */
+ad_status ad_store_tx_upsert_conversion(ad_store_tx *tx, const char *asset_id, const ad_conversion *c, ad_err *err);
+/* The reference to pin's blob is taken in this transaction: drop the pin
+ * with it. */
+ad_status ad_store_tx_release(ad_store_tx *tx, const ad_blob_pin *pin, ad_err *err);
+/* Record a job; hold (may be NULL) is a pinned blob the job keeps until it
+ * ends, in place of the writer's pin. */
+ad_status ad_store_tx_insert_job(ad_store_tx *tx, const char *id, const char *kind, const char *payload,
+                                 const ad_blob_pin *hold, ad_err *err);
+/* The job ends "succeeded" with result (JSON text) if this instance still
+ * holds its lease (else AD_ECONFLICT: another instance took it over). */
+ad_status ad_store_tx_finish_job(ad_store_tx *tx, const char *id, const char *result, ad_err *err);
+
+/* ---- one-transaction calls ------------------------------------------ */
+
+ad_status ad_store_get_asset(ad_store *s, const char *id, ad_asset *out, ad_err *err);
+/* newest first, seq < before (before <= 0: from the newest); *out is an
+ * array of *n assets, each released with ad_asset_cleanup, then free */
+ad_status ad_store_list_assets(ad_store *s, int64_t before, int limit, ad_asset **out, int *n, ad_err *err);
+/* Insert an asset whose blob is pin (released with the insert). */
+ad_status ad_store_insert_asset(ad_store *s, const ad_asset *a, const ad_blob_pin *pin, ad_err *err);
+ad_status ad_store_delete_asset(ad_store *s, const char *id, ad_err *err);
+ad_status ad_store_set_custom_data(ad_store *s, const char *id, const char *json, ad_err *err);
+ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char *name, ad_conversion *out,
+                                  ad_err *err);
+ad_status ad_store_delete_conversion(ad_store *s, const char *asset_id, const char *name, ad_err *err);
+
+/* API keys by the SHA-256 hex of the key. has_key: AD_OK or AD_ENOTFOUND. */
+ad_status ad_store_add_key(ad_store *s, const char *key_sha256, ad_err *err);
+ad_status ad_store_has_key(ad_store *s, const char *key_sha256, ad_err *err);
+
+ad_status ad_store_get_job(ad_store *s, const char *id, ad_job *out, ad_err *err);
+/* Claim the oldest due job (or one whose lease expired) for this instance,
+ * leased for lease_ms. AD_ENOTFOUND when none. */
+ad_status ad_store_claim_job(ad_store *s, int64_t lease_ms, ad_job *out, ad_err *err);
+/* Extend this instance's lease; AD_ECONFLICT when it was lost. */
+ad_status ad_store_renew_lease(ad_store *s, const char *id, int64_t lease_ms, ad_err *err);
+/* A failed attempt: queued again after delay_ms, or (final) failed for
+ * good, releasing what the job held. */
+ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int final, int64_t delay_ms,
+                            ad_err *err);
+
+/* ---- garbage collection --------------------------------------------- */
+
+/* Collect the queued blobs whose grace period has passed; *removed counts
+ * the blobs removed. */
+ad_status ad_store_gc_run(ad_store *s, int *removed, ad_err *err);
+/* Look at every blob: remove those nothing refers to and older than the
+ * grace period (at_start on an exclusive store: any age, since no other
+ * writer can exist). Catches what a crash left between a write and its
+ * commit. */
+ad_status ad_store_gc_sweep(ad_store *s, int at_start, int *removed, ad_err *err);
 
 #endif

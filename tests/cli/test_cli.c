@@ -233,13 +233,13 @@ TEST(bad_inputs_give_a_one_line_error_and_no_output)
 {
     check_refused(path_in("does-not-exist.jpg"), "missing");
     const char *txt = path_in("notes.txt");
-    REQUIRE(ad_file_write_atomic(txt, "just some text\n", 15, &(ad_err)AD_ERR_INIT) == AD_OK);
+    REQUIRE(ad_file_write_atomic(txt, "just some text\n", 15, 0644, &(ad_err)AD_ERR_INIT) == AD_OK);
     check_refused(txt, "text file");
     const char *trunc = path_in("trunc.jpg");
     REQUIRE(run("%s truncate %s %s", mkimage, photo("rocket.jpg"), trunc) == 0);
     check_refused(trunc, "truncated jpeg");
     const char *empty = path_in("empty.png");
-    REQUIRE(ad_file_write_atomic(empty, "", 0, &(ad_err)AD_ERR_INIT) == AD_OK);
+    REQUIRE(ad_file_write_atomic(empty, "", 0, 0644, &(ad_err)AD_ERR_INIT) == AD_OK);
     check_refused(empty, "empty file");
     check_refused(tmp, "a folder");
     /* pixel limit */
@@ -255,7 +255,7 @@ TEST(batch_mode_processes_all_and_reports_progress)
 {
     const char *dir = path_in("batch");
     const char *bad = path_in("broken.jpg");
-    REQUIRE(ad_file_write_atomic(bad, "\xff\xd8\xff garbage", 12, &(ad_err)AD_ERR_INIT) == AD_OK);
+    REQUIRE(ad_file_write_atomic(bad, "\xff\xd8\xff garbage", 12, 0644, &(ad_err)AD_ERR_INIT) == AD_OK);
     int rc = run("%s remove -o %s %s %s %s", bin, dir, photo("coffee.png"), bad, photo("rocket.jpg"));
     CHECK(rc != 0); /* one input failed */
     char p[700];
@@ -276,7 +276,7 @@ TEST(missing_model_is_a_clear_error)
     CHECK(run("%s remove --model-dir %s %s %s", bin, tmp, photo("rocket.jpg"), out) != 0);
     CHECK(strstr(last_stderr, "model") != NULL && !exists(out));
     const char *junk = path_in("isnet-medium.onnx");
-    REQUIRE(ad_file_write_atomic(junk, "not a model", 11, &(ad_err)AD_ERR_INIT) == AD_OK);
+    REQUIRE(ad_file_write_atomic(junk, "not a model", 11, 0644, &(ad_err)AD_ERR_INIT) == AD_OK);
     CHECK(run("%s remove --model-dir %s %s %s", bin, tmp, photo("rocket.jpg"), out) != 0);
     CHECKF(strstr(last_stderr, "isnet-medium.onnx: model: not an ONNX model") != NULL && !exists(out), "%s",
            last_stderr);

@@ -20,8 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ad_query q = {0};
     if (ad_query_parse(qs, 32, &q, NULL) == AD_OK) {
         ad_bg_request req;
+        ad_cutout_options opt;
         ad_bg_error e;
-        if (ad_bg_params_parse(&q, &req, &e) == AD_OK) {
+        if (ad_bg_params_parse(&q, &req, &opt, &e) == AD_OK) {
             if (req.mode != AD_BG_GET_IMAGE && req.disposition == AD_BG_NO_DISPOSITION)
                 abort(); /* a save without a disposition */
             if (req.disposition == AD_BG_ADD_CONVERSION && !ad_bg_conversion_name_valid(req.conversion_name))

@@ -53,8 +53,8 @@ TEST(atomic_write_replaces_and_leaves_no_temporary)
     char path[256];
     snprintf(path, sizeof path, "%s/out.bin", dir);
     ad_err e = AD_ERR_INIT;
-    CHECK(ad_file_write_atomic(path, "old", 3, &e) == AD_OK);
-    CHECK(ad_file_write_atomic(path, "newer", 5, &e) == AD_OK);
+    CHECK(ad_file_write_atomic(path, "old", 3, 0644, &e) == AD_OK);
+    CHECK(ad_file_write_atomic(path, "newer", 5, 0644, &e) == AD_OK);
     void *buf;
     size_t len;
     REQUIRE(ad_file_read(path, 100, &buf, &len, &e) == AD_OK);
@@ -67,7 +67,7 @@ TEST(atomic_write_replaces_and_leaves_no_temporary)
     char bad[300];
     snprintf(bad, sizeof bad, "%s/missing/out.bin", dir);
     ad_err e3 = AD_ERR_INIT;
-    CHECK(ad_file_write_atomic(bad, "x", 1, &e3) == AD_EIO);
+    CHECK(ad_file_write_atomic(bad, "x", 1, 0644, &e3) == AD_EIO);
     CHECK(count_entries(dir) == 1);
     ad_err e4 = AD_ERR_INIT;
     snprintf(bad, sizeof bad, "%s/nope", dir);

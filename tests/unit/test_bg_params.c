@@ -92,10 +92,11 @@ TEST(every_rule_of_the_spec)
         ad_query q;
         ad_err qe = AD_ERR_INIT;
         ad_bg_request req;
+        ad_cutout_options opt;
         ad_bg_error e = {0};
         ad_status qrc = ad_query_parse(r->query, 32, &q, &qe);
         CHECKF(qrc == AD_OK, "[%s] query: %s", r->query, qe.msg);
-        ad_status rc = qrc == AD_OK ? ad_bg_params_parse(&q, &req, &e) : AD_EINVAL;
+        ad_status rc = qrc == AD_OK ? ad_bg_params_parse(&q, &req, &opt, &e) : AD_EINVAL;
         if (r->code == NULL) {
             CHECKF(rc == AD_OK, "[%s] refused: %s (%s)", r->query, e.message, e.param);
             if (rc == AD_OK)

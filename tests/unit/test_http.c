@@ -2,11 +2,6 @@
  * If-None-Match) and the bounded work pool the server relies on. */
 #include "harness.h"
 
-#include <pthread.h>
-#include <unistd.h>
-
-#include "base/lru.h"
-#include "base/workpool.h"
 #include "http/multipart.h"
 #include "http/range.h"
 
@@ -122,61 +117,3 @@ TEST(if_none_match_table)
     CHECK(!ad_http_etag_match("\"ab", "\"abc\""));
 }
 
-static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
-static int ran;
-
-static void blocked_task(void *arg)
-{
-    pthread_mutex_lock(&gate); /* held by the test until it lets go */
-    ran++;
-    pthread_mutex_unlock(&gate);
-}
-
-TEST(workpool_refuses_beyond_threads_plus_depth_and_drains_on_free)
-{
-    ad_workpool *p;
-    REQUIRE(ad_workpool_new(1, 2, &p, NULL) == AD_OK);
-    pthread_mutex_lock(&gate);
-    ran = 0;
-    int accepted = 0;
-    for (int i = 0; i < 5; i++)
-        accepted += ad_workpool_submit(p, blocked_task, NULL) == AD_OK;
-    CHECK(accepted == 3); /* one running + two waiting */
-    CHECK(ad_workpool_load(p) == 3);
-    CHECK(ad_workpool_submit(p, blocked_task, NULL) == AD_EBUSY);
-    pthread_mutex_unlock(&gate);
-    ad_workpool_free(p); /* runs what was accepted */
-    CHECK(ran == 3);
-}
-
-TEST(lru_keeps_recent_entries_within_its_budget)
-{
-    ad_lru *c = ad_lru_new(400);
-    char buf[100];
-    memset(buf, 'a', sizeof buf);
-    ad_lru_put(c, "k1", buf, 100);
-    ad_lru_put(c, "k2", buf, 100);
-    ad_lru_put(c, "k3", buf, 100);
-    ad_lru_value *v1 = ad_lru_get(c, "k1"); /* k1 is now the most recent */
-    REQUIRE(v1 != NULL);
-    ad_lru_put(c, "k4", buf, 100);
-    ad_lru_put(c, "k5", buf, 100); /* over 400: the least recent (k2) goes */
-    ad_lru_value *v2 = ad_lru_get(c, "k2");
-    CHECK(v2 == NULL);
-    ad_lru_value *v5 = ad_lru_get(c, "k5");
-    CHECK(v5 != NULL);
-    ad_lru_value_unref(v5);
-    ad_lru_put(c, "big", buf, 101); /* over a quarter of the budget: not kept */
-    CHECK(ad_lru_get(c, "big") == NULL);
-    ad_lru_forget_prefix(c, "k");
-    CHECK(ad_lru_get(c, "k1") == NULL);
-    size_t len;
-    const char *d = ad_lru_data(v1, &len); /* still ours after eviction */
-    CHECK(len == 100 && d[99] == 'a');
-    ad_lru_value_unref(v1);
-    ad_lru_free(c);
-    ad_lru *off = ad_lru_new(0);
-    ad_lru_put(off, "k", buf, 1);
-    CHECK(ad_lru_get(off, "k") == NULL);
-    ad_lru_free(off);
-}

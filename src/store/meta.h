@@ -1,0 +1,107 @@
+/* meta.h — the metadata part of a store: assets, conversions, API keys,
+ * background jobs, and the bookkeeping that keeps blobs alive (pins, the GC
+ * queue). A backend (SQLite today) is a table of functions behind a base
+ * struct, chosen by name like sqlite's VFS. It offers data operations only:
+ * what a save names its asset, or how a job's payload reads, is decided
+ * above it (api/, job/). Nobody but store.c calls these functions: everyone
+ * else goes through the ad_store_* wrappers in store.h.
+ *
+ * Transactions: writes happen inside a transaction (begin ... commit or
+ * rollback), which is serialisable with respect to every other write
+ * transaction on the same blob (lock_blob): that is what makes pins safe
+ * against a concurrent GC (docs/store.md). Reads may pass tx = NULL.
+ *
+ * Threads: every function may be called from any thread; a transaction
+ * belongs to the thread that began it. */
+#ifndef AD_STORE_META_H
+#define AD_STORE_META_H
+
+#include <stdint.h>
+
+#include "store/records.h"
+
+typedef struct ad_meta ad_meta;
+typedef struct ad_meta_tx ad_meta_tx;
+
+/* Called with each blob address a write dropped a reference to. */
+typedef void (*ad_meta_dropped_fn)(void *ctx, const char *sha256);
+
+typedef struct {
+    const char *name;
+    int remote; /* calls cross a network: keep them off event-loop threads */
+
+    /* cfg->exclusive: this process is the only writer (a lock is taken, or
+     * the open fails with AD_ECONFLICT); then pins of dead writers are
+     * released and running jobs' leases expired at open. */
+    ad_status (*open)(const ad_store_config *cfg, ad_meta **out, ad_err *err);
+    void (*close)(ad_meta *m);
+
+    ad_status (*begin)(ad_meta *m, ad_meta_tx **out, ad_err *err);
+    /* commit and rollback free tx in every case */
+    ad_status (*commit)(ad_meta_tx *tx, ad_err *err);
+    void (*rollback)(ad_meta_tx *tx);
+
+    /* assets. insert: AD_ECONFLICT when the id exists; the asset's
+     * conversions are inserted with it. delete: AD_ENOTFOUND; dropped gets
+     * the blobs of the asset and its conversions. */
+    ad_status (*insert_asset)(ad_meta_tx *tx, const ad_asset *a, ad_err *err);
+    ad_status (*get_asset)(ad_meta *m, ad_meta_tx *tx, const char *id, ad_asset *out, ad_err *err);
+    /* newest first, seq < before (before <= 0: from the newest); *out is an
+     * array of *n assets, each released with ad_asset_cleanup, then free */
+    ad_status (*list_assets)(ad_meta *m, int64_t before, int limit, ad_asset **out, int *n, ad_err *err);
+    ad_status (*delete_asset)(ad_meta_tx *tx, const char *id, ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
+    ad_status (*set_custom_data)(ad_meta_tx *tx, const char *id, const char *json, ad_err *err);
+
+    /* conversions. upsert replaces atomically (dropped: the old blob).
+     * AD_ENOTFOUND when the asset does not exist. */
+    ad_status (*upsert_conversion)(ad_meta_tx *tx, const char *asset_id, const ad_conversion *c,
+                                   ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
+    ad_status (*get_conversion)(ad_meta *m, ad_meta_tx *tx, const char *asset_id, const char *name,
+                                ad_conversion *out, ad_err *err);
+    ad_status (*delete_conversion)(ad_meta_tx *tx, const char *asset_id, const char *name,
+                                   ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
+
+    /* API keys, by the SHA-256 hex of the key */
+    ad_status (*add_key)(ad_meta_tx *tx, const char *key_sha256, ad_err *err);
+    ad_status (*has_key)(ad_meta *m, const char *key_sha256, ad_err *err); /* AD_OK or AD_ENOTFOUND */
+
+    /* blob bookkeeping. A pin keeps a blob alive for its owner until
+     * expires_ms (0: until unpinned). refs counts rows and live pins. */
+    ad_status (*lock_blob)(ad_meta_tx *tx, const char *sha256, ad_err *err);
+    ad_status (*pin_blob)(ad_meta_tx *tx, const char *sha256, const char *owner, int64_t expires_ms, ad_err *err);
+    ad_status (*unpin)(ad_meta_tx *tx, const char *sha256, const char *owner, ad_meta_dropped_fn dropped, void *ctx,
+                       ad_err *err); /* sha256 NULL: every pin of owner */
+    ad_status (*blob_refs)(ad_meta *m, ad_meta_tx *tx, const char *sha256, int64_t now_ms, int64_t *n, ad_err *err);
+    ad_status (*gc_enqueue)(ad_meta_tx *tx, const char *sha256, int64_t due_ms, ad_err *err);
+    ad_status (*gc_dequeue)(ad_meta_tx *tx, const char *sha256, ad_err *err);
+    /* up to max blobs whose GC is due, into shas */
+    ad_status (*gc_due)(ad_meta *m, int64_t now_ms, int max, char (*shas)[65], int *n, ad_err *err);
+
+    /* jobs: kind + payload; claimed under a lease */
+    ad_status (*insert_job)(ad_meta_tx *tx, const char *id, const char *kind, const char *payload, ad_err *err);
+    ad_status (*get_job)(ad_meta *m, const char *id, ad_job *out, ad_err *err);
+    /* the oldest due queued job, or a running one whose lease expired:
+     * running, owner, lease until now + lease_ms, attempts + 1.
+     * AD_ENOTFOUND when none. */
+    ad_status (*claim_job)(ad_meta *m, const char *owner, int64_t now_ms, int64_t lease_ms, ad_job *out,
+                           ad_err *err);
+    /* AD_ECONFLICT when the job is no longer running under owner */
+    ad_status (*renew_lease)(ad_meta *m, const char *id, const char *owner, int64_t until_ms, ad_err *err);
+    ad_status (*finish_job)(ad_meta_tx *tx, const char *id, const char *owner, const char *result, ad_err *err);
+    /* final: failed for good; else queued again at run_after_ms */
+    ad_status (*fail_job)(ad_meta_tx *tx, const char *id, const char *owner, const char *reason, int final,
+                          int64_t run_after_ms, ad_err *err);
+} ad_meta_ops;
+
+struct ad_meta {
+    const ad_meta_ops *ops;
+};
+
+/* Every backend's transaction embeds this first. */
+struct ad_meta_tx {
+    ad_meta *meta;
+};
+
+extern const ad_meta_ops ad_meta_sqlite_ops;
+
+#endif

@@ -1,0 +1,963 @@
+/* meta_sqlite.c — the metadata part in SQLite: DATA/assetd.db, WAL,
+ * synchronous=FULL (an acknowledged commit survives power loss), one
+ * connection per thread with its prepared statements kept, every write
+ * transaction BEGIN IMMEDIATE (so writers queue on the busy timeout instead
+ * of failing half-way, and a write transaction excludes every other one:
+ * lock_blob needs nothing more). The schema is versioned with
+ * PRAGMA user_version; see docs/store.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "store/meta.h"
+
+#define SCHEMA_VERSION 2
+#define STMT_CACHE 64
+
+typedef struct {
+    const char *sql; /* the literal: statements are cached by its address */
+    sqlite3_stmt *st;
+} cached_stmt;
+
+/* A thread's connection and the statements prepared on it. */
+typedef struct {
+    sqlite3 *db;
+    int n;
+    cached_stmt cache[STMT_CACHE];
+} conn_t;
+
+typedef struct {
+    ad_meta base;
+    char db_path[PATH_MAX];
+    pthread_key_t conn_key;
+    int lock_fd; /* the one-writer lock (exclusive), or -1 */
+} sq_meta;
+
+typedef struct {
+    ad_meta_tx base;
+    conn_t *c;
+} sq_tx;
+
+static const char schema_v2[] =
+    "CREATE TABLE IF NOT EXISTS assets(id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, filename TEXT NOT NULL,"
+    " content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, width INTEGER, height INTEGER,"
+    " created_at TEXT NOT NULL, custom_data TEXT NOT NULL, source_asset_id TEXT);"
+    "CREATE TABLE IF NOT EXISTS conversions(asset_id TEXT NOT NULL, name TEXT NOT NULL,"
+    " content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, created_at TEXT NOT NULL,"
+    " PRIMARY KEY(asset_id, name));"
+    "CREATE TABLE IF NOT EXISTS api_keys(sha256 TEXT PRIMARY KEY, created_at TEXT NOT NULL);"
+    "CREATE TABLE jobs(id TEXT PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, status INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT, created_at TEXT NOT NULL, finished_at TEXT,"
+    " run_after INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE blob_pins(sha256 TEXT NOT NULL, owner TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(sha256, owner));"
+    "CREATE TABLE gc_queue(sha256 TEXT PRIMARY KEY, due_ms INTEGER NOT NULL);"
+    "CREATE INDEX jobs_due ON jobs(status, run_after);"
+    "CREATE INDEX blob_pins_owner ON blob_pins(owner);"
+    "CREATE INDEX gc_queue_due ON gc_queue(due_ms);"
+    "CREATE INDEX IF NOT EXISTS assets_sha ON assets(sha256);"
+    "CREATE INDEX IF NOT EXISTS conversions_sha ON conversions(sha256);";
+
+/* Version 1 (before jobs had kinds and payloads) kept bg_remove's save in
+ * columns of jobs; its rows become payloads in the format api/save.c reads,
+ * and unfinished jobs pin their blob as they do now. */
+static const char migrate_v1[] =
+    "INSERT INTO jobs(id, kind, payload, status, attempts, error, result, created_at, finished_at, run_after)"
+    " SELECT id, kind, json_object('asset_id', asset_id, 'disposition',"
+    "  CASE new_asset WHEN 1 THEN 'add_new_asset' ELSE 'add_conversion' END, 'conversion_name', conversion_name,"
+    "  'new_asset_id', new_asset_id, 'inherit', inherit, 'blob', png_sha256, 'size', png_size, 'width', width,"
+    "  'height', height, 'content_type', 'image/png'),"
+    " CASE status WHEN 1 THEN 0 ELSE status END, attempts, error, result, created_at, finished_at, 0 FROM jobs_v1;"
+    "INSERT OR IGNORE INTO blob_pins(sha256, owner, expires_ms) SELECT png_sha256, 'job:' || id, 0 FROM jobs_v1"
+    " WHERE status < 2;"
+    "DROP TABLE jobs_v1;";
+
+static ad_status db_fail(sqlite3 *db, ad_err *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(db) & 0xff;
+    ad_status st = code == SQLITE_BUSY || code == SQLITE_LOCKED ? AD_EBUSY
+                   : code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_READONLY ? AD_EIO
+                                                                                            : AD_EBACKEND;
+    return ad_err_set(err, st, "sqlite: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static void close_conn(void *p)
+{
+    conn_t *c = p;
+    for (int i = 0; i < c->n; i++)
+        sqlite3_finalize(c->cache[i].st);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+static ad_status conn(sq_meta *m, conn_t **out, ad_err *err)
+{
+    conn_t *c = pthread_getspecific(m->conn_key);
+    if (c) {
+        *out = c;
+        return AD_OK;
+    }
+    if ((c = calloc(1, sizeof *c)) == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    if (sqlite3_open_v2(m->db_path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        ad_status rc = ad_err_set(err, AD_EBACKEND, "sqlite: cannot open the database: %s",
+                                  c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        close_conn(c);
+        return rc;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        ad_status rc = db_fail(c->db, err, "pragmas");
+        close_conn(c);
+        return rc;
+    }
+    pthread_setspecific(m->conn_key, c);
+    *out = c;
+    return AD_OK;
+}
+
+/* The statement for sql on this connection, reset, with binds given as a
+ * format: 't' text, 'i' int64, 'n' NULL (its argument is skipped). Release
+ * with done(). */
+static ad_status prep(conn_t *c, sqlite3_stmt **st, ad_err *err, const char *sql, const char *fmt, ...)
+{
+    *st = NULL;
+    for (int i = 0; i < c->n; i++)
+        if (c->cache[i].sql == sql) {
+            *st = c->cache[i].st;
+            break;
+        }
+    if (*st == NULL) {
+        if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+            return db_fail(c->db, err, "prepare");
+        if (c->n < STMT_CACHE)
+            c->cache[c->n++] = (cached_stmt){sql, *st};
+    }
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+    va_list ap;
+    va_start(ap, fmt);
+    for (int i = 0; fmt && fmt[i]; i++) {
+        int r;
+        if (fmt[i] == 't') {
+            const char *v = va_arg(ap, const char *);
+            r = v ? sqlite3_bind_text(*st, i + 1, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(*st, i + 1);
+        } else if (fmt[i] == 'i') {
+            r = sqlite3_bind_int64(*st, i + 1, va_arg(ap, int64_t));
+        } else {
+            (void)va_arg(ap, void *);
+            r = sqlite3_bind_null(*st, i + 1);
+        }
+        if (r != SQLITE_OK) {
+            va_end(ap);
+            return db_fail(c->db, err, "bind");
+        }
+    }
+    va_end(ap);
+    return AD_OK;
+}
+
+/* Release a statement from prep: cached ones are reset, others finalised. */
+static void done(conn_t *c, sqlite3_stmt *st)
+{
+    if (st == NULL)
+        return;
+    for (int i = 0; i < c->n; i++)
+        if (c->cache[i].st == st) {
+            sqlite3_reset(st);
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+/* Run a statement that returns no rows; *changes (may be NULL) gets the
+ * rows it changed. */
+static ad_status exec_sql(conn_t *c, ad_err *err, int *changes, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    ad_status rc = AD_OK;
+    va_list ap;
+    va_start(ap, fmt);
+    /* prep takes varargs; forward them one by one through a copy */
+    const void *args[16] = {0};
+    int64_t ints[16] = {0};
+    for (int i = 0; fmt && fmt[i] && i < 16; i++) {
+        if (fmt[i] == 'i')
+            ints[i] = va_arg(ap, int64_t);
+        else
+            args[i] = va_arg(ap, const void *);
+    }
+    va_end(ap);
+    if ((rc = prep(c, &st, err, sql, NULL)) != AD_OK)
+        return rc;
+    for (int i = 0; fmt && fmt[i] && i < 16; i++) {
+        int r = fmt[i] == 'i'   ? sqlite3_bind_int64(st, i + 1, ints[i])
+                : fmt[i] == 't' && args[i] ? sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT)
+                                           : sqlite3_bind_null(st, i + 1);
+        if (r != SQLITE_OK) {
+            done(c, st);
+            return db_fail(c->db, err, "bind");
+        }
+    }
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE || r == SQLITE_ROW) {
+        if (changes)
+            *changes = sqlite3_changes(c->db);
+    } else if ((sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_CONSTRAINT) {
+        rc = ad_err_set(err, AD_ECONFLICT, "sqlite: %s", sqlite3_errmsg(c->db));
+    } else {
+        rc = db_fail(c->db, err, "step");
+    }
+    done(c, st);
+    return rc;
+}
+
+static char *dup_col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static void copy_col(sqlite3_stmt *st, int i, char *buf, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+/* The connection of tx, or of this thread for a read outside one. */
+static ad_status read_conn(ad_meta *base, ad_meta_tx *tx, conn_t **c, ad_err *err)
+{
+    if (tx) {
+        *c = ((sq_tx *)tx)->c;
+        return AD_OK;
+    }
+    return conn((sq_meta *)base, c, err);
+}
+
+/* ----------------------------------------------------------- transactions */
+
+static ad_status sq_begin(ad_meta *base, ad_meta_tx **out, ad_err *err)
+{
+    conn_t *c;
+    *out = NULL;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK)
+        return rc;
+    sq_tx *tx = calloc(1, sizeof *tx);
+    if (tx == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    if ((rc = exec_sql(c, err, NULL, "BEGIN IMMEDIATE", NULL)) != AD_OK) {
+        free(tx);
+        return rc;
+    }
+    tx->base.meta = base;
+    tx->c = c;
+    *out = &tx->base;
+    return AD_OK;
+}
+
+static void sq_rollback(ad_meta_tx *base)
+{
+    sq_tx *tx = (sq_tx *)base;
+    if (tx == NULL)
+        return;
+    sqlite3_exec(tx->c->db, "ROLLBACK", NULL, NULL, NULL);
+    free(tx);
+}
+
+static ad_status sq_commit(ad_meta_tx *base, ad_err *err)
+{
+    sq_tx *tx = (sq_tx *)base;
+    ad_status rc = exec_sql(tx->c, err, NULL, "COMMIT", NULL);
+    if (rc != AD_OK) {
+        sq_rollback(base);
+        return rc;
+    }
+    free(tx);
+    return AD_OK;
+}
+
+/* ----------------------------------------------------------------- assets */
+
+#define ASSET_COLS "id, filename, content_type, size, sha256, width, height, created_at, custom_data, source_asset_id, seq"
+
+static ad_status insert_conversion(conn_t *c, const char *asset_id, const ad_conversion *cv, ad_err *err)
+{
+    return exec_sql(c, err, NULL,
+                    "INSERT OR REPLACE INTO conversions(asset_id, name, content_type, size, sha256, created_at)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                    "tttitt", asset_id, cv->name, cv->content_type, cv->size, cv->sha256, cv->created_at);
+}
+
+static ad_status sq_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *err)
+{
+    conn_t *c = ((sq_tx *)base)->c;
+    sqlite3_stmt *st;
+    ad_status rc = prep(c, &st, err,
+                        "INSERT INTO assets(id, seq, filename, content_type, size, sha256, width, height, created_at,"
+                        " custom_data, source_asset_id) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM assets),"
+                        " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        "tttitiitt", a->id, a->filename, a->content_type, a->size, a->sha256, (int64_t)a->width,
+                        (int64_t)a->height, a->created_at, a->custom_data ? a->custom_data : "{}");
+    if (rc != AD_OK)
+        return rc;
+    if (a->width < 0) {
+        sqlite3_bind_null(st, 6);
+        sqlite3_bind_null(st, 7);
+    }
+    if (a->source_asset_id[0])
+        sqlite3_bind_text(st, 10, a->source_asset_id, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_DONE)
+        rc = (sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_CONSTRAINT
+                 ? ad_err_set(err, AD_ECONFLICT, "asset %s exists", a->id)
+                 : db_fail(c->db, err, "insert asset");
+    done(c, st);
+    for (int i = 0; rc == AD_OK && i < a->nconversions; i++)
+        rc = insert_conversion(c, a->id, &a->conversions[i], err);
+    return rc;
+}
+
+static void read_asset(sqlite3_stmt *st, ad_asset *a)
+{
+    memset(a, 0, sizeof *a);
+    copy_col(st, 0, a->id, sizeof a->id);
+    a->filename = dup_col(st, 1);
+    a->content_type = dup_col(st, 2);
+    a->size = sqlite3_column_int64(st, 3);
+    copy_col(st, 4, a->sha256, sizeof a->sha256);
+    a->width = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5);
+    a->height = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+    copy_col(st, 7, a->created_at, sizeof a->created_at);
+    a->custom_data = dup_col(st, 8);
+    copy_col(st, 9, a->source_asset_id, sizeof a->source_asset_id);
+    a->seq = sqlite3_column_int64(st, 10);
+}
+
+static ad_status load_conversions(conn_t *c, ad_asset *a, ad_err *err)
+{
+    sqlite3_stmt *st;
+    ad_status rc = prep(c, &st, err,
+                        "SELECT name, content_type, size, sha256, created_at FROM conversions WHERE asset_id=?1"
+                        " ORDER BY name",
+                        "t", a->id);
+    if (rc != AD_OK)
+        return rc;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        ad_conversion *cv = realloc(a->conversions, sizeof *cv * (size_t)(a->nconversions + 1));
+        if (cv == NULL) {
+            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+            break;
+        }
+        a->conversions = cv;
+        cv += a->nconversions++;
+        copy_col(st, 0, cv->name, sizeof cv->name);
+        copy_col(st, 1, cv->content_type, sizeof cv->content_type);
+        cv->size = sqlite3_column_int64(st, 2);
+        copy_col(st, 3, cv->sha256, sizeof cv->sha256);
+        copy_col(st, 4, cv->created_at, sizeof cv->created_at);
+    }
+    if (rc == AD_OK && r != SQLITE_DONE)
+        rc = db_fail(c->db, err, "conversions");
+    done(c, st);
+    return rc;
+}
+
+static ad_status sq_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_asset *out, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    ad_status rc = read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT " ASSET_COLS " FROM assets WHERE id=?1", "t", id)) != AD_OK)
+        return rc;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        read_asset(st, out);
+    else
+        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id) : db_fail(c->db, err, "get");
+    done(c, st);
+    if (rc == AD_OK && (rc = load_conversions(c, out, err)) != AD_OK)
+        ad_asset_cleanup(out);
+    return rc;
+}
+
+static ad_status sq_list_assets(ad_meta *base, int64_t before, int limit, ad_asset **out, int *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = prep(c, &st, err, "SELECT " ASSET_COLS " FROM assets WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2", "ii",
+                   before > 0 ? before : INT64_MAX, (int64_t)limit)) != AD_OK)
+        return rc;
+    ad_asset *v = calloc((size_t)limit + 1, sizeof *v);
+    if (v == NULL) {
+        done(c, st);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    int k = 0;
+    while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+        read_asset(st, &v[k++]);
+    done(c, st);
+    for (int i = 0; i < k && rc == AD_OK; i++)
+        rc = load_conversions(c, &v[i], err);
+    if (rc != AD_OK) {
+        for (int i = 0; i < k; i++)
+            ad_asset_cleanup(&v[i]);
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return AD_OK;
+}
+
+/* Each distinct blob the rows of sql (one text bind) hold, to dropped. */
+static ad_status each_sha(conn_t *c, const char *sql, const char *arg, const char *arg2, ad_meta_dropped_fn dropped,
+                          void *ctx, ad_err *err)
+{
+    sqlite3_stmt *st;
+    ad_status rc = prep(c, &st, err, sql, arg2 ? "tt" : "t", arg, arg2);
+    if (rc != AD_OK)
+        return rc;
+    /* collect first: the callback may run statements of its own */
+    char(*v)[65] = NULL;
+    int n = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        char(*g)[65] = realloc(v, sizeof *v * (size_t)(n + 1));
+        if (g == NULL) {
+            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+            break;
+        }
+        v = g;
+        copy_col(st, 0, v[n++], 65);
+    }
+    if (rc == AD_OK && r != SQLITE_DONE)
+        rc = db_fail(c->db, err, "collect blobs");
+    done(c, st);
+    for (int i = 0; rc == AD_OK && dropped && i < n; i++)
+        dropped(ctx, v[i]);
+    free(v);
+    return rc;
+}
+
+static ad_status sq_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropped_fn dropped, void *ctx,
+                                 ad_err *err)
+{
+    conn_t *c = ((sq_tx *)base)->c;
+    int changes = 0;
+    ad_status rc = each_sha(c, "SELECT sha256 FROM assets WHERE id=?1 UNION SELECT sha256 FROM conversions"
+                               " WHERE asset_id=?1",
+                            id, NULL, dropped, ctx, err);
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, NULL, "DELETE FROM conversions WHERE asset_id=?1", "t", id);
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, &changes, "DELETE FROM assets WHERE id=?1", "t", id);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
+    return rc;
+}
+
+static ad_status sq_set_custom_data(ad_meta_tx *base, const char *id, const char *json, ad_err *err)
+{
+    int changes = 0;
+    ad_status rc = exec_sql(((sq_tx *)base)->c, err, &changes, "UPDATE assets SET custom_data=?2 WHERE id=?1", "tt",
+                            id, json);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
+    return rc;
+}
+
+/* ------------------------------------------------------------ conversions */
+
+static ad_status sq_get_conversion(ad_meta *base, ad_meta_tx *tx, const char *asset_id, const char *name,
+                                   ad_conversion *out, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    ad_status rc = read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err,
+                                  "SELECT name, content_type, size, sha256, created_at FROM conversions"
+                                  " WHERE asset_id=?1 AND name=?2",
+                                  "tt", asset_id, name)) != AD_OK)
+        return rc;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        copy_col(st, 0, out->name, sizeof out->name);
+        copy_col(st, 1, out->content_type, sizeof out->content_type);
+        out->size = sqlite3_column_int64(st, 2);
+        copy_col(st, 3, out->sha256, sizeof out->sha256);
+        copy_col(st, 4, out->created_at, sizeof out->created_at);
+    } else {
+        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "conversion %s not found", name)
+                              : db_fail(c->db, err, "get conversion");
+    }
+    done(c, st);
+    return rc;
+}
+
+static ad_status asset_exists(conn_t *c, const char *id, ad_err *err)
+{
+    sqlite3_stmt *st;
+    ad_status rc = prep(c, &st, err, "SELECT 1 FROM assets WHERE id=?1", "t", id);
+    if (rc != AD_OK)
+        return rc;
+    int r = sqlite3_step(st);
+    rc = r == SQLITE_ROW ? AD_OK : r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id)
+                                                    : db_fail(c->db, err, "asset");
+    done(c, st);
+    return rc;
+}
+
+static ad_status sq_upsert_conversion(ad_meta_tx *base, const char *asset_id, const ad_conversion *cv,
+                                      ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
+{
+    conn_t *c = ((sq_tx *)base)->c;
+    ad_status rc = asset_exists(c, asset_id, err);
+    if (rc == AD_OK)
+        rc = each_sha(c, "SELECT sha256 FROM conversions WHERE asset_id=?1 AND name=?2", asset_id, cv->name, dropped,
+                      ctx, err);
+    return rc == AD_OK ? insert_conversion(c, asset_id, cv, err) : rc;
+}
+
+static ad_status sq_delete_conversion(ad_meta_tx *base, const char *asset_id, const char *name,
+                                      ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
+{
+    conn_t *c = ((sq_tx *)base)->c;
+    int changes = 0;
+    ad_status rc = each_sha(c, "SELECT sha256 FROM conversions WHERE asset_id=?1 AND name=?2", asset_id, name,
+                            dropped, ctx, err);
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, &changes, "DELETE FROM conversions WHERE asset_id=?1 AND name=?2", "tt", asset_id,
+                      name);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "conversion %s not found", name);
+    return rc;
+}
+
+/* ------------------------------------------------------------------- keys */
+
+static ad_status sq_add_key(ad_meta_tx *base, const char *key_sha, ad_err *err)
+{
+    char now[32];
+    ad_time_rfc3339(now);
+    return exec_sql(((sq_tx *)base)->c, err, NULL,
+                    "INSERT OR IGNORE INTO api_keys(sha256, created_at) VALUES(?1, ?2)", "tt", key_sha, now);
+}
+
+static ad_status sq_has_key(ad_meta *base, const char *key_sha, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT 1 FROM api_keys WHERE sha256=?1", "t", key_sha)) != AD_OK)
+        return rc;
+    int r = sqlite3_step(st);
+    rc = r == SQLITE_ROW ? AD_OK : r == SQLITE_DONE ? AD_ENOTFOUND : db_fail(c->db, err, "key");
+    done(c, st);
+    return rc;
+}
+
+/* ----------------------------------------------------- blob bookkeeping */
+
+static ad_status sq_lock_blob(ad_meta_tx *tx, const char *sha, ad_err *err)
+{
+    (void)tx, (void)sha, (void)err;
+    return AD_OK; /* BEGIN IMMEDIATE already excludes every other writer */
+}
+
+static ad_status sq_pin_blob(ad_meta_tx *base, const char *sha, const char *owner, int64_t expires_ms, ad_err *err)
+{
+    return exec_sql(((sq_tx *)base)->c, err, NULL,
+                    "INSERT OR REPLACE INTO blob_pins(sha256, owner, expires_ms) VALUES(?1, ?2, ?3)", "tti", sha,
+                    owner, expires_ms);
+}
+
+static ad_status sq_unpin(ad_meta_tx *base, const char *sha, const char *owner, ad_meta_dropped_fn dropped,
+                          void *ctx, ad_err *err)
+{
+    conn_t *c = ((sq_tx *)base)->c;
+    if (sha) {
+        ad_status rc = exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE sha256=?1 AND owner=?2", "tt", sha, owner);
+        if (rc == AD_OK && dropped)
+            dropped(ctx, sha);
+        return rc;
+    }
+    ad_status rc = each_sha(c, "SELECT sha256 FROM blob_pins WHERE owner=?1", owner, NULL, dropped, ctx, err);
+    return rc == AD_OK ? exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE owner=?1", "t", owner) : rc;
+}
+
+static ad_status sq_blob_refs(ad_meta *base, ad_meta_tx *tx, const char *sha, int64_t now, int64_t *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    ad_status rc = read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err,
+                                  "SELECT (SELECT count(*) FROM assets WHERE sha256=?1) +"
+                                  " (SELECT count(*) FROM conversions WHERE sha256=?1) +"
+                                  " (SELECT count(*) FROM blob_pins WHERE sha256=?1 AND"
+                                  "  (expires_ms = 0 OR expires_ms > ?2))",
+                                  "ti", sha, now)) != AD_OK)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(c->db, err, "blob refs");
+    done(c, st);
+    return rc;
+}
+
+static ad_status sq_gc_enqueue(ad_meta_tx *base, const char *sha, int64_t due, ad_err *err)
+{
+    return exec_sql(((sq_tx *)base)->c, err, NULL,
+                    "INSERT INTO gc_queue(sha256, due_ms) VALUES(?1, ?2)"
+                    " ON CONFLICT(sha256) DO UPDATE SET due_ms=max(due_ms, excluded.due_ms)",
+                    "ti", sha, due);
+}
+
+static ad_status sq_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
+{
+    return exec_sql(((sq_tx *)base)->c, err, NULL, "DELETE FROM gc_queue WHERE sha256=?1", "t", sha);
+}
+
+static ad_status sq_gc_due(ad_meta *base, int64_t now, int max, char (*shas)[65], int *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *n = 0;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT sha256 FROM gc_queue WHERE due_ms <= ?1 ORDER BY due_ms"
+                                               " LIMIT ?2",
+                                  "ii", now, (int64_t)max)) != AD_OK)
+        return rc;
+    while (*n < max && sqlite3_step(st) == SQLITE_ROW)
+        copy_col(st, 0, shas[(*n)++], 65);
+    done(c, st);
+    return AD_OK;
+}
+
+/* ------------------------------------------------------------------- jobs */
+
+#define JOB_COLS "id, kind, payload, status, attempts, error, result, created_at, finished_at, owner, lease_until"
+
+static void read_job(sqlite3_stmt *st, ad_job *j)
+{
+    memset(j, 0, sizeof *j);
+    copy_col(st, 0, j->id, sizeof j->id);
+    copy_col(st, 1, j->kind, sizeof j->kind);
+    j->payload = dup_col(st, 2);
+    j->status = (ad_job_status)sqlite3_column_int(st, 3);
+    j->attempts = sqlite3_column_int(st, 4);
+    j->error = dup_col(st, 5);
+    j->result = dup_col(st, 6);
+    copy_col(st, 7, j->created_at, sizeof j->created_at);
+    copy_col(st, 8, j->finished_at, sizeof j->finished_at);
+    copy_col(st, 9, j->owner, sizeof j->owner);
+    j->lease_until_ms = sqlite3_column_int64(st, 10);
+}
+
+static ad_status sq_insert_job(ad_meta_tx *base, const char *id, const char *kind, const char *payload, ad_err *err)
+{
+    char now[32];
+    ad_time_rfc3339(now);
+    return exec_sql(((sq_tx *)base)->c, err, NULL,
+                    "INSERT INTO jobs(id, kind, payload, status, created_at) VALUES(?1, ?2, ?3, 0, ?4)", "tttt", id,
+                    kind, payload, now);
+}
+
+static ad_status get_job_on(conn_t *c, const char *id, ad_job *out, ad_err *err)
+{
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    ad_status rc = prep(c, &st, err, "SELECT " JOB_COLS " FROM jobs WHERE id=?1", "t", id);
+    if (rc != AD_OK)
+        return rc;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        read_job(st, out);
+    else
+        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "job %s not found", id) : db_fail(c->db, err, "job");
+    done(c, st);
+    return rc;
+}
+
+static ad_status sq_get_job(ad_meta *base, const char *id, ad_job *out, ad_err *err)
+{
+    conn_t *c;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    return rc == AD_OK ? get_job_on(c, id, out, err) : rc;
+}
+
+static ad_status sq_claim_job(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, ad_job *out,
+                              ad_err *err)
+{
+    ad_meta_tx *tx;
+    sqlite3_stmt *st;
+    char id[AD_ID_LEN + 1] = "";
+    memset(out, 0, sizeof *out);
+    ad_status rc = sq_begin(base, &tx, err);
+    if (rc != AD_OK)
+        return rc;
+    conn_t *c = ((sq_tx *)tx)->c;
+    rc = prep(c, &st, err,
+              "SELECT id FROM jobs WHERE (status=0 AND run_after<=?1) OR (status=1 AND lease_until<?1)"
+              " ORDER BY created_at LIMIT 1",
+              "i", now);
+    if (rc == AD_OK) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            copy_col(st, 0, id, sizeof id);
+        else
+            rc = r == SQLITE_DONE ? AD_ENOTFOUND : db_fail(c->db, err, "claim");
+        done(c, st);
+    }
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, NULL, "UPDATE jobs SET status=1, owner=?2, lease_until=?3, attempts=attempts+1"
+                                    " WHERE id=?1",
+                      "tti", id, owner, now + lease_ms);
+    if (rc == AD_OK)
+        rc = get_job_on(c, id, out, err);
+    if (rc != AD_OK) {
+        sq_rollback(tx); /* AD_ENOTFOUND: nothing due */
+        return rc;
+    }
+    if ((rc = sq_commit(tx, err)) != AD_OK)
+        ad_job_cleanup(out);
+    return rc;
+}
+
+static ad_status sq_renew_lease(ad_meta *base, const char *id, const char *owner, int64_t until, ad_err *err)
+{
+    ad_meta_tx *tx;
+    int changes = 0;
+    ad_status rc = sq_begin(base, &tx, err);
+    if (rc != AD_OK)
+        return rc;
+    rc = exec_sql(((sq_tx *)tx)->c, err, &changes,
+                  "UPDATE jobs SET lease_until=?3 WHERE id=?1 AND status=1 AND owner=?2", "tti", id, owner, until);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
+    if (rc != AD_OK) {
+        sq_rollback(tx);
+        return rc;
+    }
+    return sq_commit(tx, err);
+}
+
+static ad_status sq_finish_job(ad_meta_tx *base, const char *id, const char *owner, const char *result, ad_err *err)
+{
+    char now[32];
+    int changes = 0;
+    ad_time_rfc3339(now);
+    ad_status rc = exec_sql(((sq_tx *)base)->c, err, &changes,
+                            "UPDATE jobs SET status=2, result=?3, error=NULL, finished_at=?4, owner=NULL,"
+                            " lease_until=0 WHERE id=?1 AND status=1 AND owner=?2",
+                            "tttt", id, owner, result, now);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
+    return rc;
+}
+
+static ad_status sq_fail_job(ad_meta_tx *base, const char *id, const char *owner, const char *reason, int final,
+                             int64_t run_after, ad_err *err)
+{
+    char now[32];
+    int changes = 0;
+    ad_time_rfc3339(now);
+    ad_status rc = exec_sql(((sq_tx *)base)->c, err, &changes,
+                            "UPDATE jobs SET status=?3, error=?4, finished_at=?5, run_after=?6, owner=NULL,"
+                            " lease_until=0 WHERE id=?1 AND status=1 AND owner=?2",
+                            "ttitti", id, owner, (int64_t)(final ? 3 : 0), reason,
+                            final ? now : NULL, run_after);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
+    return rc;
+}
+
+/* ------------------------------------------------------------- open/close */
+
+/* One writer process per data dir: start-up recovery (pins of dead
+ * writers, leases of dead runners, the full blob sweep) assumes no other
+ * process writes. Held as long as the store is open. */
+static ad_status take_lock(sq_meta *m, const char *dir, ad_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/serve.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return ad_err_set(err, AD_EIO, "cannot open the data dir's lock file: %s", strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return ad_err_set(err, AD_ECONFLICT, "another assetd serve is running on %s", dir);
+    }
+    m->lock_fd = fd;
+    return AD_OK;
+}
+
+static ad_status migrate(conn_t *c, ad_err *err)
+{
+    sqlite3_stmt *st;
+    int version = 0, has_v1_jobs = 0;
+    ad_status rc = exec_sql(c, err, NULL, "BEGIN IMMEDIATE", NULL);
+    if (rc != AD_OK)
+        return rc;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (version > SCHEMA_VERSION) {
+        rc = ad_err_set(err, AD_EUNSUPPORTED, "the database has schema version %d; this assetd knows up to %d",
+                        version, SCHEMA_VERSION);
+        goto out;
+    }
+    if (version == SCHEMA_VERSION)
+        goto out;
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name='png_sha256'", -1, &st,
+                           NULL) == SQLITE_OK) {
+        has_v1_jobs = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    if (has_v1_jobs && sqlite3_exec(c->db, "ALTER TABLE jobs RENAME TO jobs_v1; DROP INDEX IF EXISTS jobs_due;", NULL,
+                                    NULL, NULL) != SQLITE_OK) {
+        rc = db_fail(c->db, err, "migrate");
+        goto out;
+    }
+    if (sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
+        (has_v1_jobs && sqlite3_exec(c->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
+        sqlite3_exec(c->db, "PRAGMA user_version=2", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_fail(c->db, err, "schema");
+out:
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, NULL, "COMMIT", NULL);
+    if (rc != AD_OK)
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static void sq_close(ad_meta *base)
+{
+    sq_meta *m = (sq_meta *)base;
+    if (m == NULL)
+        return;
+    /* other threads' connections close at their exit (key destructor) */
+    conn_t *c = pthread_getspecific(m->conn_key);
+    if (c) {
+        close_conn(c);
+        pthread_setspecific(m->conn_key, NULL);
+    }
+    pthread_key_delete(m->conn_key);
+    if (m->lock_fd >= 0)
+        close(m->lock_fd);
+    free(m);
+}
+
+static ad_status sq_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
+{
+    const char *dir = cfg->data_dir;
+    sq_meta *m = calloc(1, sizeof *m);
+    conn_t *c;
+    ad_status rc;
+    *out = NULL;
+    if (m == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    m->base.ops = &ad_meta_sqlite_ops;
+    m->lock_fd = -1;
+    if (strlen(dir) > 3000) {
+        free(m);
+        return ad_err_set(err, AD_EINVAL, "data dir path too long");
+    }
+    snprintf(m->db_path, sizeof m->db_path, "%s/assetd.db", dir);
+    if (pthread_key_create(&m->conn_key, close_conn) != 0) {
+        free(m);
+        return ad_err_set(err, AD_ENOMEM, "no thread key");
+    }
+    /* the data dir is the service's alone: the database holds key hashes */
+    if (mkdir(dir, 0700) == 0) {
+        if ((rc = ad_dir_sync_for(dir, err)) != AD_OK)
+            goto fail;
+    } else if (errno != EEXIST) {
+        rc = ad_err_set(err, AD_EIO, "cannot create data dir %s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    /* say plainly when the folder cannot be written (read-only mount, wrong
+     * owner), rather than let SQLite's "unable to open database file" do it */
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s/.write-probe.tmp.%d", dir, (int)getpid());
+    int pfd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (pfd < 0) {
+        rc = ad_err_set(err, AD_EIO, "data dir %s is not writable: %s", dir, strerror(errno));
+        goto fail;
+    }
+    close(pfd);
+    unlink(probe);
+    /* SQLite gives its -wal and -shm files the database file's mode */
+    int dbfd = open(m->db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (dbfd >= 0)
+        close(dbfd);
+    if (cfg->exclusive && (rc = take_lock(m, dir, err)) != AD_OK)
+        goto fail;
+    if ((rc = conn(m, &c, err)) != AD_OK || (rc = migrate(c, err)) != AD_OK)
+        goto fail;
+    if (cfg->exclusive) {
+        /* nobody else writes: a writer's pin or a runner's lease left in the
+         * database belongs to a process that is gone */
+        if ((rc = exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE expires_ms > 0", NULL)) != AD_OK ||
+            (rc = exec_sql(c, err, NULL, "UPDATE jobs SET lease_until=0 WHERE status=1", NULL)) != AD_OK)
+            goto fail;
+    }
+    *out = &m->base;
+    return AD_OK;
+fail:
+    sq_close(&m->base);
+    return rc;
+}
+
+const ad_meta_ops ad_meta_sqlite_ops = {
+    .name = "sqlite",
+    .remote = 0,
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .insert_asset = sq_insert_asset,
+    .get_asset = sq_get_asset,
+    .list_assets = sq_list_assets,
+    .delete_asset = sq_delete_asset,
+    .set_custom_data = sq_set_custom_data,
+    .upsert_conversion = sq_upsert_conversion,
+    .get_conversion = sq_get_conversion,
+    .delete_conversion = sq_delete_conversion,
+    .add_key = sq_add_key,
+    .has_key = sq_has_key,
+    .lock_blob = sq_lock_blob,
+    .pin_blob = sq_pin_blob,
+    .unpin = sq_unpin,
+    .blob_refs = sq_blob_refs,
+    .gc_enqueue = sq_gc_enqueue,
+    .gc_dequeue = sq_gc_dequeue,
+    .gc_due = sq_gc_due,
+    .insert_job = sq_insert_job,
+    .get_job = sq_get_job,
+    .claim_job = sq_claim_job,
+    .renew_lease = sq_renew_lease,
+    .finish_job = sq_finish_job,
+    .fail_job = sq_fail_job,
+};

@@ -1,0 +1,78 @@
+/* records.h — the rows a store keeps (assets, conversions, jobs) and the
+ * settings a store is opened with; shared by the store's two parts and its
+ * users.
+ *
+ * Ownership: an ad_asset / ad_job filled by a getter belongs to the caller
+ * and is released with ad_asset_cleanup / ad_job_cleanup. */
+#ifndef AD_STORE_RECORDS_H
+#define AD_STORE_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/id.h"
+
+typedef struct {
+    char name[64];
+    char content_type[128];
+    int64_t size; /* bytes */
+    char sha256[65];
+    char created_at[32];
+} ad_conversion;
+
+typedef struct {
+    char id[AD_ID_LEN + 1];
+    char *filename;     /* owned */
+    char *content_type; /* owned */
+    int64_t size;       /* bytes */
+    char sha256[65];
+    int width, height;  /* -1 when not an image */
+    char created_at[32];
+    char *custom_data;  /* owned; JSON object text */
+    char source_asset_id[AD_ID_LEN + 1]; /* "" when no lineage */
+    int64_t seq;        /* insertion order, for listing */
+    ad_conversion *conversions; /* owned */
+    int nconversions;
+} ad_asset;
+
+void ad_asset_cleanup(ad_asset *a);
+
+typedef enum { AD_JOB_QUEUED, AD_JOB_RUNNING, AD_JOB_SUCCEEDED, AD_JOB_FAILED } ad_job_status;
+const char *ad_job_status_name(ad_job_status s);
+
+/* A background job: a kind (which handler runs it) and a payload (JSON
+ * object text the handler alone reads). */
+typedef struct {
+    char id[AD_ID_LEN + 1];
+    char kind[32];
+    ad_job_status status;
+    int attempts;
+    char *payload; /* owned */
+    char *error;   /* owned; NULL when none */
+    char *result;  /* owned; JSON object text or NULL */
+    char created_at[32];
+    char finished_at[32]; /* "" while unfinished */
+    char owner[AD_ID_LEN + 1]; /* the instance holding the lease ("" when none) */
+    int64_t lease_until_ms;    /* wall clock, ms */
+} ad_job;
+
+void ad_job_cleanup(ad_job *j);
+
+typedef struct {
+    int64_t size;     /* bytes */
+    int64_t mtime_ms; /* when it was written, wall clock */
+} ad_blob_info;
+
+/* How to open a store: which two parts, and their settings. Strings are
+ * lent for the duration of ad_store_open. */
+typedef struct {
+    const char *meta;      /* metadata part: "sqlite" */
+    const char *blobs;     /* blob part: "fs" */
+    const char *data_dir;  /* local folder: the sqlite database, fs blobs, temporaries */
+    int64_t gc_grace_ms;   /* an unreferenced blob younger than this is never removed */
+    int64_t pin_ttl_ms;    /* a writer's pin outlives a writer that died this long */
+    int exclusive;         /* the only process writing (`assetd serve` on sqlite): locked */
+} ad_store_config;
+
+#endif
