@@ -34,7 +34,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all tests unit-tests bench bench-bin asan fuzz fuzz-targets clean format
+.PHONY: all tests unit-tests bench bench-bin asan fuzz fuzz-targets clean format format-check
 all: $(B)/assetd
 
 $(B)/assetd: $(CLI_OBJ) $(B)/libassetd.a
@@ -114,5 +114,9 @@ clean:
 
 format:
 	clang-format -i src/*/*.[ch] tests/*.h tests/*/*.c bench/*.c
+
+# The tree as committed is formatted: `make format-check` says where not.
+format-check:
+	clang-format --dry-run -Werror src/*/*.[ch] tests/*.h tests/*/*.c bench/*.c
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

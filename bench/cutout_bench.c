@@ -174,8 +174,8 @@ int main(int argc, char **argv)
         double apart[3];
         if (time_apart(buf, len, &cfg, model_side, apart) != 0)
             return 1;
-        printf("%-22s %11s %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %6.3f %8zu %8ld | %7.0f %7.0f %7.0f\n", name, size,
-               m[0], m[1], m[2], m[3], m[4], m[5], m[5] / m[2], png_len / 1024, rss, apart[0], apart[1], apart[2]);
+        printf("%-22s %11s %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %6.3f %8zu %8ld | %7.0f %7.0f %7.0f\n", name, size, m[0],
+               m[1], m[2], m[3], m[4], m[5], m[5] / m[2], png_len / 1024, rss, apart[0], apart[1], apart[2]);
         fflush(stdout);
         free(buf);
     }

@@ -171,8 +171,7 @@ int main(int argc, char **argv)
 
     /* 1. concurrency levels, a fresh server for each, warmed by one call */
     if (!extras_only)
-        printf("%-12s %10s %10s %10s %10s %12s\n", "concurrency", "img/s", "p50_s", "p95_s", "errors",
-               "peak_RSS_MiB");
+        printf("%-12s %10s %10s %10s %10s %12s\n", "concurrency", "img/s", "p50_s", "p95_s", "errors", "peak_RSS_MiB");
     for (int conc = 1; conc <= 4 && !extras_only; conc *= 2) {
         if (only_conc && conc != only_conc)
             continue;

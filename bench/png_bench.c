@@ -17,9 +17,13 @@ static const struct {
     const char *name;
     int level, strategy, filter;
 } cases[] = {
-    {"rle1-sub (default)", 1, Z_RLE, 1},   {"rle1-up", 1, Z_RLE, 2},       {"rle1-paeth", 1, Z_RLE, 4},
-    {"huff-sub", 1, Z_HUFFMAN_ONLY, 1},    {"fast1-sub", 1, Z_DEFAULT_STRATEGY, 1},
-    {"fast1-paeth", 1, Z_DEFAULT_STRATEGY, 4}, {"def6-paeth", 6, Z_DEFAULT_STRATEGY, 4},
+    {"rle1-sub (default)", 1, Z_RLE, 1},
+    {"rle1-up", 1, Z_RLE, 2},
+    {"rle1-paeth", 1, Z_RLE, 4},
+    {"huff-sub", 1, Z_HUFFMAN_ONLY, 1},
+    {"fast1-sub", 1, Z_DEFAULT_STRATEGY, 1},
+    {"fast1-paeth", 1, Z_DEFAULT_STRATEGY, 4},
+    {"def6-paeth", 6, Z_DEFAULT_STRATEGY, 4},
 };
 
 int main(int argc, char **argv)

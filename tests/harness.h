@@ -18,50 +18,50 @@ static struct {
 static int test_count;
 static int test_failed_now, test_skipped_now;
 
-#define TEST(fn)                                                                                             \
-    static void fn(void);                                                                                    \
-    __attribute__((constructor)) static void register_##fn(void)                                             \
-    {                                                                                                        \
-        test_list[test_count].name = #fn;                                                                    \
-        test_list[test_count++].run = fn;                                                                     \
-    }                                                                                                        \
+#define TEST(fn)                                                 \
+    static void fn(void);                                        \
+    __attribute__((constructor)) static void register_##fn(void) \
+    {                                                            \
+        test_list[test_count].name = #fn;                        \
+        test_list[test_count++].run = fn;                        \
+    }                                                            \
     static void fn(void)
 
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            printf("    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);                              \
-            test_failed_now = 1;                                                                             \
-        }                                                                                                    \
+#define CHECK(cond)                                                             \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            printf("    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+            test_failed_now = 1;                                                \
+        }                                                                       \
     } while (0)
 
-#define CHECKF(cond, ...)                                                                                    \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            printf("    %s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                              \
-            printf(__VA_ARGS__);                                                                             \
-            printf("\n");                                                                                    \
-            test_failed_now = 1;                                                                             \
-        }                                                                                                    \
+#define CHECKF(cond, ...)                                                       \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            printf("    %s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+            printf(__VA_ARGS__);                                                \
+            printf("\n");                                                       \
+            test_failed_now = 1;                                                \
+        }                                                                       \
     } while (0)
 
 /* Stop the current test when a precondition failed. */
-#define REQUIRE(cond)                                                                                        \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            printf("    %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond);                            \
-            test_failed_now = 1;                                                                             \
-            return;                                                                                          \
-        }                                                                                                    \
+#define REQUIRE(cond)                                                             \
+    do {                                                                          \
+        if (!(cond)) {                                                            \
+            printf("    %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond); \
+            test_failed_now = 1;                                                  \
+            return;                                                               \
+        }                                                                         \
     } while (0)
 
-#define SKIP(...)                                                                                            \
-    do {                                                                                                     \
-        printf("    skipped: ");                                                                             \
-        printf(__VA_ARGS__);                                                                                 \
-        printf("\n");                                                                                        \
-        test_skipped_now = 1;                                                                                \
-        return;                                                                                              \
+#define SKIP(...)                \
+    do {                         \
+        printf("    skipped: "); \
+        printf(__VA_ARGS__);     \
+        printf("\n");            \
+        test_skipped_now = 1;    \
+        return;                  \
     } while (0)
 
 /* Optional per-binary setup, run before the tests (define HARNESS_SETUP). */

@@ -41,8 +41,8 @@ static int filename_ok(const char *s)
                 return 0;
             cp = (cp << 6) | (*p & 0x3f);
         }
-        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
             return 0; /* overlong, out of range or a surrogate */
     }
     return 1;
@@ -366,12 +366,12 @@ ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const ad_route_ar
     if (st != AD_OK)
         return ad_reply_status(st, &err, NULL);
     json_t *result = j.result ? json_loads(j.result, 0, NULL) : NULL;
-    ad_http_resp *r = ad_reply_json(
-        200, json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:o}", "id", j.id, "kind", j.kind, "status",
-                       ad_job_status_name(j.status), "attempts", j.attempts, "error",
-                       j.error ? json_string(j.error) : json_null(), "result", result ? result : json_null(),
-                       "created_at", j.created_at, "finished_at",
-                       j.finished_at[0] ? json_string(j.finished_at) : json_null()));
+    ad_http_resp *r =
+        ad_reply_json(200, json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:o}", "id", j.id, "kind", j.kind, "status",
+                                     ad_job_status_name(j.status), "attempts", j.attempts, "error",
+                                     j.error ? json_string(j.error) : json_null(), "result",
+                                     result ? result : json_null(), "created_at", j.created_at, "finished_at",
+                                     j.finished_at[0] ? json_string(j.finished_at) : json_null()));
     ad_job_cleanup(&j);
     return r;
 }

@@ -81,8 +81,7 @@ ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_op
     else if (strcmp(mode, "get_image_and_save") == 0)
         out->mode = AD_BG_GET_IMAGE_AND_SAVE;
     else
-        return refuse(e, "invalid_parameter", "mode",
-                      "mode must be get_image, save_image or get_image_and_save%s", "");
+        return refuse(e, "invalid_parameter", "mode", "mode must be get_image, save_image or get_image_and_save%s", "");
 
     ad_bg_disposition d = AD_BG_NO_DISPOSITION;
     int disp_known = disp && (strcmp(disp, "add_conversion") == 0 || strcmp(disp, "add_new_asset") == 0);

@@ -24,7 +24,7 @@ typedef struct {
     ad_cutout_options opt;
     char asset_id[AD_ID_LEN + 1];
     char sha256[65];
-    double queued_at; /* ms, ad_clock_ms */
+    double queued_at;  /* ms, ad_clock_ms */
     int width, height; /* the asset's, oriented: the cut-out's size */
 } cutout_task;
 
@@ -233,8 +233,8 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_
         goto out;
     }
     if ((uint64_t)a.width * (uint64_t)a.height > api->cfg.max_pixels) {
-        r = ad_reply_error(413, "too_many_pixels", "asset_id", "the image has %dx%d pixels; the limit is %llu",
-                           a.width, a.height, (unsigned long long)api->cfg.max_pixels);
+        r = ad_reply_error(413, "too_many_pixels", "asset_id", "the image has %dx%d pixels; the limit is %llu", a.width,
+                           a.height, (unsigned long long)api->cfg.max_pixels);
         goto out;
     }
     if ((t = calloc(1, sizeof *t)) == NULL) {

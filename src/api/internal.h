@@ -40,8 +40,7 @@ const char *ad_query_get(const ad_query *q, const char *key);
 
 /* Send a stored blob: ETag, If-None-Match (304), single Range (206/416).
  * immutable: the URL always names these bytes (an asset's file). */
-ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
-                            int immutable);
+ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type, int immutable);
 
 /* What a handler returns when it handed the request to another thread,
  * which answers it later. */

@@ -42,8 +42,8 @@ ad_http_resp *ad_reply_error(int status, const char *code, const char *param, co
 ad_http_resp *ad_reply_status(ad_status st, const ad_err *err, const char *param)
 {
     int http = ad_status_http(st);
-    ad_http_resp *r = ad_reply_error(http, ad_status_code(st), param, "%s",
-                                     err && err->msg[0] ? err->msg : ad_status_name(st));
+    ad_http_resp *r =
+        ad_reply_error(http, ad_status_code(st), param, "%s", err && err->msg[0] ? err->msg : ad_status_name(st));
     if (r && http == 503)
         ad_http_resp_header(r, "Retry-After", "1");
     return r;
@@ -55,9 +55,8 @@ json_t *ad_asset_json(const ad_asset *a)
     json_t *convs = json_array();
     for (int i = 0; convs && i < a->nconversions; i++) {
         const ad_conversion *c = &a->conversions[i];
-        json_array_append_new(convs, json_pack("{s:s, s:s, s:I, s:s}", "name", c->name, "content_type",
-                                               c->content_type, "size", (json_int_t)c->size, "created_at",
-                                               c->created_at));
+        json_array_append_new(convs, json_pack("{s:s, s:s, s:I, s:s}", "name", c->name, "content_type", c->content_type,
+                                               "size", (json_int_t)c->size, "created_at", c->created_at));
     }
     json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", a->id, "filename",
                           a->filename ? a->filename : "", "content_type", a->content_type ? a->content_type : "",
@@ -148,8 +147,7 @@ static ad_http_resp *blob_body(int status, const char *content_type, ad_store_re
     return ad_http_resp_stream(status, content_type, len, blob_stream_read, blob_stream_free, b);
 }
 
-ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
-                            int immutable)
+ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type, int immutable)
 {
     char etag[70], tmp[96];
     ad_err err = AD_ERR_INIT;

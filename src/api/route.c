@@ -101,7 +101,8 @@ static const char *take_params(const char *tpl, char **seg, ad_route_args *args)
 
 static int method_ok(const ad_route_def *r, const char *method)
 {
-    return strcmp(r->method, method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0 && !r->no_head);
+    return strcmp(r->method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0 && !r->no_head);
 }
 
 void ad_route_find(const char *method, const char *path, ad_route_match *m)

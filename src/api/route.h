@@ -29,21 +29,21 @@ typedef struct {
 typedef ad_http_resp *(*ad_route_handler)(ad_api *api, ad_http_req *req, const ad_route_args *args);
 
 typedef struct {
-    const char *method;  /* "GET" also answers HEAD unless no_head */
-    const char *path;    /* literal segments and :asset_id, :job_id, :conversion_name */
+    const char *method; /* "GET" also answers HEAD unless no_head */
+    const char *path;   /* literal segments and :asset_id, :job_id, :conversion_name */
     ad_route_handler handler;
-    int auth;            /* needs an API key */
+    int auth;                 /* needs an API key */
     const char *const *query; /* parameters allowed (NULL-terminated); NULL: the handler checks its own */
-    int store_bound;     /* calls the store: runs off the event loop when the store is remote */
+    int store_bound;          /* calls the store: runs off the event loop when the store is remote */
     int no_head;
     const char *summary; /* one line, for the API description */
 } ad_route_def;
 
 typedef enum {
     AD_MATCH_OK,
-    AD_MATCH_NONE,          /* no such path: 404 (after auth under /api/v1) */
-    AD_MATCH_METHOD,        /* the path exists, the method does not: 405 + allow */
-    AD_MATCH_BAD_PARAM,     /* a path parameter is malformed: 404 naming bad_param */
+    AD_MATCH_NONE,      /* no such path: 404 (after auth under /api/v1) */
+    AD_MATCH_METHOD,    /* the path exists, the method does not: 405 + allow */
+    AD_MATCH_BAD_PARAM, /* a path parameter is malformed: 404 naming bad_param */
 } ad_match_status;
 
 typedef struct {

@@ -84,8 +84,8 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, const ad_route_match *
     case AD_MATCH_NONE:
         return ad_reply_error(404, "not_found", NULL, "no route for this path");
     case AD_MATCH_METHOD: {
-        ad_http_resp *r = ad_reply_error(405, "method_not_allowed", NULL, "method not allowed here (allowed: %s)",
-                                         m->allow);
+        ad_http_resp *r =
+            ad_reply_error(405, "method_not_allowed", NULL, "method not allowed here (allowed: %s)", m->allow);
         ad_http_resp_header(r, "Allow", m->allow);
         return r;
     }

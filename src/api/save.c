@@ -73,7 +73,8 @@ ad_status ad_save_now(ad_store *s, const ad_save *sv, ad_err *err)
 {
     ad_store_tx *tx;
     ad_status rc = ad_store_begin(s, &tx, err);
-    if (rc == AD_OK && (rc = apply(tx, sv, 0, err)) == AD_OK && (rc = ad_store_tx_release(tx, &sv->result, err)) == AD_OK)
+    if (rc == AD_OK && (rc = apply(tx, sv, 0, err)) == AD_OK &&
+        (rc = ad_store_tx_release(tx, &sv->result, err)) == AD_OK)
         return ad_store_commit(tx, err);
     ad_store_rollback(tx);
     ad_store_unpin(s, &sv->result);
@@ -82,11 +83,11 @@ ad_status ad_save_now(ad_store *s, const ad_save *sv, ad_err *err)
 
 static char *payload_of(const ad_save *sv)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:i, s:i, s:s}", "asset_id", sv->asset_id,
-                          "disposition", sv->new_asset ? "add_new_asset" : "add_conversion", "conversion_name",
-                          sv->conversion_name, "new_asset_id", sv->new_asset_id, "inherit", sv->inherit, "blob",
-                          sv->result.sha256, "size", (json_int_t)sv->result.size, "width", sv->width, "height",
-                          sv->height, "content_type", sv->content_type);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:i, s:i, s:s}", "asset_id", sv->asset_id, "disposition",
+                          sv->new_asset ? "add_new_asset" : "add_conversion", "conversion_name", sv->conversion_name,
+                          "new_asset_id", sv->new_asset_id, "inherit", sv->inherit, "blob", sv->result.sha256, "size",
+                          (json_int_t)sv->result.size, "width", sv->width, "height", sv->height, "content_type",
+                          sv->content_type);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return text;
@@ -141,35 +142,51 @@ static ad_status parse_payload(const char *payload, ad_save *sv, ad_err *err)
     return AD_OK;
 }
 
-static ad_status run_job(void *ctx, ad_store_tx *tx, const ad_job *job, char **result, int *final, ad_err *err)
+/* Outside the transaction: the payload, and the blob the job holds. If
+ * that is gone anyway (a disk fault), say so (and retry: space or time may
+ * cure it) rather than record a row without bytes. */
+static ad_status prepare_job(void *ctx, ad_store *s, const ad_job *job, void **state, int *final, ad_err *err)
 {
     (void)ctx;
-    ad_save sv;
     ad_blob_info info;
-    ad_status rc = parse_payload(job->payload, &sv, err);
+    ad_save *sv = malloc(sizeof *sv);
+    if (sv == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    ad_status rc = parse_payload(job->payload, sv, err);
     if (rc != AD_OK) {
         *final = 1;
+        free(sv);
         return rc;
     }
-    /* the job holds its blob; if it is gone anyway (a disk fault), say so
-     * (and retry: space or time may cure it) rather than record a row
-     * without bytes */
-    rc = ad_store_blob_stat(ad_store_tx_store(tx), sv.result.sha256, &info, err);
+    rc = ad_store_blob_stat(s, sv->result.sha256, &info, err);
     if (rc == AD_ENOTFOUND) {
         ad_err_clear(err);
-        return ad_err_set(err, AD_EIO, "result blob %s missing", sv.result.sha256);
+        rc = ad_err_set(err, AD_EIO, "result blob %s missing", sv->result.sha256);
     }
-    if (rc != AD_OK)
+    if (rc != AD_OK) {
+        free(sv);
         return rc;
-    if ((rc = apply(tx, &sv, 1, err)) != AD_OK) {
+    }
+    *state = sv;
+    return AD_OK;
+}
+
+static ad_status apply_job(void *ctx, ad_store_tx *tx, const ad_job *job, void *state, char **result, int *final,
+                           ad_err *err)
+{
+    (void)ctx, (void)job;
+    const ad_save *sv = state;
+    ad_status rc = apply(tx, sv, 1, err);
+    if (rc != AD_OK) {
         *final = rc == AD_ENOTFOUND; /* the asset to add a conversion to is gone */
         return rc;
     }
-    json_t *j = sv.new_asset ? json_pack("{s:s}", "new_asset_id", sv.new_asset_id)
-                             : json_pack("{s:s, s:s}", "asset_id", sv.asset_id, "conversion_name", sv.conversion_name);
+    json_t *j = sv->new_asset
+                    ? json_pack("{s:s}", "new_asset_id", sv->new_asset_id)
+                    : json_pack("{s:s, s:s}", "asset_id", sv->asset_id, "conversion_name", sv->conversion_name);
     *result = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     return *result ? AD_OK : ad_err_set(err, AD_ENOMEM, "out of memory");
 }
 
-const ad_job_kind ad_save_job_kind = {"bg_remove_save", run_job, NULL};
+const ad_job_kind ad_save_job_kind = {"bg_remove_save", prepare_job, apply_job, free, NULL};

@@ -28,12 +28,14 @@ typedef struct {
     char msg[256];
 } ad_err;
 
-#define AD_ERR_INIT {AD_OK, {0}}
+#define AD_ERR_INIT  \
+    {                \
+        AD_OK, { 0 } \
+    }
 
 /* Record code + printf-style message unless err already holds an error.
  * err may be NULL. Returns code, so `return ad_err_set(err, ...)` reads well. */
-ad_status ad_err_set(ad_err *err, ad_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+ad_status ad_err_set(ad_err *err, ad_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void ad_err_clear(ad_err *err);
 

@@ -32,8 +32,8 @@ ad_status ad_file_read(const char *path, size_t max_len, void **out, size_t *out
         goto out;
     }
     if ((size_t)st.st_size > max_len) {
-        rc = ad_err_set(err, AD_ETOOBIG, "%s: %lld bytes is over the %zu byte limit", path,
-                        (long long)st.st_size, max_len);
+        rc = ad_err_set(err, AD_ETOOBIG, "%s: %lld bytes is over the %zu byte limit", path, (long long)st.st_size,
+                        max_len);
         goto out;
     }
     size_t len = (size_t)st.st_size;
@@ -111,8 +111,8 @@ ad_status ad_file_tmp_open(const char *path, int mode, char tmp[PATH_MAX], int *
         if (errno != EEXIST)
             break;
     }
-    ad_status rc = ad_err_set(err, errno == ENOSPC ? AD_EIO : AD_EIO, "cannot create a temporary file: %s",
-                              strerror(errno));
+    ad_status rc =
+        ad_err_set(err, errno == ENOSPC ? AD_EIO : AD_EIO, "cannot create a temporary file: %s", strerror(errno));
     tmp[0] = '\0';
     return rc;
 }

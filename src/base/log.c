@@ -10,7 +10,6 @@
 /* Lines below this level are dropped. */
 static const ad_log_level min_level = AD_LOG_INFO;
 
-
 void ad_log(ad_log_level level, const char *module, const char *fmt, ...)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};

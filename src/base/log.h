@@ -6,7 +6,6 @@
 
 typedef enum { AD_LOG_DEBUG, AD_LOG_INFO, AD_LOG_WARN, AD_LOG_ERROR } ad_log_level;
 
-
 /* Thread-safe: the line is written with one call. */
 void ad_log(ad_log_level level, const char *module, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -24,7 +24,6 @@ ad_lru_value *ad_lru_get(ad_lru *c, const char *key);
  * quarter of max_bytes are not kept. Thread-safe. */
 void ad_lru_put(ad_lru *c, const char *key, const void *data, size_t len);
 
-
 const void *ad_lru_data(const ad_lru_value *v, size_t *len);
 void ad_lru_value_unref(ad_lru_value *v);
 

@@ -43,8 +43,7 @@ void ad_parallel_for(int n, int threads, ad_range_fn fn, void *ctx)
     pthread_t tids[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     for (int i = 0; i < threads; i++) {
-        tasks[i] = (range_task){fn, ctx, (int)((long long)n * i / threads),
-                                (int)((long long)n * (i + 1) / threads)};
+        tasks[i] = (range_task){fn, ctx, (int)((long long)n * i / threads), (int)((long long)n * (i + 1) / threads)};
     }
     /* Task 0 runs on this thread; the others on helpers. */
     for (int i = 1; i < threads; i++)

@@ -22,9 +22,6 @@ ad_status ad_pixmap_init(ad_pixmap *pm, int width, int height, int bands, ad_err
 /* Release the pixels; pm itself is caller storage. Safe on a zeroed pixmap. */
 void ad_pixmap_cleanup(ad_pixmap *pm);
 
-static inline size_t ad_pixmap_stride(const ad_pixmap *pm)
-{
-    return (size_t)pm->width * (size_t)pm->bands;
-}
+static inline size_t ad_pixmap_stride(const ad_pixmap *pm) { return (size_t)pm->width * (size_t)pm->bands; }
 
 #endif

@@ -125,8 +125,7 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
                         t.height, t.total);
             }
         }
-        fprintf(stderr, "done: %d ok, %d failed in %.1f s\n", ninputs - failed, failed,
-                (ad_clock_ms() - t0) / 1000.0);
+        fprintf(stderr, "done: %d ok, %d failed in %.1f s\n", ninputs - failed, failed, (ad_clock_ms() - t0) / 1000.0);
     }
     ad_model_close(model);
     return worst;

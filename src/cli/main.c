@@ -7,18 +7,17 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: assetd COMMAND [options]\n"
-            "\n"
-            "commands:\n"
-            "  serve                        run the HTTP service (--listen, --data-dir, ...)\n"
-            "  keys create                  make an API key for the service's store and print it\n"
-            "  remove INPUT OUTPUT.png      cut out the subject of one image\n"
-            "  remove -o DIR INPUT...       cut out a batch into DIR (progress on stderr)\n"
-            "      --mask                   write the 8-bit mask instead of the RGBA cut-out\n"
-            "  help                         this text\n"
-            "\n"
-            "settings (flag, environment variable):\n");
+    fprintf(f, "usage: assetd COMMAND [options]\n"
+               "\n"
+               "commands:\n"
+               "  serve                        run the HTTP service (--listen, --data-dir, ...)\n"
+               "  keys create                  make an API key for the service's store and print it\n"
+               "  remove INPUT OUTPUT.png      cut out the subject of one image\n"
+               "  remove -o DIR INPUT...       cut out a batch into DIR (progress on stderr)\n"
+               "      --mask                   write the 8-bit mask instead of the RGBA cut-out\n"
+               "  help                         this text\n"
+               "\n"
+               "settings (flag, environment variable):\n");
     ad_config_print_help(f);
 }
 

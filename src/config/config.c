@@ -24,7 +24,10 @@ typedef struct {
     const char *help;
 } setting;
 
-#define S(field, type, def, min, max, help) {#field, type, def, min, max, offsetof(ad_config, field), help}
+#define S(field, type, def, min, max, help)                           \
+    {                                                                 \
+#field, type, def, min, max, offsetof(ad_config, field), help \
+    }
 
 static const setting settings[] = {
     S(model, T_STR, "medium", 0, 0, "model variant: medium (fp16 weights) or small (uint8)"),
@@ -38,7 +41,8 @@ static const setting settings[] = {
       "where the optimised model is kept between starts (\"\": rebuild it every start)"),
     S(model_side, T_INT, "896", 256, 2048, "side of the model's square input, pixels (multiple of 32)"),
     S(max_pixels, T_INT, "100000000", 1, 1LL << 40, "largest image (width x height) processed"),
-    S(config, T_STR, "", 0, 0, "a file of settings, one \"name = value\" per line (flag > environment > file > default)"),
+    S(config, T_STR, "", 0, 0,
+      "a file of settings, one \"name = value\" per line (flag > environment > file > default)"),
     S(listen, T_STR, "127.0.0.1:8080", 0, 0, "address the server listens on (HOST:PORT)"),
     S(data_dir, T_STR, "./data", 0, 0, "folder of the embedded store (SQLite + blobs)"),
     S(store, T_STR, "sqlite", 0, 0, "store backend (sqlite)"),
@@ -51,7 +55,8 @@ static const setting settings[] = {
     S(max_connections, T_INT, "512", 1, 100000, "concurrent connections"),
     S(max_custom_data, T_INT, "65536", 2, 1 << 24, "largest custom_data JSON, bytes"),
     S(cache_mb, T_INT, "256", 0, 1 << 20, "finished cut-outs kept in memory, MiB (0: no cache)"),
-    S(request_timeout, T_INT, "60", 1, 86400, "seconds a connection may stay idle, and a cut-out may wait for a worker"),
+    S(request_timeout, T_INT, "60", 1, 86400,
+      "seconds a connection may stay idle, and a cut-out may wait for a worker"),
     S(job_attempts, T_INT, "5", 1, 1000, "attempts of a background save before it fails"),
     S(job_backoff_ms, T_INT, "500", 1, 3600000, "delay before the first retry; doubles each time"),
     S(job_start_delay_ms, T_INT, "0", 0, 86400000, "run no background job until this long after start"),

@@ -12,35 +12,35 @@
 
 typedef struct {
     /* engine */
-    char *model;            /* "medium" | "small" */
-    char *model_dir;        /* folder holding isnet-<model>.onnx */
-    char *ort_library;      /* path of libonnxruntime.so */
-    char *ort_provider;     /* execution provider */
-    char *ort_profile;      /* "lean" | "fast" */
-    long long ort_threads;  /* intra-op threads per inference, 0 = all cores */
-    long long model_side;   /* model input side, pixels (multiple of 32) */
-    char *model_cache_dir;  /* optimised-model cache, "" = none */
-    long long max_pixels;   /* largest image processed */
+    char *model;           /* "medium" | "small" */
+    char *model_dir;       /* folder holding isnet-<model>.onnx */
+    char *ort_library;     /* path of libonnxruntime.so */
+    char *ort_provider;    /* execution provider */
+    char *ort_profile;     /* "lean" | "fast" */
+    long long ort_threads; /* intra-op threads per inference, 0 = all cores */
+    long long model_side;  /* model input side, pixels (multiple of 32) */
+    char *model_cache_dir; /* optimised-model cache, "" = none */
+    long long max_pixels;  /* largest image processed */
     /* service */
-    char *listen;               /* HOST:PORT */
-    char *data_dir;             /* the embedded store's folder */
-    char *store;                /* store backend name */
-    char *api_key;              /* seeded at start-up ("" = none) */
-    long long http_threads;     /* I/O threads */
-    long long workers;          /* concurrent cut-outs (0: auto) */
-    long long queue_depth;      /* cut-outs waiting beyond those running */
-    long long max_body;         /* bytes */
-    long long max_header;       /* bytes */
+    char *listen;           /* HOST:PORT */
+    char *data_dir;         /* the embedded store's folder */
+    char *store;            /* store backend name */
+    char *api_key;          /* seeded at start-up ("" = none) */
+    long long http_threads; /* I/O threads */
+    long long workers;      /* concurrent cut-outs (0: auto) */
+    long long queue_depth;  /* cut-outs waiting beyond those running */
+    long long max_body;     /* bytes */
+    long long max_header;   /* bytes */
     long long max_connections;
-    long long max_custom_data;  /* bytes of custom_data JSON */
-    long long cache_mb;         /* finished cut-outs kept in memory, MiB */
-    long long request_timeout;  /* s; idle connection timeout */
+    long long max_custom_data; /* bytes of custom_data JSON */
+    long long cache_mb;        /* finished cut-outs kept in memory, MiB */
+    long long request_timeout; /* s; idle connection timeout */
     long long job_attempts;
     long long job_backoff_ms;
     long long job_start_delay_ms;
     long long job_lease_ms;
-    long long gc_grace;         /* s */
-    char *config;               /* the settings file read ("" = none) */
+    long long gc_grace; /* s */
+    char *config;       /* the settings file read ("" = none) */
 } ad_config;
 
 /* Fill cfg from defaults, then the environment, then flags found in argv.

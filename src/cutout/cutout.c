@@ -77,8 +77,7 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     t.infer = t1 - t0;
 
     ad_matte_quantise(prob, plane, mask);
-    if ((rc = ad_matte_scaler_init(&scaler, mask, side, side, rgb.width, rgb.height, err)) !=
-        AD_OK)
+    if ((rc = ad_matte_scaler_init(&scaler, mask, side, side, rgb.width, rgb.height, err)) != AD_OK)
         goto out;
     t0 = ad_clock_ms();
     t.compose = t0 - t1;
@@ -89,8 +88,8 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     ad_png_options_default(&po);
     po.threads = lim->threads;
     row_ctx rc_ctx = {&scaler, &rgb};
-    rc = ad_png_encode_rows(rgb.width, rgb.height, mask_only ? 1 : 4, mask_only ? mask_row : cutout_row, &rc_ctx,
-                            &po, &out->data, &out->len, err);
+    rc = ad_png_encode_rows(rgb.width, rgb.height, mask_only ? 1 : 4, mask_only ? mask_row : cutout_row, &rc_ctx, &po,
+                            &out->data, &out->len, err);
     out->content_type = "image/png";
     t1 = ad_clock_ms();
     t.encode = t1 - t0;

@@ -9,8 +9,10 @@
 
 #include "base/sha256.h"
 
-#define O(field, type, choices, min, max, def, api, help)                                                    \
-    {#field, type, choices, min, max, def, offsetof(ad_cutout_options, field), api, help}
+#define O(field, type, choices, min, max, def, api, help)                                   \
+    {                                                                                       \
+#field, type, choices, min, max, def, offsetof(ad_cutout_options, field), api, help \
+    }
 
 static const ad_option_decl decls[] = {
     O(channels, AD_OPT_ENUM, "rgba|alpha", 0, 0, "rgba", 0,

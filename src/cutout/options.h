@@ -22,7 +22,7 @@ typedef struct {
 typedef enum { AD_OPT_ENUM, AD_OPT_INT } ad_option_type;
 
 typedef struct {
-    const char *name;    /* query parameter; the CLI flag is --name */
+    const char *name; /* query parameter; the CLI flag is --name */
     ad_option_type type;
     const char *choices; /* AD_OPT_ENUM: "a|b|c", stored as the index */
     long long min, max;  /* AD_OPT_INT */

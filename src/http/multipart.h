@@ -10,8 +10,8 @@
 #include "base/err.h"
 
 typedef struct {
-    char name[64];          /* the form field name */
-    char filename[256];     /* "" when the part has none */
+    char name[64];      /* the form field name */
+    char filename[256]; /* "" when the part has none */
     int has_filename;
     char content_type[128]; /* "" when the part has none */
     const char *data;       /* lent: points into the body */

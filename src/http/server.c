@@ -33,7 +33,7 @@ struct ad_http_resp {
     size_t len;
     int fd;
     uint64_t offset, file_len;
-    ad_http_read_fn read;  /* streamed body */
+    ad_http_read_fn read; /* streamed body */
     void (*free_ctx)(void *);
     void *ctx;
     uint64_t stream_len;
@@ -50,12 +50,12 @@ struct ad_http_req {
     char *body;
     size_t len, cap;
     int calls;
-    int too_big;     /* body over max_body: 413 */
-    size_t dropped;  /* bytes of an oversized body discarded */
-    int dispatched;  /* handler has been called */
-    int suspended;   /* connection suspended by us */
-    int answered;    /* ad_http_respond was called; resp may be NULL (500) */
-    int deferred;    /* the handler will answer later */
+    int too_big;    /* body over max_body: 413 */
+    size_t dropped; /* bytes of an oversized body discarded */
+    int dispatched; /* handler has been called */
+    int suspended;  /* connection suspended by us */
+    int answered;   /* ad_http_respond was called; resp may be NULL (500) */
+    int deferred;   /* the handler will answer later */
     ad_http_resp *resp;
     pthread_mutex_t lock;
 };
@@ -330,8 +330,7 @@ static ad_http_resp *too_large(void)
 #define DRAIN_LIMIT (64u << 20)
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                 const char *version, const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     ad_http_server *s = cls;
     ad_http_req *r = *con_cls;
@@ -462,12 +461,11 @@ ad_status ad_http_start(const ad_http_config *cfg, ad_http_server **out, ad_err 
     if (v6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, log_cb, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 1), MHD_OPTION_URI_LOG_CALLBACK,
-        uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_CONNECTION_LIMIT,
-        cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        cfg->max_header, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_END);
+        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, log_cb, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 1),
+        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (s->daemon == NULL) {
         free(s);
         return ad_err_set(err, AD_EIO, "cannot listen on %s (address in use or not available)", cfg->listen);

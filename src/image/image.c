@@ -55,9 +55,9 @@ static int orientation_of(VipsImage *img)
  * larger attack surface than it is worth here. */
 static int loader_allowed(const char *loader)
 {
-    static const char *const allowed[] = {"VipsForeignLoadJpeg", "VipsForeignLoadPng", "VipsForeignLoadWebp",
-                                          "VipsForeignLoadTiff", "VipsForeignLoadGif", "VipsForeignLoadNsgif", "VipsForeignLoadHeif",
-                                          "VipsForeignLoadJp2k", "VipsForeignLoadJxl"};
+    static const char *const allowed[] = {"VipsForeignLoadJpeg", "VipsForeignLoadPng",  "VipsForeignLoadWebp",
+                                          "VipsForeignLoadTiff", "VipsForeignLoadGif",  "VipsForeignLoadNsgif",
+                                          "VipsForeignLoadHeif", "VipsForeignLoadJp2k", "VipsForeignLoadJxl"};
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
         if (strncmp(loader, allowed[i], strlen(allowed[i])) == 0)
             return 1;
@@ -86,8 +86,8 @@ static ad_status open_image(const void *buf, size_t len, VipsImage **out, char f
     }
     /* fail_on=error: a truncated or corrupt file is an error, not a grey
      * bottom half. Sequential access: pixels stream once, top to bottom. */
-    VipsImage *img = vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                                VIPS_FAIL_ON_ERROR, NULL);
+    VipsImage *img =
+        vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
     if (img == NULL)
         return vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
     *out = img;
@@ -147,8 +147,8 @@ static ad_status to_srgb8(VipsImage **img, int keep_alpha, ad_err *err)
         }
     }
     in = vips_image_guess_interpretation(cur);
-    if (!(keep_alpha && (in == VIPS_INTERPRETATION_B_W || in == VIPS_INTERPRETATION_GREY16))
-        && in != VIPS_INTERPRETATION_sRGB) {
+    if (!(keep_alpha && (in == VIPS_INTERPRETATION_B_W || in == VIPS_INTERPRETATION_GREY16)) &&
+        in != VIPS_INTERPRETATION_sRGB) {
         if (vips_colourspace(cur, &t, VIPS_INTERPRETATION_sRGB, NULL) != 0) {
             rc = vips_fail(err, AD_EUNSUPPORTED, "cannot convert to sRGB");
             goto out;
@@ -194,8 +194,7 @@ static ad_status materialise(VipsImage *img, ad_pixmap *out, ad_err *err)
     if (rc != AD_OK)
         return rc;
     size_t size = (size_t)img->Xsize * (size_t)img->Ysize * (size_t)img->Bands;
-    VipsImage *dst = vips_image_new_from_memory(out->data, size, img->Xsize, img->Ysize, img->Bands,
-                                                VIPS_FORMAT_UCHAR);
+    VipsImage *dst = vips_image_new_from_memory(out->data, size, img->Xsize, img->Ysize, img->Bands, VIPS_FORMAT_UCHAR);
     if (dst == NULL || vips_image_write(img, dst) != 0) {
         rc = vips_fail(err, AD_EUNSUPPORTED, "cannot decode image");
         ad_pixmap_cleanup(out);
@@ -262,14 +261,38 @@ ad_status ad_image_orient(const ad_pixmap *in, int o, ad_pixmap *out, ad_err *er
              * definition of each orientation. */
             int sx, sy;
             switch (o) {
-            case 2: sx = w - 1 - x; sy = y; break;
-            case 3: sx = w - 1 - x; sy = h - 1 - y; break;
-            case 4: sx = x; sy = h - 1 - y; break;
-            case 5: sx = y; sy = x; break;
-            case 6: sx = y; sy = h - 1 - x; break;
-            case 7: sx = w - 1 - y; sy = h - 1 - x; break;
-            case 8: sx = w - 1 - y; sy = x; break;
-            default: sx = x; sy = y; break;
+            case 2:
+                sx = w - 1 - x;
+                sy = y;
+                break;
+            case 3:
+                sx = w - 1 - x;
+                sy = h - 1 - y;
+                break;
+            case 4:
+                sx = x;
+                sy = h - 1 - y;
+                break;
+            case 5:
+                sx = y;
+                sy = x;
+                break;
+            case 6:
+                sx = y;
+                sy = h - 1 - x;
+                break;
+            case 7:
+                sx = w - 1 - y;
+                sy = h - 1 - x;
+                break;
+            case 8:
+                sx = w - 1 - y;
+                sy = x;
+                break;
+            default:
+                sx = x;
+                sy = y;
+                break;
             }
             memcpy(dst, in->data + ((size_t)sy * (size_t)w + (size_t)sx) * (size_t)b, (size_t)b);
             dst += b;

@@ -225,8 +225,8 @@ ad_status ad_png_encode_rows(int width, int height, int bands, ad_png_row_fn row
     uint8_t ihdr[13];
     put32(ihdr, (uint32_t)width);
     put32(ihdr + 4, (uint32_t)height);
-    ihdr[8] = 8;                          /* bit depth */
-    ihdr[9] = bands == 4 ? 6 : 0;     /* RGBA or grey */
+    ihdr[8] = 8;                        /* bit depth */
+    ihdr[9] = bands == 4 ? 6 : 0;       /* RGBA or grey */
     ihdr[10] = ihdr[11] = ihdr[12] = 0; /* deflate, adaptive filtering, no interlace */
     p = put_chunk(p, "IHDR", ihdr, 13);
     static const uint8_t zhdr[2] = {0x78, 0x01}; /* 32K window, fastest; (0x7801 % 31 == 0) */

@@ -142,8 +142,8 @@ static void put_int_attr(ad_pb_writer *w, const char *name, int64_t v)
     ad_pb_writer_cleanup(&a);
 }
 
-static void put_node(ad_pb_writer *w, const char *op, const char *in0, size_t in0_len, const char *in1,
-                     const char *out, const char *attr, int64_t v, const char *attr2, int64_t v2)
+static void put_node(ad_pb_writer *w, const char *op, const char *in0, size_t in0_len, const char *in1, const char *out,
+                     const char *attr, int64_t v, const char *attr2, int64_t v2)
 {
     ad_pb_writer nd = {0};
     ad_pb_put_bytes(&nd, NODE_INPUT, in0, in0_len);
@@ -313,8 +313,8 @@ ad_status ad_isnet_check_side(int side, ad_err *err)
     return AD_OK;
 }
 
-ad_status ad_isnet_retarget(const uint8_t *model, size_t len, int side, uint8_t **out, size_t *out_len,
-                            int *n_resize, ad_err *err)
+ad_status ad_isnet_retarget(const uint8_t *model, size_t len, int side, uint8_t **out, size_t *out_len, int *n_resize,
+                            ad_err *err)
 {
     ad_status rc = AD_OK;
     ad_pb_writer w = {0}, g = {0};

@@ -37,7 +37,7 @@ ad_status ad_isnet_check_side(int side, ad_err *err);
  * (39 for ISNet). Errors: AD_EINVAL (side), AD_EUNSUPPORTED (not the ISNet export
  * this rewrite understands: the message says which node broke the pattern),
  * AD_ENOMEM. */
-ad_status ad_isnet_retarget(const uint8_t *model, size_t len, int side, uint8_t **out, size_t *out_len,
-                            int *n_resize, ad_err *err);
+ad_status ad_isnet_retarget(const uint8_t *model, size_t len, int side, uint8_t **out, size_t *out_len, int *n_resize,
+                            ad_err *err);
 
 #endif

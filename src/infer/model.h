@@ -32,10 +32,10 @@ typedef struct {
     int intra_threads;       /* ORT intra-op threads; <= 0: all cores */
     int spin;                /* let ORT's pool spin-wait (fast, burns CPU when idle) */
     ad_model_profile profile;
-    const char *provider;    /* execution provider: "cpu" (the only one built in) */
-    int side;                /* input side S, pixels; the graph is re-targeted to it at load */
-    const char *cache_dir;   /* where the optimised graph is kept between starts (fast
-                              * profile); NULL or "": no cache */
+    const char *provider;  /* execution provider: "cpu" (the only one built in) */
+    int side;              /* input side S, pixels; the graph is re-targeted to it at load */
+    const char *cache_dir; /* where the optimised graph is kept between starts (fast
+                            * profile); NULL or "": no cache */
 } ad_model_config;
 
 /* Defaults tuned on a 2-core machine (see docs/engine.md). */

@@ -41,10 +41,10 @@ static ad_status take_status(const OrtApi *ort, OrtStatus *st, ad_err *err, cons
     return AD_EBACKEND;
 }
 
-#define ORT_TRY(call, what)                                                                                  \
-    do {                                                                                                     \
-        if ((rc = take_status(m->ort, (call), err, (what))) != AD_OK)                                        \
-            goto out;                                                                                        \
+#define ORT_TRY(call, what)                                           \
+    do {                                                              \
+        if ((rc = take_status(m->ort, (call), err, (what))) != AD_OK) \
+            goto out;                                                 \
     } while (0)
 
 void ad_model_config_defaults(ad_model_config *cfg)
@@ -143,9 +143,8 @@ static void cache_name(const ad_model *m, const ad_model_config *cfg, const stru
     struct stat lib = {0};
     stat(cfg->ort_library, &lib);
     snprintf(key, sizeof key, "v1|%s|%lld|%lld.%09ld|%llu|%d|%d|%s|%lld|%lld|%s", cfg->model_path,
-             (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-             (unsigned long long)st->st_ino, cfg->side, (int)cfg->profile, m->ort_version, (long long)lib.st_size,
-             (long long)lib.st_mtim.tv_sec, cpu);
+             (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (unsigned long long)st->st_ino,
+             cfg->side, (int)cfg->profile, m->ort_version, (long long)lib.st_size, (long long)lib.st_mtim.tv_sec, cpu);
     char hex[65];
     ad_sha256_hex(key, strlen(key), hex);
     snprintf(buf, len, "%s/isnet-%d-%.16s.onnx", cfg->cache_dir, cfg->side, hex);
@@ -153,8 +152,8 @@ static void cache_name(const ad_model *m, const ad_model_config *cfg, const stru
 
 /* Make the session: from the cache when it holds this model, else from the
  * re-targeted file (saving the optimised graph for the next start). */
-static ad_status create_session(ad_model *m, const ad_model_config *cfg, OrtSessionOptions *opts,
-                                const struct stat *st, ad_err *err)
+static ad_status create_session(ad_model *m, const ad_model_config *cfg, OrtSessionOptions *opts, const struct stat *st,
+                                ad_err *err)
 {
     ad_status rc = AD_OK;
     void *file = NULL;
@@ -275,10 +274,9 @@ ad_status ad_model_open(const ad_model_config *cfg, ad_model **out, ad_err *err)
     /* "fast" adds the NCHWc layout transform (ORT_ENABLE_ALL): ~25% faster
      * convolutions for ~450 MB more of reordered weights and buffers. */
     ORT_TRY(m->ort->SetSessionGraphOptimizationLevel(opts, cfg->profile == AD_MODEL_FAST ? ORT_ENABLE_ALL
-                                                                                      : ORT_ENABLE_EXTENDED),
+                                                                                         : ORT_ENABLE_EXTENDED),
             "optimisation level");
-    ORT_TRY(m->ort->AddSessionConfigEntry(opts, "session.intra_op.allow_spinning", cfg->spin ? "1" : "0"),
-            "spinning");
+    ORT_TRY(m->ort->AddSessionConfigEntry(opts, "session.intra_op.allow_spinning", cfg->spin ? "1" : "0"), "spinning");
     /* The memory pattern pre-plans one block for all activations: +0.8 GB
      * peak for no measured speed. The arena stays on: without it every run
      * maps and faults in ~1 GB afresh, 40% slower. */
@@ -310,8 +308,8 @@ ad_status ad_model_run(ad_model *m, const float *input, float *output, ad_err *e
     const int64_t out_dims[4] = {1, 1, m->side, m->side};
     const size_t plane = (size_t)m->side * m->side;
     /* ORT does not write through an input value; the cast drops const only. */
-    ORT_TRY(m->ort->CreateTensorWithDataAsOrtValue(m->meminfo, (void *)input, 3 * plane * sizeof(float), in_dims,
-                                                   4, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &in),
+    ORT_TRY(m->ort->CreateTensorWithDataAsOrtValue(m->meminfo, (void *)input, 3 * plane * sizeof(float), in_dims, 4,
+                                                   ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &in),
             "input tensor");
     ORT_TRY(m->ort->CreateTensorWithDataAsOrtValue(m->meminfo, output, plane * sizeof(float), out_dims, 4,
                                                    ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &res),

@@ -111,6 +111,7 @@ static void run_one(ad_jobrunner *r, const ad_job *job)
     ad_err err = AD_ERR_INIT;
     ad_store_tx *tx = NULL;
     char *result = NULL;
+    void *state = NULL;
     int final = 0, lost = 0;
     const ad_job_kind *k = kind_of(r, job->kind);
     ad_status st;
@@ -118,8 +119,9 @@ static void run_one(ad_jobrunner *r, const ad_job *job)
     if (k == NULL) {
         st = ad_err_set(&err, AD_EUNSUPPORTED, "unknown job kind '%s'", job->kind);
         final = 1;
-    } else if ((st = ad_store_begin(r->store, &tx, &err)) == AD_OK) {
-        st = k->run(k->ctx, tx, job, &result, &final, &err);
+    } else if ((st = k->prepare ? k->prepare(k->ctx, r->store, job, &state, &final, &err) : AD_OK) == AD_OK &&
+               (st = ad_store_begin(r->store, &tx, &err)) == AD_OK) {
+        st = k->apply(k->ctx, tx, job, state, &result, &final, &err);
         /* the effect and "succeeded" commit together: a crash leaves
          * neither, and the job runs again */
         if (st == AD_OK && (st = ad_store_tx_finish_job(tx, job->id, result, &err)) == AD_ECONFLICT)
@@ -130,6 +132,8 @@ static void run_one(ad_jobrunner *r, const ad_job *job)
             ad_store_rollback(tx);
     }
     free(result);
+    if (k && k->free_state && state)
+        k->free_state(state);
     set_current(r, "");
     if (st == AD_OK) {
         ad_log(AD_LOG_INFO, "job", "job=%s kind=%s succeeded attempts=%d", job->id, job->kind, job->attempts);

@@ -16,12 +16,21 @@
 
 #include "store/store.h"
 
-/* One kind of job. run performs the job's effect inside tx (lent: do not
- * commit it) and may set *result to a new malloc'd JSON object text; it
- * sets *final when retrying cannot help. Called on the runner's thread. */
+/* One kind of job, in two steps, both called on the runner's thread:
+ *  - prepare (may be NULL): the slow part (a download, a webhook call),
+ *    outside any transaction while the heartbeat renews the lease; it may
+ *    leave *state for apply;
+ *  - apply: the effect, inside tx (lent: do not commit it), which the
+ *    runner commits together with "succeeded"; it may set *result to a new
+ *    malloc'd JSON object text.
+ * Either sets *final when retrying cannot help. free_state (may be NULL)
+ * releases what prepare left, whatever happened next. */
 typedef struct {
     const char *name;
-    ad_status (*run)(void *ctx, ad_store_tx *tx, const ad_job *job, char **result, int *final, ad_err *err);
+    ad_status (*prepare)(void *ctx, ad_store *s, const ad_job *job, void **state, int *final, ad_err *err);
+    ad_status (*apply)(void *ctx, ad_store_tx *tx, const ad_job *job, void *state, char **result, int *final,
+                       ad_err *err);
+    void (*free_state)(void *state);
     void *ctx;
 } ad_job_kind;
 

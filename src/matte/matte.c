@@ -49,8 +49,8 @@ static inline uint8_t sample(double dx, double dy, uint8_t p1, uint8_t p2, uint8
     return ad_matte_round_u8(v);
 }
 
-void ad_matte_resize_rows(const uint8_t *src, int src_w, int src_h, int bands, uint8_t *dst, int dst_w,
-                          int dst_h, int row_begin, int row_end)
+void ad_matte_resize_rows(const uint8_t *src, int src_w, int src_h, int bands, uint8_t *dst, int dst_w, int dst_h,
+                          int row_begin, int row_end)
 {
     axis_table xs = {0}, ys = {0};
     if (axis_table_init(&xs, src_w, dst_w) || axis_table_init(&ys, src_h, dst_h))
@@ -99,8 +99,8 @@ void ad_matte_quantise(const float *prob, size_t n, uint8_t *mask)
     }
 }
 
-ad_status ad_matte_scaler_init(ad_matte_scaler *s, const uint8_t *mask, int mask_w, int mask_h, int width,
-                               int height, ad_err *err)
+ad_status ad_matte_scaler_init(ad_matte_scaler *s, const uint8_t *mask, int mask_w, int mask_h, int width, int height,
+                               ad_err *err)
 {
     memset(s, 0, sizeof *s);
     if (mask_w <= 0 || mask_h <= 0 || width <= 0 || height <= 0)
@@ -187,8 +187,7 @@ ad_status ad_matte_compose(const ad_pixmap *rgb, const uint8_t *mask, int mask_w
     return run_whole(rgb, mask, mask_w, mask_h, out, threads, err);
 }
 
-ad_status ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads,
-                           ad_err *err)
+ad_status ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads, ad_err *err)
 {
     if (out->bands != 1)
         return ad_err_set(err, AD_EINVAL, "upscale: output must have 1 band");

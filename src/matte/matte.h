@@ -28,8 +28,8 @@ static inline uint8_t ad_matte_round_u8(double v)
 /* Bilinear resize of an interleaved u8 image with `bands` channels, producing
  * destination rows [row_begin, row_end) of a dst_w x dst_h image into dst
  * (dst points at row 0 of the whole destination). */
-void ad_matte_resize_rows(const uint8_t *src, int src_w, int src_h, int bands, uint8_t *dst, int dst_w,
-                          int dst_h, int row_begin, int row_end);
+void ad_matte_resize_rows(const uint8_t *src, int src_w, int src_h, int bands, uint8_t *dst, int dst_w, int dst_h,
+                          int row_begin, int row_end);
 
 /* Build the model input from an RGB pixmap: resize to side x side, then
  * planar float32 (u8 - 128) / 256 into tensor[3 * side * side]. */
@@ -50,8 +50,8 @@ typedef struct {
 } ad_matte_scaler;
 
 /* Fails with AD_ENOMEM or AD_EINVAL (bad sizes); clean up either way. */
-ad_status ad_matte_scaler_init(ad_matte_scaler *s, const uint8_t *mask, int mask_w, int mask_h, int width,
-                               int height, ad_err *err);
+ad_status ad_matte_scaler_init(ad_matte_scaler *s, const uint8_t *mask, int mask_w, int mask_h, int width, int height,
+                               ad_err *err);
 void ad_matte_scaler_cleanup(ad_matte_scaler *s);
 
 /* Write row y of the upscaled mask: width values, one every `step` bytes of
@@ -67,7 +67,6 @@ void ad_matte_compose_row(const ad_matte_scaler *s, const ad_pixmap *rgb, int y,
  * or 1 band (upscale). */
 ad_status ad_matte_compose(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out,
                            int threads, ad_err *err);
-ad_status ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads,
-                           ad_err *err);
+ad_status ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads, ad_err *err);
 
 #endif

@@ -45,7 +45,7 @@ typedef struct {
     void (*close_reader)(ad_blob_reader *r);
 
     ad_status (*stat)(ad_blobs *b, const char *sha256, ad_blob_info *out, ad_err *err); /* AD_ENOTFOUND */
-    ad_status (*remove)(ad_blobs *b, const char *sha256, ad_err *err); /* AD_ENOTFOUND */
+    ad_status (*remove)(ad_blobs *b, const char *sha256, ad_err *err);                  /* AD_ENOTFOUND */
     ad_status (*list)(ad_blobs *b, ad_blobs_list_fn fn, void *ctx, ad_err *err);
 } ad_blobs_ops;
 

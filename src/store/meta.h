@@ -56,10 +56,10 @@ typedef struct {
      * AD_ENOTFOUND when the asset does not exist. */
     ad_status (*upsert_conversion)(ad_meta_tx *tx, const char *asset_id, const ad_conversion *c,
                                    ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
-    ad_status (*get_conversion)(ad_meta *m, ad_meta_tx *tx, const char *asset_id, const char *name,
-                                ad_conversion *out, ad_err *err);
-    ad_status (*delete_conversion)(ad_meta_tx *tx, const char *asset_id, const char *name,
-                                   ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
+    ad_status (*get_conversion)(ad_meta *m, ad_meta_tx *tx, const char *asset_id, const char *name, ad_conversion *out,
+                                ad_err *err);
+    ad_status (*delete_conversion)(ad_meta_tx *tx, const char *asset_id, const char *name, ad_meta_dropped_fn dropped,
+                                   void *ctx, ad_err *err);
 
     /* API keys, by the SHA-256 hex of the key */
     ad_status (*add_key)(ad_meta_tx *tx, const char *key_sha256, ad_err *err);
@@ -83,8 +83,7 @@ typedef struct {
     /* the oldest due queued job, or a running one whose lease expired:
      * running, owner, lease until now + lease_ms, attempts + 1.
      * AD_ENOTFOUND when none. */
-    ad_status (*claim_job)(ad_meta *m, const char *owner, int64_t now_ms, int64_t lease_ms, ad_job *out,
-                           ad_err *err);
+    ad_status (*claim_job)(ad_meta *m, const char *owner, int64_t now_ms, int64_t lease_ms, ad_job *out, ad_err *err);
     /* AD_ECONFLICT when the job is no longer running under owner */
     ad_status (*renew_lease)(ad_meta *m, const char *id, const char *owner, int64_t until_ms, ad_err *err);
     ad_status (*finish_job)(ad_meta_tx *tx, const char *id, const char *owner, const char *result, ad_err *err);

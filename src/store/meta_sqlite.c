@@ -85,7 +85,7 @@ static const char migrate_v1[] =
 static ad_status db_fail(sqlite3 *db, ad_err *err, const char *what)
 {
     int code = sqlite3_extended_errcode(db) & 0xff;
-    ad_status st = code == SQLITE_BUSY || code == SQLITE_LOCKED ? AD_EBUSY
+    ad_status st = code == SQLITE_BUSY || code == SQLITE_LOCKED                             ? AD_EBUSY
                    : code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_READONLY ? AD_EIO
                                                                                             : AD_EBACKEND;
     return ad_err_set(err, st, "sqlite: %s: %s", what, sqlite3_errmsg(db));
@@ -109,8 +109,8 @@ static ad_status conn(sq_meta *m, conn_t **out, ad_err *err)
     }
     if ((c = calloc(1, sizeof *c)) == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
-    if (sqlite3_open_v2(m->db_path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(m->db_path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
         ad_status rc = ad_err_set(err, AD_EBACKEND, "sqlite: cannot open the database: %s",
                                   c->db ? sqlite3_errmsg(c->db) : "out of memory");
         close_conn(c);
@@ -203,7 +203,7 @@ static ad_status exec_sql(conn_t *c, ad_err *err, int *changes, const char *sql,
     if ((rc = prep(c, &st, err, sql, NULL)) != AD_OK)
         return rc;
     for (int i = 0; fmt && fmt[i] && i < 16; i++) {
-        int r = fmt[i] == 'i'   ? sqlite3_bind_int64(st, i + 1, ints[i])
+        int r = fmt[i] == 'i'              ? sqlite3_bind_int64(st, i + 1, ints[i])
                 : fmt[i] == 't' && args[i] ? sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT)
                                            : sqlite3_bind_null(st, i + 1);
         if (r != SQLITE_OK) {
@@ -291,7 +291,8 @@ static ad_status sq_commit(ad_meta_tx *base, ad_err *err)
 
 /* ----------------------------------------------------------------- assets */
 
-#define ASSET_COLS "id, filename, content_type, size, sha256, width, height, created_at, custom_data, source_asset_id, seq"
+#define ASSET_COLS \
+    "id, filename, content_type, size, sha256, width, height, created_at, custom_data, source_asset_id, seq"
 
 static ad_status insert_conversion(conn_t *c, const char *asset_id, const ad_conversion *cv, ad_err *err)
 {
@@ -457,13 +458,13 @@ static ad_status each_sha(conn_t *c, const char *sql, const char *arg, const cha
     return rc;
 }
 
-static ad_status sq_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropped_fn dropped, void *ctx,
-                                 ad_err *err)
+static ad_status sq_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
 {
     conn_t *c = ((sq_tx *)base)->c;
     int changes = 0;
-    ad_status rc = each_sha(c, "SELECT sha256 FROM assets WHERE id=?1 UNION SELECT sha256 FROM conversions"
-                               " WHERE asset_id=?1",
+    ad_status rc = each_sha(c,
+                            "SELECT sha256 FROM assets WHERE id=?1 UNION SELECT sha256 FROM conversions"
+                            " WHERE asset_id=?1",
                             id, NULL, dropped, ctx, err);
     if (rc == AD_OK)
         rc = exec_sql(c, err, NULL, "DELETE FROM conversions WHERE asset_id=?1", "t", id);
@@ -477,8 +478,8 @@ static ad_status sq_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
 static ad_status sq_set_custom_data(ad_meta_tx *base, const char *id, const char *json, ad_err *err)
 {
     int changes = 0;
-    ad_status rc = exec_sql(((sq_tx *)base)->c, err, &changes, "UPDATE assets SET custom_data=?2 WHERE id=?1", "tt",
-                            id, json);
+    ad_status rc =
+        exec_sql(((sq_tx *)base)->c, err, &changes, "UPDATE assets SET custom_data=?2 WHERE id=?1", "tt", id, json);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
     return rc;
@@ -519,8 +520,9 @@ static ad_status asset_exists(conn_t *c, const char *id, ad_err *err)
     if (rc != AD_OK)
         return rc;
     int r = sqlite3_step(st);
-    rc = r == SQLITE_ROW ? AD_OK : r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id)
-                                                    : db_fail(c->db, err, "asset");
+    rc = r == SQLITE_ROW    ? AD_OK
+         : r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id)
+                            : db_fail(c->db, err, "asset");
     done(c, st);
     return rc;
 }
@@ -541,11 +543,10 @@ static ad_status sq_delete_conversion(ad_meta_tx *base, const char *asset_id, co
 {
     conn_t *c = ((sq_tx *)base)->c;
     int changes = 0;
-    ad_status rc = each_sha(c, "SELECT sha256 FROM conversions WHERE asset_id=?1 AND name=?2", asset_id, name,
-                            dropped, ctx, err);
+    ad_status rc =
+        each_sha(c, "SELECT sha256 FROM conversions WHERE asset_id=?1 AND name=?2", asset_id, name, dropped, ctx, err);
     if (rc == AD_OK)
-        rc = exec_sql(c, err, &changes, "DELETE FROM conversions WHERE asset_id=?1 AND name=?2", "tt", asset_id,
-                      name);
+        rc = exec_sql(c, err, &changes, "DELETE FROM conversions WHERE asset_id=?1 AND name=?2", "tt", asset_id, name);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "conversion %s not found", name);
     return rc;
@@ -557,8 +558,8 @@ static ad_status sq_add_key(ad_meta_tx *base, const char *key_sha, ad_err *err)
 {
     char now[32];
     ad_time_rfc3339(now);
-    return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT OR IGNORE INTO api_keys(sha256, created_at) VALUES(?1, ?2)", "tt", key_sha, now);
+    return exec_sql(((sq_tx *)base)->c, err, NULL, "INSERT OR IGNORE INTO api_keys(sha256, created_at) VALUES(?1, ?2)",
+                    "tt", key_sha, now);
 }
 
 static ad_status sq_has_key(ad_meta *base, const char *key_sha, ad_err *err)
@@ -585,12 +586,12 @@ static ad_status sq_lock_blob(ad_meta_tx *tx, const char *sha, ad_err *err)
 static ad_status sq_pin_blob(ad_meta_tx *base, const char *sha, const char *owner, int64_t expires_ms, ad_err *err)
 {
     return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT OR REPLACE INTO blob_pins(sha256, owner, expires_ms) VALUES(?1, ?2, ?3)", "tti", sha,
-                    owner, expires_ms);
+                    "INSERT OR REPLACE INTO blob_pins(sha256, owner, expires_ms) VALUES(?1, ?2, ?3)", "tti", sha, owner,
+                    expires_ms);
 }
 
-static ad_status sq_unpin(ad_meta_tx *base, const char *sha, const char *owner, ad_meta_dropped_fn dropped,
-                          void *ctx, ad_err *err)
+static ad_status sq_unpin(ad_meta_tx *base, const char *sha, const char *owner, ad_meta_dropped_fn dropped, void *ctx,
+                          ad_err *err)
 {
     conn_t *c = ((sq_tx *)base)->c;
     if (sha) {
@@ -642,8 +643,9 @@ static ad_status sq_gc_due(ad_meta *base, int64_t now, int max, char (*shas)[65]
     sqlite3_stmt *st;
     *n = 0;
     ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT sha256 FROM gc_queue WHERE due_ms <= ?1 ORDER BY due_ms"
-                                               " LIMIT ?2",
+    if (rc != AD_OK || (rc = prep(c, &st, err,
+                                  "SELECT sha256 FROM gc_queue WHERE due_ms <= ?1 ORDER BY due_ms"
+                                  " LIMIT ?2",
                                   "ii", now, (int64_t)max)) != AD_OK)
         return rc;
     while (*n < max && sqlite3_step(st) == SQLITE_ROW)
@@ -704,8 +706,7 @@ static ad_status sq_get_job(ad_meta *base, const char *id, ad_job *out, ad_err *
     return rc == AD_OK ? get_job_on(c, id, out, err) : rc;
 }
 
-static ad_status sq_claim_job(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, ad_job *out,
-                              ad_err *err)
+static ad_status sq_claim_job(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, ad_job *out, ad_err *err)
 {
     ad_meta_tx *tx;
     sqlite3_stmt *st;
@@ -728,8 +729,9 @@ static ad_status sq_claim_job(ad_meta *base, const char *owner, int64_t now, int
         done(c, st);
     }
     if (rc == AD_OK)
-        rc = exec_sql(c, err, NULL, "UPDATE jobs SET status=1, owner=?2, lease_until=?3, attempts=attempts+1"
-                                    " WHERE id=?1",
+        rc = exec_sql(c, err, NULL,
+                      "UPDATE jobs SET status=1, owner=?2, lease_until=?3, attempts=attempts+1"
+                      " WHERE id=?1",
                       "tti", id, owner, now + lease_ms);
     if (rc == AD_OK)
         rc = get_job_on(c, id, out, err);
@@ -783,8 +785,7 @@ static ad_status sq_fail_job(ad_meta_tx *base, const char *id, const char *owner
     ad_status rc = exec_sql(((sq_tx *)base)->c, err, &changes,
                             "UPDATE jobs SET status=?3, error=?4, finished_at=?5, run_after=?6, owner=NULL,"
                             " lease_until=0 WHERE id=?1 AND status=1 AND owner=?2",
-                            "ttitti", id, owner, (int64_t)(final ? 3 : 0), reason,
-                            final ? now : NULL, run_after);
+                            "ttitti", id, owner, (int64_t)(final ? 3 : 0), reason, final ? now : NULL, run_after);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
     return rc;
@@ -823,14 +824,14 @@ static ad_status migrate(conn_t *c, ad_err *err)
         sqlite3_finalize(st);
     }
     if (version > SCHEMA_VERSION) {
-        rc = ad_err_set(err, AD_EUNSUPPORTED, "the database has schema version %d; this assetd knows up to %d",
-                        version, SCHEMA_VERSION);
+        rc = ad_err_set(err, AD_EUNSUPPORTED, "the database has schema version %d; this assetd knows up to %d", version,
+                        SCHEMA_VERSION);
         goto out;
     }
     if (version == SCHEMA_VERSION)
         goto out;
-    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name='png_sha256'", -1, &st,
-                           NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name='png_sha256'", -1, &st, NULL) ==
+        SQLITE_OK) {
         has_v1_jobs = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
     }

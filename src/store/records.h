@@ -27,12 +27,12 @@ typedef struct {
     char *content_type; /* owned */
     int64_t size;       /* bytes */
     char sha256[65];
-    int width, height;  /* -1 when not an image */
+    int width, height; /* -1 when not an image */
     char created_at[32];
-    char *custom_data;  /* owned; JSON object text */
+    char *custom_data;                   /* owned; JSON object text */
     char source_asset_id[AD_ID_LEN + 1]; /* "" when no lineage */
-    int64_t seq;        /* insertion order, for listing */
-    ad_conversion *conversions; /* owned */
+    int64_t seq;                         /* insertion order, for listing */
+    ad_conversion *conversions;          /* owned */
     int nconversions;
 } ad_asset;
 
@@ -52,7 +52,7 @@ typedef struct {
     char *error;   /* owned; NULL when none */
     char *result;  /* owned; JSON object text or NULL */
     char created_at[32];
-    char finished_at[32]; /* "" while unfinished */
+    char finished_at[32];      /* "" while unfinished */
     char owner[AD_ID_LEN + 1]; /* the instance holding the lease ("" when none) */
     int64_t lease_until_ms;    /* wall clock, ms */
 } ad_job;
@@ -67,12 +67,12 @@ typedef struct {
 /* How to open a store: which two parts, and their settings. Strings are
  * lent for the duration of ad_store_open. */
 typedef struct {
-    const char *meta;      /* metadata part: "sqlite" */
-    const char *blobs;     /* blob part: "fs" */
-    const char *data_dir;  /* local folder: the sqlite database, fs blobs, temporaries */
-    int64_t gc_grace_ms;   /* an unreferenced blob younger than this is never removed */
-    int64_t pin_ttl_ms;    /* a writer's pin outlives a writer that died this long */
-    int exclusive;         /* the only process writing (`assetd serve` on sqlite): locked */
+    const char *meta;     /* metadata part: "sqlite" */
+    const char *blobs;    /* blob part: "fs" */
+    const char *data_dir; /* local folder: the sqlite database, fs blobs, temporaries */
+    int64_t gc_grace_ms;  /* an unreferenced blob younger than this is never removed */
+    int64_t pin_ttl_ms;   /* a writer's pin outlives a writer that died this long */
+    int exclusive;        /* the only process writing (`assetd serve` on sqlite): locked */
 } ad_store_config;
 
 #endif

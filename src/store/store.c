@@ -104,14 +104,14 @@ static void account(ad_store *s, uint64_t t0, ad_status st)
 }
 
 /* Every wrapper: injected fault, then the call, timed and counted. */
-#define CALL(s, name, expr)                                                                                    \
-    do {                                                                                                       \
-        uint64_t t0_ = mono_us();                                                                              \
-        ad_status st_ = fault((s), (name), err);                                                               \
-        if (st_ == AD_OK)                                                                                      \
-            st_ = (expr);                                                                                      \
-        account((s), t0_, st_);                                                                                \
-        return st_;                                                                                            \
+#define CALL(s, name, expr)                      \
+    do {                                         \
+        uint64_t t0_ = mono_us();                \
+        ad_status st_ = fault((s), (name), err); \
+        if (st_ == AD_OK)                        \
+            st_ = (expr);                        \
+        account((s), t0_, st_);                  \
+        return st_;                              \
     } while (0)
 
 void ad_store_get_stats(ad_store *s, ad_store_stats *out)
@@ -329,8 +329,7 @@ ad_status ad_store_tx_upsert_conversion(ad_store_tx *tx, const char *asset_id, c
 {
     if (!ad_id_valid(asset_id) || !sha_ok(c->sha256, err) || !c->name[0])
         return ad_err_set(err, AD_EINVAL, "malformed conversion record");
-    CALL(tx->s, "upsert_conversion",
-         tx->s->meta->ops->upsert_conversion(tx->mt, asset_id, c, note_dropped, tx, err));
+    CALL(tx->s, "upsert_conversion", tx->s->meta->ops->upsert_conversion(tx->mt, asset_id, c, note_dropped, tx, err));
 }
 
 ad_status ad_store_tx_release(ad_store_tx *tx, const ad_blob_pin *pin, ad_err *err)
@@ -461,8 +460,7 @@ ad_status ad_store_set_custom_data(ad_store *s, const char *id, const char *json
     CALL(s, "set_custom_data", in_tx(s, custom_data_fn, id, json, NULL, err));
 }
 
-ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char *name, ad_conversion *out,
-                                  ad_err *err)
+ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char *name, ad_conversion *out, ad_err *err)
 {
     if (!ad_id_valid(asset_id))
         return ad_err_set(err, AD_ENOTFOUND, "asset not found");
@@ -534,8 +532,7 @@ static ad_status fail_job_fn(ad_store_tx *tx, const void *id, const void *reason
     return rc;
 }
 
-ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int final, int64_t delay_ms,
-                            ad_err *err)
+ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int final, int64_t delay_ms, ad_err *err)
 {
     const int64_t how[2] = {final, delay_ms > 0 ? delay_ms : 0};
     if (!ad_id_valid(id))
@@ -691,8 +688,7 @@ ad_status ad_store_reader_open(ad_store *s, const char *sha256, ad_store_reader 
 int64_t ad_store_reader_size(const ad_store_reader *r) { return r->s->blobs->ops->size(r->r); }
 int ad_store_reader_fd(const ad_store_reader *r) { return r->s->blobs->ops->fd(r->r); }
 
-ad_status ad_store_reader_read(ad_store_reader *r, uint64_t offset, void *buf, size_t len, size_t *got,
-                               ad_err *err)
+ad_status ad_store_reader_read(ad_store_reader *r, uint64_t offset, void *buf, size_t len, size_t *got, ad_err *err)
 {
     *got = 0;
     CALL(r->s, "reader_read", r->s->blobs->ops->read(r->r, offset, buf, len, got, err));

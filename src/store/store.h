@@ -88,8 +88,7 @@ void ad_store_unpin(ad_store *s, const ad_blob_pin *pin);
 ad_status ad_store_reader_open(ad_store *s, const char *sha256, ad_store_reader **out, ad_err *err);
 int64_t ad_store_reader_size(const ad_store_reader *r);
 int ad_store_reader_fd(const ad_store_reader *r);
-ad_status ad_store_reader_read(ad_store_reader *r, uint64_t offset, void *buf, size_t len, size_t *got,
-                               ad_err *err);
+ad_status ad_store_reader_read(ad_store_reader *r, uint64_t offset, void *buf, size_t len, size_t *got, ad_err *err);
 void ad_store_reader_close(ad_store_reader *r); /* accepts NULL */
 
 /* A whole blob into a new malloc'd buffer; AD_ETOOBIG over max bytes. */
@@ -133,8 +132,7 @@ ad_status ad_store_list_assets(ad_store *s, int64_t before, int limit, ad_asset 
 ad_status ad_store_insert_asset(ad_store *s, const ad_asset *a, const ad_blob_pin *pin, ad_err *err);
 ad_status ad_store_delete_asset(ad_store *s, const char *id, ad_err *err);
 ad_status ad_store_set_custom_data(ad_store *s, const char *id, const char *json, ad_err *err);
-ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char *name, ad_conversion *out,
-                                  ad_err *err);
+ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char *name, ad_conversion *out, ad_err *err);
 ad_status ad_store_delete_conversion(ad_store *s, const char *asset_id, const char *name, ad_err *err);
 
 /* API keys by the SHA-256 hex of the key. has_key: AD_OK or AD_ENOTFOUND. */
@@ -149,8 +147,7 @@ ad_status ad_store_claim_job(ad_store *s, int64_t lease_ms, ad_job *out, ad_err 
 ad_status ad_store_renew_lease(ad_store *s, const char *id, int64_t lease_ms, ad_err *err);
 /* A failed attempt: queued again after delay_ms, or (final) failed for
  * good, releasing what the job held. */
-ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int final, int64_t delay_ms,
-                            ad_err *err);
+ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int final, int64_t delay_ms, ad_err *err);
 
 /* ---- garbage collection --------------------------------------------- */
 

@@ -14,7 +14,7 @@ static char astro[33];      /* a 512x512 PNG */
 static char text_asset[33]; /* not an image */
 static char *astro_png;     /* its bytes */
 static size_t astro_len;
-static char *cutout_png;    /* get_image's answer for astro, the reference for saves */
+static char *cutout_png; /* get_image's answer for astro, the reference for saves */
 static size_t cutout_len;
 
 static void stop_server(void) { server_kill(&srv, SIGTERM); }
@@ -32,7 +32,8 @@ static void setup(void)
     }
     atexit(stop_server);
     snprintf(path, sizeof path, "%s/astronaut.png", td);
-    if (!read_file(path, &astro_png, &astro_len) || upload(&srv, "astronaut.png", "image/png", astro_png, astro_len, astro) != 201 ||
+    if (!read_file(path, &astro_png, &astro_len) ||
+        upload(&srv, "astronaut.png", "image/png", astro_png, astro_len, astro) != 201 ||
         upload(&srv, "notes.txt", "text/plain", "hello, not an image", 19, text_asset) != 201) {
         printf("setup uploads failed\n");
         exit(1);
@@ -111,8 +112,9 @@ TEST(unknown_routes_and_methods_get_json_errors)
 
 TEST(upload_raw_returns_the_asset_json)
 {
-    static const char *const keys[] = {"id", "filename", "content_type", "size", "sha256", "width", "height",
-                                       "created_at", "custom_data", "source_asset_id", "conversions", NULL};
+    static const char *const keys[] = {"id",          "filename",        "content_type", "size",
+                                       "sha256",      "width",           "height",       "created_at",
+                                       "custom_data", "source_asset_id", "conversions",  NULL};
     static const char *const h[] = {"Content-Type: image/png", NULL};
     response r;
     REQUIRE(request(&srv, "POST", "/api/v1/assets?filename=a%20b.png", h, 1, astro_png, astro_len, &r) == 201);
@@ -284,9 +286,10 @@ TEST(list_is_newest_first_with_a_stable_cursor)
         response_cleanup(&r);
     } while (next[0] && ++pages < 100);
     CHECK(seen >= 8);
-    static const char *const bad[] = {"/api/v1/assets?limit=0", "/api/v1/assets?limit=101", "/api/v1/assets?limit=x",
-                                      "/api/v1/assets?cursor=-1", "/api/v1/assets?cursor=abc",
-                                      "/api/v1/assets?limit=1&limit=2", "/api/v1/assets?sort=asc"};
+    static const char *const bad[] = {"/api/v1/assets?limit=0",    "/api/v1/assets?limit=101",
+                                      "/api/v1/assets?limit=x",    "/api/v1/assets?cursor=-1",
+                                      "/api/v1/assets?cursor=abc", "/api/v1/assets?limit=1&limit=2",
+                                      "/api/v1/assets?sort=asc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECKF(get(&srv, bad[i], &r) == 400 && is_error_shape(&r), "%s", bad[i]);
         response_cleanup(&r);
@@ -611,7 +614,8 @@ TEST(save_image_add_conversion_json_and_effect)
     static const char *const keys[] = {"status", "mode", "disposition", "asset_id", "conversion_name", NULL};
     REQUIRE(cutout_png != NULL);
     char path[300];
-    snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove?mode=save_image&disposition=add_conversion&conversion_name=web_cut-1",
+    snprintf(path, sizeof path,
+             "/api/v1/assets/%s/addons/bg_remove?mode=save_image&disposition=add_conversion&conversion_name=web_cut-1",
              astro);
     response r;
     REQUIRE(get(&srv, path, &r) == 200);
@@ -642,13 +646,14 @@ TEST(a_second_save_to_the_same_conversion_replaces_it)
 {
     char id[33], path[300], first_at[40];
     REQUIRE(upload(&srv, "twice.png", "image/png", astro_png, astro_len, id) == 201);
-    snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove?mode=save_image&disposition=add_conversion&conversion_name=main",
-             id);
+    snprintf(path, sizeof path,
+             "/api/v1/assets/%s/addons/bg_remove?mode=save_image&disposition=add_conversion&conversion_name=main", id);
     response r, a;
     REQUIRE(get(&srv, path, &r) == 200);
     response_cleanup(&r);
     REQUIRE(fetch_asset(id, &a));
-    snprintf(first_at, sizeof first_at, "%s", jstr(json_array_get(json_object_get(a.json, "conversions"), 0), "created_at"));
+    snprintf(first_at, sizeof first_at, "%s",
+             jstr(json_array_get(json_object_get(a.json, "conversions"), 0), "created_at"));
     response_cleanup(&a);
     sleep_ms(5);
     REQUIRE(get(&srv, path, &r) == 200);
@@ -709,8 +714,8 @@ static void make_source(char id[33])
 TEST(save_image_add_new_asset_with_and_without_inherit)
 {
     static const char *const plain_keys[] = {"status", "mode", "disposition", "new_asset_id", NULL};
-    static const char *const inherit_keys[] = {"status", "mode", "disposition", "source_asset_id", "metadata",
-                                               "new_asset_id", NULL};
+    static const char *const inherit_keys[] = {"status",   "mode",         "disposition", "source_asset_id",
+                                               "metadata", "new_asset_id", NULL};
     REQUIRE(cutout_png != NULL);
     char src[33], path[300];
     make_source(src);
@@ -766,8 +771,8 @@ TEST(get_image_and_save_answers_png_then_saves_in_the_background)
         response_cleanup(&r);
         CHECKF(wait_job(job, "succeeded"), "job %s", job);
         snprintf(path, sizeof path, "/api/v1/jobs/%s", job);
-        static const char *const keys[] = {"id", "kind", "status", "attempts", "error", "result", "created_at",
-                                           "finished_at", NULL};
+        static const char *const keys[] = {"id",     "kind",       "status",      "attempts", "error",
+                                           "result", "created_at", "finished_at", NULL};
         REQUIRE(get(&srv, path, &r) == 200);
         CHECK(has_exact_keys(r.json, keys));
         CHECK(strcmp(jstr(r.json, "id"), job) == 0);

@@ -310,8 +310,7 @@ TEST(parallel_uploads_and_saves_lose_nothing)
         e5 += l[i].errors5xx;
         other += l[i].other;
     }
-    CHECKF(created == UPLOADERS * EACH + 2 && e5 == 0 && other == 0, "created %d 5xx %d other %d", created, e5,
-           other);
+    CHECKF(created == UPLOADERS * EACH + 2 && e5 == 0 && other == 0, "created %d 5xx %d other %d", created, e5, other);
     int with;
     CHECK(count_assets(&s, NULL, &with) == UPLOADERS * EACH + 1);
     CHECK(conversions_named(&s, src, "c0") == 1 && conversions_named(&s, src, "c1") == 1);

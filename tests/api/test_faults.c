@@ -53,7 +53,8 @@ static int intact(const server *s, const stored *acked, int n)
         char path[128], got[65];
         snprintf(path, sizeof path, "/api/v1/assets/%s/file", acked[i].id);
         response f;
-        bad += get(s, path, &f) != 200 || (ad_sha256_hex(f.body ? f.body : "", f.len, got), strcmp(got, acked[i].sha) != 0);
+        bad += get(s, path, &f) != 200 ||
+               (ad_sha256_hex(f.body ? f.body : "", f.len, got), strcmp(got, acked[i].sha) != 0);
         response_cleanup(&f);
     }
     return bad;
@@ -221,7 +222,6 @@ TEST(a_read_only_data_dir_at_start_is_refused_clearly_and_nothing_is_lost)
     server_kill(&s, SIGTERM);
     umount2(dir, MNT_DETACH);
 }
-
 
 TEST(a_missing_or_corrupt_model_stops_start_up_clearly)
 {

@@ -157,7 +157,8 @@ TEST(a_cut_out_that_waited_past_the_time_limit_is_not_run)
     char dir[256], src[33], path[160], *png = NULL;
     size_t len = 0, n = 0;
     char photo[512];
-    snprintf(photo, sizeof photo, "%s/astronaut.png", getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata");
+    snprintf(photo, sizeof photo, "%s/astronaut.png",
+             getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata");
     REQUIRE(read_file(photo, &png, &len));
     temp_dir(dir, sizeof dir, "data");
     server s;

@@ -48,12 +48,12 @@ static int load(const char *path, ad_pixmap *pm)
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* REQUIRE for score_set, which returns -1 on a failed precondition. */
-#define NEED(cond)                                                                                           \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            CHECKF(0, "%s", #cond);                                                                          \
-            return -1;                                                                                       \
-        }                                                                                                    \
+#define NEED(cond)                  \
+    do {                            \
+        if (!(cond)) {              \
+            CHECKF(0, "%s", #cond); \
+            return -1;              \
+        }                           \
     } while (0)
 
 /* Score the whole set with `assetd [side_flag] remove --mask`: 1 when

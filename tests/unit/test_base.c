@@ -7,7 +7,6 @@
 #include "base/fsutil.h"
 #include "base/parallel.h"
 #include "base/pixmap.h"
-#include "config/config.h"
 #include "harness.h"
 
 TEST(first_error_wins)
@@ -92,49 +91,4 @@ TEST(parallel_for_covers_every_index_once)
     for (int i = 0; i < 1000; i++)
         ok &= v[i] == (i < 3 ? 2 : 1);
     CHECK(ok);
-}
-
-TEST(config_precedence_is_default_env_flag)
-{
-    setenv("ASSETD_MODEL_DIR", "/env/models", 1);
-    setenv("ASSETD_ORT_THREADS", "3", 1);
-    char a0[] = "assetd", a1[] = "serve", a2[] = "--ort-threads", a3[] = "5", a4[] = "--model=small", a5[] = "x";
-    char *argv[] = {a0, a1, a2, a3, a4, a5, NULL};
-    int argc = 6;
-    ad_config c;
-    ad_err e = AD_ERR_INIT;
-    CHECK(ad_config_load(&c, &argc, argv, &e) == AD_OK);
-    CHECK(strcmp(c.model_dir, "/env/models") == 0); /* env over default */
-    CHECK(c.ort_threads == 5);                       /* flag over env */
-    CHECK(strcmp(c.model, "small") == 0);
-    CHECK(c.max_pixels == 100000000); /* default */
-    CHECK(argc == 3 && strcmp(argv[1], "serve") == 0 && strcmp(argv[2], "x") == 0);
-    ad_config_cleanup(&c);
-    unsetenv("ASSETD_MODEL_DIR");
-    unsetenv("ASSETD_ORT_THREADS");
-}
-
-TEST(config_errors_name_the_setting)
-{
-    char a0[] = "assetd", a1[] = "--ort-threads", a2[] = "lots";
-    char *argv[] = {a0, a1, a2, NULL};
-    int argc = 3;
-    ad_config c;
-    ad_err e = AD_ERR_INIT;
-    CHECK(ad_config_load(&c, &argc, argv, &e) == AD_EINVAL);
-    CHECK(strstr(e.msg, "ort_threads") != NULL);
-    ad_config_cleanup(&c);
-    char b1[] = "--model", b2[] = "huge";
-    char *argv2[] = {a0, b1, b2, NULL};
-    argc = 3;
-    ad_err e2 = AD_ERR_INIT;
-    CHECK(ad_config_load(&c, &argc, argv2, &e2) == AD_EINVAL);
-    CHECK(strstr(e2.msg, "huge") != NULL);
-    ad_config_cleanup(&c);
-    char c1[] = "--max-pixels", c2[] = "0";
-    char *argv3[] = {a0, c1, c2, NULL};
-    argc = 3;
-    ad_err e3 = AD_ERR_INIT;
-    CHECK(ad_config_load(&c, &argc, argv3, &e3) == AD_EINVAL); /* below range */
-    ad_config_cleanup(&c);
 }

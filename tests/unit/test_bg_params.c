@@ -15,8 +15,14 @@ typedef struct {
     int inherit;
 } row;
 
-#define OK(q, m, d, n, i) {q, NULL, NULL, m, d, n, i}
-#define BAD(q, c, p) {q, c, p, 0, 0, NULL, 0}
+#define OK(q, m, d, n, i)         \
+    {                             \
+        q, NULL, NULL, m, d, n, i \
+    }
+#define BAD(q, c, p)           \
+    {                          \
+        q, c, p, 0, 0, NULL, 0 \
+    }
 #define GI AD_BG_GET_IMAGE
 #define SI AD_BG_SAVE_IMAGE
 #define GS AD_BG_GET_IMAGE_AND_SAVE
@@ -30,8 +36,8 @@ static const row table[] = {
     /* defaults and every accepted combination */
     OK("", GI, NO, "", 0),
     OK("mode=get_image", GI, NO, "", 0),
-    OK("mode=get_image&disposition=add_conversion", GI, NO, "", 0),  /* disposition ignored */
-    OK("mode=get_image&disposition=bogus", GI, NO, "", 0),           /* ignored entirely */
+    OK("mode=get_image&disposition=add_conversion", GI, NO, "", 0), /* disposition ignored */
+    OK("mode=get_image&disposition=bogus", GI, NO, "", 0),          /* ignored entirely */
     OK("mode=get_image&disposition=add_conversion&conversion_name=bad%20name", GI, NO, "", 0),
     OK("mode=get_image&disposition=add_new_asset&metadata=inherit", GI, NO, "", 0),
     OK("mode=save_image&disposition=add_conversion&conversion_name=cutout", SI, AC, "cutout", 0),
@@ -42,7 +48,7 @@ static const row table[] = {
     OK("mode=get_image_and_save&disposition=add_new_asset&metadata=inherit", GS, AN, "", 1),
     OK("conversion_name=x&disposition=add_conversion&mode=save_image", SI, AC, "x", 0), /* any order */
     OK("mode=save_image&disposition=add_conversion&conversion_name=abcdefghijklmnopqrstuvwxyz0123", SI, AC,
-       "abcdefghijklmnopqrstuvwxyz0123", 0), /* 30 characters */
+       "abcdefghijklmnopqrstuvwxyz0123", 0),                          /* 30 characters */
     OK("mode=save_image&&disposition=add_new_asset&", SI, AN, "", 0), /* empty pieces skipped */
     /* mode */
     BAD("mode=get", INV, "mode"),
@@ -76,7 +82,7 @@ static const row table[] = {
     BAD("mode=save_image&disposition=add_new_asset&metadata=copy", INV, "metadata"),
     BAD("mode=save_image&disposition=add_new_asset&metadata=", INV, "metadata"),
     BAD("mode=save_image&disposition=add_new_asset&metadata=inherit&metadata=inherit", INV, "metadata"),
-    BAD("metadata=inherit", INV, "metadata"),                      /* get_image: rule still applies */
+    BAD("metadata=inherit", INV, "metadata"), /* get_image: rule still applies */
     BAD("mode=get_image&metadata=inherit", INV, "metadata"),
     BAD("mode=get_image&disposition=add_new_asset&metadata=x", INV, "metadata"),
     /* not part of this endpoint */
@@ -105,8 +111,7 @@ TEST(every_rule_of_the_spec)
                        "[%s] parsed wrong", r->query);
         } else {
             CHECKF(rc == AD_EINVAL && e.code && strcmp(e.code, r->code) == 0 && strcmp(e.param, r->param) == 0,
-                   "[%s] want %s/%s, got rc %d %s/%s", r->query, r->code, r->param, rc, e.code ? e.code : "-",
-                   e.param);
+                   "[%s] want %s/%s, got rc %d %s/%s", r->query, r->code, r->param, rc, e.code ? e.code : "-", e.param);
             CHECKF(e.message[0] != '\0', "[%s] no message", r->query);
         }
         ad_query_cleanup(&q);

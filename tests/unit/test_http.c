@@ -48,8 +48,8 @@ TEST(multipart_refuses_malformed_bodies)
     static const char *const bad[] = {
         "",
         "--b",                                                                  /* no CRLF after delimiter */
-        "--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nxyz",        /* no closing delimiter */
-        "--b\r\nContent-Disposition: form-data; name=\"f\"\r\nxyz\r\n--b--",   /* headers not ended */
+        "--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nxyz",         /* no closing delimiter */
+        "--b\r\nContent-Disposition: form-data; name=\"f\"\r\nxyz\r\n--b--",    /* headers not ended */
         "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--",                    /* no disposition */
         "--b\r\nContent-Disposition: attachment; name=\"f\"\r\n\r\nx\r\n--b--", /* not form-data */
         "--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--",              /* no name */
@@ -116,4 +116,3 @@ TEST(if_none_match_table)
     CHECK(!ad_http_etag_match(NULL, "\"abc\""));
     CHECK(!ad_http_etag_match("\"ab", "\"abc\""));
 }
-

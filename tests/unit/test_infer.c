@@ -56,13 +56,15 @@ TEST(pbwire_refuses_malformed_input)
         const char *bytes;
         size_t len;
     } bad[] = {
-        {"\x08", 1},                      /* varint value missing */
-        {"\x08\x80\x80", 3},              /* varint never ends */
-        {"\x12\x05" "abc", 5},            /* length beyond the end */
-        {"\x0b", 1},                      /* group start (wire type 3) */
-        {"\x0f", 1},                      /* wire type 7 */
-        {"\x00\x01", 2},                  /* field number 0 */
-        {"\x09\x01\x02", 3},              /* 64-bit value cut short */
+        {"\x08", 1},         /* varint value missing */
+        {"\x08\x80\x80", 3}, /* varint never ends */
+        {"\x12\x05"
+         "abc",
+         5},                                                      /* length beyond the end */
+        {"\x0b", 1},                                              /* group start (wire type 3) */
+        {"\x0f", 1},                                              /* wire type 7 */
+        {"\x00\x01", 2},                                          /* field number 0 */
+        {"\x09\x01\x02", 3},                                      /* 64-bit value cut short */
         {"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12}, /* 11-byte varint */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -183,8 +185,7 @@ TEST(retarget_refuses_bad_sides_and_foreign_models)
     }
     /* Not protobuf at all. */
     ad_err_clear(&e);
-    CHECK(ad_isnet_retarget((const uint8_t *)"\xff\xff\xff", 3, 896, &out, &out_len, NULL, &e) ==
-          AD_EUNSUPPORTED);
+    CHECK(ad_isnet_retarget((const uint8_t *)"\xff\xff\xff", 3, 896, &out, &out_len, NULL, &e) == AD_EUNSUPPORTED);
     /* A well-formed model whose graph has one Relu: no Resize to rewrite. */
     ad_pb_writer node = {0}, graph = {0}, model = {0}, vi = {0};
     ad_pb_put_string(&node, 1, "input");
@@ -320,9 +321,9 @@ TEST(optimised_model_cache_is_built_once_and_computes_the_same)
     char sub[64];
     snprintf(sub, sizeof sub, "%s/cache", dir); /* created on demand */
     int fc0 = -1, fc1 = -1, fc2 = -1, fc3 = -1;
-    float *none = run_square("", &fc0);      /* no cache at all */
-    float *first = run_square(sub, &fc1);    /* builds it */
-    float *second = run_square(sub, &fc2);   /* loads it */
+    float *none = run_square("", &fc0);    /* no cache at all */
+    float *first = run_square(sub, &fc1);  /* builds it */
+    float *second = run_square(sub, &fc2); /* loads it */
     REQUIRE(none && first && second);
     CHECK(fc0 == 0 && fc2 == 1);
     size_t plane = 512 * 512;

@@ -114,7 +114,7 @@ TEST(compose_keeps_rgb_and_takes_alpha_from_the_upscaled_mask)
             CHECK(o[0] == i[0] && o[1] == i[1] && o[2] == i[2]);
             CHECK(o[3] == ref[x]);
         }
-    CHECK(out.data[3] == 255);         /* x = 0 */
+    CHECK(out.data[3] == 255);             /* x = 0 */
     CHECK(out.data[(W - 1) * 4 + 3] == 0); /* x = 8 samples 1.78 -> clamps to column 1 */
     ad_pixmap_cleanup(&rgb);
     ad_pixmap_cleanup(&out);

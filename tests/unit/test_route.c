@@ -29,8 +29,8 @@ TEST(route_table)
         {"DELETE", "/api/v1/assets/" ID, AD_MATCH_OK, "/api/v1/assets/:asset_id", 1, NULL, "", ""},
         {"POST", "/api/v1/assets/" ID, AD_MATCH_METHOD, "", 1, NULL, "GET, HEAD, DELETE", ""},
         {"GET", "/api/v1/assets/" ID "/file", AD_MATCH_OK, "/api/v1/assets/:asset_id/file", 1, NULL, "", ""},
-        {"PUT", "/api/v1/assets/" ID "/custom_data", AD_MATCH_OK, "/api/v1/assets/:asset_id/custom_data", 1, NULL,
-         "", ""},
+        {"PUT", "/api/v1/assets/" ID "/custom_data", AD_MATCH_OK, "/api/v1/assets/:asset_id/custom_data", 1, NULL, "",
+         ""},
         {"GET", "/api/v1/assets/" ID "/custom_data", AD_MATCH_METHOD, "", 1, NULL, "PUT", ""},
         {"GET", "/api/v1/assets/" ID "/conversions/web-1_x", AD_MATCH_OK,
          "/api/v1/assets/:asset_id/conversions/:conversion_name", 1, NULL, "", "web-1_x"},
@@ -46,8 +46,7 @@ TEST(route_table)
          "asset_id", "", ""},
         {"GET", "/api/v1/assets/0123456789ABCDEF0123456789ABCDEF", AD_MATCH_BAD_PARAM, "/api/v1/assets/:asset_id", 1,
          "asset_id", "", ""},
-        {"GET", "/api/v1/assets/1'%20OR%201=1", AD_MATCH_BAD_PARAM, "/api/v1/assets/:asset_id", 1, "asset_id", "",
-         ""},
+        {"GET", "/api/v1/assets/1'%20OR%201=1", AD_MATCH_BAD_PARAM, "/api/v1/assets/:asset_id", 1, "asset_id", "", ""},
         {"GET", "/api/v1/assets/" ID "//file", AD_MATCH_NONE, "", 1, NULL, "", ""},
         {"GET", "/api/v1/jobs/" ID, AD_MATCH_OK, "/api/v1/jobs/:job_id", 1, NULL, "", ""},
         {"GET", "/api/v1/jobs/x", AD_MATCH_BAD_PARAM, "/api/v1/jobs/:job_id", 1, "job_id", "", ""},
@@ -61,8 +60,8 @@ TEST(route_table)
                    strcmp(m.allow, rows[i].allow) == 0 &&
                    (rows[i].bad ? m.bad_param && strcmp(m.bad_param, rows[i].bad) == 0 : m.bad_param == NULL) &&
                    strcmp(m.args.conversion_name, rows[i].name) == 0,
-               "%s %s: status %d route %s api %d allow '%s' bad %s", rows[i].method, rows[i].path, m.status, tpl,
-               m.api, m.allow, m.bad_param ? m.bad_param : "-");
+               "%s %s: status %d route %s api %d allow '%s' bad %s", rows[i].method, rows[i].path, m.status, tpl, m.api,
+               m.allow, m.bad_param ? m.bad_param : "-");
         if (m.status == AD_MATCH_OK && strstr(tpl, ":asset_id"))
             CHECK(strcmp(m.args.asset_id, ID) == 0);
         if (m.status == AD_MATCH_OK && strstr(tpl, ":job_id"))

@@ -258,7 +258,7 @@ TEST(a_pinned_blob_survives_the_delete_of_another_holder)
         REQUIRE(add_asset(s, "shared cut-out", NULL, holder, sha) == AD_OK);
         ad_blob_pin pin;
         REQUIRE(ad_store_put_blob(s, "shared cut-out", 14, &pin, &e) == AD_OK); /* found there already */
-        CHECK(ad_store_delete_asset(s, holder, &e) == AD_OK);                /* drops the other reference */
+        CHECK(ad_store_delete_asset(s, holder, &e) == AD_OK);                   /* drops the other reference */
         CHECK(blob_exists(s, sha));
         int n = 0;
         CHECK(ad_store_gc_run(s, &n, &e) == AD_OK && n == 0);
@@ -565,7 +565,7 @@ TEST(a_crash_between_write_and_commit_leaves_an_orphan_the_next_start_removes)
         CHECK(ad_store_put_blob(s, "orphan bytes", 12, &orphan, &e) == AD_OK);
         int n = -1;
         CHECK(ad_store_gc_sweep(s, 0, &n, &e) == AD_OK && n == 0); /* pinned, and young */
-        ad_store_close(s);                                        /* "crash": the row never commits */
+        ad_store_close(s);                                         /* "crash": the row never commits */
         s = open_store(kinds[b], dir, 60000, 1);
         REQUIRE(s != NULL);
         CHECK(ad_store_gc_sweep(s, 1, &n, &e) == AD_OK && n == 1);
@@ -617,23 +617,24 @@ TEST(a_version_1_database_is_migrated)
     REQUIRE(sqlite3_open(db, &h) == SQLITE_OK);
     char sha[65], sql[2048];
     ad_sha256_hex("hello", 5, sha);
-    snprintf(sql, sizeof sql,
-             "CREATE TABLE assets(id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, filename TEXT NOT NULL,"
-             " content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, width INTEGER, height INTEGER,"
-             " created_at TEXT NOT NULL, custom_data TEXT NOT NULL, source_asset_id TEXT);"
-             "CREATE TABLE conversions(asset_id TEXT NOT NULL, name TEXT NOT NULL, content_type TEXT NOT NULL,"
-             " size INTEGER NOT NULL, sha256 TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY(asset_id, name));"
-             "CREATE TABLE api_keys(sha256 TEXT PRIMARY KEY, created_at TEXT NOT NULL);"
-             "CREATE TABLE jobs(id TEXT PRIMARY KEY, kind TEXT NOT NULL, status INTEGER NOT NULL,"
-             " attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT, created_at TEXT NOT NULL, finished_at TEXT,"
-             " run_after INTEGER NOT NULL DEFAULT 0, asset_id TEXT NOT NULL, new_asset INTEGER NOT NULL,"
-             " conversion_name TEXT, new_asset_id TEXT, inherit INTEGER NOT NULL, png_sha256 TEXT NOT NULL,"
-             " png_size INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL);"
-             "CREATE INDEX jobs_due ON jobs(status, run_after);"
-             "INSERT INTO jobs VALUES('0123456789abcdef0123456789abcdef', 'bg_remove_save', 1, 1, NULL, NULL,"
-             " '2026-11-01T00:00:00.000Z', NULL, 0, 'fedcba9876543210fedcba9876543210', 0, 'cut', '', 0, '%s', 5,"
-             " 2, 3);",
-             sha);
+    snprintf(
+        sql, sizeof sql,
+        "CREATE TABLE assets(id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, filename TEXT NOT NULL,"
+        " content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, width INTEGER, height INTEGER,"
+        " created_at TEXT NOT NULL, custom_data TEXT NOT NULL, source_asset_id TEXT);"
+        "CREATE TABLE conversions(asset_id TEXT NOT NULL, name TEXT NOT NULL, content_type TEXT NOT NULL,"
+        " size INTEGER NOT NULL, sha256 TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY(asset_id, name));"
+        "CREATE TABLE api_keys(sha256 TEXT PRIMARY KEY, created_at TEXT NOT NULL);"
+        "CREATE TABLE jobs(id TEXT PRIMARY KEY, kind TEXT NOT NULL, status INTEGER NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT, created_at TEXT NOT NULL, finished_at TEXT,"
+        " run_after INTEGER NOT NULL DEFAULT 0, asset_id TEXT NOT NULL, new_asset INTEGER NOT NULL,"
+        " conversion_name TEXT, new_asset_id TEXT, inherit INTEGER NOT NULL, png_sha256 TEXT NOT NULL,"
+        " png_size INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL);"
+        "CREATE INDEX jobs_due ON jobs(status, run_after);"
+        "INSERT INTO jobs VALUES('0123456789abcdef0123456789abcdef', 'bg_remove_save', 1, 1, NULL, NULL,"
+        " '2026-11-01T00:00:00.000Z', NULL, 0, 'fedcba9876543210fedcba9876543210', 0, 'cut', '', 0, '%s', 5,"
+        " 2, 3);",
+        sha);
     REQUIRE(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     ad_store *s = open_store("sqlite", dir, 0, 1);

@@ -1,0 +1,120 @@
+/* test_meta.c — the conformance suite of metadata parts (store/meta.h),
+ * run unchanged against each: transactions that commit or vanish, asset
+ * and conversion rows with the blobs they drop, pins and their expiry, the
+ * GC queue, jobs and leases. Today: sqlite. */
+#include <unistd.h>
+
+#include "harness.h"
+#include "store/meta.h"
+
+static const ad_meta_ops *const parts[] = {&ad_meta_sqlite_ops};
+#define NPARTS (sizeof parts / sizeof parts[0])
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define ID1 "0123456789abcdef0123456789abcdef"
+
+typedef struct {
+    int n;
+    char shas[4][65];
+} dropped;
+
+static void on_drop(void *ctx, const char *sha)
+{
+    dropped *d = ctx;
+    if (d->n < 4)
+        snprintf(d->shas[d->n++], 65, "%s", sha);
+}
+
+TEST(metadata_parts_conform)
+{
+    for (size_t p = 0; p < NPARTS; p++) {
+        const ad_meta_ops *ops = parts[p];
+        char dir[64] = "/tmp/assetd-meta-XXXXXX";
+        REQUIRE(mkdtemp(dir) != NULL);
+        ad_store_config cfg = {.data_dir = dir, .exclusive = 1};
+        ad_meta *m = NULL;
+        ad_err e = AD_ERR_INIT;
+        REQUIRE(ops->open(&cfg, &m, &e) == AD_OK);
+        ad_meta_tx *tx;
+        /* a rolled-back transaction leaves nothing */
+        ad_conversion c = {.size = 3};
+        snprintf(c.name, sizeof c.name, "cut");
+        snprintf(c.content_type, sizeof c.content_type, "image/png");
+        snprintf(c.sha256, sizeof c.sha256, "%s", SHA_B);
+        ad_asset a = {.filename = "f.jpg",
+                      .content_type = "image/jpeg",
+                      .size = 3,
+                      .width = 1,
+                      .height = 2,
+                      .custom_data = "{}",
+                      .conversions = &c,
+                      .nconversions = 1};
+        memcpy(a.id, ID1, 33);
+        memcpy(a.sha256, SHA_A, 65);
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->insert_asset(tx, &a, &e) == AD_OK);
+        ops->rollback(tx);
+        ad_asset got;
+        ad_err e1 = AD_ERR_INIT;
+        CHECK(ops->get_asset(m, NULL, ID1, &got, &e1) == AD_ENOTFOUND);
+        /* committed: the asset with its conversion */
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->insert_asset(tx, &a, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        REQUIRE(ops->get_asset(m, NULL, ID1, &got, &e) == AD_OK);
+        CHECK(got.nconversions == 1 && strcmp(got.conversions[0].sha256, SHA_B) == 0);
+        ad_asset_cleanup(&got);
+        int64_t refs = -1, now = 1000000;
+        CHECK(ops->blob_refs(m, NULL, SHA_A, now, &refs, &e) == AD_OK && refs == 1);
+        /* pins count while alive; expired ones do not */
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->pin_blob(tx, SHA_A, "w1", now + 10, &e) == AD_OK);
+        CHECK(ops->pin_blob(tx, SHA_A, "job:x", 0, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        CHECK(ops->blob_refs(m, NULL, SHA_A, now, &refs, &e) == AD_OK && refs == 3);
+        CHECK(ops->blob_refs(m, NULL, SHA_A, now + 20, &refs, &e) == AD_OK && refs == 2);
+        /* deleting the asset drops both its blobs */
+        dropped d = {0};
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->delete_asset(tx, ID1, on_drop, &d, &e) == AD_OK);
+        CHECK(ops->unpin(tx, NULL, "job:x", on_drop, &d, &e) == AD_OK);
+        CHECK(ops->gc_enqueue(tx, SHA_A, now - 1, &e) == AD_OK && ops->gc_enqueue(tx, SHA_B, now + 1000, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        CHECK(d.n == 3); /* A and B from the rows, A from the job's pin */
+        char due[4][65];
+        int n = 0;
+        CHECK(ops->gc_due(m, now, 4, due, &n, &e) == AD_OK && n == 1 && strcmp(due[0], SHA_A) == 0);
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->lock_blob(tx, SHA_A, &e) == AD_OK && ops->gc_dequeue(tx, SHA_A, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        CHECK(ops->gc_due(m, now + 2000, 4, due, &n, &e) == AD_OK && n == 1 && strcmp(due[0], SHA_B) == 0);
+        /* jobs: claimed once per lease, finished only by the holder */
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->insert_job(tx, ID1, "k", "{\"p\":1}", &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        ad_job j;
+        REQUIRE(ops->claim_job(m, "me", now, 100, &j, &e) == AD_OK);
+        CHECK(strcmp(j.owner, "me") == 0 && j.lease_until_ms == now + 100 && j.attempts == 1);
+        ad_job_cleanup(&j);
+        ad_err e2 = AD_ERR_INIT;
+        CHECK(ops->claim_job(m, "you", now + 50, 100, &j, &e2) == AD_ENOTFOUND);
+        REQUIRE(ops->claim_job(m, "you", now + 150, 100, &j, &e) == AD_OK);
+        ad_job_cleanup(&j);
+        ad_err e3 = AD_ERR_INIT;
+        CHECK(ops->renew_lease(m, ID1, "me", now + 500, &e3) == AD_ECONFLICT);
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        ad_err e4 = AD_ERR_INIT;
+        CHECK(ops->finish_job(tx, ID1, "me", "{}", &e4) == AD_ECONFLICT);
+        CHECK(ops->finish_job(tx, ID1, "you", "{\"ok\":1}", &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        REQUIRE(ops->get_job(m, ID1, &j, &e) == AD_OK);
+        CHECK(j.status == AD_JOB_SUCCEEDED && strcmp(j.payload, "{\"p\":1}") == 0 &&
+              strcmp(j.result, "{\"ok\":1}") == 0);
+        ad_job_cleanup(&j);
+        ops->close(m);
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
