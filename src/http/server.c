@@ -256,14 +256,6 @@ void ad_http_defer(ad_http_req *r)
     pthread_mutex_unlock(&r->lock);
 }
 
-int ad_http_deferred(ad_http_req *r)
-{
-    pthread_mutex_lock(&r->lock);
-    int d = r->deferred;
-    pthread_mutex_unlock(&r->lock);
-    return d;
-}
-
 void ad_http_respond(ad_http_req *r, ad_http_resp *resp)
 {
     pthread_mutex_lock(&r->lock);

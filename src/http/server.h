@@ -61,7 +61,6 @@ const char *ad_http_body(const ad_http_req *r, size_t *len);
 /* Answer later: the connection waits (suspended) until ad_http_respond.
  * Call before handing the request to another thread. */
 void ad_http_defer(ad_http_req *r);
-int ad_http_deferred(ad_http_req *r);
 
 /* Give the response; takes ownership of resp. Exactly once per request. After
  * it returns the request must not be touched. Thread-safe. */

@@ -296,8 +296,6 @@ ad_status ad_store_commit(ad_store_tx *tx, ad_err *err)
     return st;
 }
 
-ad_store *ad_store_tx_store(ad_store_tx *tx) { return tx->s; }
-
 ad_status ad_store_tx_get_asset(ad_store_tx *tx, const char *id, ad_asset *out, ad_err *err)
 {
     memset(out, 0, sizeof *out);

@@ -103,9 +103,6 @@ ad_status ad_store_begin(ad_store *s, ad_store_tx **out, ad_err *err);
 ad_status ad_store_commit(ad_store_tx *tx, ad_err *err);
 void ad_store_rollback(ad_store_tx *tx); /* accepts NULL */
 
-/* The store tx belongs to. */
-ad_store *ad_store_tx_store(ad_store_tx *tx);
-
 ad_status ad_store_tx_get_asset(ad_store_tx *tx, const char *id, ad_asset *out, ad_err *err);
 /* Insert an asset with its conversions; AD_ECONFLICT when the id exists. */
 ad_status ad_store_tx_insert_asset(ad_store_tx *tx, const ad_asset *a, ad_err *err);
