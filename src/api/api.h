@@ -19,7 +19,8 @@
 typedef struct {
     ad_store *store;          /* lent; must outlive the api */
     ad_workpool *pool;        /* lent: cut-outs run here */
-    ad_workpool *io_pool;     /* lent: requests that call a remote store run here (NULL: on the I/O thread) */
+    ad_workpool *io_pool;     /* lent: uploads, and requests that call a remote store, run here (NULL: on the
+                                 I/O thread) */
     int workers;              /* the pool's threads, for Retry-After */
     int cutout_threads;       /* threads of one cut-out's per-pixel passes */
     uint64_t max_pixels;      /* larger images get 413 */
@@ -44,6 +45,10 @@ void ad_api_set_draining(ad_api *api);
 
 /* The ad_http_handler: app is the ad_api. */
 void ad_api_handle(void *app, ad_http_req *req);
+
+/* The ad_http_headers_fn: how a request's body is taken (uploads are
+ * streamed into the store as they arrive). */
+ad_http_body_mode ad_api_on_headers(void *app, ad_http_req *req);
 
 void ad_api_free(ad_api *api);
 

@@ -30,6 +30,14 @@ ad_http_resp *ad_reply_error(int status, const char *code, const char *param, co
  * (base/err.c's table), Retry-After on 503. */
 ad_http_resp *ad_reply_status(ad_status st, const ad_err *err, const char *param);
 
+/* Custom data as stored (*out, caller frees), or NULL: else the refusal
+ * naming custom_data. */
+ad_http_resp *ad_parse_custom_data(ad_api *api, const char *text, size_t len, char **out);
+
+/* The body of an upload is streamed (upload.c): called when its headers
+ * are in. */
+ad_http_body_mode ad_upload_begin(ad_api *api, ad_http_req *req);
+
 /* The asset as the API shows it (new reference; NULL on allocation failure). */
 json_t *ad_asset_json(const ad_asset *a);
 

@@ -12,21 +12,29 @@ static const char *const upload_params[] = {"filename", NULL};
 static const char *const list_params[] = {"limit", "cursor", NULL};
 
 #define A "/api/v1/assets/:asset_id"
+#define STORE AD_ROUTE_STORE
+#define OFFLOAD AD_ROUTE_OFFLOAD
+#define STREAM AD_ROUTE_STREAM_BODY
+#define NO_HEAD AD_ROUTE_NO_HEAD
 static const ad_route_def routes[] = {
-    {"GET", "/healthz", ad_handle_healthz, 0, no_params, 0, 0, "liveness and readiness"},
-    {"GET", "/api/v1/assets", ad_handle_list, 1, list_params, 1, 0, "list assets, newest first"},
-    {"POST", "/api/v1/assets", ad_handle_upload, 1, upload_params, 1, 0, "upload an asset"},
-    {"GET", A, ad_handle_get_asset, 1, no_params, 1, 0, "an asset's metadata"},
-    {"DELETE", A, ad_handle_delete_asset, 1, no_params, 1, 0, "delete an asset and its conversions"},
-    {"PUT", A "/custom_data", ad_handle_put_custom_data, 1, no_params, 1, 0, "replace an asset's custom data"},
-    {"GET", A "/file", ad_handle_get_file, 1, no_params, 1, 0, "an asset's bytes"},
-    {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, no_params, 1, 0, "a conversion's bytes"},
-    {"DELETE", A "/conversions/:conversion_name", ad_handle_delete_conversion, 1, no_params, 1, 0,
+    {"GET", "/healthz", ad_handle_healthz, 0, no_params, 0, "liveness and readiness"},
+    {"GET", "/api/v1/assets", ad_handle_list, 1, list_params, STORE, "list assets, newest first"},
+    {"POST", "/api/v1/assets", ad_handle_upload, 1, upload_params, STORE | OFFLOAD | STREAM, "upload an asset"},
+    {"GET", A, ad_handle_get_asset, 1, no_params, STORE, "an asset's metadata"},
+    {"DELETE", A, ad_handle_delete_asset, 1, no_params, STORE, "delete an asset and its conversions"},
+    {"PUT", A "/custom_data", ad_handle_put_custom_data, 1, no_params, STORE, "replace an asset's custom data"},
+    {"GET", A "/file", ad_handle_get_file, 1, no_params, STORE, "an asset's bytes"},
+    {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, no_params, STORE, "a conversion's bytes"},
+    {"DELETE", A "/conversions/:conversion_name", ad_handle_delete_conversion, 1, no_params, STORE,
      "delete a conversion"},
-    {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, NULL, 1, 1, "remove the background"},
-    {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, no_params, 1, 0, "a background job"},
+    {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, NULL, STORE | NO_HEAD, "remove the background"},
+    {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, no_params, STORE, "a background job"},
 };
 #undef A
+#undef STORE
+#undef OFFLOAD
+#undef STREAM
+#undef NO_HEAD
 #define NROUTES (int)(sizeof routes / sizeof routes[0])
 
 const ad_route_def *ad_route_table(int *n)
@@ -102,7 +110,7 @@ static const char *take_params(const char *tpl, char **seg, ad_route_args *args)
 static int method_ok(const ad_route_def *r, const char *method)
 {
     return strcmp(r->method, method) == 0 ||
-           (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0 && !r->no_head);
+           (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0 && !(r->flags & AD_ROUTE_NO_HEAD));
 }
 
 void ad_route_find(const char *method, const char *path, ad_route_match *m)
@@ -123,7 +131,7 @@ void ad_route_find(const char *method, const char *path, ad_route_match *m)
         /* Allow: in table order, GET with its HEAD */
         size_t at = strlen(m->allow);
         snprintf(m->allow + at, sizeof m->allow - at, "%s%s%s", at ? ", " : "", r->method,
-                 strcmp(r->method, "GET") == 0 && !r->no_head ? ", HEAD" : "");
+                 strcmp(r->method, "GET") == 0 && !(r->flags & AD_ROUTE_NO_HEAD) ? ", HEAD" : "");
         if (m->route == NULL && method_ok(r, method))
             m->route = r;
     }

@@ -28,15 +28,21 @@ typedef struct {
  * (api/internal.h) when another thread will answer. */
 typedef ad_http_resp *(*ad_route_handler)(ad_api *api, ad_http_req *req, const ad_route_args *args);
 
+enum {
+    AD_ROUTE_STORE = 1,       /* calls the store: runs off the event loop when the store is remote */
+    AD_ROUTE_OFFLOAD = 2,     /* always runs off the event loop (slow on hostile input) */
+    AD_ROUTE_STREAM_BODY = 4, /* the body is streamed to the handler's sink, not held in memory */
+    AD_ROUTE_NO_HEAD = 8,     /* GET does not answer HEAD */
+};
+
 typedef struct {
-    const char *method; /* "GET" also answers HEAD unless no_head */
+    const char *method; /* "GET" also answers HEAD unless AD_ROUTE_NO_HEAD */
     const char *path;   /* literal segments and :asset_id, :job_id, :conversion_name */
     ad_route_handler handler;
     int auth;                 /* needs an API key */
     const char *const *query; /* parameters allowed (NULL-terminated); NULL: the handler checks its own */
-    int store_bound;          /* calls the store: runs off the event loop when the store is remote */
-    int no_head;
-    const char *summary; /* one line, for the API description */
+    int flags;                /* AD_ROUTE_* */
+    const char *summary;      /* one line, for the API description */
 } ad_route_def;
 
 typedef enum {

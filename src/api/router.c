@@ -131,13 +131,28 @@ static void run_offloaded(void *arg)
     free(o);
 }
 
+ad_http_body_mode ad_api_on_headers(void *app, ad_http_req *req)
+{
+    ad_api *api = app;
+    ad_route_match m;
+    ad_route_find(ad_http_method(req), ad_http_path(req), &m);
+    if (m.status != AD_MATCH_OK || !(m.route->flags & AD_ROUTE_STREAM_BODY))
+        return AD_HTTP_BODY_MEMORY;
+    /* a body nobody will accept is not worth a byte of disk: it is read
+     * and dropped, and the handler's refusal answers it */
+    if (!serving(api) || (m.route->auth && !authorised(api, req)))
+        return AD_HTTP_BODY_DISCARD;
+    return ad_upload_begin(api, req);
+}
+
 void ad_api_handle(void *app, ad_http_req *req)
 {
     ad_api *api = app;
     ad_route_match m;
     ad_route_find(ad_http_method(req), ad_http_path(req), &m);
-    int needs_store = m.api || (m.route && (m.route->auth || m.route->store_bound));
-    if (needs_store && api->cfg.io_pool && ad_store_remote(api->cfg.store)) {
+    int needs_store = m.api || (m.route && (m.route->auth || (m.route->flags & AD_ROUTE_STORE)));
+    int offload = m.route && (m.route->flags & AD_ROUTE_OFFLOAD);
+    if (api->cfg.io_pool && ((needs_store && ad_store_remote(api->cfg.store)) || offload)) {
         offloaded *o = malloc(sizeof *o);
         if (o) {
             o->api = api;

@@ -62,8 +62,8 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
     ad_config_concurrency(cfg, &workers, &threads);
     if (ad_workpool_new(workers, (int)cfg->queue_depth, &pool, &err) != AD_OK)
         goto fail;
-    /* a remote store's calls leave the event loop (api/router.c) */
-    if (ad_store_remote(store) && ad_workpool_new(16, (int)cfg->max_connections, &io_pool, &err) != AD_OK)
+    /* uploads (and a remote store's calls) leave the event loop */
+    if (ad_workpool_new(ad_store_remote(store) ? 16 : 4, (int)cfg->max_connections, &io_pool, &err) != AD_OK)
         goto fail;
     if (cfg->cache_mb > 0 && (cache = ad_lru_new((size_t)cfg->cache_mb << 20)) == NULL) {
         ad_err_set(&err, AD_ENOMEM, "out of memory");
@@ -90,6 +90,11 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .listen = cfg->listen,
         .threads = (int)cfg->http_threads,
         .max_body = (size_t)cfg->max_body,
+        /* JSON bodies: custom data with room for whitespace */
+        .max_memory_body = (size_t)cfg->max_custom_data * 2 + 65536,
+        .max_memory_total = (size_t)cfg->max_body_memory << 20,
+        .min_rate = (unsigned)cfg->min_upload_rate,
+        .on_headers = ad_api_on_headers,
         .max_header = (size_t)cfg->max_header,
         .max_connections = (unsigned)cfg->max_connections,
         .timeout = (unsigned)cfg->request_timeout,

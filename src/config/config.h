@@ -22,15 +22,17 @@ typedef struct {
     char *model_cache_dir; /* optimised-model cache, "" = none */
     long long max_pixels;  /* largest image processed */
     /* service */
-    char *listen;           /* HOST:PORT */
-    char *data_dir;         /* the embedded store's folder */
-    char *store;            /* store backend name */
-    char *api_key;          /* seeded at start-up ("" = none) */
-    long long http_threads; /* I/O threads */
-    long long workers;      /* concurrent cut-outs (0: auto) */
-    long long queue_depth;  /* cut-outs waiting beyond those running */
-    long long max_body;     /* bytes */
-    long long max_header;   /* bytes */
+    char *listen;              /* HOST:PORT */
+    char *data_dir;            /* the embedded store's folder */
+    char *store;               /* store backend name */
+    char *api_key;             /* seeded at start-up ("" = none) */
+    long long http_threads;    /* I/O threads */
+    long long workers;         /* concurrent cut-outs (0: auto) */
+    long long queue_depth;     /* cut-outs waiting beyond those running */
+    long long max_body;        /* bytes */
+    long long max_header;      /* bytes */
+    long long max_body_memory; /* MiB of bodies in memory at once */
+    long long min_upload_rate; /* bytes/s after 10 s */
     long long max_connections;
     long long max_custom_data; /* bytes of custom_data JSON */
     long long cache_mb;        /* finished cut-outs kept in memory, MiB */

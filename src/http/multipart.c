@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
 
 /* RFC 2046 bchars, without the space (we never produce or need it at the end) */
@@ -122,54 +123,217 @@ static ad_status part_headers(const char *h, size_t len, ad_multipart_part *p, a
     return AD_OK;
 }
 
-ad_status ad_multipart_parse(const char *boundary, const char *body, size_t len, ad_multipart_part *parts, int max,
-                             int *n, ad_err *err)
+/* Longest block of part headers accepted. */
+#define MAX_HEADERS 8192
+
+typedef enum { PREAMBLE, AFTER_DELIM, HEADERS, DATA, DONE, FAILED } state_t;
+
+struct ad_multipart {
+    const ad_multipart_callbacks *cb;
+    void *ctx;
+    char delim[80]; /* "\r\n--boundary" */
+    size_t dl;
+    int max_parts, parts;
+    int at_start; /* nothing consumed yet: the first delimiter may lack its CRLF */
+    state_t state;
+    ad_status failed;
+    char failed_msg[256];
+    /* unconsumed bytes: at most MAX_HEADERS + a delimiter */
+    char buf[MAX_HEADERS + 160];
+    size_t len;
+};
+
+ad_status ad_multipart_new(const char *boundary, int max_parts, const ad_multipart_callbacks *cb, void *ctx,
+                           ad_multipart **out, ad_err *err)
 {
-    char delim[80];
     size_t bl = strlen(boundary);
-    *n = 0;
+    *out = NULL;
     if (bl < 1 || bl > 70)
         return ad_err_set(err, AD_EINVAL, "bad boundary");
-    /* "\r\n--boundary"; the first delimiter may start the body without CRLF */
-    int dl = snprintf(delim, sizeof delim, "\r\n--%s", boundary);
-    const char *end = body + len;
-    const char *p;
-    if (len >= (size_t)dl - 2 && memcmp(body, delim + 2, (size_t)dl - 2) == 0)
-        p = body + dl - 2;
-    else if ((p = memmem(body, len, delim, (size_t)dl)) != NULL)
-        p += dl; /* after a preamble */
-    else
-        return ad_err_set(err, AD_EINVAL, "no multipart delimiter in the body");
-    for (;;) {
-        /* after a delimiter: "--" closes, CRLF opens a part */
-        if (end - p >= 2 && p[0] == '-' && p[1] == '-')
-            return AD_OK; /* the epilogue is ignored */
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
-            return ad_err_set(err, AD_EINVAL, "multipart delimiter not followed by CRLF");
-        p += 2;
-        if (*n >= max)
-            return ad_err_set(err, AD_ETOOBIG, "more than %d parts", max);
-        ad_multipart_part *part = &parts[*n];
-        memset(part, 0, sizeof *part);
-        const char *hend;
-        if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-            hend = p; /* no headers */
-        else if ((hend = memmem(p, (size_t)(end - p), "\r\n\r\n", 4)) != NULL)
-            hend += 2;
-        else
-            return ad_err_set(err, AD_EINVAL, "part headers not terminated");
-        ad_status rc = part_headers(p, (size_t)(hend - p), part, err);
+    ad_multipart *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    m->cb = cb;
+    m->ctx = ctx;
+    m->dl = (size_t)snprintf(m->delim, sizeof m->delim, "\r\n--%s", boundary);
+    m->max_parts = max_parts;
+    m->at_start = 1;
+    m->state = PREAMBLE;
+    *out = m;
+    return AD_OK;
+}
+
+void ad_multipart_free(ad_multipart *m) { free(m); }
+
+static ad_status fail(ad_multipart *m, ad_err *err, ad_status st, const char *msg)
+{
+    m->state = FAILED;
+    m->failed = st;
+    snprintf(m->failed_msg, sizeof m->failed_msg, "%s", msg);
+    return ad_err_set(err, st, "%s", msg);
+}
+
+static void consume(ad_multipart *m, size_t n)
+{
+    memmove(m->buf, m->buf + n, m->len - n);
+    m->len -= n;
+    m->at_start = 0;
+}
+
+/* Take as much of the buffer as the current state can; returns AD_OK with
+ * *more set when it needs more input. */
+static ad_status step(ad_multipart *m, int *more, ad_err *err)
+{
+    const size_t dl = m->dl;
+    *more = 0;
+    switch (m->state) {
+    case PREAMBLE: {
+        if (m->at_start) {
+            size_t n = m->len < dl - 2 ? m->len : dl - 2;
+            if (memcmp(m->buf, m->delim + 2, n) == 0) {
+                if (n < dl - 2) {
+                    *more = 1;
+                    return AD_OK;
+                }
+                consume(m, dl - 2);
+                m->state = AFTER_DELIM;
+                return AD_OK;
+            }
+        }
+        const char *d = memmem(m->buf, m->len, m->delim, dl);
+        if (d) {
+            consume(m, (size_t)(d - m->buf) + dl);
+            m->state = AFTER_DELIM;
+            return AD_OK;
+        }
+        /* a preamble: drop it, keeping what may begin a delimiter */
+        if (m->len > dl - 1)
+            consume(m, m->len - (dl - 1));
+        *more = 1;
+        return AD_OK;
+    }
+    case AFTER_DELIM: {
+        if (m->len < 2) {
+            *more = 1;
+            return AD_OK;
+        }
+        if (m->buf[0] == '-' && m->buf[1] == '-') {
+            m->state = DONE; /* the epilogue is ignored */
+            m->len = 0;
+            return AD_OK;
+        }
+        size_t i = 0;
+        while (i < m->len && (m->buf[i] == ' ' || m->buf[i] == '\t'))
+            i++;
+        if (i > 64)
+            return fail(m, err, AD_EINVAL, "multipart delimiter not followed by CRLF");
+        if (m->len - i < 2) {
+            *more = 1;
+            return AD_OK;
+        }
+        if (m->buf[i] != '\r' || m->buf[i + 1] != '\n')
+            return fail(m, err, AD_EINVAL, "multipart delimiter not followed by CRLF");
+        consume(m, i + 2);
+        m->state = HEADERS;
+        return AD_OK;
+    }
+    case HEADERS: {
+        size_t hlen;
+        if (m->len >= 2 && m->buf[0] == '\r' && m->buf[1] == '\n') {
+            hlen = 0; /* no headers */
+        } else {
+            const char *e = memmem(m->buf, m->len, "\r\n\r\n", 4);
+            if (e == NULL) {
+                if (m->len >= MAX_HEADERS)
+                    return fail(m, err, AD_ETOOBIG, "part headers longer than 8192 bytes");
+                *more = 1;
+                return AD_OK;
+            }
+            hlen = (size_t)(e - m->buf) + 2;
+        }
+        if (m->parts >= m->max_parts) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "more than %d parts", m->max_parts);
+            return fail(m, err, AD_ETOOBIG, msg);
+        }
+        ad_multipart_part part;
+        memset(&part, 0, sizeof part);
+        ad_err perr = AD_ERR_INIT;
+        ad_status rc = part_headers(m->buf, hlen, &part, &perr);
         if (rc != AD_OK)
-            return rc;
-        const char *data = hend + 2;
-        const char *next = memmem(data, (size_t)(end - data), delim, (size_t)dl);
-        if (next == NULL)
-            return ad_err_set(err, AD_EINVAL, "part not closed by a delimiter (truncated body?)");
-        part->data = data;
-        part->len = (size_t)(next - data);
-        (*n)++;
-        p = next + dl;
+            return fail(m, err, rc, perr.msg);
+        m->parts++;
+        consume(m, hlen + 2);
+        m->state = DATA;
+        ad_err cerr = AD_ERR_INIT;
+        if (m->cb->begin && (rc = m->cb->begin(m->ctx, &part, &cerr)) != AD_OK)
+            return fail(m, err, rc, cerr.msg[0] ? cerr.msg : "refused");
+        return AD_OK;
+    }
+    case DATA: {
+        const char *d = memmem(m->buf, m->len, m->delim, dl);
+        size_t n = d ? (size_t)(d - m->buf) : (m->len > dl - 1 ? m->len - (dl - 1) : 0);
+        ad_status rc;
+        ad_err cerr = AD_ERR_INIT;
+        if (n > 0 && m->cb->data && (rc = m->cb->data(m->ctx, m->buf, n, &cerr)) != AD_OK)
+            return fail(m, err, rc, cerr.msg[0] ? cerr.msg : "refused");
+        if (d == NULL) {
+            consume(m, n);
+            *more = 1;
+            return AD_OK;
+        }
+        consume(m, n + dl);
+        m->state = AFTER_DELIM;
+        if (m->cb->end && (rc = m->cb->end(m->ctx, &cerr)) != AD_OK)
+            return fail(m, err, rc, cerr.msg[0] ? cerr.msg : "refused");
+        return AD_OK;
+    }
+    case DONE:
+        m->len = 0;
+        *more = 1;
+        return AD_OK;
+    case FAILED:
+        return ad_err_set(err, m->failed, "%s", m->failed_msg);
+    }
+    return AD_OK;
+}
+
+ad_status ad_multipart_feed(ad_multipart *m, const char *data, size_t len, ad_err *err)
+{
+    if (m->state == FAILED)
+        return ad_err_set(err, m->failed, "%s", m->failed_msg);
+    while (len > 0) {
+        size_t room = sizeof m->buf - m->len;
+        size_t n = len < room ? len : room;
+        if (m->state == DONE)
+            return AD_OK;
+        memcpy(m->buf + m->len, data, n);
+        m->len += n;
+        data += n;
+        len -= n;
+        for (int more = 0; !more;) {
+            ad_status rc = step(m, &more, err);
+            if (rc != AD_OK)
+                return rc;
+        }
+    }
+    return AD_OK;
+}
+
+ad_status ad_multipart_finish(ad_multipart *m, ad_err *err)
+{
+    switch (m->state) {
+    case DONE:
+        return AD_OK;
+    case FAILED:
+        return ad_err_set(err, m->failed, "%s", m->failed_msg);
+    case PREAMBLE:
+        return fail(m, err, AD_EINVAL, "no multipart delimiter in the body");
+    case HEADERS:
+        return fail(m, err, AD_EINVAL, "part headers not terminated");
+    case DATA:
+        return fail(m, err, AD_EINVAL, "part not closed by a delimiter (truncated body?)");
+    default:
+        return fail(m, err, AD_EINVAL, "multipart delimiter not followed by CRLF");
     }
 }

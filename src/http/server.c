@@ -5,6 +5,7 @@
  * response is queued on the first call. */
 #include "http/server.h"
 
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -13,12 +14,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 struct ad_http_server {
     struct MHD_Daemon *daemon;
     ad_http_config cfg;
     int port;
+    size_t memory_in_use; /* bytes of bodies held in memory now (__atomic) */
 };
 
 typedef struct header {
@@ -50,12 +53,20 @@ struct ad_http_req {
     char *body;
     size_t len, cap;
     int calls;
-    int too_big;    /* body over max_body: 413 */
-    size_t dropped; /* bytes of an oversized body discarded */
-    int dispatched; /* handler has been called */
-    int suspended;  /* connection suspended by us */
-    int answered;   /* ad_http_respond was called; resp may be NULL (500) */
-    int deferred;   /* the handler will answer later */
+    ad_http_body_mode mode;
+    ad_http_sink_fn sink;
+    void (*sink_release)(void *);
+    void *sink_ctx;
+    int sink_failed;   /* the sink refused: the rest is dropped */
+    int too_big;       /* body over its limit: 413 */
+    int over_budget;   /* no memory for the body now: 503 */
+    uint64_t received; /* body bytes so far */
+    size_t dropped;    /* bytes of a refused body read and dropped */
+    double started;    /* s, monotonic: when the headers were in */
+    int dispatched;    /* handler has been called */
+    int suspended;     /* connection suspended by us */
+    int answered;      /* ad_http_respond was called; resp may be NULL (500) */
+    int deferred;      /* the handler will answer later */
     ad_http_resp *resp;
     pthread_mutex_t lock;
 };
@@ -245,9 +256,18 @@ const char *ad_http_header(const ad_http_req *r, const char *name)
 
 const char *ad_http_body(const ad_http_req *r, size_t *len)
 {
-    *len = r->len;
+    *len = r->body ? r->len : 0;
     return r->body ? r->body : "";
 }
+
+void ad_http_set_sink(ad_http_req *r, ad_http_sink_fn write, void (*release)(void *ctx), void *ctx)
+{
+    r->sink = write;
+    r->sink_release = release;
+    r->sink_ctx = ctx;
+}
+
+void *ad_http_sink_ctx(const ad_http_req *r) { return r->sink_ctx; }
 
 void ad_http_defer(ad_http_req *r)
 {
@@ -297,6 +317,10 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, en
     if (r == NULL)
         return;
     ad_http_resp_free(r->resp);
+    if (r->sink_release)
+        r->sink_release(r->sink_ctx);
+    if (r->body)
+        __atomic_sub_fetch(&r->srv->memory_in_use, r->cap, __ATOMIC_RELAXED);
     free(r->body);
     free(r->path);
     pthread_mutex_destroy(&r->lock);
@@ -314,12 +338,118 @@ static ad_http_resp *error_resp(int status, const char *code, const char *messag
 
 static ad_http_resp *too_large(void)
 {
-    return error_resp(413, "body_too_large", "request body exceeds the configured max_body");
+    return error_resp(413, "body_too_large", "request body exceeds the configured limit");
 }
 
-/* Bytes of an oversized body read and dropped before giving up on the
- * connection. */
-#define DRAIN_LIMIT (64u << 20)
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Bytes of a refused body read and dropped, so that the client reads our
+ * answer rather than a reset mid-upload; past this, stop and close. */
+static uint64_t drain_limit(const ad_http_server *s)
+{
+    uint64_t four = 4 * (uint64_t)s->cfg.max_body;
+    return four > (256u << 20) ? four : (256u << 20);
+}
+
+/* A body's first seconds are free; after them it must average min_rate. */
+#define RATE_GRACE_S 10.0
+
+typedef struct {
+    int n;   /* Content-Length headers */
+    int bad; /* one is not a plain decimal that fits 63 bits */
+    uint64_t value;
+    size_t header_bytes;
+} header_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    header_scan *h = cls;
+    (void)kind;
+    h->header_bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        h->n++;
+        uint64_t v = 0;
+        const char *p = value ? value : "";
+        if (*p == '\0' || strlen(p) > 18)
+            h->bad = 1;
+        for (; *p && !h->bad; p++) {
+            if (*p < '0' || *p > '9')
+                h->bad = 1;
+            v = v * 10 + (uint64_t)(*p - '0');
+        }
+        h->value = v;
+    }
+    return MHD_YES;
+}
+
+/* The headers are in: refuse what must not be read further, and decide
+ * how the body is taken. Returns a response to queue now, or NULL. */
+static ad_http_resp *on_headers(ad_http_server *s, ad_http_req *r, struct MHD_Connection *c)
+{
+    header_scan h = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
+    /* two lengths (or one that is not a number) frame the body two ways: a
+     * proxy in front may read it one way and us another (smuggling) */
+    if (h.n > 1)
+        return error_resp(400, "invalid_header", "more than one Content-Length header");
+    if (h.bad)
+        return error_resp(400, "invalid_header", "Content-Length is not a valid length");
+    if (strlen(r->path) + strlen(r->query) + h.header_bytes > s->cfg.max_header)
+        return error_resp(431, "header_too_large", "request line and headers exceed the configured max_header");
+    r->started = now_s();
+    r->mode = s->cfg.on_headers ? s->cfg.on_headers(s->cfg.app, r) : AD_HTTP_BODY_MEMORY;
+    if (r->mode == AD_HTTP_BODY_SINK && r->sink == NULL)
+        r->mode = AD_HTTP_BODY_DISCARD;
+    size_t limit = r->mode == AD_HTTP_BODY_SINK ? s->cfg.max_body : s->cfg.max_memory_body;
+    if (h.n == 1 && h.value > limit && r->mode != AD_HTTP_BODY_DISCARD) {
+        r->too_big = 1;
+        /* a client waiting for 100 Continue has sent nothing yet: refuse
+         * now (the connection closes, which costs nothing here) */
+        const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+        if (expect && strcasecmp(expect, "100-continue") == 0)
+            return too_large();
+    }
+    return NULL;
+}
+
+/* Keep n bytes of body in memory, within the request's and the server's
+ * budget. */
+static void keep_in_memory(ad_http_server *s, ad_http_req *r, const char *data, size_t n)
+{
+    if (r->len + n > s->cfg.max_memory_body) {
+        r->too_big = 1;
+        return;
+    }
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 16384;
+        while (cap < r->len + n + 1)
+            cap *= 2;
+        if (cap > s->cfg.max_memory_body + 1)
+            cap = s->cfg.max_memory_body + 1;
+        size_t more = cap - r->cap;
+        if (__atomic_add_fetch(&s->memory_in_use, more, __ATOMIC_RELAXED) > s->cfg.max_memory_total) {
+            __atomic_sub_fetch(&s->memory_in_use, more, __ATOMIC_RELAXED);
+            r->over_budget = 1;
+            return;
+        }
+        char *b = realloc(r->body, cap);
+        if (b == NULL) {
+            __atomic_sub_fetch(&s->memory_in_use, more, __ATOMIC_RELAXED);
+            r->over_budget = 1;
+            return;
+        }
+        r->body = b;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+}
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -330,54 +460,46 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         return MHD_NO; /* uri_cb ran out of memory: drop the connection */
     r->method = method;
     if (r->calls++ == 0) {
-        /* headers only: check the declared length, answer on a later call */
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
-            r->too_big = 1;
-            /* a client waiting for 100 Continue has sent nothing yet: refuse
-             * now (the connection closes, which costs nothing here) */
-            const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
-            if (expect && strcasecmp(expect, "100-continue") == 0)
-                return queue(c, too_large());
-        }
-        return MHD_YES;
+        /* headers only: answer on a later call, unless the request must
+         * not be read further */
+        ad_http_resp *refuse = on_headers(s, r, c);
+        return refuse ? queue(c, refuse) : MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (!r->too_big && r->len + n > s->cfg.max_body) {
-            r->too_big = 1;
-            free(r->body);
-            r->body = NULL;
-            r->len = r->cap = 0;
+        r->received += n;
+        double elapsed = now_s() - r->started;
+        if (s->cfg.min_rate && elapsed > RATE_GRACE_S && (double)r->received < (double)s->cfg.min_rate * elapsed)
+            return queue(c, error_resp(408, "request_timeout", "the request body arrives too slowly"));
+        int refused = r->too_big || r->over_budget || r->sink_failed || r->mode == AD_HTTP_BODY_DISCARD;
+        if (!refused && r->mode == AD_HTTP_BODY_SINK) {
+            if (r->received > s->cfg.max_body)
+                r->too_big = 1;
+            else if (r->sink(r->sink_ctx, upload_data, n) != 0)
+                r->sink_failed = 1;
+        } else if (!refused) {
+            keep_in_memory(s, r, upload_data, n);
         }
-        if (r->too_big) {
-            /* Read and drop the rest so the client reads our 413 instead
-             * of a reset mid-upload; past a margin, stop and close. */
+        if (r->too_big || r->over_budget) {
+            if (r->body) { /* what was kept is of no use now */
+                __atomic_sub_fetch(&s->memory_in_use, r->cap, __ATOMIC_RELAXED);
+                free(r->body);
+                r->body = NULL;
+                r->len = r->cap = 0;
+            }
+        }
+        if (r->too_big || r->over_budget || r->sink_failed || r->mode == AD_HTTP_BODY_DISCARD) {
             r->dropped += n;
-            if (r->dropped > DRAIN_LIMIT)
-                return queue(c, too_large());
-            return MHD_YES;
+            if (r->dropped > drain_limit(s))
+                return queue(c, r->too_big ? too_large() : error_resp(413, "body_too_large", "request body too long"));
         }
-        if (r->len + n + 1 > r->cap) {
-            size_t cap = r->cap ? r->cap : 16384;
-            while (cap < r->len + n + 1)
-                cap *= 2;
-            if (cap > s->cfg.max_body + 1)
-                cap = s->cfg.max_body + 1;
-            char *b = realloc(r->body, cap);
-            if (b == NULL)
-                return queue(c, error_resp(503, "out_of_memory", "no memory for the request body"));
-            r->body = b;
-            r->cap = cap;
-        }
-        memcpy(r->body + r->len, upload_data, n);
-        r->len += n;
-        r->body[r->len] = '\0';
         return MHD_YES;
     }
     if (r->too_big)
         return queue(c, too_large());
+    if (r->over_budget)
+        return queue(c, error_resp(503, "busy", "too many request bodies in memory; retry later"));
     pthread_mutex_lock(&r->lock);
     if (!r->dispatched) {
         r->dispatched = 1;
@@ -437,6 +559,16 @@ static ad_status parse_listen(const char *listen, struct sockaddr_storage *ss, i
     return AD_OK;
 }
 
+/* libmicrohttpd answers a request line or headers that overflow its
+ * per-connection pool itself, in HTML; a pool well above max_header lets
+ * ours (JSON, 431) come first. The pool is reserved, not touched, until
+ * a request fills it. */
+static size_t pool_size(const ad_http_config *cfg)
+{
+    size_t p = cfg->max_header * 4 + 65536;
+    return p < (1u << 20) ? p : (1u << 20);
+}
+
 ad_status ad_http_start(const ad_http_config *cfg, ad_http_server **out, ad_err *err)
 {
     struct sockaddr_storage ss = {0};
@@ -452,15 +584,31 @@ ad_status ad_http_start(const ad_http_config *cfg, ad_http_server **out, ad_err 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, log_cb, s, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 1),
-        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
-    if (s->daemon == NULL) {
+    /* our own listening socket: SO_REUSEADDR (a restart may bind while old
+     * connections linger) but never SO_REUSEPORT (a second server on the
+     * same address must fail, not share it), and a plain reason when the
+     * address is taken */
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    socklen_t sl = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
         free(s);
-        return ad_err_set(err, AD_EIO, "cannot listen on %s (address in use or not available)", cfg->listen);
+        return ad_err_set(err, AD_EIO, "cannot listen on %s: %s", cfg->listen,
+                          e == EADDRINUSE ? "address in use (another server is listening there)" : strerror(e));
+    }
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, log_cb, s,
+                                 MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+                                 (unsigned)(cfg->threads > 0 ? cfg->threads : 1), MHD_OPTION_URI_LOG_CALLBACK, uri_cb,
+                                 s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_CONNECTION_LIMIT,
+                                 cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool_size(cfg), MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        close(fd);
+        free(s);
+        return ad_err_set(err, AD_EIO, "cannot start the HTTP server on %s", cfg->listen);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : 0;

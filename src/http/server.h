@@ -24,14 +24,29 @@ typedef struct ad_http_resp ad_http_resp;
  * ad_http_defer and later ad_http_respond (from any thread). */
 typedef void (*ad_http_handler)(void *app, ad_http_req *req);
 
+/* How a request's body is taken. */
+typedef enum {
+    AD_HTTP_BODY_MEMORY,  /* held in memory, up to max_memory_body (JSON bodies) */
+    AD_HTTP_BODY_SINK,    /* handed to the sink set with ad_http_set_sink, up to max_body */
+    AD_HTTP_BODY_DISCARD, /* read and dropped: the handler will refuse the request */
+} ad_http_body_mode;
+
+/* Called on an I/O thread once a request's headers are in, before any of
+ * its body: says how the body is taken (and may set a sink). */
+typedef ad_http_body_mode (*ad_http_headers_fn)(void *app, ad_http_req *req);
+
 typedef struct {
     const char *listen;       /* "HOST:PORT" (IPv4 or [IPv6]) */
     int threads;              /* I/O threads (>= 1) */
-    size_t max_body;          /* bytes; larger bodies get 413 */
-    size_t max_header;        /* bytes of request line + headers per connection */
+    size_t max_body;          /* bytes of a streamed body; larger bodies get 413 */
+    size_t max_memory_body;   /* bytes of a body held in memory; larger get 413 */
+    size_t max_memory_total;  /* bytes of bodies held in memory at once; beyond, 503 */
+    size_t max_header;        /* bytes of request line + headers */
     unsigned max_connections; /* concurrent connections */
     unsigned timeout;         /* s; idle connections are closed */
+    unsigned min_rate;        /* bytes/s a body must average after its first 10 s (0: no floor); else 408 */
     ad_http_handler handler;
+    ad_http_headers_fn on_headers; /* NULL: every body in memory */
     void *app;
 } ad_http_config;
 
@@ -55,8 +70,20 @@ const char *ad_http_path(const ad_http_req *r);
 const char *ad_http_query(const ad_http_req *r);
 /* A request header (case-insensitive name), NULL when absent. */
 const char *ad_http_header(const ad_http_req *r, const char *name);
-/* The body (NUL-terminated for convenience; len excludes the NUL). */
+/* The body held in memory (NUL-terminated for convenience; len excludes
+ * the NUL); "" for a streamed or discarded body. */
 const char *ad_http_body(const ad_http_req *r, size_t *len);
+
+/* From the headers callback: the body's bytes go to write(ctx, data, len)
+ * as they arrive, on an I/O thread (so it must be quick: a buffered file
+ * write); a non-zero return drops the rest of the body, and the handler
+ * then answers. release(ctx) runs exactly once when the request is done,
+ * whether or not the handler was reached (a body over max_body is answered
+ * 413 by the server). */
+typedef int (*ad_http_sink_fn)(void *ctx, const char *data, size_t len);
+void ad_http_set_sink(ad_http_req *r, ad_http_sink_fn write, void (*release)(void *ctx), void *ctx);
+/* The sink's ctx (NULL when none), for the handler. */
+void *ad_http_sink_ctx(const ad_http_req *r);
 
 /* Answer later: the connection waits (suspended) until ad_http_respond.
  * Call before handing the request to another thread. */

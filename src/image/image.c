@@ -64,6 +64,24 @@ static int loader_allowed(const char *loader)
     return 0;
 }
 
+static void avif_or_heif(VipsImage *img, char format[16]);
+
+/* "VipsForeignLoadJpegBuffer" -> "jpeg", "VipsForeignLoadNsgifSource" ->
+ * "gif", into format[16]. */
+static void format_of(const char *loader, char format[16])
+{
+    const char *p = loader + (strncmp(loader, "VipsForeignLoad", 15) == 0 ? 15 : 0);
+    if (strncmp(p, "Ns", 2) == 0)
+        p += 2;
+    size_t n = 0;
+    while (n < 15 && p[n] && strncmp(p + n, "Buffer", 6) != 0 && strncmp(p + n, "Source", 6) != 0 &&
+           strncmp(p + n, "File", 4) != 0) {
+        format[n] = (char)(p[n] >= 'A' && p[n] <= 'Z' ? p[n] - 'A' + 'a' : p[n]);
+        n++;
+    }
+    format[n] = '\0';
+}
+
 /* Open the header; pixels are decoded later, when the pipeline is written. */
 static ad_status open_image(const void *buf, size_t len, VipsImage **out, char format[16], ad_err *err)
 {
@@ -77,13 +95,8 @@ static ad_status open_image(const void *buf, size_t len, VipsImage **out, char f
     }
     if (!loader_allowed(loader))
         return ad_err_set(err, AD_EUNSUPPORTED, "image format %s is not accepted", loader);
-    if (format) {
-        /* "jpegload_buffer" -> "jpeg" */
-        snprintf(format, 16, "%s", loader);
-        char *p = strstr(format, "load");
-        if (p)
-            *p = '\0';
-    }
+    if (format)
+        format_of(loader, format);
     /* fail_on=error: a truncated or corrupt file is an error, not a grey
      * bottom half. Sequential access: pixels stream once, top to bottom. */
     VipsImage *img =
@@ -105,8 +118,103 @@ ad_status ad_image_probe(const void *buf, size_t len, ad_image_info *info, ad_er
     int swap = o >= 5; /* 5..8 transpose the axes */
     info->width = swap ? img->Ysize : img->Xsize;
     info->height = swap ? img->Xsize : img->Ysize;
+    avif_or_heif(img, info->format);
     g_object_unref(img);
     return AD_OK;
+}
+
+/* The heif loader reads AVIF too: tell them apart by the compression. */
+static void avif_or_heif(VipsImage *img, char format[16])
+{
+    const char *c = NULL;
+    if (strcmp(format, "heif") == 0 && vips_image_get_typeof(img, "heif-compression") &&
+        vips_image_get_string(img, "heif-compression", &c) == 0 && c && strcmp(c, "av1") == 0)
+        snprintf(format, 16, "avif");
+}
+
+typedef struct {
+    ad_image_read_fn read;
+    void *ctx;
+    uint64_t size, pos;
+} reader_source;
+
+static gint64 source_read(VipsSourceCustom *src, void *buf, gint64 len, void *user)
+{
+    reader_source *r = user;
+    (void)src;
+    if (r->pos >= r->size || len <= 0)
+        return 0;
+    long n = r->read(r->ctx, r->pos, buf, (size_t)len);
+    if (n > 0)
+        r->pos += (uint64_t)n;
+    return n;
+}
+
+static gint64 source_seek(VipsSourceCustom *src, gint64 offset, int whence, void *user)
+{
+    reader_source *r = user;
+    (void)src;
+    int64_t at = whence == SEEK_SET   ? offset
+                 : whence == SEEK_CUR ? (int64_t)r->pos + offset
+                                      : (int64_t)r->size + offset;
+    if (at < 0)
+        return -1;
+    r->pos = (uint64_t)at;
+    return at;
+}
+
+ad_status ad_image_probe_reader(ad_image_read_fn read, void *ctx, uint64_t size, ad_image_info *info, ad_err *err)
+{
+    reader_source rs = {read, ctx, size, 0};
+    VipsImage *img = NULL;
+    ad_status rc = AD_OK;
+    memset(info, 0, sizeof *info);
+    if (size == 0)
+        return ad_err_set(err, AD_EUNSUPPORTED, "empty file is not an image");
+    VipsSourceCustom *src = vips_source_custom_new();
+    if (src == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    g_signal_connect(src, "read", G_CALLBACK(source_read), &rs);
+    g_signal_connect(src, "seek", G_CALLBACK(source_seek), &rs);
+    const char *loader = vips_foreign_find_load_source(VIPS_SOURCE(src));
+    if (loader == NULL) {
+        vips_error_clear();
+        rc = ad_err_set(err, AD_EUNSUPPORTED, "not a recognised image format");
+        goto out;
+    }
+    if (!loader_allowed(loader)) {
+        rc = ad_err_set(err, AD_EUNSUPPORTED, "image format %s is not accepted", loader);
+        goto out;
+    }
+    format_of(loader, info->format);
+    img = vips_image_new_from_source(VIPS_SOURCE(src), "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                     VIPS_FAIL_ON_ERROR, NULL);
+    if (img == NULL) {
+        rc = vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
+        goto out;
+    }
+    int o = orientation_of(img);
+    info->width = o >= 5 ? img->Ysize : img->Xsize;
+    info->height = o >= 5 ? img->Xsize : img->Ysize;
+    avif_or_heif(img, info->format);
+out:
+    if (img)
+        g_object_unref(img);
+    g_object_unref(src);
+    return rc;
+}
+
+const char *ad_image_media_type(const char *format)
+{
+    static const struct {
+        const char *prefix, *type;
+    } types[] = {{"jpeg", "image/jpeg"}, {"png", "image/png"},  {"webp", "image/webp"},
+                 {"tiff", "image/tiff"}, {"gif", "image/gif"},  {"heif", "image/heif"},
+                 {"avif", "image/avif"}, {"jp2k", "image/jp2"}, {"jxl", "image/jxl"}};
+    for (size_t i = 0; format && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(format, types[i].prefix) == 0)
+            return types[i].type;
+    return NULL;
 }
 
 /* A profile whose description says sRGB needs no transform: skipping lcms on

@@ -27,6 +27,18 @@ void ad_image_shutdown(void);
  * bytes are not an image libvips can load. */
 ad_status ad_image_probe(const void *buf, size_t len, ad_image_info *info, ad_err *err);
 
+/* Bytes read on demand (a stored blob): up to len bytes at offset into buf;
+ * returns the count, 0 at the end, -1 on an error. */
+typedef long (*ad_image_read_fn)(void *ctx, uint64_t offset, void *buf, size_t len);
+
+/* ad_image_probe for size bytes read on demand: only the parts the header
+ * needs are read, so a large stored file is never held in memory. */
+ad_status ad_image_probe_reader(ad_image_read_fn read, void *ctx, uint64_t size, ad_image_info *info, ad_err *err);
+
+/* The media type of a format ad_image_probe named ("jpeg" ->
+ * "image/jpeg"), or NULL. */
+const char *ad_image_media_type(const char *format);
+
 /* Decode to an oriented 8-bit sRGB RGB pixmap (caller owns *out, release with
  * ad_pixmap_cleanup). max_pixels (0 = unlimited) is checked before decoding:
  * AD_ETOOBIG. Truncated or corrupt data: AD_EUNSUPPORTED, nothing allocated. */
