@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -42,6 +43,11 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
 
     if (ad_cli_open_store(cfg, 1, &store, &err) != AD_OK)
         goto fail;
+    /* a test hook (docs/robustness.md): widen the window between a blob's
+     * write and its row's commit, where races with deletes live */
+    const char *delay = getenv("ASSETD_TEST_PUBLISH_DELAY_MS");
+    if (delay && atoi(delay) > 0)
+        ad_store_inject_publish_delay(store, atoi(delay));
     int swept = 0;
     if (ad_store_gc_sweep(store, 1, &swept, &err) != AD_OK)
         goto fail;

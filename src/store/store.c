@@ -35,6 +35,7 @@ struct ad_store {
     char fault_op[32];
     ad_status fault_status;
     int fault_left;
+    int publish_delay_ms; /* pause between publishing a blob and returning its pin */
 };
 
 struct ad_store_tx {
@@ -84,6 +85,11 @@ static ad_status fault(ad_store *s, const char *op, ad_err *err)
     }
     pthread_mutex_unlock(&s->fault_lock);
     return st;
+}
+
+void ad_store_inject_publish_delay(ad_store *s, int ms)
+{
+    __atomic_store_n(&s->publish_delay_ms, ms, __ATOMIC_RELAXED);
 }
 
 void ad_store_inject_fault(ad_store *s, const char *op, ad_status st, int count)
@@ -626,9 +632,14 @@ static ad_status writer_commit(ad_store_writer *w, ad_blob_pin *pin, ad_err *err
     else
         s->blobs->ops->abort(w->w);
     free(w);
-    if (rc != AD_OK)
+    if (rc != AD_OK) {
         ad_store_unpin(s, pin);
-    return rc;
+        return rc;
+    }
+    int delay = __atomic_load_n(&s->publish_delay_ms, __ATOMIC_RELAXED);
+    if (delay > 0) /* tests: widen the window before the caller's row commits */
+        nanosleep(&(struct timespec){delay / 1000, (long)(delay % 1000) * 1000000}, NULL);
+    return AD_OK;
 }
 
 ad_status ad_store_writer_commit(ad_store_writer *w, ad_blob_pin *pin, ad_err *err)

@@ -66,6 +66,11 @@ void ad_store_get_stats(ad_store *s, ad_store_stats *out);
  * "insert_asset", "commit", "writer_commit") fail with st. */
 void ad_store_inject_fault(ad_store *s, const char *op, ad_status st, int count);
 
+/* Test hook: pause ms after publishing each blob, before its writer gets
+ * the pin back (the window in which another transaction may drop the last
+ * other reference to the same bytes). */
+void ad_store_inject_publish_delay(ad_store *s, int ms);
+
 /* ---- blobs --------------------------------------------------------- */
 
 /* A writer hashes the bytes as they pass (the address is their SHA-256).
