@@ -54,7 +54,7 @@ static const setting settings[] = {
     S(max_body_memory, T_INT, "64", 1, 1 << 20,
       "MiB of request bodies held in memory at once (JSON bodies; uploads stream to disk); beyond it 503"),
     S(min_upload_rate, T_INT, "16384", 0, 1 << 30,
-      "bytes/s a request body must average after its first 10 s, else 408 (0: no floor)"),
+      "bytes/s a request body must average after its first 10 s, else the connection is closed (0: no floor)"),
     S(max_header, T_INT, "32768", 4096, 1 << 24, "request line + headers per connection, bytes"),
     S(max_connections, T_INT, "512", 1, 100000, "concurrent connections"),
     S(max_custom_data, T_INT, "65536", 2, 1 << 24, "largest custom_data JSON, bytes"),

@@ -402,11 +402,16 @@ static ad_http_resp *on_headers(ad_http_server *s, ad_http_req *r, struct MHD_Co
     if (strlen(r->path) + strlen(r->query) + h.header_bytes > s->cfg.max_header)
         return error_resp(431, "header_too_large", "request line and headers exceed the configured max_header");
     r->started = now_s();
-    r->mode = s->cfg.on_headers ? s->cfg.on_headers(s->cfg.app, r) : AD_HTTP_BODY_MEMORY;
+    /* a declared length over every limit: no sink is set up for it */
+    int over = h.n == 1 && h.value > s->cfg.max_body;
+    r->mode = over ? AD_HTTP_BODY_DISCARD
+          : s->cfg.on_headers ? s->cfg.on_headers(s->cfg.app, r)
+                              : AD_HTTP_BODY_MEMORY;
     if (r->mode == AD_HTTP_BODY_SINK && r->sink == NULL)
         r->mode = AD_HTTP_BODY_DISCARD;
-    size_t limit = r->mode == AD_HTTP_BODY_SINK ? s->cfg.max_body : s->cfg.max_memory_body;
-    if (h.n == 1 && h.value > limit && r->mode != AD_HTTP_BODY_DISCARD) {
+    if (r->mode == AD_HTTP_BODY_MEMORY && h.n == 1 && h.value > s->cfg.max_memory_body)
+        over = 1;
+    if (over) {
         r->too_big = 1;
         /* a client waiting for 100 Continue has sent nothing yet: refuse
          * now (the connection closes, which costs nothing here) */
@@ -460,6 +465,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         return MHD_NO; /* uri_cb ran out of memory: drop the connection */
     r->method = method;
     if (r->calls++ == 0) {
+        /* libmicrohttpd may have answered already (a request it could not
+         * parse, such as a length past 64 bits): do not answer twice */
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+        if (ci && ci->http_status)
+            return MHD_YES;
         /* headers only: answer on a later call, unless the request must
          * not be read further */
         ad_http_resp *refuse = on_headers(s, r, c);
@@ -470,14 +480,25 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         *upload_data_size = 0;
         r->received += n;
         double elapsed = now_s() - r->started;
-        if (s->cfg.min_rate && elapsed > RATE_GRACE_S && (double)r->received < (double)s->cfg.min_rate * elapsed)
-            return queue(c, error_resp(408, "request_timeout", "the request body arrives too slowly"));
+        /* libmicrohttpd cannot send an answer before the body is in, so a
+         * body too slow to wait for is cut: the connection is closed */
+        if (s->cfg.min_rate && elapsed > RATE_GRACE_S && (double)r->received < (double)s->cfg.min_rate * elapsed) {
+            fprintf(stderr, "http: a request body arrives at %.0f bytes/s, under the minimum of %u: closing\n",
+                    (double)r->received / elapsed, s->cfg.min_rate);
+            return MHD_NO;
+        }
         int refused = r->too_big || r->over_budget || r->sink_failed || r->mode == AD_HTTP_BODY_DISCARD;
         if (!refused && r->mode == AD_HTTP_BODY_SINK) {
-            if (r->received > s->cfg.max_body)
+            if (r->received > s->cfg.max_body) {
                 r->too_big = 1;
-            else if (r->sink(r->sink_ctx, upload_data, n) != 0)
+                if (r->sink_release) { /* the staged bytes go now, not when the drain ends */
+                    r->sink_release(r->sink_ctx);
+                    r->sink_release = NULL;
+                    r->sink_ctx = NULL;
+                }
+            } else if (r->sink(r->sink_ctx, upload_data, n) != 0) {
                 r->sink_failed = 1;
+            }
         } else if (!refused) {
             keep_in_memory(s, r, upload_data, n);
         }
@@ -491,8 +512,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         }
         if (r->too_big || r->over_budget || r->sink_failed || r->mode == AD_HTTP_BODY_DISCARD) {
             r->dropped += n;
-            if (r->dropped > drain_limit(s))
-                return queue(c, r->too_big ? too_large() : error_resp(413, "body_too_large", "request body too long"));
+            if (r->dropped > drain_limit(s)) /* not worth reading further: close */
+                return MHD_NO;
         }
         return MHD_YES;
     }

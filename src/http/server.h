@@ -44,7 +44,8 @@ typedef struct {
     size_t max_header;        /* bytes of request line + headers */
     unsigned max_connections; /* concurrent connections */
     unsigned timeout;         /* s; idle connections are closed */
-    unsigned min_rate;        /* bytes/s a body must average after its first 10 s (0: no floor); else 408 */
+    unsigned min_rate;        /* bytes/s a body must average after its first 10 s (0: no floor); else the
+                                 connection is closed */
     ad_http_handler handler;
     ad_http_headers_fn on_headers; /* NULL: every body in memory */
     void *app;
