@@ -70,6 +70,8 @@ suite "api (real server over HTTP)" build/tests/test_api
 suite "api durability (kill -9, retries, 503, concurrency)" build/tests/test_api_durability
 suite "faults (full disk, read-only blobs, broken model)" build/tests/test_faults
 suite "limits and hostile clients (slowloris, headers, connections, queue time)" build/tests/test_limits
+suite "request bodies (streamed uploads, memory ceiling, 413, framing, slow bodies)" build/tests/test_bodies
+suite "hardening (private files, corrupt and oversized images, paths, active types)" build/tests/test_hardening
 ASSETD_CRASH_ITERATIONS=4 suite "crash consistency (kill -9 at random moments, 4 rounds)" build/tests/test_crash
 
 # The same API suites against the server built with ASan + UBSan; any
@@ -93,6 +95,8 @@ asan_api api build/tests/test_api
 asan_api durability build/tests/test_api_durability
 asan_api faults build/tests/test_faults
 asan_api limits build/tests/test_limits
+asan_api bodies build/tests/test_bodies
+asan_api hardening build/tests/test_hardening
 ASSETD_CRASH_ITERATIONS=3 asan_api crash build/tests/test_crash
 ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke

@@ -147,7 +147,7 @@ ad_http_resp *ad_handle_get_file(ad_api *api, ad_http_req *req, const ad_route_a
     ad_asset a;
     ad_http_resp *r = load_asset(api, args->asset_id, &a);
     if (r == NULL) {
-        r = ad_reply_blob(api, req, a.sha256, a.content_type, 1);
+        r = ad_reply_blob(api, req, a.sha256, a.content_type, a.filename, 1);
         ad_asset_cleanup(&a);
     }
     return r;
@@ -163,7 +163,14 @@ ad_http_resp *ad_handle_get_conversion(ad_api *api, ad_http_req *req, const ad_r
                               args->conversion_name);
     if (st != AD_OK)
         return ad_reply_status(st, &err, NULL);
-    return ad_reply_blob(api, req, c.sha256, c.content_type, 0);
+    /* saved as "<conversion>.<ext>" */
+    char name[80];
+    const char *slash = strchr(c.content_type, '/');
+    snprintf(name, sizeof name, "%s.%s", c.name,
+             slash && strcmp(slash + 1, "jpeg") != 0 ? slash + 1
+             : slash                                 ? "jpg"
+                                                     : "bin");
+    return ad_reply_blob(api, req, c.sha256, c.content_type, name, 0);
 }
 
 ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const ad_route_args *args)

@@ -46,9 +46,12 @@ json_t *ad_asset_json(const ad_asset *a);
 int ad_query_strict(ad_http_req *req, const char *const *allowed, ad_query *q, ad_http_resp **resp);
 const char *ad_query_get(const ad_query *q, const char *key);
 
-/* Send a stored blob: ETag, If-None-Match (304), single Range (206/416).
- * immutable: the URL always names these bytes (an asset's file). */
-ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type, int immutable);
+/* Send a stored blob: ETag, If-None-Match (304), single Range (206/416),
+ * Content-Disposition naming filename (attachment for any type a browser
+ * could run). immutable: the URL always names these bytes (an asset's
+ * file). */
+ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
+                            const char *filename, int immutable);
 
 /* What a handler returns when it handed the request to another thread,
  * which answers it later. */

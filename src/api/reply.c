@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,7 +148,41 @@ static ad_http_resp *blob_body(int status, const char *content_type, ad_store_re
     return ad_http_resp_stream(status, content_type, len, blob_stream_read, blob_stream_free, b);
 }
 
-ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type, int immutable)
+/* Raster image types a browser shows and never runs; anything else (HTML,
+ * SVG, XML, PDF, scripts, unknown types) is sent as an attachment, so an
+ * uploaded page cannot run in the service's origin. */
+static int safe_inline(const char *ct)
+{
+    static const char *const types[] = {"image/png",  "image/jpeg", "image/gif", "image/webp", "image/avif",
+                                        "image/heif", "image/tiff", "image/jxl", "image/jp2"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcasecmp(ct, types[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Content-Disposition with the name to save as (RFC 6266): an ASCII
+ * fallback, and the UTF-8 name percent-encoded. */
+static void disposition(const char *ct, const char *filename, char *out, size_t len)
+{
+    char ascii[256], enc[800];
+    size_t a = 0, e = 0;
+    for (const unsigned char *p = (const unsigned char *)filename; *p && a < sizeof ascii - 1; p++)
+        ascii[a++] = *p < 0x80 && *p >= 0x20 && *p != '"' && *p != '\\' && *p != '%' ? (char)*p : '_';
+    ascii[a] = '\0';
+    for (const unsigned char *p = (const unsigned char *)filename; *p && e + 4 < sizeof enc; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+            enc[e++] = (char)*p;
+        else
+            e += (size_t)snprintf(enc + e, sizeof enc - e, "%%%02X", *p);
+    }
+    enc[e] = '\0';
+    snprintf(out, len, "%s; filename=\"%s\"; filename*=UTF-8''%s", safe_inline(ct) ? "inline" : "attachment", ascii,
+             enc);
+}
+
+ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
+                            const char *filename, int immutable)
 {
     char etag[70], tmp[96];
     ad_err err = AD_ERR_INIT;
@@ -181,6 +216,9 @@ ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, c
     }
     ad_http_resp_header(r, "ETag", etag);
     ad_http_resp_header(r, "Accept-Ranges", "bytes");
+    char cd[1200];
+    disposition(content_type, filename, cd, sizeof cd);
+    ad_http_resp_header(r, "Content-Disposition", cd);
     /* an asset's bytes never change; a conversion may be replaced */
     ad_http_resp_header(r, "Cache-Control", immutable ? "private, max-age=31536000, immutable" : "private, no-cache");
     return r;

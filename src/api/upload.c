@@ -223,7 +223,10 @@ static void probe(ad_store *s, const char *sha, int64_t size, ad_asset *a, const
     *detected = NULL;
     if (ad_store_reader_open(s, sha, &r, &err) != AD_OK)
         return;
-    if (ad_image_probe_reader(read_blob, r, (uint64_t)size, &info, &err) == AD_OK) {
+    ad_status st = ad_image_probe_reader(read_blob, r, (uint64_t)size, &info, &err);
+    /* too large to decode is still an image of a known size: the cut-out
+     * answers 413 with it, not 415 */
+    if (st == AD_OK || st == AD_ETOOBIG) {
         a->width = info.width;
         a->height = info.height;
         *detected = ad_image_media_type(info.format);

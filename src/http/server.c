@@ -202,6 +202,7 @@ static enum MHD_Result queue(struct MHD_Connection *c, ad_http_resp *r)
         if (m == NULL)
             return MHD_NO;
         MHD_add_response_header(m, "Content-Type", "application/json");
+        MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
         enum MHD_Result ok = MHD_queue_response(c, 500, m);
         MHD_destroy_response(m);
         return ok;
@@ -235,6 +236,8 @@ static enum MHD_Result queue(struct MHD_Connection *c, ad_http_resp *r)
     }
     if (r->content_type)
         MHD_add_response_header(m, "Content-Type", r->content_type);
+    /* a browser takes the type as given, never guesses one from the bytes */
+    MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
     for (header *h = r->headers; h; h = h->next)
         MHD_add_response_header(m, h->name, h->value);
     ad_http_resp_free(r);
@@ -404,9 +407,7 @@ static ad_http_resp *on_headers(ad_http_server *s, ad_http_req *r, struct MHD_Co
     r->started = now_s();
     /* a declared length over every limit: no sink is set up for it */
     int over = h.n == 1 && h.value > s->cfg.max_body;
-    r->mode = over ? AD_HTTP_BODY_DISCARD
-          : s->cfg.on_headers ? s->cfg.on_headers(s->cfg.app, r)
-                              : AD_HTTP_BODY_MEMORY;
+    r->mode = over ? AD_HTTP_BODY_DISCARD : s->cfg.on_headers ? s->cfg.on_headers(s->cfg.app, r) : AD_HTTP_BODY_MEMORY;
     if (r->mode == AD_HTTP_BODY_SINK && r->sink == NULL)
         r->mode = AD_HTTP_BODY_DISCARD;
     if (r->mode == AD_HTTP_BODY_MEMORY && h.n == 1 && h.value > s->cfg.max_memory_body)

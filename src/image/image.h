@@ -24,7 +24,8 @@ ad_status ad_image_startup(const char *argv0, ad_err *err);
 void ad_image_shutdown(void);
 
 /* Read the header only: format and oriented size. AD_EUNSUPPORTED when the
- * bytes are not an image libvips can load. */
+ * bytes are not an image libvips can load; AD_ETOOBIG (with info's size
+ * filled) when the header declares a size larger than the decoders take. */
 ad_status ad_image_probe(const void *buf, size_t len, ad_image_info *info, ad_err *err);
 
 /* Bytes read on demand (a stored blob): up to len bytes at offset into buf;
@@ -32,7 +33,8 @@ ad_status ad_image_probe(const void *buf, size_t len, ad_image_info *info, ad_er
 typedef long (*ad_image_read_fn)(void *ctx, uint64_t offset, void *buf, size_t len);
 
 /* ad_image_probe for size bytes read on demand: only the parts the header
- * needs are read, so a large stored file is never held in memory. */
+ * needs are read, so a large stored file is never held in memory. Same
+ * results as ad_image_probe. */
 ad_status ad_image_probe_reader(ad_image_read_fn read, void *ctx, uint64_t size, ad_image_info *info, ad_err *err);
 
 /* The media type of a format ad_image_probe named ("jpeg" ->

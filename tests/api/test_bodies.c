@@ -305,8 +305,7 @@ TEST(ambiguous_or_absurd_framing_is_refused_once_in_json)
                  "Content-Length: 18446744073709551617\r\n\r\nhello",
                  API_KEY);
     REQUIRE(exchange(&s, req, (size_t)n, &status, &once));
-    CHECKF(status == 413 && status_lines <= 2, "huge Content-Length: status %d, %d status lines", status,
-           status_lines);
+    CHECKF(status == 413 && status_lines <= 2, "huge Content-Length: status %d, %d status lines", status, status_lines);
     /* headers over max_header (32 KiB) but within what the server reads */
     char *big = malloc(50000);
     n = snprintf(big, 50000, "GET /api/v1/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nX-Big: ", API_KEY);
@@ -419,11 +418,11 @@ TEST(uploads_are_typed_by_their_bytes)
         int png;
         const char *want;
     } rows[] = {
-        {"image/jpeg", 1, "image/png"},                           /* a PNG labelled JPEG */
-        {"application/x-www-form-urlencoded", 1, "image/png"},    /* curl's default */
+        {"image/jpeg", 1, "image/png"},                        /* a PNG labelled JPEG */
+        {"application/x-www-form-urlencoded", 1, "image/png"}, /* curl's default */
         {"application/x-www-form-urlencoded", 0, "application/octet-stream"},
-        {"text/plain", 0, "text/plain"},                          /* not an image: the client's word */
-        {"image/png", 0, "image/png"},                            /* claimed, not proven: kept, and 415 later */
+        {"text/plain", 0, "text/plain"}, /* not an image: the client's word */
+        {"image/png", 0, "image/png"},   /* claimed, not proven: kept, and 415 later */
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const char *data = rows[i].png ? astro_png : "just text, not an image";
@@ -432,8 +431,7 @@ TEST(uploads_are_typed_by_their_bytes)
         snprintf(path, sizeof path, "/api/v1/assets/%s", id);
         response r;
         REQUIRE(get(&s, path, &r) == 200);
-        CHECKF(strcmp(jstr(r.json, "content_type"), rows[i].want) == 0, "row %zu: %s", i,
-               jstr(r.json, "content_type"));
+        CHECKF(strcmp(jstr(r.json, "content_type"), rows[i].want) == 0, "row %zu: %s", i, jstr(r.json, "content_type"));
         CHECK(rows[i].png == json_is_integer(json_object_get(r.json, "width")));
         response_cleanup(&r);
     }

@@ -238,6 +238,20 @@ TEST(bad_inputs_give_a_one_line_error_and_no_output)
     const char *trunc = path_in("trunc.jpg");
     REQUIRE(run("%s truncate %s %s", mkimage, photo("rocket.jpg"), trunc) == 0);
     check_refused(trunc, "truncated jpeg");
+    /* regression (issue 11): a frame header that claims more pixels than
+     * the file holds was decoded with a grey fill and exit 0 */
+    char *jpeg = NULL;
+    size_t jl = 0;
+    REQUIRE(ad_file_read(photo("rocket.jpg"), 1 << 24, (void **)&jpeg, &jl, &(ad_err)AD_ERR_INIT) == AD_OK);
+    for (size_t i = 2; i + 9 < jl; i++)
+        if ((unsigned char)jpeg[i] == 0xff && (unsigned char)jpeg[i + 1] == 0xc0) {
+            jpeg[i + 5] = 0x27, jpeg[i + 6] = 0x10, jpeg[i + 7] = 0x27, jpeg[i + 8] = 0x10; /* 10000 x 10000 */
+            break;
+        }
+    const char *corrupt = path_in("claims-10000.jpg");
+    REQUIRE(ad_file_write_atomic(corrupt, jpeg, jl, 0644, &(ad_err)AD_ERR_INIT) == AD_OK);
+    free(jpeg);
+    check_refused(corrupt, "corrupt jpeg");
     const char *empty = path_in("empty.png");
     REQUIRE(ad_file_write_atomic(empty, "", 0, 0644, &(ad_err)AD_ERR_INIT) == AD_OK);
     check_refused(empty, "empty file");

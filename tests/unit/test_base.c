@@ -92,3 +92,27 @@ TEST(parallel_for_covers_every_index_once)
         ok &= v[i] == (i < 3 ? 2 : 1);
     CHECK(ok);
 }
+
+/* regression (issue 11): the mode came from flipping the process umask to
+ * 0 and back, racing every thread that created a file meanwhile; now the
+ * kernel applies the umask to the mode asked for, which is never touched */
+TEST(atomic_writes_take_their_mode_without_touching_the_umask)
+{
+    char dir[] = "/tmp/assetd-mode-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char priv[256], pub[256];
+    snprintf(priv, sizeof priv, "%s/private", dir);
+    snprintf(pub, sizeof pub, "%s/public", dir);
+    mode_t old = umask(022);
+    ad_err e = AD_ERR_INIT;
+    CHECK(ad_file_write_atomic(priv, "k", 1, 0600, &e) == AD_OK);
+    CHECK(ad_file_write_atomic(pub, "p", 1, 0666, &e) == AD_OK);
+    mode_t now = umask(old);
+    CHECK(now == 022); /* unchanged by the writes */
+    struct stat st;
+    CHECK(stat(priv, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK(stat(pub, &st) == 0 && (st.st_mode & 0777) == 0644);
+    unlink(priv);
+    unlink(pub);
+    rmdir(dir);
+}

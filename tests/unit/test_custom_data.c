@@ -23,6 +23,11 @@ TEST(custom_data_table)
         {"{\"a\":\"\\ud800\"}", AD_EINVAL, NULL},
         {"{\"a\":\"\xff\"}", AD_EINVAL, NULL},
         {"{\"a\":\"\\u0000\"}", AD_EINVAL, NULL},
+        /* regression (issue 11): numbers a double cannot hold were stored as 0 */
+        {"{\"a\":1e-400}", AD_EINVAL, NULL},
+        {"{\"a\":[1, -2.5e-330]}", AD_EINVAL, NULL},
+        {"{\"s\":\"1e-400\", \"n\":0e5, \"m\":-0.0, \"x\":1e-300}", AD_OK,
+         "{\"s\":\"1e-400\",\"n\":0.0,\"m\":-0.0,\"x\":1e-300}"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char *out = NULL;
