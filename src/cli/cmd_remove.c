@@ -1,12 +1,15 @@
 /* cmd_remove.c — `assetd remove`: the pipeline on files, one or a batch. */
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/clock.h"
+#include "base/version.h"
 #include "base/fsutil.h"
 #include "base/parallel.h"
 #include "cli/cli.h"
@@ -16,6 +19,42 @@
  * catches decompression bombs; this catches absurd files). */
 #define MAX_INPUT_BYTES (1024ull * 1024 * 1024)
 
+/* Read all of stdin (up to MAX_INPUT_BYTES). */
+static ad_status read_stdin(void **out, size_t *len, ad_err *err)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    *out = NULL;
+    *len = 0;
+    if (buf == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    for (;;) {
+        if (n == cap) {
+            if (cap >= MAX_INPUT_BYTES) {
+                free(buf);
+                return ad_err_set(err, AD_ETOOBIG, "standard input is larger than 1 GiB");
+            }
+            char *b = realloc(buf, cap *= 2);
+            if (b == NULL) {
+                free(buf);
+                return ad_err_set(err, AD_ENOMEM, "out of memory");
+            }
+            buf = b;
+        }
+        size_t k = fread(buf + n, 1, cap - n, stdin);
+        n += k;
+        if (k == 0)
+            break;
+    }
+    if (ferror(stdin)) {
+        free(buf);
+        return ad_err_set(err, AD_EIO, "cannot read standard input");
+    }
+    *out = buf;
+    *len = n;
+    return AD_OK;
+}
+
 static int remove_one(ad_model *model, const ad_cutout_options *opt, const ad_cutout_limits *lim, const char *in,
                       const char *out, ad_cutout_timing *t)
 {
@@ -23,26 +62,95 @@ static int remove_one(ad_model *model, const ad_cutout_options *opt, const ad_cu
     void *buf = NULL;
     size_t len = 0;
     ad_cutout_result res = {0};
-    ad_status rc = ad_file_read(in, MAX_INPUT_BYTES, &buf, &len, &err);
+    const char *in_name = strcmp(in, "-") == 0 ? "standard input" : in;
+    ad_status rc =
+        strcmp(in, "-") == 0 ? read_stdin(&buf, &len, &err) : ad_file_read(in, MAX_INPUT_BYTES, &buf, &len, &err);
     if (rc == AD_OK)
         rc = ad_cutout_run(model, buf, len, opt, lim, &res, &err);
     if (t)
         *t = res.timing;
-    if (rc == AD_OK) {
+    if (rc == AD_OK && strcmp(out, "-") == 0) {
+        if (fwrite(res.data, 1, res.len, stdout) != res.len || fflush(stdout) != 0) {
+            fprintf(stderr, "assetd: cannot write the result to standard output\n");
+            rc = AD_EIO;
+        }
+    } else if (rc == AD_OK) {
         ad_err werr = AD_ERR_INIT;
         rc = ad_file_write_atomic(out, res.data, res.len, 0666, &werr);
         if (rc != AD_OK)
             fprintf(stderr, "assetd: %s: %s\n", out, werr.msg);
     } else {
         /* ad_file_read already names the path; the pipeline does not. */
-        if (strstr(err.msg, in) == err.msg)
+        if (strstr(err.msg, in_name) == err.msg)
             fprintf(stderr, "assetd: %s\n", err.msg);
         else
-            fprintf(stderr, "assetd: %s: %s\n", in, err.msg);
+            fprintf(stderr, "assetd: %s: %s\n", in_name, err.msg);
     }
     free(buf);
     ad_cutout_result_cleanup(&res);
     return rc == AD_OK ? 0 : ad_status_exit(rc);
+}
+
+static void usage(FILE *f)
+{
+    int n;
+    const ad_option_decl *d = ad_cutout_option_decls(&n);
+    fprintf(f, "usage: assetd remove [options] INPUT OUTPUT.png     one image ('-': standard input / output)\n"
+               "       assetd remove [options] -o DIR INPUT...      a batch into DIR (DIR/<name>.png)\n"
+               "options:\n"
+               "  --mask                 the 8-bit mask alone (= --channels alpha)\n");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "  --%-20s %s (%s%s%s; default %s)\n", d[i].name, d[i].help,
+                d[i].type == AD_OPT_ENUM ? "one of " : "", d[i].type == AD_OPT_ENUM ? d[i].choices : "integer", "",
+                d[i].def);
+    fprintf(f, "  --model medium|small   and every other setting: assetd help\n");
+}
+
+/* The folder a file is written into must exist and be writable: checked
+ * before the model is loaded, so a typo costs no time. */
+static int output_ok(const char *out)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s", out);
+    const char *d = dirname(dir);
+    if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "assetd: %s: the folder %s does not exist\n", out, d);
+        return 0;
+    }
+    if (access(d, W_OK) != 0) {
+        fprintf(stderr, "assetd: %s: the folder %s cannot be written\n", out, d);
+        return 0;
+    }
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "assetd: %s: is a folder (use -o DIR for a batch)\n", out);
+        return 0;
+    }
+    return 1;
+}
+
+/* Batch output names: DIR/<stem>.png; a stem that another input of the
+ * batch has already taken gets -2, -3, ... (never an overwrite). */
+static char (*batch_outputs(const char *outdir, const char *const *inputs, int n))[PATH_MAX]
+{
+    char(*out)[PATH_MAX] = calloc((size_t)n, PATH_MAX);
+    if (out == NULL)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        char base[PATH_MAX];
+        snprintf(base, sizeof base, "%s", inputs[i]);
+        char *name = basename(base);
+        char *dot = strrchr(name, '.');
+        if (dot && dot != name)
+            *dot = '\0';
+        snprintf(out[i], PATH_MAX, "%.3000s/%.200s.png", outdir, name);
+        for (int k = 2, j = 0; j < i; j++)
+            if (strcmp(out[i], out[j]) == 0) {
+                snprintf(out[i], PATH_MAX, "%.3000s/%.200s-%d.png", outdir, name, k++);
+                j = -1; /* check the new name against all again */
+            }
+    }
+    return out;
 }
 
 int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
@@ -55,7 +163,13 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
     int ninputs = 0;
     for (int i = 1; i < argc; i++) {
         const ad_option_decl *od;
-        if (strcmp(argv[i], "--mask") == 0) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("assetd %s\n", AD_VERSION);
+            return 0;
+        } else if (strcmp(argv[i], "--mask") == 0) {
             opt.channels = AD_CHANNELS_ALPHA; /* the short name for --channels alpha */
         } else if (strncmp(argv[i], "--", 2) == 0 && (od = ad_cutout_option_find(argv[i] + 2, 0)) != NULL) {
             ad_err oerr = AD_ERR_INIT;
@@ -67,10 +181,14 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
                 fprintf(stderr, "assetd remove: %s\n", oerr.msg);
                 return 2;
             }
-        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "-o") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "assetd remove: -o needs a folder\n");
+                return 2;
+            }
             outdir = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "assetd remove: unknown option '%s'\n", argv[i]);
+            fprintf(stderr, "assetd remove: unknown option '%s' (assetd remove --help)\n", argv[i]);
             return 2;
         } else if (ninputs < (int)(sizeof inputs / sizeof inputs[0])) {
             inputs[ninputs++] = argv[i];
@@ -79,27 +197,43 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
             return 2;
         }
     }
-    if (outdir == NULL && ninputs != 2) {
-        fprintf(stderr, "usage: assetd remove [--model medium|small] [--mask] INPUT OUTPUT.png\n"
-                        "       assetd remove [--model medium|small] [--mask] -o DIR INPUT...\n");
+    if ((outdir == NULL && ninputs != 2) || (outdir && ninputs == 0)) {
+        usage(stderr);
         return 2;
     }
-    if (outdir && ninputs == 0) {
-        fprintf(stderr, "assetd remove: no inputs given\n");
-        return 2;
-    }
+    char(*outs)[PATH_MAX] = NULL;
     if (outdir) {
         struct stat st;
-        if (stat(outdir, &st) != 0 && mkdir(outdir, 0777) != 0) {
-            fprintf(stderr, "assetd: %s: cannot create output folder\n", outdir);
+        for (int i = 0; i < ninputs; i++)
+            if (strcmp(inputs[i], "-") == 0) {
+                fprintf(stderr, "assetd remove: '-' (standard input) is for one image, not a batch\n");
+                return 2;
+            }
+        if (stat(outdir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "assetd: %s: not a folder\n", outdir);
             return 7;
         }
+        if (stat(outdir, &st) != 0 && mkdir(outdir, 0777) != 0) {
+            fprintf(stderr, "assetd: %s: cannot create the output folder: %s\n", outdir, strerror(errno));
+            return 7;
+        }
+        if (access(outdir, W_OK) != 0) {
+            fprintf(stderr, "assetd: %s: the output folder cannot be written\n", outdir);
+            return 7;
+        }
+        if ((outs = batch_outputs(outdir, inputs, ninputs)) == NULL) {
+            fprintf(stderr, "assetd: out of memory\n");
+            return 10;
+        }
+    } else if (strcmp(inputs[1], "-") != 0 && !output_ok(inputs[1])) {
+        return 7;
     }
 
     ad_err err = AD_ERR_INIT;
     ad_model *model = NULL;
     if (ad_cli_open_model(cfg, ad_cpu_count(), &model, &err) != AD_OK) {
         fprintf(stderr, "assetd: %s\n", err.msg);
+        free(outs);
         return ad_status_exit(err.code);
     }
     int worst = 0, failed = 0;
@@ -108,25 +242,19 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
     } else {
         double t0 = ad_clock_ms();
         for (int i = 0; i < ninputs; i++) {
-            char base[PATH_MAX], out[PATH_MAX];
-            snprintf(base, sizeof base, "%s", inputs[i]);
-            char *name = basename(base);
-            char *dot = strrchr(name, '.');
-            if (dot && dot != name)
-                *dot = '\0';
-            snprintf(out, sizeof out, "%s/%s.png", outdir, name);
             ad_cutout_timing t = {0};
-            int r = remove_one(model, &opt, &lim, inputs[i], out, &t);
+            int r = remove_one(model, &opt, &lim, inputs[i], outs[i], &t);
             if (r != 0) {
                 failed++;
                 worst = r;
             } else {
-                fprintf(stderr, "[%d/%d] %s -> %s (%dx%d, %.0f ms)\n", i + 1, ninputs, inputs[i], out, t.width,
+                fprintf(stderr, "[%d/%d] %s -> %s (%dx%d, %.0f ms)\n", i + 1, ninputs, inputs[i], outs[i], t.width,
                         t.height, t.total);
             }
         }
         fprintf(stderr, "done: %d ok, %d failed in %.1f s\n", ninputs - failed, failed, (ad_clock_ms() - t0) / 1000.0);
     }
+    free(outs);
     ad_model_close(model);
     return worst;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/version.h"
 #include "cli/cli.h"
 #include "image/image.h"
 
@@ -57,6 +58,11 @@ int main(int argc, char **argv)
     int rc = 2;
     if (ad_config_load(&cfg, &argc, argv, &err) != AD_OK) {
         fprintf(stderr, "assetd: %s\n", err.msg);
+        goto out;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("assetd %s\n", AD_VERSION);
+        rc = 0;
         goto out;
     }
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

@@ -236,7 +236,9 @@ TEST(the_source_deleted_while_its_cut_out_runs)
     char dir[256], a[33], b[33], path[160];
     temp_dir(dir, sizeof dir, "data");
     server s;
-    const char *args[] = {"--job-start-delay-ms", "3000", NULL};
+    /* background saves wait until a restart, so the delete surely comes
+     * between the answer and the save */
+    const char *args[] = {"--job-start-delay-ms", "600000", NULL};
     REQUIRE(server_start(&s, dir, args));
     REQUIRE(upload(&s, "a.png", "image/png", astro_png, astro_len, a) == 201);
     REQUIRE(upload(&s, "b.jpg", "image/jpeg", rocket_jpg, rocket_len, b) == 201);
@@ -266,6 +268,9 @@ TEST(the_source_deleted_while_its_cut_out_runs)
     snprintf(path, sizeof path, "/api/v1/assets/%s", b);
     CHECK(request(&s, "DELETE", path, NULL, 1, NULL, 0, &r) == 204);
     response_cleanup(&r);
+    server_kill(&s, SIGTERM);
+    REQUIRE(server_start(&s, dir, NULL));
+    bg.s = &s;
     snprintf(path, sizeof path, "/api/v1/jobs/%s", bg.job);
     int done = 0;
     for (int i = 0; i < 200 && !done; i++) {

@@ -10,6 +10,8 @@
 
 #define HARNESS_SETUP setup
 #include "base/fsutil.h"
+#include <time.h>
+
 #include "harness.h"
 #include "image/image.h"
 
@@ -33,6 +35,13 @@ static void setup(void)
         printf("setup failed\n");
         exit(1);
     }
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Run a shell command line; returns its exit status, keeps its stderr. */
@@ -295,4 +304,46 @@ TEST(missing_model_is_a_clear_error)
     CHECKF(strstr(last_stderr, "isnet-medium.onnx: model: not an ONNX model") != NULL && !exists(out), "%s",
            last_stderr);
     unlink(junk);
+}
+
+/* Issue 15, item 5: a batch never overwrites its own outputs; a place that
+ * cannot be written fails before the model is loaded, once; --help,
+ * --version, -o without a value, and '-' for stdin / stdout. */
+TEST(the_cli_behaves_as_a_cli_user_expects)
+{
+    const char *dir = path_in("dups");
+    const char *copy = path_in("rocket.jpg");
+    REQUIRE(run("cp %s %s", photo("rocket.jpg"), copy) == 0);
+    CHECK(run("%s remove -o %s %s %s", bin, dir, copy, photo("rocket.jpg")) == 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/rocket.png", dir);
+    CHECK(exists(p));
+    snprintf(p, sizeof p, "%s/rocket-2.png", dir);
+    CHECK(exists(p));
+    CHECKF(strstr(last_stderr, "rocket-2.png") && strstr(last_stderr, "2 ok"), "%s", last_stderr);
+    /* refused at once (no model load: well under a second), one message */
+    const char *file = path_in("plain-file");
+    REQUIRE(ad_file_write_atomic(file, "x", 1, 0644, &(ad_err)AD_ERR_INIT) == AD_OK);
+    double t0 = now_ms();
+    CHECK(run("%s remove -o %s %s", bin, file, photo("rocket.jpg")) != 0);
+    CHECKF(now_ms() - t0 < 1000 && strstr(last_stderr, "not a folder"), "%.0f ms: %s", now_ms() - t0, last_stderr);
+    const char *nl = strchr(last_stderr, '\n');
+    CHECK(nl && nl[1] == '\0');
+    t0 = now_ms();
+    CHECK(run("%s remove %s %s/missing/out.png", bin, photo("rocket.jpg"), tmp) != 0);
+    CHECKF(now_ms() - t0 < 1000 && strstr(last_stderr, "does not exist"), "%s", last_stderr);
+    nl = strchr(last_stderr, '\n');
+    CHECK(nl && nl[1] == '\0');
+    CHECK(run("%s remove -o", bin) == 2 && strstr(last_stderr, "-o needs a folder"));
+    CHECK(run("%s remove --help >/dev/null", bin) == 0);
+    CHECK(run("%s remove --version >/dev/null", bin) == 0);
+    CHECK(run("%s --version >/dev/null", bin) == 0);
+    /* standard input to standard output */
+    const char *out = path_in("from-stdin.png");
+    CHECK(run("%s remove - - < %s > %s", bin, photo("rocket.jpg"), out) == 0);
+    char *png = NULL;
+    size_t len = 0;
+    REQUIRE(ad_file_read(out, 1 << 26, (void **)&png, &len, &(ad_err)AD_ERR_INIT) == AD_OK);
+    CHECK(len > 100 && memcmp(png, "\x89PNG", 4) == 0);
+    free(png);
 }
