@@ -139,10 +139,9 @@ if [ "$(cat "$MODEL_STAMP" 2>/dev/null)" != "$MODEL_MEDIUM_SHA256 $MODEL_SMALL_S
     log "models ready in $MODEL_DIR"
 fi
 
-# ---------------------------------------------------------------- 3. test photos
-if [ $want_test = 1 ]; then
-    "$ROOT/scripts/fetch-testdata.sh"
-fi
+# ---------------------------------------------------------------- 3. photos
+# The test suites use them, and the quick start's example uploads one.
+"$ROOT/scripts/fetch-testdata.sh"
 
 # ---------------------------------------------------------------- 4. build
 make -C "$ROOT" -s -j"$(nproc)" all

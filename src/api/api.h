@@ -29,6 +29,7 @@ typedef struct {
     double max_queue_wait_ms; /* a cut-out that waited longer is answered 503 unrun */
     ad_lru *cache;            /* lent; finished cut-outs by source sha256 (NULL: none) */
     const char *model_id;     /* lent; names the model in cache keys */
+    const char *cors_origins; /* lent; comma-separated origins allowed from browsers, "*" any, "" none */
 } ad_api_config;
 
 typedef struct ad_api ad_api;
@@ -49,6 +50,10 @@ void ad_api_handle(void *app, ad_http_req *req);
 /* The ad_http_headers_fn: how a request's body is taken (uploads are
  * streamed into the store as they arrive). */
 ad_http_body_mode ad_api_on_headers(void *app, ad_http_req *req);
+
+/* The ad_http_done_fn: one access-log line per request (time, request id,
+ * method, route template, status, bytes, duration, key id; never a key). */
+void ad_api_on_done(void *app, const ad_http_done *done);
 
 void ad_api_free(ad_api *api);
 

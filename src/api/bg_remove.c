@@ -195,7 +195,7 @@ out:
            err.msg[0] ? " error=" : "", err.msg);
     free(src);
     ad_cutout_result_cleanup(&res);
-    ad_http_respond(t->req, r);
+    ad_api_finish(api, t->req, r);
     free(t);
 }
 

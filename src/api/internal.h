@@ -5,16 +5,26 @@
 #define AD_API_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 
 #include "api/api.h"
 #include "api/query.h"
 #include "api/route.h"
+
+/* When each key was last recorded as used: the store is told at most once
+ * a minute per key, not on every request. */
+#define KEY_USE_SLOTS 64
 
 struct ad_api {
     ad_api_config cfg;
     ad_model *model;
     ad_jobrunner *jobs;
     int ready, draining; /* accessed with __atomic builtins */
+    pthread_mutex_t key_lock;
+    struct {
+        char id[17];
+        double at; /* s, monotonic */
+    } key_use[KEY_USE_SLOTS];
 };
 
 /* ---- replies (each returns a response the caller hands to ad_http_respond) */
@@ -57,6 +67,10 @@ ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, c
  * which answers it later. */
 extern char ad_api_deferred_mark;
 #define AD_DEFERRED ((ad_http_resp *)(void *)&ad_api_deferred_mark)
+
+/* Answer a deferred request (from any thread), with the CORS headers the
+ * router adds to the others. */
+void ad_api_finish(ad_api *api, ad_http_req *req, ad_http_resp *r);
 
 /* ---- handlers (route.c's table): path parameters already validated */
 ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_args *a);

@@ -198,7 +198,10 @@ ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, c
         return ad_reply_error(st == AD_ENOTFOUND ? 500 : ad_status_http(st), "storage_error", NULL,
                               "the stored file is unreadable (%s)", ad_status_name(st));
     uint64_t size = (uint64_t)ad_store_reader_size(rd), first = 0, last = size ? size - 1 : 0;
-    ad_range_result rr = ad_http_range_parse(ad_http_header(req, "Range"), size, &first, &last);
+    const char *range = ad_http_header(req, "Range");
+    if (!ad_http_if_range_ok(ad_http_header(req, "If-Range"), etag))
+        range = NULL; /* the client's copy is of other bytes: send them all */
+    ad_range_result rr = ad_http_range_parse(range, size, &first, &last);
     ad_http_resp *r;
     if (rr == AD_RANGE_UNSATISFIABLE) {
         ad_store_reader_close(rd);

@@ -5,8 +5,10 @@
  * never stalls unrelated requests. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/internal.h"
+#include "base/log.h"
 #include "base/sha256.h"
 
 ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err)
@@ -16,6 +18,7 @@ ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err)
     if (api == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
     api->cfg = *cfg;
+    pthread_mutex_init(&api->key_lock, NULL);
     *out = api;
     return AD_OK;
 }
@@ -29,7 +32,48 @@ void ad_api_set_ready(ad_api *api, ad_model *model, ad_jobrunner *jobs)
 
 void ad_api_set_draining(ad_api *api) { __atomic_store_n(&api->draining, 1, __ATOMIC_RELEASE); }
 
-void ad_api_free(ad_api *api) { free(api); }
+void ad_api_free(ad_api *api)
+{
+    if (api == NULL)
+        return;
+    pthread_mutex_destroy(&api->key_lock);
+    free(api);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Record a key's use, at most once a minute per key (a write each request
+ * would cost a commit each). */
+static void note_key_use(ad_api *api, const char *id)
+{
+    double now = mono_s();
+    int slot = -1, oldest = 0, due = 0;
+    pthread_mutex_lock(&api->key_lock);
+    for (int i = 0; i < KEY_USE_SLOTS && slot < 0; i++)
+        if (strcmp(api->key_use[i].id, id) == 0)
+            slot = i;
+    for (int i = 0; slot < 0 && i < KEY_USE_SLOTS; i++)
+        if (api->key_use[i].at < api->key_use[oldest].at)
+            oldest = i;
+    if (slot < 0) {
+        slot = oldest;
+        snprintf(api->key_use[slot].id, sizeof api->key_use[slot].id, "%s", id);
+        api->key_use[slot].at = 0;
+    }
+    if (api->key_use[slot].at == 0 || now - api->key_use[slot].at > 60) {
+        api->key_use[slot].at = now;
+        due = 1;
+    }
+    pthread_mutex_unlock(&api->key_lock);
+    ad_err err = AD_ERR_INIT;
+    if (due)
+        ad_store_touch_key(api->cfg.store, id, &err);
+}
 
 /* Bearer key -> its SHA-256 -> a row in the store. Only the hash is stored
  * and compared, in the database's index: the time a lookup takes depends on
@@ -45,10 +89,14 @@ static int authorised(ad_api *api, ad_http_req *req)
     size_t n = strlen(key);
     if (n < 16 || n > 256)
         return 0;
-    char sha[65];
+    char sha[65], id[17];
     ad_sha256_hex(key, n, sha);
     ad_err err = AD_ERR_INIT;
-    return ad_store_has_key(api->cfg.store, sha, &err) == AD_OK;
+    if (ad_store_has_key(api->cfg.store, sha, id, &err) != AD_OK)
+        return 0;
+    ad_http_set_subject(req, id);
+    note_key_use(api, id);
+    return 1;
 }
 
 static ad_http_resp *unavailable(const char *code)
@@ -67,6 +115,64 @@ ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_ar
 {
     (void)api, (void)req, (void)a;
     return ad_reply_json(200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* The request's Origin when CORS allows it, else NULL. */
+static const char *allowed_origin(ad_api *api, ad_http_req *req)
+{
+    const char *origin = ad_http_header(req, "Origin");
+    const char *list = api->cfg.cors_origins;
+    if (origin == NULL || list == NULL || *list == '\0')
+        return NULL;
+    size_t ol = strlen(origin);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t l = strcspn(p, ", ");
+        if ((l == 1 && *p == '*') || (l == ol && strncmp(p, origin, l) == 0))
+            return origin;
+        p += l;
+    }
+    return NULL;
+}
+
+/* What a browser script may read of an answer besides the basics. */
+#define EXPOSED \
+    "X-Job-Id, X-New-Asset-Id, X-Request-Id, X-Cache, Retry-After, ETag, Content-Disposition, Content-Range, Location"
+
+static void add_cors(ad_api *api, ad_http_req *req, ad_http_resp *r)
+{
+    const char *origin = allowed_origin(api, req);
+    if (r == NULL || r == AD_DEFERRED || origin == NULL)
+        return;
+    ad_http_resp_header(r, "Access-Control-Allow-Origin", origin);
+    ad_http_resp_header(r, "Vary", "Origin");
+    ad_http_resp_header(r, "Access-Control-Expose-Headers", EXPOSED);
+}
+
+/* A CORS preflight: answered without a key (a browser sends none with it),
+ * 204 with what the path allows when the origin is allowed, else 403. */
+static ad_http_resp *preflight(ad_api *api, ad_http_req *req, const char *path)
+{
+    ad_route_match any;
+    ad_route_find("OPTIONS", path, &any);
+    if (allowed_origin(api, req) == NULL)
+        return ad_reply_error(403, "cors_origin_not_allowed", "Origin",
+                              "this origin may not call the API from a browser (--cors-origins)");
+    if (any.status != AD_MATCH_METHOD)
+        return ad_reply_error(404, "not_found", NULL, "no route for this path");
+    ad_http_resp *r = ad_http_resp_take(204, NULL, NULL, 0);
+    ad_http_resp_header(r, "Access-Control-Allow-Methods", any.allow);
+    ad_http_resp_header(r, "Access-Control-Allow-Headers",
+                        "Authorization, Content-Type, Range, If-None-Match, If-Range, X-Request-Id");
+    ad_http_resp_header(r, "Access-Control-Max-Age", "600");
+    return r;
+}
+
+static int is_preflight(ad_http_req *req)
+{
+    return strcmp(ad_http_method(req), "OPTIONS") == 0 && ad_http_header(req, "Origin") &&
+           ad_http_header(req, "Access-Control-Request-Method");
 }
 
 static ad_http_resp *route(ad_api *api, ad_http_req *req, const ad_route_match *m)
@@ -119,9 +225,26 @@ char ad_api_deferred_mark;
 
 static void answer(ad_api *api, ad_http_req *req, const ad_route_match *m)
 {
-    ad_http_resp *r = route(api, req, m);
+    ad_http_resp *r = is_preflight(req) ? preflight(api, req, ad_http_path(req)) : route(api, req, m);
+    add_cors(api, req, r);
     if (r != AD_DEFERRED)
         ad_http_respond(req, r);
+}
+
+/* Deferred answers get their CORS headers where they are made: bg_remove
+ * calls this before responding. */
+void ad_api_finish(ad_api *api, ad_http_req *req, ad_http_resp *r)
+{
+    add_cors(api, req, r);
+    ad_http_respond(req, r);
+}
+
+void ad_api_on_done(void *app, const ad_http_done *d)
+{
+    (void)app;
+    ad_log(AD_LOG_INFO, "http", "request=%s method=%s route=%s status=%d bytes=%llu ms=%.1f key=%s%s", d->id, d->method,
+           d->label, d->status, (unsigned long long)d->bytes, d->ms, d->subject[0] ? d->subject : "-",
+           d->completed ? "" : " aborted=1");
 }
 
 static void run_offloaded(void *arg)
@@ -136,6 +259,7 @@ ad_http_body_mode ad_api_on_headers(void *app, ad_http_req *req)
     ad_api *api = app;
     ad_route_match m;
     ad_route_find(ad_http_method(req), ad_http_path(req), &m);
+    ad_http_set_label(req, m.route ? m.route->path : m.api ? "/api/v1 (no route)" : "(no route)");
     if (m.status != AD_MATCH_OK || !(m.route->flags & AD_ROUTE_STREAM_BODY))
         return AD_HTTP_BODY_MEMORY;
     /* a body nobody will accept is not worth a byte of disk: it is read
@@ -150,7 +274,8 @@ void ad_api_handle(void *app, ad_http_req *req)
     ad_api *api = app;
     ad_route_match m;
     ad_route_find(ad_http_method(req), ad_http_path(req), &m);
-    int needs_store = m.api || (m.route && (m.route->auth || (m.route->flags & AD_ROUTE_STORE)));
+    int needs_store =
+        !is_preflight(req) && (m.api || (m.route && (m.route->auth || (m.route->flags & AD_ROUTE_STORE))));
     int offload = m.route && (m.route->flags & AD_ROUTE_OFFLOAD);
     if (api->cfg.io_pool && ((needs_store && ad_store_remote(api->cfg.store)) || offload)) {
         offloaded *o = malloc(sizeof *o);
@@ -164,7 +289,7 @@ void ad_api_handle(void *app, ad_http_req *req)
             free(o);
             ad_http_resp *r = ad_reply_error(503, "busy", NULL, "the server is saturated; retry later");
             ad_http_resp_header(r, "Retry-After", "1");
-            ad_http_respond(req, r);
+            ad_api_finish(api, req, r);
             return;
         }
     }

@@ -15,6 +15,12 @@ ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, a
  * this process is the one server writing to it (serve). */
 ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out, ad_err *err);
 
+/* serve --welcome: the key to show (key: "" when it is ASSETD_API_KEY's),
+ * from DATA_DIR/api-key or newly made and kept there (0600); then the
+ * banner with what is actually in force. */
+ad_status ad_cli_welcome_key(const ad_config *cfg, ad_store *store, char key[128], ad_err *err);
+void ad_cli_welcome_banner(const ad_config *cfg, int port, const char *key);
+
 int ad_cmd_remove(ad_config *cfg, int argc, char **argv);
 int ad_cmd_serve(ad_config *cfg, int argc, char **argv);
 int ad_cmd_keys(ad_config *cfg, int argc, char **argv);

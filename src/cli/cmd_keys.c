@@ -1,6 +1,8 @@
-/* cmd_keys.c — `assetd keys create`: make an API key, store its hash in the
- * data dir's store, print the key (the only time it is ever shown). */
+/* cmd_keys.c — `assetd keys`: create a key (its hash stored, the key
+ * printed once), list keys (never the key itself), revoke one. Works
+ * beside a running server: a revoked key is refused by it at once. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -8,25 +10,76 @@
 #include "cli/cli.h"
 #include "store/store.h"
 
+static void usage(void)
+{
+    fprintf(stderr, "usage: assetd keys create [--label TEXT]   make a key; print it (the only time it is shown)\n"
+                    "       assetd keys list                   id, label, created, last used, revoked\n"
+                    "       assetd keys revoke ID              refuse the key from now on\n"
+                    "(the store of --data-dir / --store, as `assetd serve` uses it)\n");
+}
+
+static int create(ad_store *store, const char *label, ad_err *err)
+{
+    char a[AD_ID_LEN + 1], b[AD_ID_LEN + 1], key[80], sha[65], id[17];
+    /* 256 random bits */
+    if (ad_id_new(a, err) != AD_OK || ad_id_new(b, err) != AD_OK)
+        return 1;
+    snprintf(key, sizeof key, "adk_%s%s", a, b);
+    ad_sha256_hex(key, strlen(key), sha);
+    if (ad_store_add_key(store, sha, label, id, err) != AD_OK)
+        return 1;
+    printf("%s\n", key);
+    fprintf(stderr, "assetd keys: created key %s%s%s\n", id, label ? " labelled " : "", label ? label : "");
+    return 0;
+}
+
+static int list(ad_store *store, ad_err *err)
+{
+    ad_key_info *v;
+    int n;
+    if (ad_store_list_keys(store, &v, &n, err) != AD_OK)
+        return 1;
+    printf("%-16s  %-24s  %-24s  %-24s  %s\n", "id", "created", "last used", "revoked", "label");
+    for (int i = 0; i < n; i++)
+        printf("%-16s  %-24s  %-24s  %-24s  %s\n", v[i].id, v[i].created_at,
+               v[i].last_used_at[0] ? v[i].last_used_at : "never", v[i].revoked_at[0] ? v[i].revoked_at : "-",
+               v[i].label);
+    free(v);
+    return 0;
+}
+
 int ad_cmd_keys(ad_config *cfg, int argc, char **argv)
 {
-    if (argc != 2 || strcmp(argv[1], "create") != 0) {
-        fprintf(stderr, "usage: assetd keys create [--data-dir DIR]\n");
+    const char *label = NULL;
+    int rc = 1;
+    if (argc < 2) {
+        usage();
+        return 2;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "create") == 0) {
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--label") == 0 && i + 1 < argc) {
+                label = argv[++i];
+            } else {
+                usage();
+                return 2;
+            }
+        }
+    } else if (!(strcmp(verb, "list") == 0 && argc == 2) && !(strcmp(verb, "revoke") == 0 && argc == 3)) {
+        usage();
         return 2;
     }
     ad_err err = AD_ERR_INIT;
     ad_store *store = NULL;
-    char a[AD_ID_LEN + 1], b[AD_ID_LEN + 1], key[80], sha[65];
-    int rc = 1;
-    /* 256 random bits */
-    if (ad_id_new(a, &err) != AD_OK || ad_id_new(b, &err) != AD_OK)
+    if (ad_cli_open_store(cfg, 0, &store, &err) != AD_OK)
         goto out;
-    snprintf(key, sizeof key, "adk_%s%s", a, b);
-    ad_sha256_hex(key, strlen(key), sha);
-    if (ad_cli_open_store(cfg, 0, &store, &err) != AD_OK || ad_store_add_key(store, sha, &err) != AD_OK)
-        goto out;
-    printf("%s\n", key);
-    rc = 0;
+    if (strcmp(verb, "create") == 0)
+        rc = create(store, label, &err);
+    else if (strcmp(verb, "list") == 0)
+        rc = list(store, &err);
+    else if ((rc = ad_store_revoke_key(store, argv[2], &err) != AD_OK) == 0)
+        fprintf(stderr, "assetd keys: key %s revoked\n", argv[2]);
 out:
     if (rc)
         fprintf(stderr, "assetd keys: %s\n", err.msg);

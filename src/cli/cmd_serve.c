@@ -61,9 +61,12 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         }
         char sha[65];
         ad_sha256_hex(cfg->api_key, n, sha);
-        if (ad_store_add_key(store, sha, &err) != AD_OK)
+        if (ad_store_add_key(store, sha, "ASSETD_API_KEY", NULL, &err) != AD_OK)
             goto fail;
     }
+    char welcome_key[128] = "";
+    if (cfg->welcome && ad_cli_welcome_key(cfg, store, welcome_key, &err) != AD_OK)
+        goto fail;
     int workers, threads;
     ad_config_concurrency(cfg, &workers, &threads);
     if (ad_workpool_new(workers, (int)cfg->queue_depth, &pool, &err) != AD_OK)
@@ -89,6 +92,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .max_body = (size_t)cfg->max_body,
         .max_custom_data = (size_t)cfg->max_custom_data,
         .max_queue_wait_ms = (double)cfg->request_timeout * 1000.0,
+        .cors_origins = cfg->cors_origins,
     };
     if (ad_api_new(&ac, &api, &err) != AD_OK)
         goto fail;
@@ -101,6 +105,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .max_memory_total = (size_t)cfg->max_body_memory << 20,
         .min_rate = (unsigned)cfg->min_upload_rate,
         .on_headers = ad_api_on_headers,
+        .on_done = ad_api_on_done,
         .max_header = (size_t)cfg->max_header,
         .max_connections = (unsigned)cfg->max_connections,
         .timeout = (unsigned)cfg->request_timeout,
@@ -125,9 +130,18 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
     if (ad_jobrunner_start(store, &jc, &jobs, &err) != AD_OK)
         goto fail;
     ad_api_set_ready(api, model, jobs);
-    ad_log(AD_LOG_INFO, "serve", "ready model=%s workers=%d ort_threads=%d queue_depth=%lld%s", cfg->model, workers,
-           threads, cfg->queue_depth,
-           cfg->api_key[0] ? "" : " (no ASSETD_API_KEY given: keys come from `assetd keys create`)");
+    int nkeys = 0;
+    ad_key_info *keys = NULL;
+    if (ad_store_list_keys(store, &keys, &nkeys, &err) == AD_OK)
+        for (int i = 0, all = nkeys; i < all; i++)
+            nkeys -= keys[i].revoked_at[0] != '\0';
+    free(keys);
+    ad_err_clear(&err);
+    ad_log(AD_LOG_INFO, "serve", "ready model=%s workers=%d ort_threads=%d queue_depth=%lld api_keys=%d%s", cfg->model,
+           workers, threads, cfg->queue_depth, nkeys,
+           nkeys ? "" : " (no API key yet: make one with `assetd keys create`, or set ASSETD_API_KEY)");
+    if (cfg->welcome)
+        ad_cli_welcome_banner(cfg, ad_http_port(http), welcome_key);
 
     int sig = 0;
     sigwait(&stop, &sig);

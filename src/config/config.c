@@ -35,7 +35,9 @@ static const setting settings[] = {
     S(ort_library, T_STR, "@deps/onnxruntime/lib/libonnxruntime.so", 0, 0,
       "ONNX Runtime shared library (point at a GPU build to use one)"),
     S(ort_provider, T_STR, "cpu", 0, 0, "ONNX Runtime execution provider"),
-    S(ort_profile, T_STR, "fast", 0, 0, "fast (NCHWc layout: ~1.0 s, ~1.2 GB at 896) or lean (~1.3 s, ~0.65 GB)"),
+    S(ort_profile, T_STR, "fast", 0, 0,
+      "fast (NCHWc layout: ~1.0 s, ~0.9 GB peak at 896 once the optimised model is cached) or lean (~1.3 s, "
+      "~0.65 GB)"),
     S(ort_threads, T_INT, "0", 0, 256, "intra-op threads per inference (0: all cores)"),
     S(model_cache_dir, T_STR, "@deps/model-cache", 0, 0,
       "where the optimised model is kept between starts (\"\": rebuild it every start)"),
@@ -47,6 +49,8 @@ static const setting settings[] = {
     S(data_dir, T_STR, "./data", 0, 0, "folder of the embedded store (SQLite + blobs)"),
     S(store, T_STR, "sqlite", 0, 0, "store backend (sqlite)"),
     S(api_key, T_SECRET, "", 0, 0, "an API key to accept, stored hashed at start-up"),
+    S(cors_origins, T_STR, "", 0, 0,
+      "origins a browser may call the API from, comma-separated (\"*\": any; \"\": none, the default)"),
     S(http_threads, T_INT, "2", 1, 64, "HTTP I/O threads"),
     S(workers, T_INT, "0", 0, 64, "concurrent cut-outs (0: auto, one per 4 cores, at least 1)"),
     S(queue_depth, T_INT, "8", 0, 100000, "cut-outs that may wait; beyond that 503"),
@@ -64,6 +68,9 @@ static const setting settings[] = {
     S(job_attempts, T_INT, "5", 1, 1000, "attempts of a background save before it fails"),
     S(job_backoff_ms, T_INT, "500", 1, 3600000, "delay before the first retry; doubles each time"),
     S(job_start_delay_ms, T_INT, "0", 0, 86400000, "run no background job until this long after start"),
+    S(welcome, T_INT, "0", 0, 1,
+      "serve: print a quick start (URL, API key, commands to paste); creates DATA_DIR/api-key (0600) when no key "
+      "exists"),
     S(job_lease_ms, T_INT, "30000", 100, 86400000,
       "a claimed job is this instance's for this long, renewed while it runs; then any instance may take it"),
     S(gc_grace, T_INT, "60", 0, 30 * 86400, "seconds an unreferenced blob is kept before it is removed"),
@@ -73,24 +80,40 @@ static const setting settings[] = {
 static char **str_slot(ad_config *cfg, const setting *s) { return (char **)((char *)cfg + s->offset); }
 static long long *int_slot(ad_config *cfg, const setting *s) { return (long long *)((char *)cfg + s->offset); }
 
-/* The deps folder is the one setup.sh fills at the top of the checkout:
- * build/assetd -> ./deps. Found by walking up from the binary's folder (tests
- * and benchmarks live one level deeper), so any working directory works. */
-static void deps_dir(char *buf, size_t len)
+/* The folder of the running binary, into buf. 0 when unknown. */
+static int exe_dir(char *buf, size_t len)
 {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    snprintf(buf, len, "deps");
     if (n <= 0)
-        return;
+        return 0;
     exe[n] = '\0';
-    char *dir = dirname(exe);
+    snprintf(buf, len, "%s", dirname(exe));
+    return 1;
+}
+
+/* The deps folder: the one setup.sh fills at the top of the checkout
+ * (build/assetd -> ./deps), found by walking up from the binary's folder
+ * (tests and benchmarks live one level deeper), or, for an installed
+ * binary, PREFIX/lib/assetd (make install). Any working directory works. */
+static void deps_dir(char *buf, size_t len)
+{
+    char d[PATH_MAX], probe[PATH_MAX + 32];
+    struct stat st;
+    snprintf(buf, len, "deps");
+    if (!exe_dir(d, sizeof d))
+        return;
+    snprintf(probe, sizeof probe, "%s/../lib/assetd/models", d);
+    if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if ((size_t)snprintf(buf, len, "%.4000s/../lib/assetd", d) >= len)
+            snprintf(buf, len, "deps");
+        return;
+    }
+    char *dir = d;
     for (int up = 0; up < 4; up++) {
-        char probe[PATH_MAX];
-        struct stat st;
         if ((size_t)snprintf(probe, sizeof probe, "%s/deps", dir) < sizeof probe && stat(probe, &st) == 0 &&
             S_ISDIR(st.st_mode)) {
-            snprintf(buf, len, "%s", probe);
+            snprintf(buf, len, "%.4000s", probe);
             return;
         }
         dir = dirname(dir);
@@ -206,8 +229,10 @@ static ad_status load_file(ad_config *cfg, const char *path, ad_err *err)
     return rc;
 }
 
-/* --config FILE (or --config=FILE) on the command line, else ASSETD_CONFIG. */
-static const char *config_path(int argc, char **argv)
+/* --config FILE (or --config=FILE) on the command line, else ASSETD_CONFIG,
+ * else the installed default: PREFIX/etc/assetd/assetd.conf beside an
+ * installed binary (/etc/assetd/assetd.conf for PREFIX=/usr), if present. */
+static const char *config_path(int argc, char **argv, char *buf, size_t len)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -216,7 +241,24 @@ static const char *config_path(int argc, char **argv)
             return argv[i] + 9;
     }
     const char *env = getenv("ASSETD_CONFIG");
-    return env && *env ? env : NULL;
+    if (env)
+        return *env ? env : NULL; /* ASSETD_CONFIG="" : no file at all */
+    char d[PATH_MAX];
+    struct stat st;
+    if (!exe_dir(d, sizeof d))
+        return NULL;
+    if (strcmp(d, "/usr/bin") == 0)
+        snprintf(buf, len, "/etc/assetd/assetd.conf");
+    else
+        snprintf(buf, len, "%.4000s/../etc/assetd/assetd.conf", d);
+    return stat(buf, &st) == 0 && S_ISREG(st.st_mode) ? buf : NULL;
+}
+
+ad_status ad_config_deps_path(const char *rel, char *buf, size_t len)
+{
+    char deps[PATH_MAX];
+    deps_dir(deps, sizeof deps);
+    return (size_t)snprintf(buf, len, "%s/%s", deps, rel) < len ? AD_OK : AD_EINVAL;
 }
 
 ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
@@ -227,7 +269,8 @@ ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
         if ((rc = assign(cfg, &settings[i], settings[i].def, "default", err)) != AD_OK)
             return rc;
     /* precedence: default < file < environment < command line */
-    const char *file = config_path(*argc, argv);
+    char default_file[PATH_MAX];
+    const char *file = config_path(*argc, argv, default_file, sizeof default_file);
     if (file && (rc = load_file(cfg, file, err)) != AD_OK)
         return rc;
     for (size_t i = 0; i < NSETTINGS; i++) {
@@ -304,10 +347,14 @@ void ad_config_print_help(FILE *f)
         char flag[64], env[64];
         flag_name(&settings[i], flag, sizeof flag);
         env_name(&settings[i], env, sizeof env);
+        char resolved[PATH_MAX];
+        const char *def = settings[i].def;
+        /* "@deps/x" shown as the path it means on this installation */
+        if (strncmp(def, "@deps/", 6) == 0 && ad_config_deps_path(def + 6, resolved, sizeof resolved) == AD_OK)
+            def = resolved;
         if (settings[i].type == T_SECRET)
             fprintf(f, "  %-20s %-24s %s (secret: never printed)\n", flag, env, settings[i].help);
         else
-            fprintf(f, "  %-20s %-24s %s (default: %s)\n", flag, env, settings[i].help,
-                    settings[i].def[0] ? settings[i].def : "none");
+            fprintf(f, "  %-20s %-24s %s (default: %s)\n", flag, env, settings[i].help, def[0] ? def : "none");
     }
 }

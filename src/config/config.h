@@ -26,6 +26,7 @@ typedef struct {
     char *data_dir;            /* the embedded store's folder */
     char *store;               /* store backend name */
     char *api_key;             /* seeded at start-up ("" = none) */
+    char *cors_origins;        /* browser origins allowed ("" = none) */
     long long http_threads;    /* I/O threads */
     long long workers;         /* concurrent cut-outs (0: auto) */
     long long queue_depth;     /* cut-outs waiting beyond those running */
@@ -41,6 +42,7 @@ typedef struct {
     long long job_backoff_ms;
     long long job_start_delay_ms;
     long long job_lease_ms;
+    long long welcome;  /* serve prints a quick start */
     long long gc_grace; /* s */
     char *config;       /* the settings file read ("" = none) */
 } ad_config;
@@ -52,6 +54,10 @@ typedef struct {
  * ad_config_cleanup even on failure. */
 ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err);
 void ad_config_cleanup(ad_config *cfg);
+
+/* The path of rel in the deps folder (models, ONNX Runtime, test photos:
+ * beside the binary, or PREFIX/lib/assetd when installed), into buf. */
+ad_status ad_config_deps_path(const char *rel, char *buf, size_t len);
 
 /* Path of the model file the config selects, into buf. */
 ad_status ad_config_model_path(const ad_config *cfg, char *buf, size_t len, ad_err *err);

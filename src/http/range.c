@@ -83,3 +83,15 @@ int ad_http_etag_match(const char *inm, const char *etag)
     }
     return 0;
 }
+
+int ad_http_if_range_ok(const char *if_range, const char *etag)
+{
+    if (if_range == NULL)
+        return 1;
+    while (*if_range == ' ' || *if_range == '\t')
+        if_range++;
+    size_t n = strlen(if_range);
+    while (n > 0 && (if_range[n - 1] == ' ' || if_range[n - 1] == '\t'))
+        n--;
+    return n == strlen(etag) && strncmp(if_range, etag, n) == 0;
+}

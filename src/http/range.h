@@ -19,4 +19,10 @@ ad_range_result ad_http_range_parse(const char *value, uint64_t size, uint64_t *
  * quotes), by weak comparison, or is "*". */
 int ad_http_etag_match(const char *if_none_match, const char *etag);
 
+/* 1 when a Range may be honoured under an If-Range value (may be NULL):
+ * absent, or the same entity tag compared strongly (RFC 7233 3.2). A date,
+ * a weak tag or another tag: 0, and the whole representation is sent, so
+ * a resumed download never splices old and new bytes. */
+int ad_http_if_range_ok(const char *if_range, const char *etag);
+
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,10 +64,15 @@ struct ad_http_req {
     uint64_t received; /* body bytes so far */
     size_t dropped;    /* bytes of a refused body read and dropped */
     double started;    /* s, monotonic: when the headers were in */
-    int dispatched;    /* handler has been called */
-    int suspended;     /* connection suspended by us */
-    int answered;      /* ad_http_respond was called; resp may be NULL (500) */
-    int deferred;      /* the handler will answer later */
+    char id[65];       /* X-Request-Id */
+    const char *label; /* static */
+    char subject[40];
+    int status;
+    uint64_t bytes;
+    int dispatched; /* handler has been called */
+    int suspended;  /* connection suspended by us */
+    int answered;   /* ad_http_respond was called; resp may be NULL (500) */
+    int deferred;   /* the handler will answer later */
     ad_http_resp *resp;
     pthread_mutex_t lock;
 };
@@ -191,7 +197,7 @@ static void stream_free(void *cls)
 }
 
 /* Hand resp to libmicrohttpd; resp is consumed. */
-static enum MHD_Result queue(struct MHD_Connection *c, ad_http_resp *r)
+static enum MHD_Result queue_resp(struct MHD_Connection *c, ad_http_req *req, ad_http_resp *r)
 {
     static const char fallback[] =
         "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory building the response\",\"param\":null}}";
@@ -203,6 +209,11 @@ static enum MHD_Result queue(struct MHD_Connection *c, ad_http_resp *r)
             return MHD_NO;
         MHD_add_response_header(m, "Content-Type", "application/json");
         MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
+        if (req) {
+            MHD_add_response_header(m, "X-Request-Id", req->id);
+            req->status = 500;
+            req->bytes = sizeof fallback - 1;
+        }
         enum MHD_Result ok = MHD_queue_response(c, 500, m);
         MHD_destroy_response(m);
         return ok;
@@ -230,14 +241,20 @@ static enum MHD_Result queue(struct MHD_Connection *c, ad_http_resp *r)
             r->data = NULL; /* now libmicrohttpd's to free */
     }
     status = r->status;
+    uint64_t bytes = r->fd >= 0 || r->file_len ? r->file_len : r->read ? r->stream_len : r->len;
     if (m == NULL) {
         ad_http_resp_free(r);
-        return queue(c, NULL);
+        return queue_resp(c, req, NULL);
     }
     if (r->content_type)
         MHD_add_response_header(m, "Content-Type", r->content_type);
     /* a browser takes the type as given, never guesses one from the bytes */
     MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
+    if (req) {
+        MHD_add_response_header(m, "X-Request-Id", req->id);
+        req->status = status;
+        req->bytes = bytes == UINT64_MAX ? 0 : bytes;
+    }
     for (header *h = r->headers; h; h = h->next)
         MHD_add_response_header(m, h->name, h->value);
     ad_http_resp_free(r);
@@ -249,6 +266,12 @@ static enum MHD_Result queue(struct MHD_Connection *c, ad_http_resp *r)
 /* ----------------------------------------------------------------- requests */
 
 const char *ad_http_method(const ad_http_req *r) { return r->method; }
+const char *ad_http_request_id(const ad_http_req *r) { return r->id; }
+void ad_http_set_label(ad_http_req *r, const char *label) { r->label = label; }
+void ad_http_set_subject(ad_http_req *r, const char *subject)
+{
+    snprintf(r->subject, sizeof r->subject, "%s", subject ? subject : "");
+}
 const char *ad_http_path(const ad_http_req *r) { return r->path; }
 const char *ad_http_query(const ad_http_req *r) { return r->query; }
 
@@ -291,6 +314,39 @@ void ad_http_respond(ad_http_req *r, ad_http_resp *resp)
     pthread_mutex_unlock(&r->lock);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A request id: 16 hex digits from a per-thread generator seeded once
+ * from the kernel (ids need to be unique, not secret). */
+static void new_request_id(char out[17])
+{
+    static __thread uint64_t state;
+    if (state == 0) {
+        if (getrandom(&state, sizeof state, 0) != (ssize_t)sizeof state || state == 0)
+            state = (uint64_t)(uintptr_t)&state ^ (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15u;
+    }
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    snprintf(out, 17, "%016llx", (unsigned long long)state);
+}
+
+/* The client's X-Request-Id, when it is one we can echo safely. */
+static int request_id_ok(const char *v)
+{
+    size_t n = v ? strlen(v) : 0;
+    if (n < 1 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
+              v[i] == '.' || v[i] == '_' || v[i] == '-'))
+            return 0;
+    return 1;
+}
+
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
     ad_http_req *r = calloc(1, sizeof *r);
@@ -298,6 +354,9 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
         return NULL;
     r->srv = cls;
     r->conn = c;
+    r->label = "-";
+    r->started = now_s();
+    new_request_id(r->id);
     pthread_mutex_init(&r->lock, NULL);
     if ((r->path = strdup(uri ? uri : "/")) == NULL) {
         pthread_mutex_destroy(&r->lock);
@@ -319,6 +378,22 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, en
     ad_http_req *r = *con_cls;
     if (r == NULL)
         return;
+    ad_http_server *s = r->srv;
+    if (s->cfg.on_done) {
+        if (r->status == 0) { /* answered by libmicrohttpd itself, if at all */
+            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+            r->status = ci ? (int)ci->http_status : 0;
+        }
+        ad_http_done d = {.id = r->id,
+                          .method = r->method ? r->method : "-",
+                          .label = r->label,
+                          .subject = r->subject,
+                          .status = r->status,
+                          .bytes = r->bytes,
+                          .ms = (now_s() - r->started) * 1000.0,
+                          .completed = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK};
+        s->cfg.on_done(s->cfg.app, &d);
+    }
     ad_http_resp_free(r->resp);
     if (r->sink_release)
         r->sink_release(r->sink_ctx);
@@ -342,13 +417,6 @@ static ad_http_resp *error_resp(int status, const char *code, const char *messag
 static ad_http_resp *too_large(void)
 {
     return error_resp(413, "body_too_large", "request body exceeds the configured limit");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Bytes of a refused body read and dropped, so that the client reads our
@@ -404,7 +472,6 @@ static ad_http_resp *on_headers(ad_http_server *s, ad_http_req *r, struct MHD_Co
         return error_resp(400, "invalid_header", "Content-Length is not a valid length");
     if (strlen(r->path) + strlen(r->query) + h.header_bytes > s->cfg.max_header)
         return error_resp(431, "header_too_large", "request line and headers exceed the configured max_header");
-    r->started = now_s();
     /* a declared length over every limit: no sink is set up for it */
     int over = h.n == 1 && h.value > s->cfg.max_body;
     r->mode = over ? AD_HTTP_BODY_DISCARD : s->cfg.on_headers ? s->cfg.on_headers(s->cfg.app, r) : AD_HTTP_BODY_MEMORY;
@@ -471,10 +538,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
         if (ci && ci->http_status)
             return MHD_YES;
+        const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+        if (request_id_ok(rid))
+            snprintf(r->id, sizeof r->id, "%s", rid);
         /* headers only: answer on a later call, unless the request must
          * not be read further */
         ad_http_resp *refuse = on_headers(s, r, c);
-        return refuse ? queue(c, refuse) : MHD_YES;
+        return refuse ? queue_resp(c, r, refuse) : MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
@@ -519,9 +589,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     if (r->too_big)
-        return queue(c, too_large());
+        return queue_resp(c, r, too_large());
     if (r->over_budget)
-        return queue(c, error_resp(503, "busy", "too many request bodies in memory; retry later"));
+        return queue_resp(c, r, error_resp(503, "busy", "too many request bodies in memory; retry later"));
     pthread_mutex_lock(&r->lock);
     if (!r->dispatched) {
         r->dispatched = 1;
@@ -533,11 +603,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         ad_http_resp *resp = r->resp;
         r->resp = NULL;
         pthread_mutex_unlock(&r->lock);
-        return queue(c, resp);
+        return queue_resp(c, r, resp);
     }
     if (!r->deferred) {
         pthread_mutex_unlock(&r->lock);
-        return queue(c, NULL); /* handler neither answered nor deferred */
+        return queue_resp(c, r, NULL); /* handler neither answered nor deferred */
     }
     /* deferred: wait for ad_http_respond to resume us */
     r->suspended = 1;

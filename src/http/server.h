@@ -35,6 +35,20 @@ typedef enum {
  * its body: says how the body is taken (and may set a sink). */
 typedef ad_http_body_mode (*ad_http_headers_fn)(void *app, ad_http_req *req);
 
+/* A finished request, for the access log and metrics. */
+typedef struct {
+    const char *id; /* the request id (X-Request-Id) */
+    const char *method;
+    const char *label;   /* what the application named the request (a route template), or "-" */
+    const char *subject; /* who made it, as the application put it ("" when unknown) */
+    int status;          /* 0 when no answer was sent */
+    uint64_t bytes;      /* body bytes of the answer */
+    double ms;           /* from the headers to the end */
+    int completed;       /* the answer went out whole */
+} ad_http_done;
+
+typedef void (*ad_http_done_fn)(void *app, const ad_http_done *done);
+
 typedef struct {
     const char *listen;       /* "HOST:PORT" (IPv4 or [IPv6]) */
     int threads;              /* I/O threads (>= 1) */
@@ -48,6 +62,7 @@ typedef struct {
                                  connection is closed */
     ad_http_handler handler;
     ad_http_headers_fn on_headers; /* NULL: every body in memory */
+    ad_http_done_fn on_done;       /* NULL: nothing; called on an I/O thread */
     void *app;
 } ad_http_config;
 
@@ -69,6 +84,13 @@ const char *ad_http_method(const ad_http_req *r);
 const char *ad_http_path(const ad_http_req *r);
 /* Raw query after '?', "" when none, not decoded. */
 const char *ad_http_query(const ad_http_req *r);
+/* The request's id: the client's X-Request-Id when it sent a sane one (1-64
+ * of [A-Za-z0-9._-]), else a new random one; sent back on every answer. */
+const char *ad_http_request_id(const ad_http_req *r);
+/* Name the request for the access log (label: a static string, such as a
+ * route template) and who made it (subject: copied, at most 39 bytes). */
+void ad_http_set_label(ad_http_req *r, const char *label);
+void ad_http_set_subject(ad_http_req *r, const char *subject);
 /* A request header (case-insensitive name), NULL when absent. */
 const char *ad_http_header(const ad_http_req *r, const char *name);
 /* The body held in memory (NUL-terminated for convenience; len excludes

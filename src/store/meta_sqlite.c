@@ -21,7 +21,7 @@
 #include "base/fsutil.h"
 #include "store/meta.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STMT_CACHE 64
 
 typedef struct {
@@ -56,6 +56,12 @@ static const char schema_v2[] =
     " content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, created_at TEXT NOT NULL,"
     " PRIMARY KEY(asset_id, name));"
     "CREATE TABLE IF NOT EXISTS api_keys(sha256 TEXT PRIMARY KEY, created_at TEXT NOT NULL);"
+    "ALTER TABLE api_keys ADD COLUMN id TEXT;"
+    "ALTER TABLE api_keys ADD COLUMN label TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;"
+    "ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;"
+    "UPDATE api_keys SET id=substr(sha256, 1, 16) WHERE id IS NULL;"
+    "CREATE UNIQUE INDEX api_keys_id ON api_keys(id);"
     "CREATE TABLE jobs(id TEXT PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, status INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT, created_at TEXT NOT NULL, finished_at TEXT,"
     " run_after INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until INTEGER NOT NULL DEFAULT 0);"
@@ -67,6 +73,16 @@ static const char schema_v2[] =
     "CREATE INDEX gc_queue_due ON gc_queue(due_ms);"
     "CREATE INDEX IF NOT EXISTS assets_sha ON assets(sha256);"
     "CREATE INDEX IF NOT EXISTS conversions_sha ON conversions(sha256);";
+
+/* Version 3: API keys with an id operators see, a label, last use and
+ * revocation (the version-2 schema's keys get the first 16 hex digits of
+ * their hash as id). */
+static const char schema_v3_keys[] = "ALTER TABLE api_keys ADD COLUMN id TEXT;"
+                                     "ALTER TABLE api_keys ADD COLUMN label TEXT NOT NULL DEFAULT '';"
+                                     "ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;"
+                                     "ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;"
+                                     "UPDATE api_keys SET id=substr(sha256, 1, 16) WHERE id IS NULL;"
+                                     "CREATE UNIQUE INDEX api_keys_id ON api_keys(id);";
 
 /* Version 1 (before jobs had kinds and payloads) kept bg_remove's save in
  * columns of jobs; its rows become payloads in the format api/save.c reads,
@@ -554,24 +570,83 @@ static ad_status sq_delete_conversion(ad_meta_tx *base, const char *asset_id, co
 
 /* ------------------------------------------------------------------- keys */
 
-static ad_status sq_add_key(ad_meta_tx *base, const char *key_sha, ad_err *err)
+static ad_status sq_add_key(ad_meta_tx *base, const char *key_sha, const char *id, const char *label, ad_err *err)
 {
     char now[32];
     ad_time_rfc3339(now);
-    return exec_sql(((sq_tx *)base)->c, err, NULL, "INSERT OR IGNORE INTO api_keys(sha256, created_at) VALUES(?1, ?2)",
-                    "tt", key_sha, now);
+    return exec_sql(((sq_tx *)base)->c, err, NULL,
+                    "INSERT OR IGNORE INTO api_keys(sha256, created_at, id, label) VALUES(?1, ?2, ?3, ?4)", "tttt",
+                    key_sha, now, id, label ? label : "");
 }
 
-static ad_status sq_has_key(ad_meta *base, const char *key_sha, ad_err *err)
+static ad_status sq_has_key(ad_meta *base, const char *key_sha, char id_out[17], ad_err *err)
 {
     conn_t *c;
     sqlite3_stmt *st;
     ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT 1 FROM api_keys WHERE sha256=?1", "t", key_sha)) != AD_OK)
+    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT id FROM api_keys WHERE sha256=?1 AND revoked_at IS NULL", "t",
+                                  key_sha)) != AD_OK)
         return rc;
     int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        copy_col(st, 0, id_out, 17);
     rc = r == SQLITE_ROW ? AD_OK : r == SQLITE_DONE ? AD_ENOTFOUND : db_fail(c->db, err, "key");
     done(c, st);
+    return rc;
+}
+
+static ad_status sq_touch_key(ad_meta_tx *base, const char *id, const char *when, ad_err *err)
+{
+    return exec_sql(((sq_tx *)base)->c, err, NULL, "UPDATE api_keys SET last_used_at=?2 WHERE id=?1", "tt", id, when);
+}
+
+static ad_status sq_revoke_key(ad_meta_tx *base, const char *id, ad_err *err)
+{
+    char now[32];
+    int changes = 0;
+    ad_time_rfc3339(now);
+    ad_status rc = exec_sql(((sq_tx *)base)->c, err, &changes,
+                            "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, ?2) WHERE id=?1", "tt", id, now);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "no key with id %s", id);
+    return rc;
+}
+
+static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err,
+                                  "SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys"
+                                  " ORDER BY created_at, id",
+                                  NULL)) != AD_OK)
+        return rc;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        ad_key_info *v = realloc(*out, sizeof *v * (size_t)(*n + 1));
+        if (v == NULL) {
+            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+            break;
+        }
+        *out = v;
+        ad_key_info *k = &v[(*n)++];
+        copy_col(st, 0, k->id, sizeof k->id);
+        copy_col(st, 1, k->label, sizeof k->label);
+        copy_col(st, 2, k->created_at, sizeof k->created_at);
+        copy_col(st, 3, k->last_used_at, sizeof k->last_used_at);
+        copy_col(st, 4, k->revoked_at, sizeof k->revoked_at);
+    }
+    if (rc == AD_OK && r != SQLITE_DONE)
+        rc = db_fail(c->db, err, "keys");
+    done(c, st);
+    if (rc != AD_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
@@ -830,6 +905,12 @@ static ad_status migrate(conn_t *c, ad_err *err)
     }
     if (version == SCHEMA_VERSION)
         goto out;
+    if (version == 2) { /* keys gain an id, a label, their last use and revocation */
+        if (sqlite3_exec(c->db, schema_v3_keys, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(c->db, "PRAGMA user_version=3", NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_fail(c->db, err, "migrate keys");
+        goto out;
+    }
     if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name='png_sha256'", -1, &st, NULL) ==
         SQLITE_OK) {
         has_v1_jobs = sqlite3_step(st) == SQLITE_ROW;
@@ -842,7 +923,7 @@ static ad_status migrate(conn_t *c, ad_err *err)
     }
     if (sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
         (has_v1_jobs && sqlite3_exec(c->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
-        sqlite3_exec(c->db, "PRAGMA user_version=2", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(c->db, "PRAGMA user_version=3", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_fail(c->db, err, "schema");
 out:
     if (rc == AD_OK)
@@ -948,6 +1029,9 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .delete_conversion = sq_delete_conversion,
     .add_key = sq_add_key,
     .has_key = sq_has_key,
+    .touch_key = sq_touch_key,
+    .revoke_key = sq_revoke_key,
+    .list_keys = sq_list_keys,
     .lock_blob = sq_lock_blob,
     .pin_blob = sq_pin_blob,
     .unpin = sq_unpin,

@@ -64,6 +64,15 @@ typedef struct {
     int64_t mtime_ms; /* when it was written, wall clock */
 } ad_blob_info;
 
+/* An API key as listed: never the key, only what identifies it. */
+typedef struct {
+    char id[17]; /* 16 lowercase hex, shown to operators */
+    char label[128];
+    char created_at[32];
+    char last_used_at[32]; /* "" when never */
+    char revoked_at[32];   /* "" while valid */
+} ad_key_info;
+
 /* How to open a store: which two parts, and their settings. Strings are
  * lent for the duration of ad_store_open. */
 typedef struct {

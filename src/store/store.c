@@ -484,24 +484,76 @@ ad_status ad_store_delete_conversion(ad_store *s, const char *asset_id, const ch
     CALL(s, "delete_conversion", in_tx(s, delete_conversion_fn, asset_id, name, NULL, err));
 }
 
-static ad_status add_key_fn(ad_store_tx *tx, const void *sha, const void *b, const void *c, ad_err *err)
+static ad_status add_key_fn(ad_store_tx *tx, const void *sha, const void *id, const void *label, ad_err *err)
+{
+    return tx->s->meta->ops->add_key(tx->mt, sha, id, label, err);
+}
+
+ad_status ad_store_add_key(ad_store *s, const char *key_sha256, const char *label, char id_out[17], ad_err *err)
+{
+    char id[AD_ID_LEN + 1];
+    if (!sha_ok(key_sha256, err))
+        return AD_EINVAL;
+    if (label && strlen(label) > 127)
+        return ad_err_set(err, AD_EINVAL, "a key's label is at most 127 bytes");
+    ad_status rc = ad_id_new(id, err);
+    if (rc != AD_OK)
+        return rc;
+    id[16] = '\0';
+    if (id_out)
+        memcpy(id_out, id, 17);
+    CALL(s, "add_key", in_tx(s, add_key_fn, key_sha256, id, label ? label : "", err));
+}
+
+ad_status ad_store_has_key(ad_store *s, const char *key_sha256, char id_out[17], ad_err *err)
+{
+    char id[17];
+    if (!sha_ok(key_sha256, err))
+        return AD_EINVAL;
+    CALL(s, "has_key", s->meta->ops->has_key(s->meta, key_sha256, id_out ? id_out : id, err));
+}
+
+static int key_id_ok(const char *id)
+{
+    if (id == NULL || strlen(id) != 16)
+        return 0;
+    for (int i = 0; i < 16; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+static ad_status touch_key_fn(ad_store_tx *tx, const void *id, const void *when, const void *c, ad_err *err)
+{
+    (void)c;
+    return tx->s->meta->ops->touch_key(tx->mt, id, when, err);
+}
+
+ad_status ad_store_touch_key(ad_store *s, const char *id, ad_err *err)
+{
+    char now[32];
+    if (!key_id_ok(id))
+        return ad_err_set(err, AD_ENOTFOUND, "no such key");
+    ad_time_rfc3339(now);
+    CALL(s, "touch_key", in_tx(s, touch_key_fn, id, now, NULL, err));
+}
+
+static ad_status revoke_key_fn(ad_store_tx *tx, const void *id, const void *b, const void *c, ad_err *err)
 {
     (void)b, (void)c;
-    return tx->s->meta->ops->add_key(tx->mt, sha, err);
+    return tx->s->meta->ops->revoke_key(tx->mt, id, err);
 }
 
-ad_status ad_store_add_key(ad_store *s, const char *key_sha256, ad_err *err)
+ad_status ad_store_revoke_key(ad_store *s, const char *id, ad_err *err)
 {
-    if (!sha_ok(key_sha256, err))
-        return AD_EINVAL;
-    CALL(s, "add_key", in_tx(s, add_key_fn, key_sha256, NULL, NULL, err));
+    if (!key_id_ok(id))
+        return ad_err_set(err, AD_ENOTFOUND, "no key with id '%.40s' (ids are 16 hex digits: assetd keys list)", id);
+    CALL(s, "revoke_key", in_tx(s, revoke_key_fn, id, NULL, NULL, err));
 }
 
-ad_status ad_store_has_key(ad_store *s, const char *key_sha256, ad_err *err)
+ad_status ad_store_list_keys(ad_store *s, ad_key_info **out, int *n, ad_err *err)
 {
-    if (!sha_ok(key_sha256, err))
-        return AD_EINVAL;
-    CALL(s, "has_key", s->meta->ops->has_key(s->meta, key_sha256, err));
+    CALL(s, "list_keys", s->meta->ops->list_keys(s->meta, out, n, err));
 }
 
 ad_status ad_store_get_job(ad_store *s, const char *id, ad_job *out, ad_err *err)

@@ -216,6 +216,7 @@ static int read_file(const char *path, char **out, size_t *len)
     fseek(f, 0, SEEK_SET);
     *out = malloc((size_t)n + 1);
     *len = fread(*out, 1, (size_t)n, f);
+    (*out)[*len] = '\0'; /* callers search it as text */
     fclose(f);
     return *len == (size_t)n;
 }

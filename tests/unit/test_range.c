@@ -47,3 +47,14 @@ TEST(if_none_match_table)
     CHECK(!ad_http_etag_match(NULL, "\"abc\""));
     CHECK(!ad_http_etag_match("\"ab", "\"abc\""));
 }
+
+TEST(if_range_table)
+{
+    CHECK(ad_http_if_range_ok(NULL, "\"abc\""));
+    CHECK(ad_http_if_range_ok("\"abc\"", "\"abc\""));
+    CHECK(ad_http_if_range_ok(" \"abc\" ", "\"abc\""));
+    CHECK(!ad_http_if_range_ok("\"abd\"", "\"abc\""));
+    CHECK(!ad_http_if_range_ok("W/\"abc\"", "\"abc\"")); /* weak: never for ranges */
+    CHECK(!ad_http_if_range_ok("Mon, 30 Nov 2026 09:00:00 GMT", "\"abc\""));
+    CHECK(!ad_http_if_range_ok("", "\"abc\""));
+}

@@ -414,9 +414,24 @@ TEST(keys_are_looked_up_by_hash)
     REQUIRE(s != NULL);
     ad_err e = AD_ERR_INIT;
     const char *h = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    CHECK(ad_store_has_key(s, h, &e) == AD_ENOTFOUND);
-    CHECK(ad_store_add_key(s, h, &e) == AD_OK && ad_store_add_key(s, h, &e) == AD_OK);
-    CHECK(ad_store_has_key(s, h, &e) == AD_OK);
+    char id[17], again[17], seen[17];
+    CHECK(ad_store_has_key(s, h, NULL, &e) == AD_ENOTFOUND);
+    CHECK(ad_store_add_key(s, h, "ci", id, &e) == AD_OK && ad_store_add_key(s, h, "twice", again, &e) == AD_OK);
+    CHECK(ad_store_has_key(s, h, seen, &e) == AD_OK && strcmp(seen, id) == 0); /* the first one stays */
+    ad_key_info *v;
+    int n;
+    REQUIRE(ad_store_list_keys(s, &v, &n, &e) == AD_OK);
+    CHECK(n == 1 && strcmp(v[0].id, id) == 0 && strcmp(v[0].label, "ci") == 0 && v[0].last_used_at[0] == '\0');
+    free(v);
+    CHECK(ad_store_touch_key(s, id, &e) == AD_OK);
+    CHECK(ad_store_revoke_key(s, id, &e) == AD_OK);
+    ad_err e5 = AD_ERR_INIT;
+    CHECK(ad_store_has_key(s, h, NULL, &e5) == AD_ENOTFOUND); /* refused from now on */
+    REQUIRE(ad_store_list_keys(s, &v, &n, &e) == AD_OK);
+    CHECK(n == 1 && v[0].last_used_at[0] && v[0].revoked_at[0]);
+    free(v);
+    ad_err e6 = AD_ERR_INIT;
+    CHECK(ad_store_revoke_key(s, "0000000000000000", &e6) == AD_ENOTFOUND);
     ad_store_close(s);
     const char *meta, *blobs;
     ad_err e2 = AD_ERR_INIT;
