@@ -34,7 +34,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all tests unit-tests bench bench-bin asan fuzz fuzz-targets clean format format-check
+.PHONY: install uninstall all tests unit-tests bench bench-bin asan fuzz fuzz-targets clean format format-check
 all: $(B)/assetd
 
 $(B)/assetd: $(CLI_OBJ) $(B)/libassetd.a
@@ -108,6 +108,29 @@ $(B)/fuzz/%: tests/fuzz/%.c $(B)/libassetd.a
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libassetd.a $(LDLIBS)
+
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the binary, the models and
+# the ONNX Runtime library where the binary looks for them
+# (PREFIX/lib/assetd), a default config (SYSCONFDIR/assetd/assetd.conf,
+# found by the installed binary) and the systemd unit.
+PREFIX    ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+LIBDIR    := $(PREFIX)/lib/assetd
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/models $(DESTDIR)$(LIBDIR)/onnxruntime/lib \
+		$(DESTDIR)$(SYSCONFDIR)/assetd $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/assetd
+	install -m 755 $(B)/assetd $(DESTDIR)$(PREFIX)/bin/assetd
+	install -m 644 deps/models/isnet-medium.onnx deps/models/isnet-small.onnx $(DESTDIR)$(LIBDIR)/models/
+	install -m 644 deps/onnxruntime/lib/libonnxruntime.so $(DESTDIR)$(LIBDIR)/onnxruntime/lib/
+	test -e $(DESTDIR)$(SYSCONFDIR)/assetd/assetd.conf || \
+		install -m 644 packaging/assetd.conf $(DESTDIR)$(SYSCONFDIR)/assetd/assetd.conf
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/assetd.service.in \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/assetd.service
+	install -m 644 README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/assetd/
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/assetd $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/share/doc/assetd \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/assetd.service
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -66,6 +66,7 @@ for src in tests/unit/test_*.c; do
     suite "asan+ubsan $(basename "$t")" "$t"
 done
 suite "cli" build/tests/test_cli
+suite "install (make install, systemd unit)" build/tests/test_install
 suite "api (real server over HTTP)" build/tests/test_api
 suite "api durability (kill -9, retries, 503, concurrency)" build/tests/test_api_durability
 suite "faults (full disk, read-only blobs, broken model)" build/tests/test_faults
