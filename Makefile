@@ -3,7 +3,7 @@
 # Dependencies are found with pkg-config; ONNX Runtime's headers come from
 # deps/ (scripts/setup.sh) and its library is dlopen'ed at run time.
 
-PKGS      := vips zlib sqlite3 libmicrohttpd jansson
+PKGS      := vips zlib sqlite3 libmicrohttpd jansson libpq libcurl
 CC        ?= cc
 OPT       ?= -O2
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -67,7 +67,7 @@ $(B)/tests/%: tests/cli/%.c tests/harness.h $(B)/libassetd.a
 $(B)/tests/%: tests/api/%.c tests/api/client.h tests/harness.h $(B)/libassetd.a
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
-	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS) $(shell pkg-config --libs libcurl)
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
 
 $(B)/tests/%: tests/quality/%.c tests/harness.h $(B)/libassetd.a
 	@mkdir -p $(dir $@)
@@ -88,7 +88,7 @@ bench-bin: $(BENCH_BIN) $(B)/assetd
 $(B)/bench/%: bench/%.c $(B)/libassetd.a
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
-	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS) $(shell pkg-config --libs libcurl)
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libassetd.a $(LDLIBS)
 
 # The unit tests and the server again with ASan + UBSan, in their own tree
 # (the API tests then drive build-asan/assetd).

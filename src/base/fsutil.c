@@ -105,7 +105,7 @@ ad_status ad_file_tmp_open(const char *path, int mode, char tmp[PATH_MAX], int *
             return rc;
         /* the kernel applies the umask: the process umask is never changed
          * (another thread could create a file meanwhile) */
-        *fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+        *fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
         if (*fd >= 0)
             return AD_OK;
         if (errno != EEXIST)

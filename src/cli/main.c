@@ -46,9 +46,35 @@ ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out,
         .data_dir = cfg->data_dir,
         .gc_grace_ms = cfg->gc_grace * 1000,
         .exclusive = exclusive,
+        .database_url = cfg->database_url,
+        .s3_endpoint = cfg->s3_endpoint,
+        .s3_bucket = cfg->s3_bucket,
+        .s3_region = cfg->s3_region,
+        .s3_access_key = cfg->s3_access_key,
+        .s3_secret_key = cfg->s3_secret_key,
+        .blob_cache_mb = cfg->blob_cache_mb,
     };
     ad_status rc = ad_store_kind_parts(cfg->store, &sc.meta, &sc.blobs, err);
-    return rc == AD_OK ? ad_store_open(&sc, out, err) : rc;
+    if (rc != AD_OK)
+        return rc;
+    if (strcmp(cfg->store, "postgres") == 0) {
+        /* one line naming everything missing */
+        char missing[256] = "";
+        const struct {
+            const char *v, *name;
+        } need[] = {{cfg->database_url, "--database-url"},
+                    {cfg->s3_endpoint, "--s3-endpoint"},
+                    {cfg->s3_bucket, "--s3-bucket"},
+                    {cfg->s3_access_key, "--s3-access-key"},
+                    {cfg->s3_secret_key, "--s3-secret-key"}};
+        for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+            if (!need[i].v[0])
+                snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", missing[0] ? ", " : "",
+                         need[i].name);
+        if (missing[0])
+            return ad_err_set(err, AD_EINVAL, "--store postgres needs %s", missing);
+    }
+    return ad_store_open(&sc, out, err);
 }
 
 int main(int argc, char **argv)

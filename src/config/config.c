@@ -47,7 +47,15 @@ static const setting settings[] = {
       "a file of settings, one \"name = value\" per line (flag > environment > file > default)"),
     S(listen, T_STR, "127.0.0.1:8080", 0, 0, "address the server listens on (HOST:PORT)"),
     S(data_dir, T_STR, "./data", 0, 0, "folder of the embedded store (SQLite + blobs)"),
-    S(store, T_STR, "sqlite", 0, 0, "store backend (sqlite)"),
+    S(store, T_STR, "sqlite", 0, 0,
+      "store: sqlite (SQLite + files in data_dir, one server) or postgres (PostgreSQL + S3, many instances)"),
+    S(database_url, T_SECRET, "", 0, 0, "postgres store: libpq URI, postgres://user@host:port/db?sslmode=..."),
+    S(s3_endpoint, T_STR, "", 0, 0, "postgres store: the S3 endpoint, e.g. http://127.0.0.1:7480 (https works)"),
+    S(s3_bucket, T_STR, "", 0, 0, "postgres store: the bucket of the blobs (created at start if missing)"),
+    S(s3_region, T_STR, "us-east-1", 0, 0, "postgres store: the S3 region signed for"),
+    S(s3_access_key, T_SECRET, "", 0, 0, "postgres store: S3 access key (else AWS_ACCESS_KEY_ID)"),
+    S(s3_secret_key, T_SECRET, "", 0, 0, "postgres store: S3 secret key (else AWS_SECRET_ACCESS_KEY)"),
+    S(blob_cache_mb, T_INT, "1024", 16, 1 << 24, "postgres store: MiB of local copies of blobs kept for reads"),
     S(api_key, T_SECRET, "", 0, 0, "an API key to accept, stored hashed at start-up"),
     S(cors_origins, T_STR, "", 0, 0,
       "origins a browser may call the API from, comma-separated (\"*\": any; \"\": none, the default)"),
@@ -307,6 +315,14 @@ ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
     }
     argv[out] = NULL;
     *argc = out;
+    /* the AWS tools' variables, as every S3 client reads them */
+    if (!cfg->s3_access_key[0] && getenv("AWS_ACCESS_KEY_ID") &&
+        (rc = assign(cfg, by_name("s3_access_key"), getenv("AWS_ACCESS_KEY_ID"), "AWS_ACCESS_KEY_ID", err)) != AD_OK)
+        return rc;
+    if (!cfg->s3_secret_key[0] && getenv("AWS_SECRET_ACCESS_KEY") &&
+        (rc = assign(cfg, by_name("s3_secret_key"), getenv("AWS_SECRET_ACCESS_KEY"), "AWS_SECRET_ACCESS_KEY", err)) !=
+            AD_OK)
+        return rc;
     if (strcmp(cfg->model, "medium") != 0 && strcmp(cfg->model, "small") != 0)
         return ad_err_set(err, AD_EINVAL, "model '%s' is unknown (known: medium, small)", cfg->model);
     if (strcmp(cfg->ort_profile, "lean") != 0 && strcmp(cfg->ort_profile, "fast") != 0)

@@ -22,11 +22,15 @@ typedef struct {
     char *model_cache_dir; /* optimised-model cache, "" = none */
     long long max_pixels;  /* largest image processed */
     /* service */
-    char *listen;              /* HOST:PORT */
-    char *data_dir;            /* the embedded store's folder */
-    char *store;               /* store backend name */
-    char *api_key;             /* seeded at start-up ("" = none) */
-    char *cors_origins;        /* browser origins allowed ("" = none) */
+    char *listen;       /* HOST:PORT */
+    char *data_dir;     /* the embedded store's folder */
+    char *store;        /* store backend name */
+    char *api_key;      /* seeded at start-up ("" = none) */
+    char *cors_origins; /* browser origins allowed ("" = none) */
+    char *database_url; /* postgres store (secret) */
+    char *s3_endpoint, *s3_bucket, *s3_region;
+    char *s3_access_key, *s3_secret_key; /* secrets */
+    long long blob_cache_mb;
     long long http_threads;    /* I/O threads */
     long long workers;         /* concurrent cut-outs (0: auto) */
     long long queue_depth;     /* cut-outs waiting beyond those running */

@@ -62,5 +62,6 @@ struct ad_blob_reader {
 };
 
 extern const ad_blobs_ops ad_blobs_fs_ops;
+extern const ad_blobs_ops ad_blobs_s3_ops;
 
 #endif

@@ -28,7 +28,8 @@ typedef void (*ad_meta_dropped_fn)(void *ctx, const char *sha256);
 
 typedef struct {
     const char *name;
-    int remote; /* calls cross a network: keep them off event-loop threads */
+    int remote;        /* calls cross a network: keep them off event-loop threads */
+    int single_writer; /* can hold the only-writer lock (cfg->exclusive) */
 
     /* cfg->exclusive: this process is the only writer (a lock is taken, or
      * the open fails with AD_ECONFLICT); then pins of dead writers are
@@ -108,5 +109,9 @@ struct ad_meta_tx {
 };
 
 extern const ad_meta_ops ad_meta_sqlite_ops;
+extern const ad_meta_ops ad_meta_postgres_ops;
+
+/* Apply the PostgreSQL schema's pending migrations (assetd migrate). */
+ad_status ad_meta_postgres_migrate(const char *url, ad_err *err);
 
 #endif

@@ -1014,6 +1014,7 @@ fail:
 const ad_meta_ops ad_meta_sqlite_ops = {
     .name = "sqlite",
     .remote = 0,
+    .single_writer = 1,
     .open = sq_open,
     .close = sq_close,
     .begin = sq_begin,

@@ -76,12 +76,17 @@ typedef struct {
 /* How to open a store: which two parts, and their settings. Strings are
  * lent for the duration of ad_store_open. */
 typedef struct {
-    const char *meta;     /* metadata part: "sqlite" */
-    const char *blobs;    /* blob part: "fs" */
+    const char *meta;     /* metadata part: "sqlite", "postgres" */
+    const char *blobs;    /* blob part: "fs", "s3" */
     const char *data_dir; /* local folder: the sqlite database, fs blobs, temporaries */
     int64_t gc_grace_ms;  /* an unreferenced blob younger than this is never removed */
     int64_t pin_ttl_ms;   /* a writer's pin outlives a writer that died this long */
     int exclusive;        /* the only process writing (`assetd serve` on sqlite): locked */
+    /* postgres */
+    const char *database_url; /* libpq URI */
+    /* s3 */
+    const char *s3_endpoint, *s3_bucket, *s3_region, *s3_access_key, *s3_secret_key;
+    int64_t blob_cache_mb; /* local copies of remote blobs kept for reads */
 } ad_store_config;
 
 #endif

@@ -13,13 +13,14 @@
 #include "store/blobs.h"
 #include "store/meta.h"
 
-static const ad_meta_ops *const metas[] = {&ad_meta_sqlite_ops};
-static const ad_blobs_ops *const blob_parts[] = {&ad_blobs_fs_ops};
+static const ad_meta_ops *const metas[] = {&ad_meta_sqlite_ops, &ad_meta_postgres_ops};
+static const ad_blobs_ops *const blob_parts[] = {&ad_blobs_fs_ops, &ad_blobs_s3_ops};
 
 static const struct {
     const char *kind, *meta, *blobs;
 } kinds[] = {
     {"sqlite", "sqlite", "fs"},
+    {"postgres", "postgres", "s3"},
 };
 
 struct ad_store {
@@ -178,12 +179,16 @@ ad_status ad_store_open(const ad_store_config *cfg, ad_store **out, ad_err *err)
     pthread_mutex_init(&s->fault_lock, NULL);
     s->grace_ms = cfg->gc_grace_ms > 0 ? cfg->gc_grace_ms : 0;
     s->pin_ttl_ms = cfg->pin_ttl_ms > 0 ? cfg->pin_ttl_ms : 3600 * 1000;
-    s->exclusive = cfg->exclusive;
+    /* only a part that can hold the only-writer lock makes a store
+     * exclusive; many instances share the others */
+    ad_store_config part_cfg = *cfg;
+    part_cfg.exclusive = cfg->exclusive && mo->single_writer;
+    s->exclusive = part_cfg.exclusive;
     ad_status rc = ad_id_new(s->instance, err);
     if (rc == AD_OK)
-        rc = mo->open(cfg, &s->meta, err);
+        rc = mo->open(&part_cfg, &s->meta, err);
     if (rc == AD_OK)
-        rc = bo->open(cfg, &s->blobs, err);
+        rc = bo->open(&part_cfg, &s->blobs, err);
     if (rc != AD_OK) {
         ad_store_close(s);
         return rc;

@@ -1,0 +1,894 @@
+/* meta_postgres.c — the metadata part in PostgreSQL (libpq), for many
+ * assetd instances on one database: one connection per thread,
+ * re-established when the server went away; write transactions at READ
+ * COMMITTED, with the blob lock as a transaction-scoped advisory lock on
+ * the address (the GC and a pin serialise on it: docs/store.md); jobs
+ * claimed with FOR UPDATE SKIP LOCKED. The schema is versioned
+ * (schema_migrations), migrated under a session advisory lock so that N
+ * instances starting at once migrate exactly once. */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/meta.h"
+
+typedef struct {
+    ad_meta base;
+    char *url;
+    pthread_key_t conn_key;
+} pg_meta;
+
+typedef struct {
+    PGconn *conn;
+} pgc;
+
+typedef struct {
+    ad_meta_tx base;
+    pgc *c;
+} pg_tx;
+
+/* The key of the session lock migrations run under. */
+#define MIGRATE_LOCK 4242001
+
+static const char *const migrations[] = {
+    /* 1: the whole schema of this release */
+    "CREATE TABLE assets(id TEXT PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,"
+    " filename TEXT NOT NULL, content_type TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL,"
+    " width INTEGER, height INTEGER, created_at TEXT NOT NULL, custom_data TEXT NOT NULL, source_asset_id TEXT);"
+    "CREATE INDEX assets_sha ON assets(sha256);"
+    "CREATE TABLE conversions(asset_id TEXT NOT NULL, name TEXT NOT NULL, content_type TEXT NOT NULL,"
+    " size BIGINT NOT NULL, sha256 TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY(asset_id, name));"
+    "CREATE INDEX conversions_sha ON conversions(sha256);"
+    "CREATE TABLE api_keys(sha256 TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, label TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT);"
+    "CREATE TABLE jobs(id TEXT PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, status INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT, created_at TEXT NOT NULL, finished_at TEXT,"
+    " run_after BIGINT NOT NULL DEFAULT 0, owner TEXT, lease_until BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX jobs_due ON jobs(status, run_after);"
+    "CREATE TABLE blob_pins(sha256 TEXT NOT NULL, owner TEXT NOT NULL, expires_ms BIGINT NOT NULL,"
+    " PRIMARY KEY(sha256, owner));"
+    "CREATE INDEX blob_pins_owner ON blob_pins(owner);"
+    "CREATE TABLE gc_queue(sha256 TEXT PRIMARY KEY, due_ms BIGINT NOT NULL);"
+    "CREATE INDEX gc_queue_due ON gc_queue(due_ms);",
+};
+#define NMIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+
+/* A failed call: SQLSTATE to a status, the server's text kept. A lost
+ * connection is "busy" (503, retry): it comes back. */
+static ad_status pg_fail(PGconn *conn, const PGresult *res, ad_err *err, const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+    char line[200];
+    snprintf(line, sizeof line, "%s", msg ? msg : "unknown error");
+    line[strcspn(line, "\n")] = '\0';
+    ad_status st = AD_EBACKEND;
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
+        (state && strncmp(state, "57P", 3) == 0))
+        st = AD_EBUSY; /* connection lost, server shutting down */
+    else if (state && strcmp(state, "23505") == 0)
+        st = AD_ECONFLICT;
+    else if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0))
+        st = AD_EBUSY;
+    else if (state && strncmp(state, "53", 2) == 0)
+        st = AD_EIO;
+    return ad_err_set(err, st, "postgres: %s: %s", what, line);
+}
+
+static void close_conn(void *p)
+{
+    pgc *c = p;
+    if (c) {
+        PQfinish(c->conn);
+        free(c);
+    }
+}
+
+/* This thread's connection, opened (or re-opened after the server went
+ * away) on demand. */
+static ad_status conn(pg_meta *m, pgc **out, ad_err *err)
+{
+    pgc *c = pthread_getspecific(m->conn_key);
+    if (c && PQstatus(c->conn) == CONNECTION_OK) {
+        *out = c;
+        return AD_OK;
+    }
+    if (c == NULL) {
+        if ((c = calloc(1, sizeof *c)) == NULL)
+            return ad_err_set(err, AD_ENOMEM, "out of memory");
+        pthread_setspecific(m->conn_key, c);
+    }
+    PQfinish(c->conn);
+    c->conn = PQconnectdb(m->url);
+    if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK) {
+        char line[200];
+        snprintf(line, sizeof line, "%s", c->conn ? PQerrorMessage(c->conn) : "out of memory");
+        line[strcspn(line, "\n")] = '\0';
+        PQfinish(c->conn);
+        c->conn = NULL;
+        return ad_err_set(err, AD_EBUSY, "postgres: cannot connect: %s", line);
+    }
+    PGresult *r = PQexec(c->conn, "SET client_min_messages=warning");
+    PQclear(r);
+    *out = c;
+    return AD_OK;
+}
+
+/* Run sql with text parameters (NULL: SQL NULL). *res (may be NULL) keeps
+ * a result with rows for the caller to PQclear. */
+static ad_status run(pgc *c, ad_err *err, PGresult **res, int *changes, const char *sql, int n, const char *const *p)
+{
+    if (res)
+        *res = NULL;
+    PGresult *r = PQexecParams(c->conn, sql, n, NULL, p, NULL, NULL, 0);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        ad_status rc = pg_fail(c->conn, r, err, "query");
+        PQclear(r);
+        return rc;
+    }
+    if (changes) {
+        const char *t = PQcmdTuples(r);
+        *changes = t && *t ? atoi(t) : 0;
+    }
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return AD_OK;
+}
+
+static const char *col(PGresult *r, int row, int i) { return PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i); }
+
+static void copy_col(PGresult *r, int row, int i, char *buf, size_t len)
+{
+    const char *v = col(r, row, i);
+    snprintf(buf, len, "%s", v ? v : "");
+}
+
+static char *dup_col(PGresult *r, int row, int i)
+{
+    const char *v = col(r, row, i);
+    return v ? strdup(v) : NULL;
+}
+
+static void i64(char buf[24], int64_t v) { snprintf(buf, 24, "%lld", (long long)v); }
+
+static ad_status read_conn(ad_meta *base, ad_meta_tx *tx, pgc **c, ad_err *err)
+{
+    if (tx) {
+        *c = ((pg_tx *)tx)->c;
+        return AD_OK;
+    }
+    return conn((pg_meta *)base, c, err);
+}
+
+/* ----------------------------------------------------------- transactions */
+
+static ad_status pg_begin(ad_meta *base, ad_meta_tx **out, ad_err *err)
+{
+    pgc *c;
+    *out = NULL;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK)
+        return rc;
+    pg_tx *tx = calloc(1, sizeof *tx);
+    if (tx == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    if ((rc = run(c, err, NULL, NULL, "BEGIN", 0, NULL)) != AD_OK) {
+        free(tx);
+        return rc;
+    }
+    tx->base.meta = base;
+    tx->c = c;
+    *out = &tx->base;
+    return AD_OK;
+}
+
+static void pg_rollback(ad_meta_tx *base)
+{
+    pg_tx *tx = (pg_tx *)base;
+    if (tx == NULL)
+        return;
+    PGresult *r = PQexec(tx->c->conn, "ROLLBACK");
+    PQclear(r);
+    free(tx);
+}
+
+static ad_status pg_commit(ad_meta_tx *base, ad_err *err)
+{
+    pg_tx *tx = (pg_tx *)base;
+    ad_status rc = run(tx->c, err, NULL, NULL, "COMMIT", 0, NULL);
+    if (rc != AD_OK) {
+        pg_rollback(base);
+        return rc;
+    }
+    free(tx);
+    return AD_OK;
+}
+
+/* ----------------------------------------------------------------- assets */
+
+#define ASSET_COLS \
+    "id, filename, content_type, size, sha256, width, height, created_at, custom_data, source_asset_id, seq"
+
+static ad_status insert_conversion(pgc *c, const char *asset_id, const ad_conversion *cv, ad_err *err)
+{
+    char size[24];
+    i64(size, cv->size);
+    const char *p[] = {asset_id, cv->name, cv->content_type, size, cv->sha256, cv->created_at};
+    return run(c, err, NULL, NULL,
+               "INSERT INTO conversions(asset_id, name, content_type, size, sha256, created_at)"
+               " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(asset_id, name) DO UPDATE SET"
+               " content_type=excluded.content_type, size=excluded.size, sha256=excluded.sha256,"
+               " created_at=excluded.created_at",
+               6, p);
+}
+
+static ad_status pg_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *err)
+{
+    pgc *c = ((pg_tx *)base)->c;
+    char size[24], w[24], h[24];
+    i64(size, a->size);
+    i64(w, a->width);
+    i64(h, a->height);
+    const char *p[] = {a->id,
+                       a->filename,
+                       a->content_type,
+                       size,
+                       a->sha256,
+                       a->width < 0 ? NULL : w,
+                       a->height < 0 ? NULL : h,
+                       a->created_at,
+                       a->custom_data ? a->custom_data : "{}",
+                       a->source_asset_id[0] ? a->source_asset_id : NULL};
+    ad_status rc = run(c, err, NULL, NULL,
+                       "INSERT INTO assets(id, filename, content_type, size, sha256, width, height, created_at,"
+                       " custom_data, source_asset_id) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                       10, p);
+    if (rc == AD_ECONFLICT) {
+        ad_err_clear(err);
+        rc = ad_err_set(err, AD_ECONFLICT, "asset %s exists", a->id);
+    }
+    for (int i = 0; rc == AD_OK && i < a->nconversions; i++)
+        rc = insert_conversion(c, a->id, &a->conversions[i], err);
+    return rc;
+}
+
+static void read_asset(PGresult *r, int row, ad_asset *a)
+{
+    memset(a, 0, sizeof *a);
+    copy_col(r, row, 0, a->id, sizeof a->id);
+    a->filename = dup_col(r, row, 1);
+    a->content_type = dup_col(r, row, 2);
+    a->size = atoll(PQgetvalue(r, row, 3));
+    copy_col(r, row, 4, a->sha256, sizeof a->sha256);
+    a->width = col(r, row, 5) ? atoi(col(r, row, 5)) : -1;
+    a->height = col(r, row, 6) ? atoi(col(r, row, 6)) : -1;
+    copy_col(r, row, 7, a->created_at, sizeof a->created_at);
+    a->custom_data = dup_col(r, row, 8);
+    copy_col(r, row, 9, a->source_asset_id, sizeof a->source_asset_id);
+    a->seq = atoll(PQgetvalue(r, row, 10));
+}
+
+static ad_status load_conversions(pgc *c, ad_asset *a, ad_err *err)
+{
+    PGresult *r;
+    const char *p[] = {a->id};
+    ad_status rc = run(c, err, &r, NULL,
+                       "SELECT name, content_type, size, sha256, created_at FROM conversions WHERE asset_id=$1"
+                       " ORDER BY name",
+                       1, p);
+    if (rc != AD_OK)
+        return rc;
+    int n = PQntuples(r);
+    if (n > 0 && (a->conversions = calloc((size_t)n, sizeof *a->conversions)) == NULL)
+        rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+    for (int i = 0; rc == AD_OK && i < n; i++) {
+        ad_conversion *cv = &a->conversions[a->nconversions++];
+        copy_col(r, i, 0, cv->name, sizeof cv->name);
+        copy_col(r, i, 1, cv->content_type, sizeof cv->content_type);
+        cv->size = atoll(PQgetvalue(r, i, 2));
+        copy_col(r, i, 3, cv->sha256, sizeof cv->sha256);
+        copy_col(r, i, 4, cv->created_at, sizeof cv->created_at);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static ad_status pg_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_asset *out, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    memset(out, 0, sizeof *out);
+    ad_status rc = read_conn(base, tx, &c, err);
+    const char *p[] = {id};
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL, "SELECT " ASSET_COLS " FROM assets WHERE id=$1", 1, p)) != AD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
+    else
+        read_asset(r, 0, out);
+    PQclear(r);
+    if (rc == AD_OK && (rc = load_conversions(c, out, err)) != AD_OK)
+        ad_asset_cleanup(out);
+    return rc;
+}
+
+static ad_status pg_list_assets(ad_meta *base, int64_t before, int limit, ad_asset **out, int *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    char b[24], l[24];
+    *out = NULL;
+    *n = 0;
+    i64(b, before > 0 ? before : INT64_MAX);
+    i64(l, limit);
+    const char *p[] = {b, l};
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = run(c, err, &r, NULL, "SELECT " ASSET_COLS " FROM assets WHERE seq < $1 ORDER BY seq DESC LIMIT $2", 2,
+                  p)) != AD_OK)
+        return rc;
+    int k = PQntuples(r);
+    ad_asset *v = calloc((size_t)k + 1, sizeof *v);
+    if (v == NULL) {
+        PQclear(r);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < k; i++)
+        read_asset(r, i, &v[i]);
+    PQclear(r);
+    for (int i = 0; i < k && rc == AD_OK; i++)
+        rc = load_conversions(c, &v[i], err);
+    if (rc != AD_OK) {
+        for (int i = 0; i < k; i++)
+            ad_asset_cleanup(&v[i]);
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return AD_OK;
+}
+
+/* Each blob the rows of sql hold, to dropped. */
+static ad_status each_sha(pgc *c, const char *sql, int n, const char *const *p, ad_meta_dropped_fn dropped, void *ctx,
+                          ad_err *err)
+{
+    PGresult *r;
+    ad_status rc = run(c, err, &r, NULL, sql, n, p);
+    if (rc != AD_OK)
+        return rc;
+    for (int i = 0; dropped && i < PQntuples(r); i++)
+        dropped(ctx, PQgetvalue(r, i, 0));
+    PQclear(r);
+    return AD_OK;
+}
+
+static ad_status pg_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
+{
+    pgc *c = ((pg_tx *)base)->c;
+    PGresult *r;
+    const char *p[] = {id};
+    /* the asset row first: its lock makes a concurrent save wait, then
+     * find it gone */
+    ad_status rc = run(c, err, &r, NULL, "DELETE FROM assets WHERE id=$1 RETURNING sha256", 1, p);
+    if (rc != AD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
+    else if (dropped)
+        dropped(ctx, PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (rc == AD_OK)
+        rc = each_sha(c, "DELETE FROM conversions WHERE asset_id=$1 RETURNING sha256", 1, p, dropped, ctx, err);
+    return rc;
+}
+
+static ad_status pg_set_custom_data(ad_meta_tx *base, const char *id, const char *json, ad_err *err)
+{
+    const char *p[] = {id, json};
+    int changes = 0;
+    ad_status rc = run(((pg_tx *)base)->c, err, NULL, &changes, "UPDATE assets SET custom_data=$2 WHERE id=$1", 2, p);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
+    return rc;
+}
+
+/* ------------------------------------------------------------ conversions */
+
+static ad_status pg_get_conversion(ad_meta *base, ad_meta_tx *tx, const char *asset_id, const char *name,
+                                   ad_conversion *out, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    const char *p[] = {asset_id, name};
+    ad_status rc = read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
+                                 "SELECT name, content_type, size, sha256, created_at FROM conversions"
+                                 " WHERE asset_id=$1 AND name=$2",
+                                 2, p)) != AD_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        rc = ad_err_set(err, AD_ENOTFOUND, "conversion %s not found", name);
+    } else {
+        copy_col(r, 0, 0, out->name, sizeof out->name);
+        copy_col(r, 0, 1, out->content_type, sizeof out->content_type);
+        out->size = atoll(PQgetvalue(r, 0, 2));
+        copy_col(r, 0, 3, out->sha256, sizeof out->sha256);
+        copy_col(r, 0, 4, out->created_at, sizeof out->created_at);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static ad_status pg_upsert_conversion(ad_meta_tx *base, const char *asset_id, const ad_conversion *cv,
+                                      ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
+{
+    pgc *c = ((pg_tx *)base)->c;
+    PGresult *r;
+    const char *p[] = {asset_id};
+    /* the asset row is locked, so a concurrent delete waits for this save */
+    ad_status rc = run(c, err, &r, NULL, "SELECT 1 FROM assets WHERE id=$1 FOR UPDATE", 1, p);
+    if (rc != AD_OK)
+        return rc;
+    int found = PQntuples(r) > 0;
+    PQclear(r);
+    if (!found)
+        return ad_err_set(err, AD_ENOTFOUND, "asset %s not found", asset_id);
+    const char *q[] = {asset_id, cv->name};
+    rc = each_sha(c, "SELECT sha256 FROM conversions WHERE asset_id=$1 AND name=$2", 2, q, dropped, ctx, err);
+    return rc == AD_OK ? insert_conversion(c, asset_id, cv, err) : rc;
+}
+
+static ad_status pg_delete_conversion(ad_meta_tx *base, const char *asset_id, const char *name,
+                                      ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
+{
+    pgc *c = ((pg_tx *)base)->c;
+    PGresult *r;
+    const char *p[] = {asset_id, name};
+    ad_status rc =
+        run(c, err, &r, NULL, "DELETE FROM conversions WHERE asset_id=$1 AND name=$2 RETURNING sha256", 2, p);
+    if (rc != AD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "conversion %s not found", name);
+    else if (dropped)
+        dropped(ctx, PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+/* ------------------------------------------------------------------- keys */
+
+static void now_text(char out[32]) { ad_time_rfc3339(out); }
+
+static ad_status pg_add_key(ad_meta_tx *base, const char *key_sha, const char *id, const char *label, ad_err *err)
+{
+    char now[32];
+    now_text(now);
+    const char *p[] = {key_sha, id, label ? label : "", now};
+    return run(((pg_tx *)base)->c, err, NULL, NULL,
+               "INSERT INTO api_keys(sha256, id, label, created_at) VALUES($1, $2, $3, $4)"
+               " ON CONFLICT(sha256) DO NOTHING",
+               4, p);
+}
+
+static ad_status pg_has_key(ad_meta *base, const char *key_sha, char id_out[17], ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    const char *p[] = {key_sha};
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = run(c, err, &r, NULL, "SELECT id FROM api_keys WHERE sha256=$1 AND revoked_at IS NULL", 1, p)) != AD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = AD_ENOTFOUND;
+    else
+        copy_col(r, 0, 0, id_out, 17);
+    PQclear(r);
+    return rc;
+}
+
+static ad_status pg_touch_key(ad_meta_tx *base, const char *id, const char *when, ad_err *err)
+{
+    const char *p[] = {id, when};
+    return run(((pg_tx *)base)->c, err, NULL, NULL, "UPDATE api_keys SET last_used_at=$2 WHERE id=$1", 2, p);
+}
+
+static ad_status pg_revoke_key(ad_meta_tx *base, const char *id, ad_err *err)
+{
+    char now[32];
+    int changes = 0;
+    now_text(now);
+    const char *p[] = {id, now};
+    ad_status rc = run(((pg_tx *)base)->c, err, NULL, &changes,
+                       "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, $2) WHERE id=$1", 2, p);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "no key with id %s", id);
+    return rc;
+}
+
+static ad_status pg_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    *out = NULL;
+    *n = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
+                                 "SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys"
+                                 " ORDER BY created_at, id",
+                                 0, NULL)) != AD_OK)
+        return rc;
+    int k = PQntuples(r);
+    if (k > 0 && (*out = calloc((size_t)k, sizeof **out)) == NULL) {
+        PQclear(r);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < k; i++) {
+        ad_key_info *ki = &(*out)[i];
+        copy_col(r, i, 0, ki->id, sizeof ki->id);
+        copy_col(r, i, 1, ki->label, sizeof ki->label);
+        copy_col(r, i, 2, ki->created_at, sizeof ki->created_at);
+        copy_col(r, i, 3, ki->last_used_at, sizeof ki->last_used_at);
+        copy_col(r, i, 4, ki->revoked_at, sizeof ki->revoked_at);
+    }
+    *n = k;
+    PQclear(r);
+    return AD_OK;
+}
+
+/* ----------------------------------------------------- blob bookkeeping */
+
+static ad_status pg_lock_blob(ad_meta_tx *base, const char *sha, ad_err *err)
+{
+    const char *p[] = {sha};
+    return run(((pg_tx *)base)->c, err, NULL, NULL, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", 1, p);
+}
+
+static ad_status pg_pin_blob(ad_meta_tx *base, const char *sha, const char *owner, int64_t expires_ms, ad_err *err)
+{
+    char e[24];
+    i64(e, expires_ms);
+    const char *p[] = {sha, owner, e};
+    return run(((pg_tx *)base)->c, err, NULL, NULL,
+               "INSERT INTO blob_pins(sha256, owner, expires_ms) VALUES($1, $2, $3)"
+               " ON CONFLICT(sha256, owner) DO UPDATE SET expires_ms=excluded.expires_ms",
+               3, p);
+}
+
+static ad_status pg_unpin(ad_meta_tx *base, const char *sha, const char *owner, ad_meta_dropped_fn dropped, void *ctx,
+                          ad_err *err)
+{
+    pgc *c = ((pg_tx *)base)->c;
+    if (sha) {
+        const char *p[] = {sha, owner};
+        ad_status rc = run(c, err, NULL, NULL, "DELETE FROM blob_pins WHERE sha256=$1 AND owner=$2", 2, p);
+        if (rc == AD_OK && dropped)
+            dropped(ctx, sha);
+        return rc;
+    }
+    const char *p[] = {owner};
+    return each_sha(c, "DELETE FROM blob_pins WHERE owner=$1 RETURNING sha256", 1, p, dropped, ctx, err);
+}
+
+static ad_status pg_blob_refs(ad_meta *base, ad_meta_tx *tx, const char *sha, int64_t now, int64_t *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    char t[24];
+    i64(t, now);
+    const char *p[] = {sha, t};
+    ad_status rc = read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
+                                 "SELECT (SELECT count(*) FROM assets WHERE sha256=$1) +"
+                                 " (SELECT count(*) FROM conversions WHERE sha256=$1) +"
+                                 " (SELECT count(*) FROM blob_pins WHERE sha256=$1 AND"
+                                 "  (expires_ms = 0 OR expires_ms > $2))",
+                                 2, p)) != AD_OK)
+        return rc;
+    *n = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return AD_OK;
+}
+
+static ad_status pg_gc_enqueue(ad_meta_tx *base, const char *sha, int64_t due, ad_err *err)
+{
+    char d[24];
+    i64(d, due);
+    const char *p[] = {sha, d};
+    return run(((pg_tx *)base)->c, err, NULL, NULL,
+               "INSERT INTO gc_queue(sha256, due_ms) VALUES($1, $2)"
+               " ON CONFLICT(sha256) DO UPDATE SET due_ms=GREATEST(gc_queue.due_ms, excluded.due_ms)",
+               2, p);
+}
+
+static ad_status pg_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
+{
+    const char *p[] = {sha};
+    return run(((pg_tx *)base)->c, err, NULL, NULL, "DELETE FROM gc_queue WHERE sha256=$1", 1, p);
+}
+
+static ad_status pg_gc_due(ad_meta *base, int64_t now, int max, char (*shas)[65], int *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    char t[24], l[24];
+    i64(t, now);
+    i64(l, max);
+    const char *p[] = {t, l};
+    *n = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = run(c, err, &r, NULL, "SELECT sha256 FROM gc_queue WHERE due_ms <= $1 ORDER BY due_ms LIMIT $2", 2, p)) !=
+            AD_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r) && *n < max; i++)
+        copy_col(r, i, 0, shas[(*n)++], 65);
+    PQclear(r);
+    return AD_OK;
+}
+
+/* ------------------------------------------------------------------- jobs */
+
+#define JOB_COLS "id, kind, payload, status, attempts, error, result, created_at, finished_at, owner, lease_until"
+
+static void read_job(PGresult *r, int row, ad_job *j)
+{
+    memset(j, 0, sizeof *j);
+    copy_col(r, row, 0, j->id, sizeof j->id);
+    copy_col(r, row, 1, j->kind, sizeof j->kind);
+    j->payload = dup_col(r, row, 2);
+    j->status = (ad_job_status)atoi(PQgetvalue(r, row, 3));
+    j->attempts = atoi(PQgetvalue(r, row, 4));
+    j->error = dup_col(r, row, 5);
+    j->result = dup_col(r, row, 6);
+    copy_col(r, row, 7, j->created_at, sizeof j->created_at);
+    copy_col(r, row, 8, j->finished_at, sizeof j->finished_at);
+    copy_col(r, row, 9, j->owner, sizeof j->owner);
+    j->lease_until_ms = atoll(PQgetvalue(r, row, 10));
+}
+
+static ad_status pg_insert_job(ad_meta_tx *base, const char *id, const char *kind, const char *payload, ad_err *err)
+{
+    char now[32];
+    now_text(now);
+    const char *p[] = {id, kind, payload, now};
+    return run(((pg_tx *)base)->c, err, NULL, NULL,
+               "INSERT INTO jobs(id, kind, payload, status, created_at) VALUES($1, $2, $3, 0, $4)", 4, p);
+}
+
+static ad_status pg_get_job(ad_meta *base, const char *id, ad_job *out, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    const char *p[] = {id};
+    memset(out, 0, sizeof *out);
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL, "SELECT " JOB_COLS " FROM jobs WHERE id=$1", 1, p)) != AD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "job %s not found", id);
+    else
+        read_job(r, 0, out);
+    PQclear(r);
+    return rc;
+}
+
+static ad_status pg_claim_job(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, ad_job *out, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    char t[24], until[24];
+    i64(t, now);
+    i64(until, now + lease_ms);
+    const char *p[] = {owner, until, t};
+    memset(out, 0, sizeof *out);
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    /* SKIP LOCKED: instances claiming at once take different jobs */
+    if (rc != AD_OK ||
+        (rc = run(c, err, &r, NULL,
+                  "UPDATE jobs SET status=1, owner=$1, lease_until=$2, attempts=attempts+1 WHERE id=("
+                  " SELECT id FROM jobs WHERE (status=0 AND run_after<=$3) OR (status=1 AND lease_until<$3)"
+                  " ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
+                  3, p)) != AD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = AD_ENOTFOUND;
+    else
+        read_job(r, 0, out);
+    PQclear(r);
+    return rc;
+}
+
+static ad_status pg_renew_lease(ad_meta *base, const char *id, const char *owner, int64_t until, ad_err *err)
+{
+    pgc *c;
+    char u[24];
+    int changes = 0;
+    i64(u, until);
+    const char *p[] = {id, owner, u};
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc == AD_OK)
+        rc = run(c, err, NULL, &changes, "UPDATE jobs SET lease_until=$3 WHERE id=$1 AND status=1 AND owner=$2", 3, p);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
+    return rc;
+}
+
+static ad_status pg_finish_job(ad_meta_tx *base, const char *id, const char *owner, const char *result, ad_err *err)
+{
+    char now[32];
+    int changes = 0;
+    now_text(now);
+    const char *p[] = {id, owner, result, now};
+    ad_status rc = run(((pg_tx *)base)->c, err, NULL, &changes,
+                       "UPDATE jobs SET status=2, result=$3, error=NULL, finished_at=$4, owner=NULL, lease_until=0"
+                       " WHERE id=$1 AND status=1 AND owner=$2",
+                       4, p);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
+    return rc;
+}
+
+static ad_status pg_fail_job(ad_meta_tx *base, const char *id, const char *owner, const char *reason, int final,
+                             int64_t run_after, ad_err *err)
+{
+    char now[32], ra[24];
+    int changes = 0;
+    now_text(now);
+    i64(ra, run_after);
+    const char *p[] = {id, owner, final ? "3" : "0", reason, final ? now : NULL, ra};
+    ad_status rc = run(((pg_tx *)base)->c, err, NULL, &changes,
+                       "UPDATE jobs SET status=$3, error=$4, finished_at=$5, run_after=$6, owner=NULL, lease_until=0"
+                       " WHERE id=$1 AND status=1 AND owner=$2",
+                       6, p);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
+    return rc;
+}
+
+/* ------------------------------------------------------------- open/close */
+
+/* Apply the migrations not yet applied, under a session advisory lock: N
+ * instances starting at once migrate exactly once (the others wait, then
+ * find nothing to do). */
+static ad_status migrate(pgc *c, ad_err *err)
+{
+    PGresult *r;
+    char lock[32];
+    snprintf(lock, sizeof lock, "%d", MIGRATE_LOCK);
+    const char *lp[] = {lock};
+    ad_status rc = run(c, err, NULL, NULL, "SELECT pg_advisory_lock($1)", 1, lp);
+    if (rc != AD_OK)
+        return rc;
+    rc = run(c, err, NULL, NULL,
+             "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)", 0,
+             NULL);
+    int have = 0;
+    if (rc == AD_OK &&
+        (rc = run(c, err, &r, NULL, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL)) == AD_OK) {
+        have = atoi(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    if (rc == AD_OK && have > NMIGRATIONS)
+        rc = ad_err_set(err, AD_EUNSUPPORTED, "the database has schema version %d; this assetd knows up to %d", have,
+                        NMIGRATIONS);
+    for (int v = have + 1; rc == AD_OK && v <= NMIGRATIONS; v++) {
+        char ver[16], now[32];
+        snprintf(ver, sizeof ver, "%d", v);
+        now_text(now);
+        const char *vp[] = {ver, now};
+        if ((rc = run(c, err, NULL, NULL, "BEGIN", 0, NULL)) != AD_OK)
+            break;
+        r = PQexec(c->conn, migrations[v - 1]);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_fail(c->conn, r, err, "migrate");
+        PQclear(r);
+        if (rc == AD_OK)
+            rc = run(c, err, NULL, NULL, "INSERT INTO schema_migrations(version, applied_at) VALUES($1, $2)", 2, vp);
+        if (rc == AD_OK)
+            rc = run(c, err, NULL, NULL, "COMMIT", 0, NULL);
+        else
+            PQclear(PQexec(c->conn, "ROLLBACK"));
+    }
+    ad_err e2 = AD_ERR_INIT;
+    run(c, &e2, NULL, NULL, "SELECT pg_advisory_unlock($1)", 1, lp);
+    return rc;
+}
+
+static void pg_close(ad_meta *base)
+{
+    pg_meta *m = (pg_meta *)base;
+    if (m == NULL)
+        return;
+    pgc *c = pthread_getspecific(m->conn_key);
+    if (c) {
+        close_conn(c);
+        pthread_setspecific(m->conn_key, NULL);
+    }
+    pthread_key_delete(m->conn_key);
+    free(m->url);
+    free(m);
+}
+
+static ad_status pg_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
+{
+    pgc *c;
+    *out = NULL;
+    if (cfg->database_url == NULL || cfg->database_url[0] == '\0')
+        return ad_err_set(err, AD_EINVAL, "the postgres store needs a database URL (--database-url)");
+    pg_meta *m = calloc(1, sizeof *m);
+    if (m == NULL || (m->url = strdup(cfg->database_url)) == NULL) {
+        free(m);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    m->base.ops = &ad_meta_postgres_ops;
+    if (pthread_key_create(&m->conn_key, close_conn) != 0) {
+        free(m->url);
+        free(m);
+        return ad_err_set(err, AD_ENOMEM, "no thread key");
+    }
+    ad_status rc = conn(m, &c, err);
+    if (rc == AD_OK)
+        rc = migrate(c, err);
+    if (rc != AD_OK) {
+        pg_close(&m->base);
+        return rc;
+    }
+    *out = &m->base;
+    return AD_OK;
+}
+
+ad_status ad_meta_postgres_migrate(const char *url, ad_err *err)
+{
+    ad_store_config cfg = {.database_url = url};
+    ad_meta *m;
+    ad_status rc = pg_open(&cfg, &m, err);
+    if (rc == AD_OK)
+        pg_close(m);
+    return rc;
+}
+
+const ad_meta_ops ad_meta_postgres_ops = {
+    .name = "postgres",
+    .remote = 1,
+    .single_writer = 0,
+    .open = pg_open,
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .insert_asset = pg_insert_asset,
+    .get_asset = pg_get_asset,
+    .list_assets = pg_list_assets,
+    .delete_asset = pg_delete_asset,
+    .set_custom_data = pg_set_custom_data,
+    .upsert_conversion = pg_upsert_conversion,
+    .get_conversion = pg_get_conversion,
+    .delete_conversion = pg_delete_conversion,
+    .add_key = pg_add_key,
+    .has_key = pg_has_key,
+    .touch_key = pg_touch_key,
+    .revoke_key = pg_revoke_key,
+    .list_keys = pg_list_keys,
+    .lock_blob = pg_lock_blob,
+    .pin_blob = pg_pin_blob,
+    .unpin = pg_unpin,
+    .blob_refs = pg_blob_refs,
+    .gc_enqueue = pg_gc_enqueue,
+    .gc_dequeue = pg_gc_dequeue,
+    .gc_due = pg_gc_due,
+    .insert_job = pg_insert_job,
+    .get_job = pg_get_job,
+    .claim_job = pg_claim_job,
+    .renew_lease = pg_renew_lease,
+    .finish_job = pg_finish_job,
+    .fail_job = pg_fail_job,
+};
