@@ -226,7 +226,7 @@ static ad_status fs_remove(ad_blobs *base, const char *sha, ad_err *err)
     char path[PATH_MAX];
     blob_file((fs_blobs *)base, sha, path, sizeof path);
     if (unlink(path) != 0)
-        return ad_err_set(err, errno == ENOENT ? AD_ENOTFOUND : AD_EIO, "blob %.12s: %s", sha, strerror(errno));
+        return errno == ENOENT ? AD_OK : ad_err_set(err, AD_EIO, "blob %.12s: %s", sha, strerror(errno));
     return ad_dir_sync_for(path, err);
 }
 

@@ -581,14 +581,16 @@ static void s3_close_reader(ad_blob_reader *base)
 
 /* ----------------------------------------------------- stat, remove, list */
 
-/* "Mon, 30 Nov 2026 09:00:00 GMT" or "2026-11-30T09:00:00.000Z" in ms. */
+/* "Mon, 30 Nov 2026 09:00:00 GMT" or "2026-11-30T09:00:00.000Z" in ms,
+ * rounded up to the end of its second: the store keeps seconds, and a blob
+ * must never look older than it is (the grace period counts from it). */
 static int64_t parse_time(const char *t)
 {
     struct tm tm = {0};
     const char *end = strptime(t, "%a, %d %b %Y %H:%M:%S", &tm);
     if (end == NULL)
         end = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
-    return end ? (int64_t)timegm(&tm) * 1000 : 0;
+    return end ? (int64_t)timegm(&tm) * 1000 + 999 : 0;
 }
 
 static ad_status s3_stat(ad_blobs *base, const char *sha, ad_blob_info *out, ad_err *err)
@@ -619,9 +621,7 @@ static ad_status s3_remove(ad_blobs *base, const char *sha, ad_err *err)
     unlink(p); /* the cached copy first: it must not outlive the object */
     s3_call d = {.method = "DELETE", .key = key, .in_fd = -1, .out_fd = -1};
     ad_status rc = call(b, &d, err);
-    if (rc == AD_OK && d.status == 404)
-        rc = ad_err_set(err, AD_ENOTFOUND, "blob %.12s not found", sha);
-    else if (rc == AD_OK && d.status / 100 != 2)
+    if (rc == AD_OK && d.status / 100 != 2 && d.status != 404)
         rc = http_fail(&d, err, "remove a blob");
     free(d.out);
     return rc;

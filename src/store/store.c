@@ -832,7 +832,7 @@ static void gc_one(ad_store *s, const char *sha, int64_t grace, int *removed)
         rc = m->blob_refs(s->meta, tx, sha, now, &refs, &err);
     if (rc == AD_OK && refs == 0) {
         ad_status st = s->blobs->ops->stat(s->blobs, sha, &info, &err);
-        if (st == AD_OK && now - info.mtime_ms < grace) {
+        if (st == AD_OK && grace > 0 && now - info.mtime_ms < grace) {
             rc = m->gc_enqueue(tx, sha, info.mtime_ms + grace, &err); /* not yet */
             goto end;
         }
@@ -875,7 +875,7 @@ typedef struct {
 static int sweep_cb(void *ctx, const char *sha, const ad_blob_info *info)
 {
     sweep_ctx *c = ctx;
-    if (c->now - info->mtime_ms >= c->grace)
+    if (c->grace == 0 || c->now - info->mtime_ms >= c->grace)
         gc_one(c->s, sha, c->grace, c->removed);
     return 0;
 }

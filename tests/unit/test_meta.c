@@ -6,9 +6,11 @@
 
 #include "harness.h"
 #include "store/meta.h"
+#include "store_env.h"
 
-static const ad_meta_ops *const parts[] = {&ad_meta_sqlite_ops};
-#define NPARTS (sizeof parts / sizeof parts[0])
+/* sqlite always; postgres when the test servers run */
+static const ad_meta_ops *const parts[] = {&ad_meta_sqlite_ops, &ad_meta_postgres_ops};
+#define NPARTS (getenv("ASSETD_TEST_PG_URL") ? 2u : 1u)
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -33,6 +35,11 @@ TEST(metadata_parts_conform)
         char dir[64] = "/tmp/assetd-meta-XXXXXX";
         REQUIRE(mkdtemp(dir) != NULL);
         ad_store_config cfg = {.data_dir = dir, .exclusive = 1};
+        char ns[40], url[512];
+        if (ops == &ad_meta_postgres_ops) {
+            test_pg_schema(ns, url);
+            cfg.database_url = url;
+        }
         ad_meta *m = NULL;
         ad_err e = AD_ERR_INIT;
         REQUIRE(ops->open(&cfg, &m, &e) == AD_OK);
