@@ -25,7 +25,28 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # API tests put their data dirs and server logs here; removed at the end.
 export TMPDIR
 TMPDIR=$(mktemp -d /tmp/assetd-test-XXXXXX)
-trap 'rm -rf "$TMPDIR"' EXIT
+CEPH_DIR=$TMPDIR/ceph
+PG_TMP=
+cleanup() {
+    [ -n "$PG_TMP" ] && PG_TMP=$PG_TMP scripts/pg-down.sh
+    [ -d "$CEPH_DIR" ] && scripts/ceph-down.sh "$CEPH_DIR"
+    rm -rf "$TMPDIR"
+}
+trap cleanup EXIT
+
+# The postgres + s3 store runs on real servers: a throwaway PostgreSQL 15
+# and a single-node Ceph with radosgw (~11 s to start), both on loopback.
+servers_up=0
+if pg_env=$(scripts/pg-up.sh 2>"$TMPDIR/pg-up.log") && eval "$pg_env" && \
+   scripts/ceph-up.sh "$CEPH_DIR" >"$TMPDIR/ceph-up.log" 2>&1; then
+    export ASSETD_TEST_PG_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+    export ASSETD_TEST_S3_ENDPOINT=http://127.0.0.1:7480 ASSETD_TEST_S3_ACCESS_KEY=AK ASSETD_TEST_S3_SECRET_KEY=SK
+    export ASSETD_TEST_PG_TMP=$PG_TMP ASSETD_TEST_CEPH_DIR=$CEPH_DIR
+    servers_up=1
+else
+    echo "== PostgreSQL / radosgw did not start: the postgres + s3 store is not tested"
+    cat "$TMPDIR/pg-up.log" "$TMPDIR/ceph-up.log" 2>/dev/null | tail -20
+fi
 
 passed=0 failed=0 skipped=0 broken=()
 suite() {
@@ -75,6 +96,16 @@ suite "request bodies (streamed uploads, memory ceiling, 413, framing, slow bodi
 suite "hardening (private files, corrupt and oversized images, paths, active types)" build/tests/test_hardening
 suite "operator (quick start, access log, request ids, keys, CORS, If-Range)" build/tests/test_operator
 ASSETD_CRASH_ITERATIONS=4 suite "crash consistency (kill -9 at random moments, 4 rounds)" build/tests/test_crash
+
+# The same API suites on PostgreSQL + radosgw, then many instances at once.
+if [ $servers_up = 1 ]; then
+    ASSETD_TEST_STORE=postgres suite "api on postgres + s3" build/tests/test_api
+    ASSETD_TEST_STORE=postgres suite "api durability on postgres + s3" build/tests/test_api_durability
+    ASSETD_TEST_STORE=postgres suite "limits on postgres + s3" build/tests/test_limits
+    ASSETD_TEST_STORE=postgres suite "scale-out (two instances, nginx, lost servers, store copy)" build/tests/test_scaleout
+else
+    failed=$((failed + 1)); broken+=("postgres + s3 servers")
+fi
 
 # The same API suites against the server built with ASan + UBSan; any
 # sanitizer report in a server log fails the run (ORT's own exit-time

@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -235,6 +236,74 @@ static void kill_started(void)
         }
 }
 
+/* ASSETD_TEST_STORE=postgres: every server runs on the test PostgreSQL
+ * and radosgw, its store named after its data dir (a schema and a bucket),
+ * so a restart on the same dir finds its store and other dirs never see
+ * it. Leases are short: a killed instance's jobs come back in 1.5 s. */
+static int on_postgres(void) { return getenv("ASSETD_TEST_STORE") && strcmp(getenv("ASSETD_TEST_STORE"), "postgres") == 0; }
+
+static void store_name(const char *dir, char ns[24])
+{
+    uint32_t h = 2166136261u; /* FNV-1a of the path */
+    for (const char *p = dir; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    snprintf(ns, 24, "s%08x%08x", h, (uint32_t)strlen(dir) * 2654435761u);
+}
+
+static void quiet(void *arg, const char *msg) { (void)arg, (void)msg; }
+
+static int store_args(const char *dir, const char **argv, int n, char url[600], char ns[24])
+{
+    const char *base = getenv("ASSETD_TEST_PG_URL");
+    store_name(dir, ns);
+    PGconn *c = PQconnectdb(base);
+    PQsetNoticeProcessor(c, quiet, NULL);
+    char sql[96];
+    snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s", ns);
+    PGresult *r = PQexec(c, sql);
+    PQclear(r);
+    PQfinish(c);
+    snprintf(url, 600, "%s%coptions=-csearch_path%%3D%s", base, strchr(base, '?') ? '&' : '?', ns);
+    const char *add[] = {"--store",
+                         "postgres",
+                         "--database-url",
+                         url,
+                         "--s3-endpoint",
+                         getenv("ASSETD_TEST_S3_ENDPOINT"),
+                         "--s3-bucket",
+                         ns,
+                         "--s3-access-key",
+                         getenv("ASSETD_TEST_S3_ACCESS_KEY") ? getenv("ASSETD_TEST_S3_ACCESS_KEY") : "AK",
+                         "--s3-secret-key",
+                         getenv("ASSETD_TEST_S3_SECRET_KEY") ? getenv("ASSETD_TEST_S3_SECRET_KEY") : "SK",
+                         "--job-lease-ms",
+                         "1500"};
+    for (size_t i = 0; i < sizeof add / sizeof add[0]; i++)
+        argv[n++] = add[i];
+    return n;
+}
+
+/* Remove a stored blob behind the server's back (a disk fault, a lost
+ * object): the file, or the object and every instance's cached copy. */
+static int remove_blob_behind(const char *dir, const char *sha)
+{
+    char cmd[1400];
+    if (!on_postgres()) {
+        snprintf(cmd, sizeof cmd, "%s/blobs/%.2s/%.2s/%s", dir, sha, sha + 2, sha);
+        return unlink(cmd) == 0;
+    }
+    char ns[24];
+    store_name(dir, ns);
+    snprintf(cmd, sizeof cmd,
+             "curl -sf -X DELETE --aws-sigv4 aws:amz:us-east-1:s3 --user %s:%s "
+             "-H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "
+             "%s/%s/blobs/%.2s/%.2s/%s && rm -f %s/blob-cache/%.2s/%s",
+             getenv("ASSETD_TEST_S3_ACCESS_KEY") ? getenv("ASSETD_TEST_S3_ACCESS_KEY") : "AK",
+             getenv("ASSETD_TEST_S3_SECRET_KEY") ? getenv("ASSETD_TEST_S3_SECRET_KEY") : "SK",
+             getenv("ASSETD_TEST_S3_ENDPOINT"), ns, sha, sha + 2, sha, dir, sha, sha);
+    return system(cmd) == 0;
+}
+
 /* Start `assetd serve` on 127.0.0.1:0 over dir with extra args
  * (NULL-terminated); wait for /healthz 200. Returns 1 on success. */
 static int server_start(server *s, const char *dir, const char *const *extra)
@@ -246,9 +315,12 @@ static int server_start(server *s, const char *dir, const char *const *extra)
     off_t from = stat(s->log, &st) == 0 ? st.st_size : 0;
     s->pid = fork();
     if (s->pid == 0) {
-        const char *argv[40] = {bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir};
+        const char *argv[60] = {bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir};
         int n = 6;
-        for (int i = 0; extra && extra[i] && n < 38; i++)
+        char url[600], ns[24];
+        if (on_postgres())
+            n = store_args(dir, argv, n, url, ns);
+        for (int i = 0; extra && extra[i] && n < 58; i++)
             argv[n++] = extra[i];
         argv[n] = NULL;
         int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);

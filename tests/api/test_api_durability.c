@@ -175,8 +175,7 @@ TEST(a_failing_job_retries_with_backoff_then_fails_with_a_reason)
     response_cleanup(&r);
     server_kill(&s, SIGKILL);
     /* the spooled result vanishes (a disk fault): every attempt fails */
-    snprintf(path, sizeof path, "%s/blobs/%.2s/%.2s/%s", dir, sha, sha + 2, sha);
-    REQUIRE(unlink(path) == 0);
+    REQUIRE(remove_blob_behind(dir, sha));
     const char *retry[] = {"--job-attempts", "3", "--job-backoff-ms", "100", NULL};
     REQUIRE(server_start(&s, dir, retry));
     CHECK(wait_job(&s, job, "failed", 20000));
