@@ -78,25 +78,31 @@ static void note_key_use(ad_api *api, const char *id)
 /* Bearer key -> its SHA-256 -> a row in the store. Only the hash is stored
  * and compared, in the database's index: the time a lookup takes depends on
  * the hash of what the client sent, which tells it nothing about any key. */
-static int authorised(ad_api *api, ad_http_req *req)
+static ad_status check_key(ad_api *api, ad_http_req *req, ad_err *err)
 {
     const char *h = ad_http_header(req, "Authorization");
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-        return 0;
+        return AD_ENOTFOUND;
     const char *key = h + 7;
     while (*key == ' ')
         key++;
     size_t n = strlen(key);
     if (n < 16 || n > 256)
-        return 0;
+        return AD_ENOTFOUND;
     char sha[65], id[17];
     ad_sha256_hex(key, n, sha);
-    ad_err err = AD_ERR_INIT;
-    if (ad_store_has_key(api->cfg.store, sha, id, &err) != AD_OK)
-        return 0;
+    ad_status st = ad_store_has_key(api->cfg.store, sha, id, err);
+    if (st != AD_OK)
+        return st;
     ad_http_set_subject(req, id);
     note_key_use(api, id);
-    return 1;
+    return AD_OK;
+}
+
+static int authorised(ad_api *api, ad_http_req *req)
+{
+    ad_err err = AD_ERR_INIT;
+    return check_key(api, req, &err) == AD_OK;
 }
 
 static ad_http_resp *unavailable(const char *code)
@@ -180,10 +186,17 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, const ad_route_match *
     int healthz = m->route && m->route->handler == ad_handle_healthz;
     if (m->status == AD_MATCH_NONE && !m->api)
         return ad_reply_error(404, "not_found", NULL, "no route for this path");
-    /* every /api/v1 path needs a key, known route or not */
-    if ((m->api || (m->route && m->route->auth)) && !authorised(api, req))
-        return ad_reply_error(401, "unauthorized", "Authorization",
-                              "a valid API key is required (Authorization: Bearer <key>)");
+    /* every /api/v1 path needs a key, known route or not; a store that
+     * cannot say is the server's trouble (503), not the client's (401) */
+    if (m->api || (m->route && m->route->auth)) {
+        ad_err err = AD_ERR_INIT;
+        ad_status st = check_key(api, req, &err);
+        if (st == AD_ENOTFOUND)
+            return ad_reply_error(401, "unauthorized", "Authorization",
+                                  "a valid API key is required (Authorization: Bearer <key>)");
+        if (st != AD_OK)
+            return ad_reply_status(st == AD_EBUSY || st == AD_EIO || st == AD_EBACKEND ? AD_EBUSY : st, &err, NULL);
+    }
     if (!serving(api))
         return unavailable(healthz ? "starting" : "unavailable");
     switch (m->status) {

@@ -24,5 +24,7 @@ void ad_cli_welcome_banner(const ad_config *cfg, int port, const char *key);
 int ad_cmd_remove(ad_config *cfg, int argc, char **argv);
 int ad_cmd_serve(ad_config *cfg, int argc, char **argv);
 int ad_cmd_keys(ad_config *cfg, int argc, char **argv);
+int ad_cmd_migrate(ad_config *cfg, int argc, char **argv);
+int ad_cmd_store(ad_config *cfg, int argc, char **argv);
 
 #endif

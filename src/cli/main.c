@@ -12,7 +12,9 @@ static void usage(FILE *f)
                "\n"
                "commands:\n"
                "  serve                        run the HTTP service (--listen, --data-dir, ...)\n"
-               "  keys create                  make an API key for the service's store and print it\n"
+               "  keys create|list|revoke      API keys of the service's store (assetd keys for more)\n"
+               "  migrate                      bring the store's schema up to date (serve does it too)\n"
+               "  store copy --from K --to K   copy a whole store to another (assetd store for more)\n"
                "  remove INPUT OUTPUT.png      cut out the subject of one image\n"
                "  remove -o DIR INPUT...       cut out a batch into DIR (progress on stderr)\n"
                "      --mask                   write the 8-bit mask instead of the RGBA cut-out\n"
@@ -107,6 +109,10 @@ int main(int argc, char **argv)
         rc = ad_cmd_serve(&cfg, argc - 1, argv + 1);
     } else if (strcmp(argv[1], "keys") == 0) {
         rc = ad_cmd_keys(&cfg, argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "migrate") == 0) {
+        rc = ad_cmd_migrate(&cfg, argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "store") == 0) {
+        rc = ad_cmd_store(&cfg, argc - 1, argv + 1);
     } else {
         fprintf(stderr, "assetd: unknown command '%s' (try: assetd help)\n", argv[1]);
         rc = 2;

@@ -71,6 +71,8 @@ typedef struct {
     ad_status (*touch_key)(ad_meta_tx *tx, const char *id, const char *when, ad_err *err);
     ad_status (*revoke_key)(ad_meta_tx *tx, const char *id, ad_err *err);
     ad_status (*list_keys)(ad_meta *m, ad_key_info **out, int *n, ad_err *err);
+    /* store copy: a key as it is elsewhere (no-op when its hash exists) */
+    ad_status (*import_key)(ad_meta_tx *tx, const ad_key_info *k, ad_err *err);
 
     /* blob bookkeeping. A pin keeps a blob alive for its owner until
      * expires_ms (0: until unpinned). refs counts rows and live pins. */
@@ -97,6 +99,14 @@ typedef struct {
     /* final: failed for good; else queued again at run_after_ms */
     ad_status (*fail_job)(ad_meta_tx *tx, const char *id, const char *owner, const char *reason, int final,
                           int64_t run_after_ms, ad_err *err);
+    /* store copy: jobs by id after `after` ("" from the first), up to
+     * limit; *out freed with ad_job_cleanup each, then free. import: the
+     * job as it is elsewhere, unleased (a running one queued again);
+     * no-op when the id exists. */
+    ad_status (*list_jobs)(ad_meta *m, const char *after, int limit, ad_job **out, int *n, ad_err *err);
+    ad_status (*import_job)(ad_meta_tx *tx, const ad_job *j, ad_err *err);
+    /* the blobs a job holds (pins of owner "job:<id>"), up to max */
+    ad_status (*job_holds)(ad_meta *m, const char *id, char (*shas)[65], int max, int *n, ad_err *err);
 } ad_meta_ops;
 
 struct ad_meta {

@@ -522,7 +522,7 @@ static ad_status pg_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
     *n = 0;
     ad_status rc = conn((pg_meta *)base, &c, err);
     if (rc != AD_OK || (rc = run(c, err, &r, NULL,
-                                 "SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys"
+                                 "SELECT id, label, created_at, last_used_at, revoked_at, sha256 FROM api_keys"
                                  " ORDER BY created_at, id",
                                  0, NULL)) != AD_OK)
         return rc;
@@ -538,10 +538,25 @@ static ad_status pg_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
         copy_col(r, i, 2, ki->created_at, sizeof ki->created_at);
         copy_col(r, i, 3, ki->last_used_at, sizeof ki->last_used_at);
         copy_col(r, i, 4, ki->revoked_at, sizeof ki->revoked_at);
+        copy_col(r, i, 5, ki->sha256, sizeof ki->sha256);
     }
     *n = k;
     PQclear(r);
     return AD_OK;
+}
+
+static ad_status pg_import_key(ad_meta_tx *base, const ad_key_info *k, ad_err *err)
+{
+    const char *p[] = {k->sha256,
+                       k->id,
+                       k->label,
+                       k->created_at,
+                       k->last_used_at[0] ? k->last_used_at : NULL,
+                       k->revoked_at[0] ? k->revoked_at : NULL};
+    return run(((pg_tx *)base)->c, err, NULL, NULL,
+               "INSERT INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at)"
+               " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+               6, p);
 }
 
 /* ----------------------------------------------------- blob bookkeeping */
@@ -754,6 +769,70 @@ static ad_status pg_fail_job(ad_meta_tx *base, const char *id, const char *owner
     return rc;
 }
 
+static ad_status pg_list_jobs(ad_meta *base, const char *after, int limit, ad_job **out, int *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    char l[24];
+    i64(l, limit);
+    const char *p[] = {after, l};
+    *out = NULL;
+    *n = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = run(c, err, &r, NULL, "SELECT " JOB_COLS " FROM jobs WHERE id > $1 ORDER BY id LIMIT $2", 2, p)) != AD_OK)
+        return rc;
+    int k = PQntuples(r);
+    ad_job *v = calloc((size_t)k + 1, sizeof *v);
+    if (v == NULL) {
+        PQclear(r);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < k; i++)
+        read_job(r, i, &v[i]);
+    PQclear(r);
+    *out = v;
+    *n = k;
+    return AD_OK;
+}
+
+static ad_status pg_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
+{
+    char st[8], at[16];
+    snprintf(st, sizeof st, "%d", j->status == AD_JOB_RUNNING ? AD_JOB_QUEUED : j->status);
+    snprintf(at, sizeof at, "%d", j->attempts);
+    const char *p[] = {j->id,
+                       j->kind,
+                       j->payload,
+                       st,
+                       at,
+                       j->error,
+                       j->result,
+                       j->created_at,
+                       j->finished_at[0] ? j->finished_at : NULL};
+    return run(((pg_tx *)base)->c, err, NULL, NULL,
+               "INSERT INTO jobs(id, kind, payload, status, attempts, error, result, created_at, finished_at)"
+               " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+               9, p);
+}
+
+static ad_status pg_job_holds(ad_meta *base, const char *id, char (*shas)[65], int max, int *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    char owner[40];
+    snprintf(owner, sizeof owner, "job:%s", id);
+    const char *p[] = {owner};
+    *n = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL, "SELECT sha256 FROM blob_pins WHERE owner=$1", 1, p)) != AD_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r) && *n < max; i++)
+        copy_col(r, i, 0, shas[(*n)++], 65);
+    PQclear(r);
+    return AD_OK;
+}
+
 /* ------------------------------------------------------------- open/close */
 
 /* Apply the migrations not yet applied, under a session advisory lock: N
@@ -878,6 +957,10 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .touch_key = pg_touch_key,
     .revoke_key = pg_revoke_key,
     .list_keys = pg_list_keys,
+    .import_key = pg_import_key,
+    .list_jobs = pg_list_jobs,
+    .import_job = pg_import_job,
+    .job_holds = pg_job_holds,
     .lock_blob = pg_lock_blob,
     .pin_blob = pg_pin_blob,
     .unpin = pg_unpin,

@@ -620,7 +620,7 @@ static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
     *n = 0;
     ad_status rc = conn((sq_meta *)base, &c, err);
     if (rc != AD_OK || (rc = prep(c, &st, err,
-                                  "SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys"
+                                  "SELECT id, label, created_at, last_used_at, revoked_at, sha256 FROM api_keys"
                                   " ORDER BY created_at, id",
                                   NULL)) != AD_OK)
         return rc;
@@ -638,6 +638,7 @@ static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
         copy_col(st, 2, k->created_at, sizeof k->created_at);
         copy_col(st, 3, k->last_used_at, sizeof k->last_used_at);
         copy_col(st, 4, k->revoked_at, sizeof k->revoked_at);
+        copy_col(st, 5, k->sha256, sizeof k->sha256);
     }
     if (rc == AD_OK && r != SQLITE_DONE)
         rc = db_fail(c->db, err, "keys");
@@ -648,6 +649,15 @@ static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
         *n = 0;
     }
     return rc;
+}
+
+static ad_status sq_import_key(ad_meta_tx *base, const ad_key_info *k, ad_err *err)
+{
+    return exec_sql(((sq_tx *)base)->c, err, NULL,
+                    "INSERT OR IGNORE INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                    "tttttt", k->sha256, k->id, k->label, k->created_at, k->last_used_at[0] ? k->last_used_at : NULL,
+                    k->revoked_at[0] ? k->revoked_at : NULL);
 }
 
 /* ----------------------------------------------------- blob bookkeeping */
@@ -866,6 +876,58 @@ static ad_status sq_fail_job(ad_meta_tx *base, const char *id, const char *owner
     return rc;
 }
 
+static ad_status sq_list_jobs(ad_meta *base, const char *after, int limit, ad_job **out, int *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT " JOB_COLS " FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2", "ti",
+                                  after, (int64_t)limit)) != AD_OK)
+        return rc;
+    ad_job *v = calloc((size_t)limit + 1, sizeof *v);
+    if (v == NULL) {
+        done(c, st);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    int k = 0;
+    while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+        read_job(st, &v[k++]);
+    done(c, st);
+    *out = v;
+    *n = k;
+    return AD_OK;
+}
+
+static ad_status sq_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
+{
+    return exec_sql(((sq_tx *)base)->c, err, NULL,
+                    "INSERT OR IGNORE INTO jobs(id, kind, payload, status, attempts, error, result, created_at,"
+                    " finished_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "tttiittt"
+                    "t",
+                    j->id, j->kind, j->payload, (int64_t)(j->status == AD_JOB_RUNNING ? AD_JOB_QUEUED : j->status),
+                    (int64_t)j->attempts, j->error, j->result, j->created_at,
+                    j->finished_at[0] ? j->finished_at : NULL);
+}
+
+static ad_status sq_job_holds(ad_meta *base, const char *id, char (*shas)[65], int max, int *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    char owner[40];
+    *n = 0;
+    snprintf(owner, sizeof owner, "job:%s", id);
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT sha256 FROM blob_pins WHERE owner=?1", "t", owner)) != AD_OK)
+        return rc;
+    while (*n < max && sqlite3_step(st) == SQLITE_ROW)
+        copy_col(st, 0, shas[(*n)++], 65);
+    done(c, st);
+    return AD_OK;
+}
+
 /* ------------------------------------------------------------- open/close */
 
 /* One writer process per data dir: start-up recovery (pins of dead
@@ -1033,6 +1095,10 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .touch_key = sq_touch_key,
     .revoke_key = sq_revoke_key,
     .list_keys = sq_list_keys,
+    .import_key = sq_import_key,
+    .list_jobs = sq_list_jobs,
+    .import_job = sq_import_job,
+    .job_holds = sq_job_holds,
     .lock_blob = sq_lock_blob,
     .pin_blob = sq_pin_blob,
     .unpin = sq_unpin,

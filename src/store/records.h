@@ -66,7 +66,8 @@ typedef struct {
 
 /* An API key as listed: never the key, only what identifies it. */
 typedef struct {
-    char id[17]; /* 16 lowercase hex, shown to operators */
+    char sha256[65]; /* the key's hash (for store copy; never shown) */
+    char id[17];     /* 16 lowercase hex, shown to operators */
     char label[128];
     char created_at[32];
     char last_used_at[32]; /* "" when never */

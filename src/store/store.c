@@ -37,6 +37,12 @@ struct ad_store {
     ad_status fault_status;
     int fault_left;
     int publish_delay_ms; /* pause between publishing a blob and returning its pin */
+    /* pins a writer gave up while the metadata part could not be reached:
+     * released by the collector once it can (a process that dies instead
+     * leaves them to expire) */
+    pthread_mutex_t unpin_lock;
+    ad_blob_pin *unpins;
+    int nunpins, cap_unpins;
 };
 
 struct ad_store_tx {
@@ -177,6 +183,7 @@ ad_status ad_store_open(const ad_store_config *cfg, ad_store **out, ad_err *err)
     if (s == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
     pthread_mutex_init(&s->fault_lock, NULL);
+    pthread_mutex_init(&s->unpin_lock, NULL);
     s->grace_ms = cfg->gc_grace_ms > 0 ? cfg->gc_grace_ms : 0;
     s->pin_ttl_ms = cfg->pin_ttl_ms > 0 ? cfg->pin_ttl_ms : 3600 * 1000;
     /* only a part that can hold the only-writer lock makes a store
@@ -206,6 +213,8 @@ void ad_store_close(ad_store *s)
     if (s->meta)
         s->meta->ops->close(s->meta);
     pthread_mutex_destroy(&s->fault_lock);
+    pthread_mutex_destroy(&s->unpin_lock);
+    free(s->unpins);
     free(s);
 }
 
@@ -726,7 +735,45 @@ void ad_store_unpin(ad_store *s, const ad_blob_pin *pin)
     if (pin == NULL || !ad_sha256_valid(pin->sha256))
         return;
     ad_err err = AD_ERR_INIT;
-    in_tx(s, unpin_fn, pin, NULL, NULL, &err); /* on failure the pin expires by itself */
+    if (in_tx(s, unpin_fn, pin, NULL, NULL, &err) == AD_OK)
+        return;
+    /* the metadata part is away: the collector tries again (and were this
+     * process to die first, the pin would expire by itself) */
+    pthread_mutex_lock(&s->unpin_lock);
+    if (s->nunpins == s->cap_unpins && s->cap_unpins < 65536) {
+        int cap = s->cap_unpins ? s->cap_unpins * 2 : 64;
+        ad_blob_pin *v = realloc(s->unpins, sizeof *v * (size_t)cap);
+        if (v) {
+            s->unpins = v;
+            s->cap_unpins = cap;
+        }
+    }
+    if (s->nunpins < s->cap_unpins)
+        s->unpins[s->nunpins++] = *pin;
+    pthread_mutex_unlock(&s->unpin_lock);
+}
+
+/* Release the pins that could not be released when their writers gave up. */
+static void retry_unpins(ad_store *s)
+{
+    for (;;) {
+        ad_blob_pin pin;
+        pthread_mutex_lock(&s->unpin_lock);
+        int have = s->nunpins > 0;
+        if (have)
+            pin = s->unpins[--s->nunpins];
+        pthread_mutex_unlock(&s->unpin_lock);
+        if (!have)
+            return;
+        ad_err err = AD_ERR_INIT;
+        if (in_tx(s, unpin_fn, &pin, NULL, NULL, &err) != AD_OK) {
+            pthread_mutex_lock(&s->unpin_lock);
+            if (s->nunpins < s->cap_unpins)
+                s->unpins[s->nunpins++] = pin; /* still away: next time */
+            pthread_mutex_unlock(&s->unpin_lock);
+            return;
+        }
+    }
 }
 
 ad_status ad_store_reader_open(ad_store *s, const char *sha256, ad_store_reader **out, ad_err *err)
@@ -810,6 +857,59 @@ ad_status ad_store_blob_stat(ad_store *s, const char *sha256, ad_blob_info *out,
     CALL(s, "blob_stat", s->blobs->ops->stat(s->blobs, sha256, out, err));
 }
 
+/* ------------------------------------------------------------ store copy */
+
+static ad_status import_key_fn(ad_store_tx *tx, const void *k, const void *b, const void *c, ad_err *err)
+{
+    (void)b, (void)c;
+    return tx->s->meta->ops->import_key(tx->mt, k, err);
+}
+
+ad_status ad_store_import_key(ad_store *s, const ad_key_info *k, ad_err *err)
+{
+    if (!sha_ok(k->sha256, err) || !key_id_ok(k->id))
+        return ad_err_set(err, AD_EINVAL, "malformed key record");
+    CALL(s, "import_key", in_tx(s, import_key_fn, k, NULL, NULL, err));
+}
+
+ad_status ad_store_list_jobs(ad_store *s, const char *after, int limit, ad_job **out, int *n, ad_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    CALL(s, "list_jobs", s->meta->ops->list_jobs(s->meta, after ? after : "", limit, out, n, err));
+}
+
+ad_status ad_store_job_holds(ad_store *s, const char *id, char (*shas)[65], int max, int *n, ad_err *err)
+{
+    *n = 0;
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_EINVAL, "malformed job id");
+    CALL(s, "job_holds", s->meta->ops->job_holds(s->meta, id, shas, max, n, err));
+}
+
+static ad_status import_job(ad_store_tx *tx, const ad_job *j, const ad_blob_pin *holds, int n, ad_err *err)
+{
+    const ad_meta_ops *m = tx->s->meta->ops;
+    char owner[40];
+    snprintf(owner, sizeof owner, "job:%s", j->id);
+    ad_status rc = m->import_job(tx->mt, j, err);
+    for (int i = 0; rc == AD_OK && i < n; i++) {
+        /* an unfinished job keeps holding its blobs; a finished one holds none */
+        if (j->status == AD_JOB_QUEUED || j->status == AD_JOB_RUNNING)
+            rc = m->pin_blob(tx->mt, holds[i].sha256, owner, 0, err);
+        if (rc == AD_OK)
+            rc = m->unpin(tx->mt, holds[i].sha256, holds[i].owner, note_dropped, tx, err);
+    }
+    return rc;
+}
+
+ad_status ad_store_tx_import_job(ad_store_tx *tx, const ad_job *j, const ad_blob_pin *holds, int n, ad_err *err)
+{
+    if (!ad_id_valid(j->id) || !j->kind[0] || j->payload == NULL)
+        return ad_err_set(err, AD_EINVAL, "malformed job record");
+    CALL(tx->s, "import_job", import_job(tx, j, holds, n, err));
+}
+
 /* ------------------------------------------------------------------- GC */
 
 /* Collect one blob if, under its lock, nothing refers to it and it is
@@ -856,6 +956,7 @@ ad_status ad_store_gc_run(ad_store *s, int *removed, ad_err *err)
     char shas[64][65];
     int n = 0;
     *removed = 0;
+    retry_unpins(s);
     do {
         ad_status rc = s->meta->ops->gc_due(s->meta, now_ms(), 64, shas, &n, err);
         if (rc != AD_OK)

@@ -159,6 +159,19 @@ ad_status ad_store_renew_lease(ad_store *s, const char *id, int64_t lease_ms, ad
  * good, releasing what the job held. */
 ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int final, int64_t delay_ms, ad_err *err);
 
+/* ---- store copy (copy.h) -------------------------------------------- */
+
+/* A key as it is in another store (no-op when its hash is here). */
+ad_status ad_store_import_key(ad_store *s, const ad_key_info *k, ad_err *err);
+/* Jobs by id after `after` ("" from the first), up to limit; *out freed
+ * with ad_job_cleanup each, then free. */
+ad_status ad_store_list_jobs(ad_store *s, const char *after, int limit, ad_job **out, int *n, ad_err *err);
+/* The blobs a job holds, up to max. */
+ad_status ad_store_job_holds(ad_store *s, const char *id, char (*shas)[65], int max, int *n, ad_err *err);
+/* Record a job as it is in another store, holding the n pinned blobs (the
+ * pins released with it). */
+ad_status ad_store_tx_import_job(ad_store_tx *tx, const ad_job *j, const ad_blob_pin *holds, int n, ad_err *err);
+
 /* ---- garbage collection --------------------------------------------- */
 
 /* Collect the queued blobs whose grace period has passed; *removed counts

@@ -244,6 +244,11 @@ static int on_postgres(void) { return getenv("ASSETD_TEST_STORE") && strcmp(gete
 
 static void store_name(const char *dir, char ns[24])
 {
+    const char *shared = getenv("ASSETD_TEST_STORE_NAME"); /* instances sharing one store */
+    if (shared && *shared) {
+        snprintf(ns, 24, "%s", shared);
+        return;
+    }
     uint32_t h = 2166136261u; /* FNV-1a of the path */
     for (const char *p = dir; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
