@@ -34,7 +34,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: install uninstall all tests unit-tests bench bench-bin asan fuzz fuzz-targets clean format format-check
+.PHONY: bench-store install uninstall all tests unit-tests bench bench-bin asan fuzz fuzz-targets clean format format-check
 all: $(B)/assetd
 
 $(B)/assetd: $(CLI_OBJ) $(B)/libassetd.a
@@ -82,6 +82,10 @@ $(B)/tests/%: tests/tools/%.c tests/harness.h $(B)/libassetd.a
 # `make bench`: assetd beside the peer, see bench/run.sh (not part of the tests).
 bench:
 	bench/run.sh
+
+# `make bench-store`: SQLite vs PostgreSQL + S3, one vs two instances (bench/store.sh).
+bench-store:
+	bench/store.sh
 
 bench-bin: $(BENCH_BIN) $(B)/assetd
 

@@ -126,6 +126,8 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .start_delay_ms = cfg->job_start_delay_ms,
         .lease_ms = cfg->job_lease_ms,
         .sweep_ms = 3600 * 1000,
+        /* a test hook (docs/robustness.md): jobs held under their lease */
+        .pause_ms = getenv("ASSETD_TEST_JOB_PAUSE_MS") ? atoll(getenv("ASSETD_TEST_JOB_PAUSE_MS")) : 0,
     };
     if (ad_jobrunner_start(store, &jc, &jobs, &err) != AD_OK)
         goto fail;

@@ -116,6 +116,8 @@ static void run_one(ad_jobrunner *r, const ad_job *job)
     const ad_job_kind *k = kind_of(r, job->kind);
     ad_status st;
     set_current(r, job->id);
+    if (r->cfg.pause_ms > 0) /* tests: a job held under its lease */
+        wait_ms(r, r->cfg.pause_ms);
     if (k == NULL) {
         st = ad_err_set(&err, AD_EUNSUPPORTED, "unknown job kind '%s'", job->kind);
         final = 1;
