@@ -53,10 +53,11 @@ for p in "${APT_PKGS[@]}"; do
 done
 # the test run also fuzzes (libFuzzer comes with clang), injects faults, and
 # runs the postgres + s3 store on real servers (PostgreSQL 15, a single-node
-# Ceph with radosgw) behind nginx, and checks the systemd unit
+# Ceph with radosgw) behind nginx, checks the systemd unit and the metrics
+# text (promtool)
 if [ $want_test = 1 ]; then
     for p in clang-14 libclang-rt-14-dev postgresql-15 radosgw ceph-mon ceph-osd nginx-light curl iproute2 \
-             systemd; do
+             systemd prometheus; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
 fi

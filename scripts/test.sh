@@ -95,6 +95,7 @@ suite "limits and hostile clients (slowloris, headers, connections, queue time)"
 suite "request bodies (streamed uploads, memory ceiling, 413, framing, slow bodies)" build/tests/test_bodies
 suite "hardening (private files, corrupt and oversized images, paths, active types)" build/tests/test_hardening
 suite "operator (quick start, access log, request ids, keys, CORS, If-Range)" build/tests/test_operator
+suite "metrics (promtool, counters move, no ids in labels)" build/tests/test_api_metrics
 ASSETD_CRASH_ITERATIONS=4 suite "crash consistency (kill -9 at random moments, 4 rounds)" build/tests/test_crash
 
 # The same API suites on PostgreSQL + radosgw, then many instances at once.
@@ -131,6 +132,7 @@ asan_api limits build/tests/test_limits
 asan_api bodies build/tests/test_bodies
 asan_api hardening build/tests/test_hardening
 asan_api operator build/tests/test_operator
+asan_api metrics build/tests/test_api_metrics
 ASSETD_CRASH_ITERATIONS=3 asan_api crash build/tests/test_crash
 ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/lru.h"
+#include "base/metrics.h"
 #include "base/workpool.h"
 #include "http/server.h"
 #include "infer/model.h"
@@ -30,6 +31,7 @@ typedef struct {
     ad_lru *cache;            /* lent; finished cut-outs by source sha256 (NULL: none) */
     const char *model_id;     /* lent; names the model in cache keys */
     const char *cors_origins; /* lent; comma-separated origins allowed from browsers, "*" any, "" none */
+    ad_metrics *metrics;      /* lent; NULL: no /metrics (its families are declared by ad_api_new) */
 } ad_api_config;
 
 typedef struct ad_api ad_api;

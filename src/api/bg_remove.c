@@ -124,6 +124,8 @@ static ad_http_resp *answer_from_cache(cutout_task *t)
     char key[256];
     cache_key(t, key);
     ad_lru_value *hit = ad_lru_get(t->api->cfg.cache, key);
+    if (t->api->cfg.metrics)
+        ad_metrics_add(t->api->cfg.metrics, "assetd_cutout_cache_total", hit ? "result=\"hit\"" : "result=\"miss\"", 1);
     if (hit == NULL)
         return NULL;
     size_t len;
@@ -156,6 +158,8 @@ static void run_cutout(void *arg)
         /* the client has likely given up; do not spend a model run on it */
         r = ad_reply_error(503, "busy", NULL, "waited %.0f ms for a free worker; retry later", waited);
         ad_http_resp_header(r, "Retry-After", "2");
+        if (api->cfg.metrics)
+            ad_metrics_add(api->cfg.metrics, "assetd_saturated_total", "", 1);
         goto out;
     }
     /* a request for the same bytes may have finished while this one waited */
@@ -171,6 +175,20 @@ static void run_cutout(void *arg)
     }
     ad_cutout_limits lim = {.max_pixels = api->cfg.max_pixels, .threads = api->cfg.cutout_threads};
     st = ad_cutout_run(api->model, src, src_len, &t->opt, &lim, &res, &err);
+    if (st == AD_OK && api->cfg.metrics) {
+        const struct {
+            const char *stage;
+            double ms;
+        } stages[] = {{"decode", res.timing.decode},
+                      {"resize", res.timing.resize},
+                      {"infer", res.timing.infer},
+                      {"encode", res.timing.compose + res.timing.encode}};
+        for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+            char l[40];
+            snprintf(l, sizeof l, "stage=\"%s\"", stages[i].stage);
+            ad_metrics_observe(api->cfg.metrics, "assetd_cutout_stage_seconds", l, stages[i].ms / 1000.0);
+        }
+    }
     if (st == AD_EUNSUPPORTED) {
         r = ad_reply_error(422, "unprocessable_image", "asset_id", "the asset's image cannot be decoded: %s", err.msg);
         goto out;
@@ -266,6 +284,8 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_
         snprintf(ra, sizeof ra, "%d", wait > 1 ? wait : 1);
         r = ad_reply_error(503, "busy", NULL, "all cut-out workers are busy and the queue is full; retry later");
         ad_http_resp_header(r, "Retry-After", ra);
+        if (api->cfg.metrics)
+            ad_metrics_add(api->cfg.metrics, "assetd_saturated_total", "", 1);
     }
 out:
     ad_asset_cleanup(&a);

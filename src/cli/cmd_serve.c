@@ -10,6 +10,8 @@
 #include "api/api.h"
 #include "api/save.h"
 #include "base/log.h"
+#include "base/metrics.h"
+#include "base/version.h"
 #include "base/sha256.h"
 #include "base/workpool.h"
 #include "cli/cli.h"
@@ -27,6 +29,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
     ad_lru *cache = NULL;
     ad_model *model = NULL;
     ad_jobrunner *jobs = NULL;
+    ad_metrics *metrics = NULL;
     int rc = 1;
     if (argc > 1) {
         fprintf(stderr, "assetd serve: unexpected argument '%s' (settings: assetd help)\n", argv[1]);
@@ -78,6 +81,10 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         ad_err_set(&err, AD_ENOMEM, "out of memory");
         goto fail;
     }
+    if (cfg->metrics && (metrics = ad_metrics_new()) == NULL) {
+        ad_err_set(&err, AD_ENOMEM, "out of memory");
+        goto fail;
+    }
     char model_id[96];
     snprintf(model_id, sizeof model_id, "%s/%s/%lld", cfg->model, cfg->ort_profile, cfg->model_side);
     ad_api_config ac = {
@@ -93,6 +100,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .max_custom_data = (size_t)cfg->max_custom_data,
         .max_queue_wait_ms = (double)cfg->request_timeout * 1000.0,
         .cors_origins = cfg->cors_origins,
+        .metrics = metrics,
     };
     if (ad_api_new(&ac, &api, &err) != AD_OK)
         goto fail;
@@ -118,6 +126,16 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
            cfg->data_dir, cfg->store);
     if (ad_cli_open_model(cfg, threads, &model, &err) != AD_OK)
         goto fail;
+    if (metrics) {
+        /* values from fixed vocabularies (settings, versions): nothing a
+         * request brings */
+        char info[256];
+        snprintf(info, sizeof info,
+                 "version=\"%s\",model=\"%s\",side=\"%lld\",precision=\"%s\",profile=\"%s\",ort=\"%s\"", AD_VERSION,
+                 cfg->model, cfg->model_side, strcmp(cfg->model, "small") == 0 ? "uint8" : "fp16", cfg->ort_profile,
+                 ad_model_runtime_version(model));
+        ad_metrics_set(metrics, "assetd_build_info", info, 1);
+    }
     ad_jobrunner_config jc = {
         .kinds = &ad_save_job_kind,
         .nkinds = 1,
@@ -128,6 +146,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .sweep_ms = 3600 * 1000,
         /* a test hook (docs/robustness.md): jobs held under their lease */
         .pause_ms = getenv("ASSETD_TEST_JOB_PAUSE_MS") ? atoll(getenv("ASSETD_TEST_JOB_PAUSE_MS")) : 0,
+        .metrics = metrics,
     };
     if (ad_jobrunner_start(store, &jc, &jobs, &err) != AD_OK)
         goto fail;
@@ -163,5 +182,6 @@ shutdown:
     ad_model_close(model);
     ad_lru_free(cache);
     ad_store_close(store);
+    ad_metrics_free(metrics);
     return rc;
 }

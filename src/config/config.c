@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +82,7 @@ static const setting settings[] = {
       "exists"),
     S(job_lease_ms, T_INT, "30000", 100, 86400000,
       "a claimed job is this instance's for this long, renewed while it runs; then any instance may take it"),
+    S(metrics, T_INT, "1", 0, 1, "serve GET /metrics (Prometheus text, no API key) on the main listener: on or off"),
     S(gc_grace, T_INT, "60", 0, 30 * 86400, "seconds an unreferenced blob is kept before it is removed"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -145,6 +147,15 @@ static ad_status assign(ad_config *cfg, const setting *s, const char *value, con
         free(*str_slot(cfg, s));
         *str_slot(cfg, s) = v;
         return AD_OK;
+    }
+    /* switches (settings of range 0..1) also take words */
+    if (s->min == 0 && s->max == 1) {
+        static const char *const off[] = {"off", "false", "no"}, *const on[] = {"on", "true", "yes"};
+        for (int i = 0; i < 3; i++)
+            if (strcasecmp(value, off[i]) == 0 || strcasecmp(value, on[i]) == 0) {
+                *int_slot(cfg, s) = strcasecmp(value, on[i]) == 0;
+                return AD_OK;
+            }
     }
     char *end;
     errno = 0;

@@ -48,6 +48,7 @@ typedef struct {
     long long job_lease_ms;
     long long welcome;  /* serve prints a quick start */
     long long gc_grace; /* s */
+    long long metrics;  /* GET /metrics on the main listener */
     char *config;       /* the settings file read ("" = none) */
 } ad_config;
 

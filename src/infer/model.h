@@ -53,6 +53,9 @@ int ad_model_side(const ad_model *m);
 /* 1 when the session was loaded from the optimised-model cache. */
 int ad_model_from_cache(const ad_model *m);
 
+/* The runtime's version text (ONNX Runtime's, static). */
+const char *ad_model_runtime_version(const ad_model *m);
+
 /* Run one inference. input: 3*S*S floats (planar, normalised); output: S*S
  * floats. Thread-safe; blocks for the duration of the inference. */
 ad_status ad_model_run(ad_model *m, const float *input, float *output, ad_err *err);

@@ -61,6 +61,8 @@ int ad_model_side(const ad_model *m) { return m->side; }
 
 int ad_model_from_cache(const ad_model *m) { return m->from_cache; }
 
+const char *ad_model_runtime_version(const ad_model *m) { return m->ort_version; }
+
 /* Check one input/output's name and dims against what the pipeline assumes. */
 static ad_status check_io(ad_model *m, int is_input, const char *want_name, const int64_t *want, size_t ndims,
                           ad_err *err)

@@ -106,6 +106,15 @@ static const ad_job_kind *kind_of(ad_jobrunner *r, const char *name)
     return NULL;
 }
 
+static void count(ad_jobrunner *r, const ad_job *job, const char *outcome)
+{
+    char l[96];
+    if (r->cfg.metrics == NULL)
+        return;
+    snprintf(l, sizeof l, "kind=\"%s\",outcome=\"%s\"", kind_of(r, job->kind) ? job->kind : "unknown", outcome);
+    ad_metrics_add(r->cfg.metrics, "assetd_jobs_total", l, 1);
+}
+
 static void run_one(ad_jobrunner *r, const ad_job *job)
 {
     ad_err err = AD_ERR_INIT;
@@ -139,6 +148,7 @@ static void run_one(ad_jobrunner *r, const ad_job *job)
     set_current(r, "");
     if (st == AD_OK) {
         ad_log(AD_LOG_INFO, "job", "job=%s kind=%s succeeded attempts=%d", job->id, job->kind, job->attempts);
+        count(r, job, "succeeded");
         return;
     }
     if (lost) {
@@ -154,6 +164,7 @@ static void run_one(ad_jobrunner *r, const ad_job *job)
         ad_log(AD_LOG_ERROR, "job", "job=%s cannot record failure: %s", job->id, e2.msg);
     ad_log(final ? AD_LOG_ERROR : AD_LOG_WARN, "job", "job=%s kind=%s attempt=%d %s: %s", job->id, job->kind,
            job->attempts, final ? "failed for good" : "will retry", err.msg);
+    count(r, job, final ? "failed" : "retried");
 }
 
 static void collect(ad_jobrunner *r, double *last_gc, double *last_sweep)

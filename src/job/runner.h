@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "base/metrics.h"
 #include "store/store.h"
 
 /* One kind of job, in two steps, both called on the runner's thread:
@@ -43,6 +44,7 @@ typedef struct {
     int64_t lease_ms;       /* a claimed job is this instance's for this long, renewed while it runs */
     int64_t sweep_ms;       /* full blob sweep period (0: never) */
     int64_t pause_ms;       /* test hook: hold each claimed job this long before running it */
+    ad_metrics *metrics;    /* lent; NULL: none (counts assetd_jobs_total) */
 } ad_jobrunner_config;
 
 typedef struct ad_jobrunner ad_jobrunner;

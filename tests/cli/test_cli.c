@@ -347,3 +347,22 @@ TEST(the_cli_behaves_as_a_cli_user_expects)
     CHECK(len > 100 && memcmp(png, "\x89PNG", 4) == 0);
     free(png);
 }
+
+/* Issue 15, item 7: help names real paths, not "@deps" placeholders, and
+ * states the profiles' memory once (the README points at it). */
+TEST(help_shows_the_paths_in_force)
+{
+    CHECK(run("%s help > %s/help.txt", bin, tmp) == 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/help.txt", tmp);
+    char *text = NULL;
+    size_t len = 0;
+    REQUIRE(ad_file_read(p, 1 << 20, (void **)&text, &len, &(ad_err)AD_ERR_INIT) == AD_OK);
+    char *t = realloc(text, len + 1);
+    REQUIRE(t != NULL);
+    t[len] = '\0';
+    CHECK(strstr(t, "@deps") == NULL);
+    CHECK(strstr(t, "deps/models") != NULL || strstr(t, "lib/assetd/models") != NULL);
+    CHECK(strstr(t, "1.2 GB") == NULL && strstr(t, "0.9 GB") != NULL);
+    free(t);
+}

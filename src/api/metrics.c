@@ -1,0 +1,66 @@
+/* metrics.c — what the API counts and GET /metrics (Prometheus text):
+ * requests by route template and status class, latency per route, cut-out
+ * stages, the work pool, saturation, the cache, jobs, the store, and the
+ * build. Labels come from bounded vocabularies only (route templates,
+ * status classes, stage names): no ids, names or key material. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "base/version.h"
+
+static const double latency_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+static const double stage_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5};
+
+void ad_api_metrics_declare(ad_metrics *m)
+{
+    ad_metrics_declare(m, "assetd_http_requests_total", AD_METRIC_COUNTER,
+                       "Requests answered, by route template, method and status class.", NULL, 0);
+    ad_metrics_declare(m, "assetd_http_request_duration_seconds", AD_METRIC_HISTOGRAM,
+                       "Time from a request's headers to the end of its answer, by route template.", latency_buckets,
+                       (int)(sizeof latency_buckets / sizeof latency_buckets[0]));
+    ad_metrics_declare(m, "assetd_cutout_stage_seconds", AD_METRIC_HISTOGRAM,
+                       "Time of each stage of a cut-out (decode, resize, infer, encode).", stage_buckets,
+                       (int)(sizeof stage_buckets / sizeof stage_buckets[0]));
+    ad_metrics_declare(m, "assetd_cutout_queue_depth", AD_METRIC_GAUGE, "Cut-outs waiting for a worker.", NULL, 0);
+    ad_metrics_declare(m, "assetd_cutout_workers_busy", AD_METRIC_GAUGE, "Cut-out workers running one.", NULL, 0);
+    ad_metrics_declare(m, "assetd_cutout_workers", AD_METRIC_GAUGE, "Cut-out workers.", NULL, 0);
+    ad_metrics_declare(m, "assetd_saturated_total", AD_METRIC_COUNTER,
+                       "Cut-outs refused with 503 because the queue was full or the wait too long.", NULL, 0);
+    ad_metrics_declare(m, "assetd_cutout_cache_total", AD_METRIC_COUNTER,
+                       "Cut-out cache lookups, by result (hit, miss).", NULL, 0);
+    ad_metrics_declare(m, "assetd_jobs_total", AD_METRIC_COUNTER,
+                       "Background job attempts, by kind and outcome (succeeded, retried, failed).", NULL, 0);
+    ad_metrics_declare(m, "assetd_store_calls_total", AD_METRIC_COUNTER, "Calls into the store.", NULL, 0);
+    ad_metrics_declare(m, "assetd_store_errors_total", AD_METRIC_COUNTER,
+                       "Store calls that failed (not counting \"not found\").", NULL, 0);
+    ad_metrics_declare(m, "assetd_store_seconds_total", AD_METRIC_COUNTER, "Time spent in store calls.", NULL, 0);
+    ad_metrics_declare(m, "assetd_build_info", AD_METRIC_GAUGE,
+                       "The build and model this instance runs (the value is 1; set by serve once the model is "
+                       "loaded).",
+                       NULL, 0);
+}
+
+ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_args *a)
+{
+    (void)req, (void)a;
+    ad_metrics *m = api->cfg.metrics;
+    if (m == NULL)
+        return ad_reply_error(404, "not_found", NULL, "metrics are off (--metrics on)");
+    /* sampled now: the pool, the store */
+    int load = ad_workpool_load(api->cfg.pool), workers = api->cfg.workers > 0 ? api->cfg.workers : 1;
+    ad_metrics_set(m, "assetd_cutout_workers", "", workers);
+    ad_metrics_set(m, "assetd_cutout_workers_busy", "", load < workers ? load : workers);
+    ad_metrics_set(m, "assetd_cutout_queue_depth", "", load > workers ? load - workers : 0);
+    ad_store_stats st;
+    ad_store_get_stats(api->cfg.store, &st);
+    ad_metrics_set(m, "assetd_store_calls_total", "", (double)st.calls);
+    ad_metrics_set(m, "assetd_store_errors_total", "", (double)st.errors);
+    ad_metrics_set(m, "assetd_store_seconds_total", "", (double)st.total_us / 1e6);
+    size_t len;
+    char *text = ad_metrics_render(m, &len);
+    if (text == NULL)
+        return ad_reply_error(503, "out_of_memory", NULL, "out of memory");
+    return ad_http_resp_take(200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
