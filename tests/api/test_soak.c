@@ -1,7 +1,8 @@
 /* test_soak.c — mixed load against the real server for a while: uploads,
  * metadata reads, listing, deletes, and bg_remove in every mode, from several
  * clients at once. Passes with zero errors besides intended 503s, peak RSS
- * after warm-up drifting less than 5 %, and no file-descriptor growth.
+ * after warm-up drifting less than 5 %, no file-descriptor growth, and no
+ * more database connections than threads.
  * ASSETD_SOAK_SECONDS sets the duration (default 60; scripts/soak.sh runs the
  * 30-minute long mode). Prints the figures. */
 #define HARNESS_SETUP setup
@@ -108,10 +109,39 @@ static void *client_thread(void *arg)
     return NULL;
 }
 
-static int fd_count(pid_t pid)
+/* The process's fds, not counting the database's (*db gets those: each
+ * thread that touches the store opens its own SQLite connection the first
+ * time it does, which may be late in a run; that is bounded by the thread
+ * count, checked apart). */
+static int fd_count(pid_t pid, int *db)
+{
+    char path[64], link[330], target[256];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    int n = 0;
+    struct dirent *de;
+    *db = 0;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(link, sizeof link, "%s/%s", path, de->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        target[len > 0 ? len : 0] = '\0';
+        size_t tl = strlen(target);
+        if (tl > 10 && strcmp(target + tl - 10, "/assetd.db") == 0)
+            (*db)++;
+        else if (!(tl > 14 && strcmp(target + tl - 14, "/assetd.db-wal") == 0))
+            n++;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int thread_count(pid_t pid)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     int n = 0;
     struct dirent *de;
@@ -120,6 +150,31 @@ static int fd_count(pid_t pid)
     if (d)
         closedir(d);
     return n;
+}
+
+/* What the process's fds point at, one per line, into buf (for a failure
+ * message: which kind of fd grew). */
+static void fd_targets(pid_t pid, char *buf, size_t len)
+{
+    char path[64], link[330], target[256];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    size_t used = 0;
+    buf[0] = '\0';
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(link, sizeof link, "%s/%s", path, de->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = '\0';
+        int w = snprintf(buf + used, len - used, "      %s -> %s\n", de->d_name, target);
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+    if (d)
+        closedir(d);
 }
 
 TEST(mixed_load_no_errors_no_rss_drift_no_fd_growth)
@@ -143,19 +198,26 @@ TEST(mixed_load_no_errors_no_rss_drift_no_fd_growth)
     int warm = secs / 5 > 10 ? secs / 5 : 10;
     int rest = secs - warm, win = rest / 5 > 3 ? rest / 5 : 3;
     long peak1 = 0, peak2 = 0, first_rss = 0;
-    int fd1 = 1 << 30, fd2 = 1 << 30;
+    int fd1 = 1 << 30, fd2 = 1 << 30, db_max = 0, threads_min = 1 << 30;
+    static char fds_then[8192], fds_now[8192];
     for (int sec = 0; sec < secs; sec++) {
         sleep_ms(1000);
         long rss = proc_status_kib(s->pid, "VmRSS");
-        int fds = fd_count(s->pid);
+        int db = 0, fds = fd_count(s->pid, &db), threads = thread_count(s->pid);
+        db_max = db > db_max ? db : db_max;
+        threads_min = threads < threads_min ? threads : threads_min;
         if (sec == 0)
             first_rss = rss;
         if (sec >= warm && sec < warm + win) {
             peak1 = rss > peak1 ? rss : peak1;
+            if (fds < fd1)
+                fd_targets(s->pid, fds_then, sizeof fds_then);
             fd1 = fds < fd1 ? fds : fd1;
         }
         if (sec >= secs - win) {
             peak2 = rss > peak2 ? rss : peak2;
+            if (fds < fd2)
+                fd_targets(s->pid, fds_now, sizeof fds_now);
             fd2 = fds < fd2 ? fds : fd2;
         }
     }
@@ -174,10 +236,13 @@ TEST(mixed_load_no_errors_no_rss_drift_no_fd_growth)
            busy);
     printf("    RSS: %ld MiB at start, peak %ld MiB after warm-up, %ld MiB at the end: drift %+.2f%%\n",
            first_rss / 1024, peak1 / 1024, peak2 / 1024, drift);
-    printf("    fds: %d after warm-up, %d at the end\n", fd1, fd2);
+    printf("    fds (besides the database's): %d after warm-up, %d at the end; database connections at most %d, "
+           "threads %d\n",
+           fd1, fd2, db_max, threads_min);
     CHECK(errors == 0);
     CHECKF(drift < 5.0, "RSS drift %.2f%%", drift);
-    CHECKF(fd2 <= fd1, "fds grew from %d to %d", fd1, fd2);
+    CHECKF(db_max <= threads_min, "%d database connections for %d threads", db_max, threads_min);
+    CHECKF(fd2 <= fd1, "fds grew from %d to %d; after warm-up:\n%s    at the end:\n%s", fd1, fd2, fds_then, fds_now);
     CHECK(c[3].ops > 0 && ops > 100);
     server_kill(s, SIGTERM);
     free(s);
