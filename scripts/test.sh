@@ -103,6 +103,7 @@ if [ $servers_up = 1 ]; then
     ASSETD_TEST_STORE=postgres suite "api on postgres + s3" build/tests/test_api
     ASSETD_TEST_STORE=postgres suite "api durability on postgres + s3" build/tests/test_api_durability
     ASSETD_TEST_STORE=postgres suite "limits on postgres + s3" build/tests/test_limits
+    ASSETD_TEST_STORE=postgres suite "metrics on postgres + s3" build/tests/test_api_metrics
     ASSETD_TEST_STORE=postgres suite "scale-out (two instances, nginx, lost servers, store copy)" build/tests/test_scaleout
 else
     failed=$((failed + 1)); broken+=("postgres + s3 servers")
