@@ -44,6 +44,9 @@ $(B)/libassetd.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# the OpenAPI document is assembled into the binary (.incbin)
+$(B)/src/api/openapi.o: src/api/openapi.json
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"

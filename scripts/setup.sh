@@ -53,11 +53,11 @@ for p in "${APT_PKGS[@]}"; do
 done
 # the test run also fuzzes (libFuzzer comes with clang), injects faults, and
 # runs the postgres + s3 store on real servers (PostgreSQL 15, a single-node
-# Ceph with radosgw) behind nginx, checks the systemd unit and the metrics
-# text (promtool)
+# Ceph with radosgw) behind nginx, checks the systemd unit, the metrics
+# text (promtool) and the OpenAPI document (python3-jsonschema)
 if [ $want_test = 1 ]; then
     for p in clang-14 libclang-rt-14-dev postgresql-15 radosgw ceph-mon ceph-osd nginx-light curl iproute2 \
-             systemd prometheus; do
+             systemd prometheus python3-jsonschema; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
 fi
@@ -141,6 +141,23 @@ if [ "$(cat "$MODEL_STAMP" 2>/dev/null)" != "$MODEL_MEDIUM_SHA256 $MODEL_SMALL_S
     rm -rf "$tmp" "$tgz"
     echo "$MODEL_MEDIUM_SHA256 $MODEL_SMALL_SHA256" > "$MODEL_STAMP"
     log "models ready in $MODEL_DIR"
+fi
+
+# The OpenAPI 3.1 JSON Schema, for the test that checks the API document
+# (the package's MIT code is not used; only the schema file is kept).
+OAS_DIR="$DEPS/openapi"
+if [ $want_test = 1 ] && { [ "$(cat "$OAS_DIR/.stamp" 2>/dev/null)" != "$OAS_SCHEMA_SHA256" ] \
+   || [ ! -f "$OAS_DIR/schema-3.1.json" ]; }; then
+    tgz=$(npm_fetch "$OAS_NPM" "$OAS_TGZ_SHA256")
+    tmp=$(mktemp -d)
+    tar -xzf "$tgz" -C "$tmp" package/schemas/v3.1/schema.json
+    [ "$(sha_of "$tmp/package/schemas/v3.1/schema.json")" = "$OAS_SCHEMA_SHA256" ] \
+        || die "OpenAPI schema checksum mismatch"
+    mkdir -p "$OAS_DIR"
+    cp "$tmp/package/schemas/v3.1/schema.json" "$OAS_DIR/schema-3.1.json"
+    rm -rf "$tmp" "$tgz"
+    echo "$OAS_SCHEMA_SHA256" > "$OAS_DIR/.stamp"
+    log "OpenAPI 3.1 schema ready in $OAS_DIR"
 fi
 
 # ---------------------------------------------------------------- 3. photos

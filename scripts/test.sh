@@ -16,6 +16,7 @@ make -s -j"$(nproc)" asan >/dev/null || { echo "asan build failed"; echo "0 pass
 export ASSETD_BIN="$ROOT/build/assetd"
 export ASSETD_TESTDATA="$ROOT/deps/testdata"
 export ASSETD_MKIMAGE="$ROOT/build/tests/mkimage"
+export ASSETD_OPENAPI_SCHEMA="$ROOT/deps/openapi/schema-3.1.json"
 export ASSETD_BGEVAL="${ASSETD_BGEVAL:-$ROOT/../shared/data/bgeval}"
 # Tests check that oversized allocations fail cleanly, so ASan must return
 # NULL rather than abort; leaks are reported.
@@ -96,6 +97,7 @@ suite "request bodies (streamed uploads, memory ceiling, 413, framing, slow bodi
 suite "hardening (private files, corrupt and oversized images, paths, active types)" build/tests/test_hardening
 suite "operator (quick start, access log, request ids, keys, CORS, If-Range)" build/tests/test_operator
 suite "metrics (promtool, counters move, no ids in labels)" build/tests/test_api_metrics
+suite "openapi (valid 3.1, same routes as the table, answers match its schemas)" build/tests/test_openapi
 ASSETD_CRASH_ITERATIONS=4 suite "crash consistency (kill -9 at random moments, 4 rounds)" build/tests/test_crash
 
 # The same API suites on PostgreSQL + radosgw, then many instances at once.
@@ -134,6 +136,7 @@ asan_api bodies build/tests/test_bodies
 asan_api hardening build/tests/test_hardening
 asan_api operator build/tests/test_operator
 asan_api metrics build/tests/test_api_metrics
+asan_api openapi build/tests/test_openapi
 ASSETD_CRASH_ITERATIONS=3 asan_api crash build/tests/test_crash
 ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke

@@ -19,6 +19,7 @@ static const char *const list_params[] = {"limit", "cursor", NULL};
 static const ad_route_def routes[] = {
     {"GET", "/healthz", ad_handle_healthz, 0, no_params, 0, "liveness and readiness"},
     {"GET", "/metrics", ad_handle_metrics, 0, no_params, 0, "Prometheus metrics"},
+    {"GET", "/api/v1/openapi.json", ad_handle_openapi, 0, no_params, 0, "this API's OpenAPI 3.1 document"},
     {"GET", "/api/v1/assets", ad_handle_list, 1, list_params, STORE, "list assets, newest first"},
     {"POST", "/api/v1/assets", ad_handle_upload, 1, upload_params, STORE | OFFLOAD | STREAM, "upload an asset"},
     {"GET", A, ad_handle_get_asset, 1, no_params, STORE, "an asset's metadata"},

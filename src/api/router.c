@@ -183,14 +183,22 @@ static int is_preflight(ad_http_req *req)
            ad_http_header(req, "Access-Control-Request-Method");
 }
 
+static int needs_key(const ad_route_match *m)
+{
+    if (m->status == AD_MATCH_OK)
+        return m->route->auth;
+    return m->api || (m->route && m->route->auth);
+}
+
 static ad_http_resp *route(ad_api *api, ad_http_req *req, const ad_route_match *m)
 {
     int healthz = m->route && m->route->handler == ad_handle_healthz;
     if (m->status == AD_MATCH_NONE && !m->api)
         return ad_reply_error(404, "not_found", NULL, "no route for this path");
-    /* every /api/v1 path needs a key, known route or not; a store that
-     * cannot say is the server's trouble (503), not the client's (401) */
-    if (m->api || (m->route && m->route->auth)) {
+    /* every /api/v1 path needs a key, known route or not, but the public
+     * routes of the table; a store that cannot say is the server's trouble
+     * (503), not the client's (401) */
+    if (needs_key(m)) {
         ad_err err = AD_ERR_INIT;
         ad_status st = check_key(api, req, &err);
         if (st == AD_ENOTFOUND)
@@ -302,8 +310,7 @@ void ad_api_handle(void *app, ad_http_req *req)
     ad_api *api = app;
     ad_route_match m;
     ad_route_find(ad_http_method(req), ad_http_path(req), &m);
-    int needs_store =
-        !is_preflight(req) && (m.api || (m.route && (m.route->auth || (m.route->flags & AD_ROUTE_STORE))));
+    int needs_store = !is_preflight(req) && (needs_key(&m) || (m.route && (m.route->flags & AD_ROUTE_STORE)));
     int offload = m.route && (m.route->flags & AD_ROUTE_OFFLOAD);
     if (api->cfg.io_pool && ((needs_store && ad_store_remote(api->cfg.store)) || offload)) {
         offloaded *o = malloc(sizeof *o);
