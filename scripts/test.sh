@@ -98,6 +98,7 @@ suite "hardening (private files, corrupt and oversized images, paths, active typ
 suite "operator (quick start, access log, request ids, keys, CORS, If-Range)" build/tests/test_operator
 suite "metrics (promtool, counters move, no ids in labels)" build/tests/test_api_metrics
 suite "openapi (valid 3.1, same routes as the table, answers match its schemas)" build/tests/test_openapi
+suite "preview (sizes, orientation, alpha, ETag, cache, refusals)" build/tests/test_preview
 ASSETD_CRASH_ITERATIONS=4 suite "crash consistency (kill -9 at random moments, 4 rounds)" build/tests/test_crash
 
 # The same API suites on PostgreSQL + radosgw, then many instances at once.
@@ -137,6 +138,7 @@ asan_api hardening build/tests/test_hardening
 asan_api operator build/tests/test_operator
 asan_api metrics build/tests/test_api_metrics
 asan_api openapi build/tests/test_openapi
+asan_api preview build/tests/test_preview
 ASSETD_CRASH_ITERATIONS=3 asan_api crash build/tests/test_crash
 ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke

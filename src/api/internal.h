@@ -84,6 +84,7 @@ ad_http_resp *ad_handle_get_conversion(ad_api *api, ad_http_req *req, const ad_r
 ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_preview(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_openapi(ad_api *api, ad_http_req *req, const ad_route_args *a);
 
 /* Declare the API's metric families (metrics.c). */

@@ -10,6 +10,7 @@
 static const char *const no_params[] = {NULL};
 static const char *const upload_params[] = {"filename", NULL};
 static const char *const list_params[] = {"limit", "cursor", NULL};
+static const char *const preview_params[] = {"size", NULL};
 
 #define A "/api/v1/assets/:asset_id"
 #define STORE AD_ROUTE_STORE
@@ -26,6 +27,7 @@ static const ad_route_def routes[] = {
     {"DELETE", A, ad_handle_delete_asset, 1, no_params, STORE, "delete an asset and its conversions"},
     {"PUT", A "/custom_data", ad_handle_put_custom_data, 1, no_params, STORE, "replace an asset's custom data"},
     {"GET", A "/file", ad_handle_get_file, 1, no_params, STORE, "an asset's bytes"},
+    {"GET", A "/preview", ad_handle_preview, 1, preview_params, STORE | OFFLOAD, "a small WebP preview of an image"},
     {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, no_params, STORE, "a conversion's bytes"},
     {"DELETE", A "/conversions/:conversion_name", ad_handle_delete_conversion, 1, no_params, STORE,
      "delete a conversion"},

@@ -160,6 +160,12 @@ static ad_status too_large_for_decoder(const void *buf, size_t len, ad_image_inf
                       (unsigned long long)w, (unsigned long long)h);
 }
 
+/* How strict a decode is: see open_image. */
+static VipsFailOn fail_on_for(const char *loader)
+{
+    return strstr(loader, "Jpeg") ? VIPS_FAIL_ON_WARNING : VIPS_FAIL_ON_ERROR;
+}
+
 /* Open the header; pixels are decoded later, when the pipeline is written. */
 static ad_status open_image(const void *buf, size_t len, VipsImage **out, char format[16], ad_err *err)
 {
@@ -183,7 +189,7 @@ static ad_status open_image(const void *buf, size_t len, VipsImage **out, char f
      * metadata, such as an sRGB profile, and stay warnings.) 325 real
      * photos of the evaluation sets all decode under this rule.
      * Sequential access: pixels stream once, top to bottom. */
-    VipsFailOn fail_on = strstr(loader, "Jpeg") ? VIPS_FAIL_ON_WARNING : VIPS_FAIL_ON_ERROR;
+    VipsFailOn fail_on = fail_on_for(loader);
     VipsImage *img =
         vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", fail_on, NULL);
     if (img == NULL) {
@@ -430,6 +436,52 @@ ad_status ad_image_decode_rgb(const void *buf, size_t len, uint64_t max_pixels, 
         rc = ad_image_orient(&raw, o, out, err);
 out:
     ad_pixmap_cleanup(&raw);
+    if (img)
+        g_object_unref(img);
+    return rc;
+}
+
+ad_status ad_image_preview(const void *buf, size_t len, uint64_t max_pixels, int side, void **out, size_t *out_len,
+                           ad_err *err)
+{
+    VipsImage *img = NULL, *thumb = NULL;
+    void *webp = NULL;
+    size_t webp_len = 0;
+    *out = NULL;
+    *out_len = 0;
+    /* the same gate as a cut-out: accepted loaders, corrupt data refused,
+     * the pixel limit from the header */
+    ad_status rc = open_image(buf, len, &img, NULL, err);
+    if (rc != AD_OK)
+        return rc;
+    uint64_t pixels = (uint64_t)img->Xsize * (uint64_t)img->Ysize;
+    if (max_pixels && pixels > max_pixels) {
+        rc = ad_err_set(err, AD_ETOOBIG, "image is over the %llu pixel limit", (unsigned long long)max_pixels);
+        goto out;
+    }
+    /* from the image opened above, so its strictness holds: a corrupt JPEG
+     * fails when its pixels are read, in the save below (the thumbnail of
+     * the buffer, which shrinks on load, let a truncated JPEG through with
+     * fail_on set: tests/api/test_preview.c). EXIF orientation applied,
+     * colour to sRGB, never enlarged. */
+    if (vips_thumbnail_image(img, &thumb, side, "height", side, "size", VIPS_SIZE_DOWN, NULL) != 0) {
+        rc = vips_fail(err, AD_EUNSUPPORTED, "cannot make a preview");
+        goto out;
+    }
+    if (vips_webpsave_buffer(thumb, &webp, &webp_len, "Q", 80, "strip", TRUE, NULL) != 0) {
+        rc = vips_fail(err, AD_EUNSUPPORTED, "cannot read the image");
+        goto out;
+    }
+    if ((*out = malloc(webp_len)) == NULL) {
+        rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*out, webp, webp_len);
+    *out_len = webp_len;
+out:
+    g_free(webp);
+    if (thumb)
+        g_object_unref(thumb);
     if (img)
         g_object_unref(img);
     return rc;

@@ -46,6 +46,12 @@ const char *ad_image_media_type(const char *format);
  * AD_ETOOBIG. Truncated or corrupt data: AD_EUNSUPPORTED, nothing allocated. */
 ad_status ad_image_decode_rgb(const void *buf, size_t len, uint64_t max_pixels, ad_pixmap *out, ad_err *err);
 
+/* A preview: the image oriented, in sRGB, shrunk (never enlarged) to fit
+ * side x side, as WebP (keeps alpha; every current browser shows it).
+ * Caller frees *out with free(). Errors as ad_image_decode_rgb. */
+ad_status ad_image_preview(const void *buf, size_t len, uint64_t max_pixels, int side, void **out, size_t *out_len,
+                           ad_err *err);
+
 /* Apply EXIF orientation `o` (1..8) to an interleaved pixmap: *out is a new
  * pixmap (caller owns). Orientation 1 copies. Pure C; exposed for tests. */
 ad_status ad_image_orient(const ad_pixmap *in, int o, ad_pixmap *out, ad_err *err);

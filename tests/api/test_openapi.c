@@ -294,6 +294,15 @@ TEST(the_document_is_valid_openapi_and_matches_the_server)
     sample("range of the file", "GET", A "/file", &r, NULL);
     CHECK(r.status == 206);
     response_cleanup(&r);
+    snprintf(p, sizeof p, "/api/v1/assets/%s/preview?size=128", id);
+    get(&s, p, &r);
+    sample("preview", "GET", A "/preview", &r, NULL);
+    CHECK(r.status == 200);
+    response_cleanup(&r);
+    snprintf(p, sizeof p, "/api/v1/assets/%s/preview?size=100", id);
+    get(&s, p, &r);
+    sample("preview of a size not offered", "GET", A "/preview", &r, "Error");
+    response_cleanup(&r);
     snprintf(p, sizeof p, "/api/v1/assets/%s/conversions/cut", id);
     request(&s, "DELETE", p, NULL, 1, NULL, 0, &r);
     sample("delete conversion", "DELETE", A "/conversions/:conversion_name", &r, NULL);
