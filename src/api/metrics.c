@@ -32,6 +32,8 @@ void ad_api_metrics_declare(ad_metrics *m)
                        "Cut-out cache lookups, by result (hit, miss).", NULL, 0);
     ad_metrics_declare(m, "assetd_jobs_total", AD_METRIC_COUNTER,
                        "Background job attempts, by kind and outcome (succeeded, retried, failed).", NULL, 0);
+    ad_metrics_declare(m, "assetd_jobs", AD_METRIC_GAUGE,
+                       "Background jobs in the store by status (all instances' jobs on a shared store).", NULL, 0);
     ad_metrics_declare(m, "assetd_store_calls_total", AD_METRIC_COUNTER, "Calls into the store.", NULL, 0);
     ad_metrics_declare(m, "assetd_store_errors_total", AD_METRIC_COUNTER,
                        "Store calls that failed (not counting \"not found\").", NULL, 0);
@@ -53,6 +55,14 @@ ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_ar
     ad_metrics_set(m, "assetd_cutout_workers", "", workers);
     ad_metrics_set(m, "assetd_cutout_workers_busy", "", load < workers ? load : workers);
     ad_metrics_set(m, "assetd_cutout_queue_depth", "", load > workers ? load - workers : 0);
+    int64_t jobs[4];
+    ad_err err = AD_ERR_INIT;
+    if (ad_store_count_jobs(api->cfg.store, jobs, &err) == AD_OK) {
+        static const char *const status[] = {"status=\"queued\"", "status=\"running\"", "status=\"succeeded\"",
+                                             "status=\"failed\""};
+        for (int i = 0; i < 4; i++)
+            ad_metrics_set(m, "assetd_jobs", status[i], (double)jobs[i]);
+    }
     ad_store_stats st;
     ad_store_get_stats(api->cfg.store, &st);
     ad_metrics_set(m, "assetd_store_calls_total", "", (double)st.calls);

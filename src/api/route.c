@@ -19,7 +19,7 @@ static const char *const preview_params[] = {"size", NULL};
 #define NO_HEAD AD_ROUTE_NO_HEAD
 static const ad_route_def routes[] = {
     {"GET", "/healthz", ad_handle_healthz, 0, no_params, 0, "liveness and readiness"},
-    {"GET", "/metrics", ad_handle_metrics, 0, no_params, 0, "Prometheus metrics"},
+    {"GET", "/metrics", ad_handle_metrics, 0, no_params, STORE, "Prometheus metrics"},
     {"GET", "/api/v1/openapi.json", ad_handle_openapi, 0, no_params, 0, "this API's OpenAPI 3.1 document"},
     {"GET", "/api/v1/assets", ad_handle_list, 1, list_params, STORE, "list assets, newest first"},
     {"POST", "/api/v1/assets", ad_handle_upload, 1, upload_params, STORE | OFFLOAD | STREAM, "upload an asset"},

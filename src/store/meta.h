@@ -107,6 +107,8 @@ typedef struct {
     ad_status (*import_job)(ad_meta_tx *tx, const ad_job *j, ad_err *err);
     /* the blobs a job holds (pins of owner "job:<id>"), up to max */
     ad_status (*job_holds)(ad_meta *m, const char *id, char (*shas)[65], int max, int *n, ad_err *err);
+    /* how many jobs are in each ad_job_status (metrics) */
+    ad_status (*count_jobs)(ad_meta *m, int64_t counts[4], ad_err *err);
 } ad_meta_ops;
 
 struct ad_meta {

@@ -769,6 +769,24 @@ static ad_status pg_fail_job(ad_meta_tx *base, const char *id, const char *owner
     return rc;
 }
 
+static ad_status pg_count_jobs(ad_meta *base, int64_t counts[4], ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    memset(counts, 0, 4 * sizeof counts[0]);
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = run(c, err, &r, NULL, "SELECT status, count(*) FROM jobs GROUP BY status", 0, NULL)) != AD_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int s = atoi(PQgetvalue(r, i, 0));
+        if (s >= 0 && s < 4)
+            counts[s] = atoll(PQgetvalue(r, i, 1));
+    }
+    PQclear(r);
+    return AD_OK;
+}
+
 static ad_status pg_list_jobs(ad_meta *base, const char *after, int limit, ad_job **out, int *n, ad_err *err)
 {
     pgc *c;
@@ -959,6 +977,7 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .list_keys = pg_list_keys,
     .import_key = pg_import_key,
     .list_jobs = pg_list_jobs,
+    .count_jobs = pg_count_jobs,
     .import_job = pg_import_job,
     .job_holds = pg_job_holds,
     .lock_blob = pg_lock_blob,

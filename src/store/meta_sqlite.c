@@ -900,6 +900,23 @@ static ad_status sq_list_jobs(ad_meta *base, const char *after, int limit, ad_jo
     return AD_OK;
 }
 
+static ad_status sq_count_jobs(ad_meta *base, int64_t counts[4], ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    memset(counts, 0, 4 * sizeof counts[0]);
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT status, count(*) FROM jobs GROUP BY status", "")) != AD_OK)
+        return rc;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int s = sqlite3_column_int(st, 0);
+        if (s >= 0 && s < 4)
+            counts[s] = sqlite3_column_int64(st, 1);
+    }
+    done(c, st);
+    return AD_OK;
+}
+
 static ad_status sq_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
 {
     return exec_sql(((sq_tx *)base)->c, err, NULL,
@@ -1097,6 +1114,7 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .list_keys = sq_list_keys,
     .import_key = sq_import_key,
     .list_jobs = sq_list_jobs,
+    .count_jobs = sq_count_jobs,
     .import_job = sq_import_job,
     .job_holds = sq_job_holds,
     .lock_blob = sq_lock_blob,

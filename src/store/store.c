@@ -879,6 +879,11 @@ ad_status ad_store_list_jobs(ad_store *s, const char *after, int limit, ad_job *
     CALL(s, "list_jobs", s->meta->ops->list_jobs(s->meta, after ? after : "", limit, out, n, err));
 }
 
+ad_status ad_store_count_jobs(ad_store *s, int64_t counts[4], ad_err *err)
+{
+    CALL(s, "count_jobs", s->meta->ops->count_jobs(s->meta, counts, err));
+}
+
 ad_status ad_store_job_holds(ad_store *s, const char *id, char (*shas)[65], int max, int *n, ad_err *err)
 {
     *n = 0;

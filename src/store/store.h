@@ -159,6 +159,9 @@ ad_status ad_store_renew_lease(ad_store *s, const char *id, int64_t lease_ms, ad
  * good, releasing what the job held. */
 ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int final, int64_t delay_ms, ad_err *err);
 
+/* How many jobs are in each ad_job_status (counts[AD_JOB_QUEUED], ...). */
+ad_status ad_store_count_jobs(ad_store *s, int64_t counts[4], ad_err *err);
+
 /* ---- store copy (copy.h) -------------------------------------------- */
 
 /* A key as it is in another store (no-op when its hash is here). */

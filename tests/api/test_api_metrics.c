@@ -117,6 +117,8 @@ TEST(metrics_are_valid_prometheus_text_and_move_with_requests)
             sleep_ms(100);
     }
     CHECKF(jobs == 1, "jobs succeeded %g", jobs);
+    CHECK(value_of(after, "assetd_jobs{status=\"succeeded\"}") == 1);
+    CHECK(value_of(after, "assetd_jobs{status=\"queued\"}") == 0);
     CHECKF(promtool_accepts(after, dir, lint, sizeof lint), "promtool: %s", lint);
     CHECK(value_of(after, "assetd_http_requests_total{route=\"/api/v1/assets\",method=\"POST\",code=\"2xx\"}") == 1);
     CHECK(value_of(after, "assetd_http_requests_total{route=\"" BG_ROUTE "\",method=\"GET\",code=\"2xx\"}") == 3);

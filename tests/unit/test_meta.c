@@ -101,7 +101,10 @@ TEST(metadata_parts_conform)
         CHECK(ops->insert_job(tx, ID1, "k", "{\"p\":1}", &e) == AD_OK);
         CHECK(ops->commit(tx, &e) == AD_OK);
         ad_job j;
+        int64_t counts[4];
+        CHECK(ops->count_jobs(m, counts, &e) == AD_OK && counts[AD_JOB_QUEUED] == 1 && counts[AD_JOB_RUNNING] == 0);
         REQUIRE(ops->claim_job(m, "me", now, 100, &j, &e) == AD_OK);
+        CHECK(ops->count_jobs(m, counts, &e) == AD_OK && counts[AD_JOB_QUEUED] == 0 && counts[AD_JOB_RUNNING] == 1);
         CHECK(strcmp(j.owner, "me") == 0 && j.lease_until_ms == now + 100 && j.attempts == 1);
         ad_job_cleanup(&j);
         ad_err e2 = AD_ERR_INIT;
@@ -119,6 +122,8 @@ TEST(metadata_parts_conform)
         CHECK(j.status == AD_JOB_SUCCEEDED && strcmp(j.payload, "{\"p\":1}") == 0 &&
               strcmp(j.result, "{\"ok\":1}") == 0);
         ad_job_cleanup(&j);
+        CHECK(ops->count_jobs(m, counts, &e) == AD_OK && counts[AD_JOB_SUCCEEDED] == 1 && counts[AD_JOB_RUNNING] == 0 &&
+              counts[AD_JOB_QUEUED] == 0 && counts[AD_JOB_FAILED] == 0);
         ops->close(m);
         char cmd[96];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
