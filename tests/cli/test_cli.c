@@ -366,3 +366,20 @@ TEST(help_shows_the_paths_in_force)
     CHECK(strstr(t, "1.2 GB") == NULL && strstr(t, "0.9 GB") != NULL);
     free(t);
 }
+
+/* Issue 12: `--store postgres` without its settings fails at start with one
+ * line naming each one missing; an unreachable database is a clear error
+ * and a non-zero exit, not a hang. */
+TEST(the_postgres_store_names_what_it_is_missing)
+{
+    CHECK(run("env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY %s serve --store postgres --data-dir %s/pgdir "
+              "--database-url postgres://u@127.0.0.1:1/db",
+              bin, tmp) == 1);
+    CHECKF(strstr(last_stderr, "needs --s3-endpoint, --s3-bucket, --s3-access-key, --s3-secret-key") != NULL, "%s",
+           last_stderr);
+    CHECK(run("timeout 20 %s serve --store postgres --data-dir %s/pgdir --database-url postgres://u@127.0.0.1:1/db "
+              "--s3-endpoint http://127.0.0.1:1 --s3-bucket b --s3-access-key a --s3-secret-key s3cr3t-value",
+              bin, tmp) == 1);
+    CHECKF(strstr(last_stderr, "cannot connect") != NULL && strstr(last_stderr, "s3cr3t-value") == NULL, "%s",
+           last_stderr);
+}
