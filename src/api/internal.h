@@ -89,6 +89,8 @@ ad_http_resp *ad_handle_openapi(ad_api *api, ad_http_req *req, const ad_route_ar
 
 /* Declare the API's metric families (metrics.c). */
 void ad_api_metrics_declare(ad_metrics *m);
+/* Count a finished request: by route template, method and status class. */
+void ad_api_metrics_count_request(ad_metrics *m, const ad_http_done *d);
 /* Returns AD_DEFERRED when the cut-out went to the work pool. */
 ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_args *a);
 

@@ -44,6 +44,22 @@ void ad_api_metrics_declare(ad_metrics *m)
                        NULL, 0);
 }
 
+void ad_api_metrics_count_request(ad_metrics *m, const ad_http_done *d)
+{
+    /* methods outside this list are one label, so a client cannot make
+     * series */
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"};
+    const char *method = "other";
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(d->method, methods[i]) == 0)
+            method = methods[i];
+    char labels[200];
+    snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",code=\"%dxx\"", d->label, method, d->status / 100);
+    ad_metrics_add(m, "assetd_http_requests_total", labels, 1);
+    snprintf(labels, sizeof labels, "route=\"%s\"", d->label);
+    ad_metrics_observe(m, "assetd_http_request_duration_seconds", labels, d->ms / 1000.0);
+}
+
 ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_args *a)
 {
     (void)req, (void)a;

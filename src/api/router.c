@@ -265,19 +265,8 @@ void ad_api_finish(ad_api *api, ad_http_req *req, ad_http_resp *r)
 void ad_api_on_done(void *app, const ad_http_done *d)
 {
     ad_api *api = app;
-    if (api->cfg.metrics) {
-        char labels[200];
-        snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",code=\"%dxx\"", d->label,
-                 strcmp(d->method, "GET") == 0 || strcmp(d->method, "POST") == 0 || strcmp(d->method, "PUT") == 0 ||
-                         strcmp(d->method, "DELETE") == 0 || strcmp(d->method, "HEAD") == 0 ||
-                         strcmp(d->method, "OPTIONS") == 0
-                     ? d->method
-                     : "other",
-                 d->status / 100);
-        ad_metrics_add(api->cfg.metrics, "assetd_http_requests_total", labels, 1);
-        snprintf(labels, sizeof labels, "route=\"%s\"", d->label);
-        ad_metrics_observe(api->cfg.metrics, "assetd_http_request_duration_seconds", labels, d->ms / 1000.0);
-    }
+    if (api->cfg.metrics)
+        ad_api_metrics_count_request(api->cfg.metrics, d);
     ad_log(AD_LOG_INFO, "http", "request=%s method=%s route=%s status=%d bytes=%llu ms=%.1f key=%s%s", d->id, d->method,
            d->label, d->status, (unsigned long long)d->bytes, d->ms, d->subject[0] ? d->subject : "-",
            d->completed ? "" : " aborted=1");

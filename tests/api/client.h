@@ -7,8 +7,11 @@
 /* each test file uses a different subset of these helpers */
 #pragma GCC diagnostic ignored "-Wunused-function"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -466,6 +470,46 @@ static long proc_status_kib(pid_t pid, const char *field)
     if (f)
         fclose(f);
     return kb;
+}
+
+/* A raw connection to the server (for what libcurl would not send), or -1. */
+static int connect_to(const server *s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A GET on a thread of its own (its own connection): for requests that
+ * must overlap. */
+typedef struct {
+    const server *s;
+    const char *path;
+    long status;
+    char code[32];        /* the error's code ("" for a 2xx or no JSON error) */
+    char retry_after[32]; /* "" when absent */
+    int error_shape;      /* the body has the error shape */
+} call;
+
+static void *call_thread(void *arg)
+{
+    call *c = arg;
+    response r;
+    c->status = get(c->s, c->path, &r);
+    c->error_shape = is_error_shape(&r);
+    snprintf(c->code, sizeof c->code, "%s", c->status / 100 != 2 && err_code(&r) ? err_code(&r) : "");
+    if (!header(&r, "Retry-After", c->retry_after, sizeof c->retry_after))
+        c->retry_after[0] = '\0';
+    response_cleanup(&r);
+    curl_easy_cleanup(thread_curl);
+    thread_curl = NULL;
+    return NULL;
 }
 
 #endif

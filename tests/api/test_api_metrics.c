@@ -6,8 +6,6 @@
 #define HARNESS_SETUP setup
 #include "harness.h"
 
-#include <pthread.h>
-
 #include "api/client.h"
 
 static char *astro_png;
@@ -148,21 +146,6 @@ TEST(metrics_are_valid_prometheus_text_and_move_with_requests)
     server_kill(&s, SIGTERM);
 }
 
-typedef struct {
-    const server *s;
-    const char *path;
-    long status;
-} other;
-
-static void *other_cutout(void *arg)
-{
-    other *o = arg;
-    response r = {0};
-    o->status = get(o->s, o->path, &r);
-    response_cleanup(&r);
-    return NULL;
-}
-
 /* Saturation: with one worker and no queue, a cut-out asked for while
  * another runs is refused with 503 and counted. */
 TEST(saturation_refusals_are_counted)
@@ -177,9 +160,9 @@ TEST(saturation_refusals_are_counted)
     snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", id);
     /* two cut-outs at once (each thread has its own connection): whichever
      * comes second is refused */
-    other o = {&s, path, 0};
+    call o = {.s = &s, .path = path};
     pthread_t t;
-    REQUIRE(pthread_create(&t, NULL, other_cutout, &o) == 0);
+    REQUIRE(pthread_create(&t, NULL, call_thread, &o) == 0);
     sleep_ms(300); /* the other cut-out is running (it takes ~1 s) */
     response r = {0};
     long mine = get(&s, path, &r);

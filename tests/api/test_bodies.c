@@ -227,19 +227,6 @@ TEST(a_body_over_max_body_gets_the_413_json_with_or_without_expect)
 
 /* ---- raw sockets: what libcurl would not send */
 
-static int connect_to(const server *s)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Everything the server sends until it closes or goes quiet for ms. */
 static size_t read_all(int fd, char *buf, size_t cap, int ms)
 {

@@ -15,19 +15,6 @@
 
 static void setup(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-static int connect_to(const server *s)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* 1 when the server closed fd (EOF or reset) within ms. */
 static int closed_within(int fd, int ms)
 {
@@ -131,25 +118,6 @@ TEST(the_connection_limit_holds_and_frees_up)
     CHECK(get(&s, "/api/v1/assets", &r) == 200);
     response_cleanup(&r);
     server_kill(&s, SIGTERM);
-}
-
-typedef struct {
-    const server *s;
-    const char *path;
-    long status;
-    char code[32];
-} call;
-
-static void *call_thread(void *arg)
-{
-    call *c = arg;
-    response r;
-    c->status = get(c->s, c->path, &r);
-    snprintf(c->code, sizeof c->code, "%s", c->status == 200 ? "" : err_code(&r));
-    response_cleanup(&r);
-    curl_easy_cleanup(thread_curl);
-    thread_curl = NULL;
-    return NULL;
 }
 
 TEST(a_cut_out_that_waited_past_the_time_limit_is_not_run)

@@ -50,6 +50,20 @@ static json_t *operation(json_t *doc, const char *method, const char *tpl)
     return json_object_get(json_object_get(json_object_get(doc, "paths"), path), m);
 }
 
+/* names, sorted, as one comma list into out */
+static void sorted_list(const char **names, int n, char *out, size_t len)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            const char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    out[0] = '\0';
+    for (int i = 0; i < n; i++)
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", names[i]);
+}
+
 /* The query parameters the document gives an operation (its own and its
  * path's), as a sorted comma list. */
 static void doc_query(json_t *doc, const char *method, const char *tpl, char *out, size_t len)
@@ -66,15 +80,7 @@ static void doc_query(json_t *doc, const char *method, const char *tpl, char *ou
         json_array_foreach(lists[l], i, p) if (n < 32 && strcmp(jstr(p, "in") ? jstr(p, "in") : "", "query") == 0)
             names[n++] = jstr(p, "name");
     }
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            const char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
-    out[0] = '\0';
-    for (int i = 0; i < n; i++)
-        snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", names[i]);
+    sorted_list(names, n, out, len);
 }
 
 static void table_query(const ad_route_def *r, char *out, size_t len)
@@ -83,15 +89,7 @@ static void table_query(const ad_route_def *r, char *out, size_t len)
     int n = 0;
     for (int i = 0; r->query[i] && n < 32; i++)
         names[n++] = r->query[i];
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            const char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
-    out[0] = '\0';
-    for (int i = 0; i < n; i++)
-        snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", names[i]);
+    sorted_list(names, n, out, len);
 }
 
 static json_t *doc;
