@@ -46,6 +46,8 @@ $(B)/libassetd.a: $(LIB_OBJ)
 
 # the OpenAPI document is assembled into the binary (.incbin)
 $(B)/src/api/openapi.o: src/api/openapi.json
+# and so is the web console
+$(B)/src/api/console.o: $(wildcard src/console/*)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

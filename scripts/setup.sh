@@ -54,10 +54,11 @@ done
 # the test run also fuzzes (libFuzzer comes with clang), injects faults, and
 # runs the postgres + s3 store on real servers (PostgreSQL 15, a single-node
 # Ceph with radosgw) behind nginx, checks the systemd unit, the metrics
-# text (promtool) and the OpenAPI document (python3-jsonschema)
+# text (promtool) and the OpenAPI document (python3-jsonschema), and drives
+# the web console in a headless browser (chromium)
 if [ $want_test = 1 ]; then
     for p in clang-14 libclang-rt-14-dev postgresql-15 radosgw ceph-mon ceph-osd nginx-light curl iproute2 \
-             systemd prometheus python3-jsonschema; do
+             systemd prometheus python3-jsonschema chromium fonts-dejavu-core; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
 fi
@@ -158,6 +159,20 @@ if [ $want_test = 1 ] && { [ "$(cat "$OAS_DIR/.stamp" 2>/dev/null)" != "$OAS_SCH
     rm -rf "$tmp" "$tgz"
     echo "$OAS_SCHEMA_SHA256" > "$OAS_DIR/.stamp"
     log "OpenAPI 3.1 schema ready in $OAS_DIR"
+fi
+
+# playwright-core drives Debian's chromium in the console test. It has no
+# dependencies and downloads no browser; the whole package is kept (its
+# tarball is checked against deps.lock; npm checks its own integrity).
+PW_DIR="$DEPS/playwright"
+if [ $want_test = 1 ] && { [ "$(cat "$PW_DIR/.stamp" 2>/dev/null)" != "$PLAYWRIGHT_TGZ_SHA256" ] \
+   || [ ! -f "$PW_DIR/package/package.json" ]; }; then
+    tgz=$(npm_fetch "$PLAYWRIGHT_NPM" "$PLAYWRIGHT_TGZ_SHA256")
+    rm -rf "$PW_DIR"; mkdir -p "$PW_DIR"
+    tar -xzf "$tgz" -C "$PW_DIR"
+    rm -f "$tgz"
+    echo "$PLAYWRIGHT_TGZ_SHA256" > "$PW_DIR/.stamp"
+    log "playwright-core ready in $PW_DIR"
 fi
 
 # ---------------------------------------------------------------- 3. photos

@@ -86,6 +86,7 @@ ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const ad_route_ar
 ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_preview(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_openapi(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_console(ad_api *api, ad_http_req *req, const ad_route_args *a);
 
 /* Declare the API's metric families (metrics.c). */
 void ad_api_metrics_declare(ad_metrics *m);

@@ -21,6 +21,9 @@ static const ad_route_def routes[] = {
     {"GET", "/healthz", ad_handle_healthz, 0, no_params, 0, "liveness and readiness"},
     {"GET", "/metrics", ad_handle_metrics, 0, no_params, STORE, "Prometheus metrics"},
     {"GET", "/api/v1/openapi.json", ad_handle_openapi, 0, no_params, 0, "this API's OpenAPI 3.1 document"},
+    {"GET", "/", ad_handle_console, 0, no_params, 0, "the web console (HTML)"},
+    {"GET", "/console/console.js", ad_handle_console, 0, no_params, 0, "the web console's script"},
+    {"GET", "/console/console.css", ad_handle_console, 0, no_params, 0, "the web console's style sheet"},
     {"GET", "/api/v1/assets", ad_handle_list, 1, list_params, STORE, "list assets, newest first"},
     {"POST", "/api/v1/assets", ad_handle_upload, 1, upload_params, STORE | OFFLOAD | STREAM, "upload an asset"},
     {"GET", A, ad_handle_get_asset, 1, no_params, STORE, "an asset's metadata"},
@@ -50,11 +53,14 @@ const ad_route_def *ad_route_table(int *n)
 #define MAX_SEGS 8
 
 /* Split "/a/b/c" into at most max segments (copied into buf); returns the
- * count, or -1 when the path is malformed (empty segment, too many, long). */
+ * count ("/" has none), or -1 when the path is malformed (empty segment,
+ * too many, long). */
 static int split(const char *path, char *buf, size_t len, char **seg, int max)
 {
     if (*path != '/' || strlen(path) >= len)
         return -1;
+    if (path[1] == '\0')
+        return 0;
     strcpy(buf, path + 1);
     int n = 0;
     for (char *p = buf;;) {

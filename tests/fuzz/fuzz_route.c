@@ -1,6 +1,7 @@
 /* fuzz_route.c — the route table and path parameters (api/route).
  * Invariant: a handler is only ever given a valid id and conversion name,
- * and every path outside /api/v1 that matches is /healthz. */
+ * and every path outside /api/v1 that matches is one of the public ones
+ * (/healthz, /metrics, the console's files). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (strstr(tpl, ":conversion_name") && !ad_bg_conversion_name_valid(m.args.conversion_name))
             abort();
         /* a route reached without a key is one of the public ones */
-        if (!m.api && strcmp(tpl, "/healthz") != 0 && strcmp(tpl, "/metrics") != 0)
+        if (!m.api && strcmp(tpl, "/healthz") != 0 && strcmp(tpl, "/metrics") != 0 && strcmp(tpl, "/") != 0 &&
+            strncmp(tpl, "/console/", 9) != 0)
+            abort();
+        if (!m.api && m.route->auth)
             abort();
     }
     if (m.status == AD_MATCH_BAD_PARAM && m.bad_param == NULL)
