@@ -24,7 +24,7 @@ const path = require('path');
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = process.env.ASSETD_BIN || path.join(ROOT, 'build/assetd');
-const PW = process.env.ASSETD_PLAYWRIGHT || path.join(ROOT, 'deps/playwright/package');
+const PW = path.resolve(process.env.ASSETD_PLAYWRIGHT || path.join(ROOT, 'deps/playwright/package'));
 const CHROMIUM = process.env.ASSETD_CHROMIUM || '/usr/bin/chromium';
 const PHOTOS = process.env.ASSETD_TESTDATA || path.join(ROOT, 'deps/testdata');
 const ART = process.env.ASSETD_ARTIFACTS || path.join(ROOT, 'build/artifacts/console');
