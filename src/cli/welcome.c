@@ -66,7 +66,10 @@ void ad_cli_welcome_banner(const ad_config *cfg, int port, const char *key)
            "assetd is ready on %s   (data: %s; Ctrl-C stops)\n"
            "API key: %s\n"
            "\n"
-           "Try it (paste into another terminal):\n"
+           "Open the web console: %s/   (paste the key into it)\n"
+           "API description: %s/api/v1/openapi.json   metrics: %s/metrics\n"
+           "\n"
+           "Or try it from a shell (paste into another terminal):\n"
            "  KEY=%s\n"
            "  ID=$(curl -sf -H \"Authorization: Bearer $KEY\" -H \"Content-Type: image/jpeg\" \\\n"
            "       --data-binary @%s \\\n"
@@ -74,7 +77,7 @@ void ad_cli_welcome_banner(const ad_config *cfg, int port, const char *key)
            "  curl -sf -H \"Authorization: Bearer $KEY\" -o cutout.png \\\n"
            "       \"%s/api/v1/assets/$ID/addons/bg_remove\" && echo \"wrote cutout.png\"\n"
            "\n",
-           url, cfg->data_dir, key[0] ? key : "the one in ASSETD_API_KEY", k, photo, url, url);
+           url, cfg->data_dir, key[0] ? key : "the one in ASSETD_API_KEY", url, url, url, k, photo, url, url);
     if (key[0])
         printf("(the key is kept in %s/api-key; `assetd keys list` shows every key)\n\n", cfg->data_dir);
     fflush(stdout);

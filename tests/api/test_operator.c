@@ -81,6 +81,11 @@ TEST(the_quick_start_banner_is_true_and_its_commands_work)
     CHECK(strstr(banner, key) != NULL);
     struct stat st;
     CHECK(stat(keyfile, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* the console's address is the one listened on, and it serves the page */
+    snprintf(want, sizeof want, "web console: http://127.0.0.1:%d/ ", port);
+    CHECKF(strstr(banner, want) != NULL, "banner: %s", banner);
+    snprintf(cmd, sizeof cmd, "curl -sf http://127.0.0.1:%d/ | grep -q '<title>assetd console</title>'", port);
+    CHECK(system(cmd) == 0);
     /* paste the commands, as printed */
     char *from = strstr(banner, "  KEY="), *to = strstr(banner, "wrote cutout.png\"");
     REQUIRE(from && to);
