@@ -32,6 +32,11 @@ typedef struct {
     const char *model_id;     /* lent; names the model in cache keys */
     const char *cors_origins; /* lent; comma-separated origins allowed from browsers, "*" any, "" none */
     ad_metrics *metrics;      /* lent; NULL: no /metrics (its families are declared by ad_api_new) */
+    /* preset=fast runs on a second, smaller model, opened on first use by
+     * this (NULL: preset=fast runs on the main model) */
+    ad_status (*open_fast_model)(void *ctx, ad_model **out, ad_err *err);
+    const char *model_id_fast; /* lent; names preset=fast's model */
+    void *open_fast_ctx;
 } ad_api_config;
 
 typedef struct ad_api ad_api;

@@ -117,5 +117,9 @@ ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_op
             return refuse(e, "invalid_parameter", "metadata", "metadata must be inherit%s", "");
         out->inherit = out->mode != AD_BG_GET_IMAGE;
     }
+    ad_err oerr = AD_ERR_INIT;
+    const char *param = NULL;
+    if (ad_cutout_options_check(opt, &param, &oerr) != AD_OK)
+        return refuse(e, "invalid_parameter", param, "%s", oerr.msg);
     return AD_OK;
 }

@@ -77,6 +77,33 @@ static ad_http_resp *save_image_json(const cutout_task *t, const ad_save *sv)
     return r;
 }
 
+/* remove.bg's headers: the result's size, where the subject is (in the
+ * oriented original's pixels), and what made it. */
+void ad_bg_describe_result(ad_api *api, const ad_cutout_result *res, int preset, ad_http_resp *r)
+{
+    char v[32];
+    const struct {
+        const char *name;
+        int value;
+    } ints[] = {{"X-Width", res->width},
+                {"X-Height", res->height},
+                {"X-Foreground-Top", res->subject.top},
+                {"X-Foreground-Left", res->subject.left},
+                {"X-Foreground-Width", res->subject.width},
+                {"X-Foreground-Height", res->subject.height}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        snprintf(v, sizeof v, "%d", ints[i].value);
+        ad_http_resp_header(r, ints[i].name, v);
+    }
+    snprintf(v, sizeof v, "%.0f", res->timing.total);
+    ad_http_resp_header(r, "X-Processing-Time-Ms", v);
+    const char *model =
+        preset == AD_PRESET_FAST && api->cfg.open_fast_model ? api->cfg.model_id_fast : api->cfg.model_id;
+    if (model)
+        ad_http_resp_header(r, "X-Model", model);
+}
+#define describe_result ad_bg_describe_result
+
 /* The answer once the result exists (just made, or from the cache): the
  * save for the save modes, then the JSON or the image. Takes res->data. */
 static ad_http_resp *finish(cutout_task *t, ad_cutout_result *res)
@@ -94,6 +121,7 @@ static ad_http_resp *finish(cutout_task *t, ad_cutout_result *res)
     }
     r = ad_http_resp_take(200, res->content_type, res->data, res->len);
     res->data = NULL;
+    describe_result(t->api, res, t->opt.preset, r);
     if (t->bg.mode == AD_BG_GET_IMAGE_AND_SAVE) {
         ad_http_resp_header(r, "X-Job-Id", job_id);
         if (sv.new_asset)
@@ -114,9 +142,29 @@ static void cache_key(const cutout_task *t, char key[256])
     snprintf(key, 256, "%s:%s:%s", t->sha256, t->api->cfg.model_id ? t->api->cfg.model_id : "", opts);
 }
 
+/* What the cache keeps after a result's bytes: what its headers say. */
+typedef struct {
+    int width, height;
+    ad_cutout_box subject;
+} cached_trailer;
+
+/* Keep a finished result (its bytes, then its trailer). */
+static void cache_put(cutout_task *t, const ad_cutout_result *res)
+{
+    char key[256];
+    cache_key(t, key);
+    char *v = malloc(res->len + sizeof(cached_trailer));
+    if (v == NULL)
+        return;
+    cached_trailer tr = {res->width, res->height, res->subject};
+    memcpy(v, res->data, res->len);
+    memcpy(v + res->len, &tr, sizeof tr);
+    ad_lru_put(t->api->cfg.cache, key, v, res->len + sizeof tr);
+    free(v);
+}
+
 /* The answer from a result already in the cache, or NULL on a miss. The
- * bytes are copied out: the cache may evict them while the answer is sent.
- * The cache holds encoded results: their first bytes say their type. */
+ * bytes are copied out: the cache may evict them while the answer is sent. */
 static ad_http_resp *answer_from_cache(cutout_task *t)
 {
     if (t->api->cfg.cache == NULL)
@@ -129,8 +177,11 @@ static ad_http_resp *answer_from_cache(cutout_task *t)
     if (hit == NULL)
         return NULL;
     size_t len;
-    const void *data = ad_lru_data(hit, &len);
-    ad_cutout_result res = {.len = len, .width = t->width, .height = t->height};
+    const char *data = ad_lru_data(hit, &len);
+    cached_trailer tr = {0};
+    len = len >= sizeof tr ? len - sizeof tr : 0;
+    memcpy(&tr, data + len, sizeof tr);
+    ad_cutout_result res = {.len = len, .width = tr.width, .height = tr.height, .subject = tr.subject};
     res.content_type = ad_cutout_content_type(&t->opt);
     res.data = malloc(len ? len : 1);
     if (res.data)
@@ -174,7 +225,8 @@ static void run_cutout(void *arg)
         goto out;
     }
     ad_cutout_limits lim = {.max_pixels = api->cfg.max_pixels, .threads = api->cfg.cutout_threads};
-    st = ad_cutout_run(api->model, src, src_len, &t->opt, &lim, &res, &err);
+    ad_model *model = ad_api_model_for(api, t->opt.preset, &err);
+    st = model ? ad_cutout_run(model, src, src_len, &t->opt, &lim, &res, &err) : AD_EBACKEND;
     if (st == AD_OK && api->cfg.metrics) {
         const struct {
             const char *stage;
@@ -201,11 +253,8 @@ static void run_cutout(void *arg)
         r = ad_reply_status(st, &err, NULL);
         goto out;
     }
-    if (api->cfg.cache) {
-        char key[256];
-        cache_key(t, key);
-        ad_lru_put(api->cfg.cache, key, res.data, res.len);
-    }
+    if (api->cfg.cache)
+        cache_put(t, &res);
     r = finish(t, &res);
 out:
     ad_log(AD_LOG_INFO, "bg_remove", "asset=%s mode=%s status=%s ms=%.0f infer_ms=%.0f%s%s", t->asset_id,

@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "api/query.h"
 #include "api/route.h"
+#include "cutout/cutout.h"
 
 /* When each key was last recorded as used: the store is told at most once
  * a minute per key, not on every request. */
@@ -18,6 +19,8 @@
 struct ad_api {
     ad_api_config cfg;
     ad_model *model;
+    ad_model *fast_model; /* opened on first preset=fast (under fast_lock) */
+    pthread_mutex_t fast_lock;
     ad_jobrunner *jobs;
     int ready, draining; /* accessed with __atomic builtins */
     pthread_mutex_t key_lock;
@@ -71,6 +74,14 @@ extern char ad_api_deferred_mark;
 /* Answer a deferred request (from any thread), with the CORS headers the
  * router adds to the others. */
 void ad_api_finish(ad_api *api, ad_http_req *req, ad_http_resp *r);
+
+/* The model a preset runs on (preset=fast: the smaller one, opened on
+ * first use). NULL with err set when it cannot be opened. */
+ad_model *ad_api_model_for(ad_api *api, int preset, ad_err *err);
+
+/* remove.bg's result headers (X-Width, X-Height, X-Foreground-*,
+ * X-Processing-Time-Ms, X-Model) on a cut-out answer. */
+void ad_bg_describe_result(ad_api *api, const ad_cutout_result *res, int preset, ad_http_resp *r);
 
 /* ---- handlers (route.c's table): path parameters already validated */
 ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_args *a);

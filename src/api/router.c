@@ -10,6 +10,7 @@
 #include "api/internal.h"
 #include "base/log.h"
 #include "base/sha256.h"
+#include "cutout/options.h"
 
 ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err)
 {
@@ -21,6 +22,7 @@ ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err)
     if (cfg->metrics)
         ad_api_metrics_declare(cfg->metrics);
     pthread_mutex_init(&api->key_lock, NULL);
+    pthread_mutex_init(&api->fast_lock, NULL);
     *out = api;
     return AD_OK;
 }
@@ -32,6 +34,20 @@ void ad_api_set_ready(ad_api *api, ad_model *model, ad_jobrunner *jobs)
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
 }
 
+ad_model *ad_api_model_for(ad_api *api, int preset, ad_err *err)
+{
+    if (preset != AD_PRESET_FAST || api->cfg.open_fast_model == NULL)
+        return api->model;
+    /* the first fast request opens it (a second or so with the optimised-
+     * model cache); the others wait for it here rather than open another */
+    pthread_mutex_lock(&api->fast_lock);
+    if (api->fast_model == NULL && api->cfg.open_fast_model(api->cfg.open_fast_ctx, &api->fast_model, err) != AD_OK)
+        api->fast_model = NULL;
+    ad_model *m = api->fast_model;
+    pthread_mutex_unlock(&api->fast_lock);
+    return m;
+}
+
 void ad_api_set_draining(ad_api *api) { __atomic_store_n(&api->draining, 1, __ATOMIC_RELEASE); }
 
 void ad_api_free(ad_api *api)
@@ -39,6 +55,8 @@ void ad_api_free(ad_api *api)
     if (api == NULL)
         return;
     pthread_mutex_destroy(&api->key_lock);
+    pthread_mutex_destroy(&api->fast_lock);
+    ad_model_close(api->fast_model);
     free(api);
 }
 

@@ -95,14 +95,14 @@ static void usage(FILE *f)
 {
     int n;
     const ad_option_decl *d = ad_cutout_option_decls(&n);
-    fprintf(f, "usage: assetd remove [options] INPUT OUTPUT.png     one image ('-': standard input / output)\n"
+    fprintf(f, "usage: assetd remove [options] INPUT OUTPUT         one image ('-': standard input / output)\n"
                "       assetd remove [options] -o DIR INPUT...      a batch into DIR (DIR/<name>.png)\n"
                "options:\n"
                "  --mask                 the 8-bit mask alone (= --channels alpha)\n");
+    static const char *const kind[] = {"", "integer", "true or false", "colour", "margin"};
     for (int i = 0; i < n; i++)
-        fprintf(f, "  --%-20s %s (%s%s%s; default %s)\n", d[i].name, d[i].help,
-                d[i].type == AD_OPT_ENUM ? "one of " : "", d[i].type == AD_OPT_ENUM ? d[i].choices : "integer", "",
-                d[i].def);
+        fprintf(f, "  --%-20s %s (%s%s; default %s)\n", d[i].name, d[i].help, d[i].type == AD_OPT_ENUM ? "one of " : "",
+                d[i].type == AD_OPT_ENUM ? d[i].choices : kind[d[i].type], *d[i].def ? d[i].def : "none");
     fprintf(f, "  --model medium|small   and every other setting: assetd help\n");
 }
 
@@ -131,7 +131,7 @@ static int output_ok(const char *out)
 
 /* Batch output names: DIR/<stem>.png; a stem that another input of the
  * batch has already taken gets -2, -3, ... (never an overwrite). */
-static char (*batch_outputs(const char *outdir, const char *const *inputs, int n))[PATH_MAX]
+static char (*batch_outputs(const char *outdir, const char *const *inputs, int n, const char *ext))[PATH_MAX]
 {
     char(*out)[PATH_MAX] = calloc((size_t)n, PATH_MAX);
     if (out == NULL)
@@ -143,10 +143,10 @@ static char (*batch_outputs(const char *outdir, const char *const *inputs, int n
         char *dot = strrchr(name, '.');
         if (dot && dot != name)
             *dot = '\0';
-        snprintf(out[i], PATH_MAX, "%.3000s/%.200s.png", outdir, name);
+        snprintf(out[i], PATH_MAX, "%.3000s/%.200s.%s", outdir, name, ext);
         for (int k = 2, j = 0; j < i; j++)
             if (strcmp(out[i], out[j]) == 0) {
-                snprintf(out[i], PATH_MAX, "%.3000s/%.200s-%d.png", outdir, name, k++);
+                snprintf(out[i], PATH_MAX, "%.3000s/%.200s-%d.%s", outdir, name, k++, ext);
                 j = -1; /* check the new name against all again */
             }
     }
@@ -201,6 +201,14 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    {
+        ad_err oerr = AD_ERR_INIT;
+        const char *param = NULL;
+        if (ad_cutout_options_check(&opt, &param, &oerr) != AD_OK) {
+            fprintf(stderr, "assetd remove: --%s: %s\n", param, oerr.msg);
+            return 2;
+        }
+    }
     char(*outs)[PATH_MAX] = NULL;
     if (outdir) {
         struct stat st;
@@ -221,7 +229,8 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
             fprintf(stderr, "assetd: %s: the output folder cannot be written\n", outdir);
             return 7;
         }
-        if ((outs = batch_outputs(outdir, inputs, ninputs)) == NULL) {
+        static const char *const ext[] = {"png", "webp", "jpg"};
+        if ((outs = batch_outputs(outdir, inputs, ninputs, ext[opt.format])) == NULL) {
             fprintf(stderr, "assetd: out of memory\n");
             return 10;
         }
@@ -231,7 +240,8 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
 
     ad_err err = AD_ERR_INIT;
     ad_model *model = NULL;
-    if (ad_cli_open_model(cfg, ad_cpu_count(), &model, &err) != AD_OK) {
+    int side = (int)(opt.preset == AD_PRESET_FAST ? cfg->model_side_fast : cfg->model_side);
+    if (ad_cli_open_model_side(cfg, ad_cpu_count(), side, &model, &err) != AD_OK) {
         fprintf(stderr, "assetd: %s\n", err.msg);
         free(outs);
         return ad_status_exit(err.code);

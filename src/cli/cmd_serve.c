@@ -19,6 +19,19 @@
 #include "job/runner.h"
 #include "store/store.h"
 
+/* preset=fast's model, opened by the api on the first fast request */
+typedef struct {
+    const ad_config *cfg;
+    int threads;
+} fast_opener;
+
+static ad_status open_fast_model(void *ctx, ad_model **out, ad_err *err)
+{
+    const fast_opener *fo = ctx;
+    ad_log(AD_LOG_INFO, "serve", "opening the model for preset=fast (side %lld)", fo->cfg->model_side_fast);
+    return ad_cli_open_model_side(fo->cfg, fo->threads, (int)fo->cfg->model_side_fast, out, err);
+}
+
 int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
 {
     ad_err err = AD_ERR_INIT;
@@ -85,11 +98,16 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         ad_err_set(&err, AD_ENOMEM, "out of memory");
         goto fail;
     }
-    char model_id[96];
+    char model_id[96], model_id_fast[96];
     snprintf(model_id, sizeof model_id, "%s/%s/%lld", cfg->model, cfg->ort_profile, cfg->model_side);
+    snprintf(model_id_fast, sizeof model_id_fast, "%s/%s/%lld", cfg->model, cfg->ort_profile, cfg->model_side_fast);
+    fast_opener fo = {cfg, threads};
     ad_api_config ac = {
         .cache = cache,
         .model_id = model_id,
+        .model_id_fast = model_id_fast,
+        .open_fast_model = open_fast_model,
+        .open_fast_ctx = &fo,
         .store = store,
         .pool = pool,
         .io_pool = io_pool,

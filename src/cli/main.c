@@ -26,6 +26,11 @@ static void usage(FILE *f)
 
 ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, ad_err *err)
 {
+    return ad_cli_open_model_side(cfg, threads, (int)cfg->model_side, out, err);
+}
+
+ad_status ad_cli_open_model_side(const ad_config *cfg, int threads, int side, ad_model **out, ad_err *err)
+{
     char path[4096];
     ad_status rc = ad_config_model_path(cfg, path, sizeof path, err);
     if (rc != AD_OK)
@@ -37,7 +42,7 @@ ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, a
     mc.provider = cfg->ort_provider;
     mc.profile = strcmp(cfg->ort_profile, "fast") == 0 ? AD_MODEL_FAST : AD_MODEL_LEAN;
     mc.intra_threads = cfg->ort_threads > 0 ? (int)cfg->ort_threads : threads;
-    mc.side = (int)cfg->model_side;
+    mc.side = side;
     mc.cache_dir = cfg->model_cache_dir;
     return ad_model_open(&mc, out, err);
 }

@@ -43,6 +43,8 @@ static const setting settings[] = {
     S(model_cache_dir, T_STR, "@deps/model-cache", 0, 0,
       "where the optimised model is kept between starts (\"\": rebuild it every start)"),
     S(model_side, T_INT, "896", 256, 2048, "side of the model's square input, pixels (multiple of 32)"),
+    S(model_side_fast, T_INT, "640", 256, 2048,
+      "model side for preset=fast (multiple of 32): a second session, opened on the first fast request"),
     S(max_pixels, T_INT, "100000000", 1, 1LL << 40, "largest image (width x height) processed"),
     S(config, T_STR, "", 0, 0,
       "a file of settings, one \"name = value\" per line (flag > environment > file > default)"),
@@ -340,6 +342,8 @@ ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
         return ad_err_set(err, AD_EINVAL, "ort_profile '%s' is unknown (known: lean, fast)", cfg->ort_profile);
     if (cfg->model_side % 32 != 0)
         return ad_err_set(err, AD_EINVAL, "model_side %lld is not a multiple of 32", cfg->model_side);
+    if (cfg->model_side_fast % 32 != 0)
+        return ad_err_set(err, AD_EINVAL, "model_side_fast %lld is not a multiple of 32", cfg->model_side_fast);
     return AD_OK;
 }
 

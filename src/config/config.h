@@ -12,15 +12,16 @@
 
 typedef struct {
     /* engine */
-    char *model;           /* "medium" | "small" */
-    char *model_dir;       /* folder holding isnet-<model>.onnx */
-    char *ort_library;     /* path of libonnxruntime.so */
-    char *ort_provider;    /* execution provider */
-    char *ort_profile;     /* "lean" | "fast" */
-    long long ort_threads; /* intra-op threads per inference, 0 = all cores */
-    long long model_side;  /* model input side, pixels (multiple of 32) */
-    char *model_cache_dir; /* optimised-model cache, "" = none */
-    long long max_pixels;  /* largest image processed */
+    char *model;               /* "medium" | "small" */
+    char *model_dir;           /* folder holding isnet-<model>.onnx */
+    char *ort_library;         /* path of libonnxruntime.so */
+    char *ort_provider;        /* execution provider */
+    char *ort_profile;         /* "lean" | "fast" */
+    long long ort_threads;     /* intra-op threads per inference, 0 = all cores */
+    long long model_side;      /* model input side, pixels (multiple of 32) */
+    long long model_side_fast; /* the side of preset=fast's model */
+    char *model_cache_dir;     /* optimised-model cache, "" = none */
+    long long max_pixels;      /* largest image processed */
     /* service */
     char *listen;       /* HOST:PORT */
     char *data_dir;     /* the embedded store's folder */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "cutout/finish.h"
 #include "image/image.h"
 #include "image/png_encode.h"
 #include "matte/matte.h"
@@ -12,18 +13,73 @@
 typedef struct {
     const ad_matte_scaler *scaler;
     const ad_pixmap *rgb;
+    int *first, *last; /* per row: the subject's first and last column, -1: none */
 } row_ctx;
+
+/* Note where row y's subject is (rows may be made twice, by any thread:
+ * the same values are written each time). */
+static void note_row(row_ctx *c, int y, const uint8_t *alpha, int step)
+{
+    int first = -1, last = -1;
+    for (int x = 0; x < c->scaler->width; x++)
+        if (alpha[(size_t)x * step] >= AD_CUTOUT_BOX_ALPHA) {
+            if (first < 0)
+                first = x;
+            last = x;
+        }
+    c->first[y] = first;
+    c->last[y] = last;
+}
 
 static void cutout_row(void *ctx, int y, uint8_t *out)
 {
     row_ctx *c = ctx;
     ad_matte_compose_row(c->scaler, c->rgb, y, out);
+    note_row(c, y, out + 3, 4);
 }
 
 static void mask_row(void *ctx, int y, uint8_t *out)
 {
     row_ctx *c = ctx;
     ad_matte_scaler_row(c->scaler, y, out, 1);
+    note_row(c, y, out, 1);
+}
+
+static ad_cutout_box box_of_rows(const int *first, const int *last, int h)
+{
+    int x0 = -1, x1 = -1, y0 = -1, y1 = -1;
+    for (int y = 0; y < h; y++) {
+        if (first[y] < 0)
+            continue;
+        if (y0 < 0)
+            y0 = y;
+        y1 = y;
+        if (x0 < 0 || first[y] < x0)
+            x0 = first[y];
+        if (last[y] > x1)
+            x1 = last[y];
+    }
+    return y0 < 0 ? (ad_cutout_box){0, 0, 0, 0} : (ad_cutout_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+}
+
+/* The preset's model passes: one, or (best) one more on the mirrored input
+ * averaged in; then the contrast curve. tensor is consumed. */
+static ad_status run_passes(ad_model *model, const ad_cutout_options *opt, float *tensor, float *prob, ad_err *err)
+{
+    const int side = ad_model_side(model);
+    ad_status rc = ad_model_run(model, tensor, prob, err);
+    if (rc == AD_OK && opt->preset == AD_PRESET_BEST) {
+        float *mirrored = malloc((size_t)side * side * sizeof(float));
+        if (mirrored == NULL)
+            return ad_err_set(err, AD_ENOMEM, "out of memory for the second pass");
+        ad_matte_flip_planes(tensor, 3, side);
+        if ((rc = ad_model_run(model, tensor, mirrored, err)) == AD_OK)
+            ad_matte_average_mirrored(prob, mirrored, side);
+        free(mirrored);
+    }
+    if (rc == AD_OK)
+        ad_matte_curve(prob, (size_t)side * side);
+    return rc;
 }
 
 void ad_cutout_result_cleanup(ad_cutout_result *r)
@@ -68,7 +124,7 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     t0 = ad_clock_ms();
     t.resize = t0 - t1;
 
-    rc = ad_model_run(model, tensor, prob, err);
+    rc = run_passes(model, opt, tensor, prob, err);
     free(tensor);
     tensor = NULL;
     if (rc != AD_OK)
@@ -82,15 +138,27 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     t0 = ad_clock_ms();
     t.compose = t0 - t1;
 
-    /* Compose and encode in one pass: each encoder thread asks for its rows,
-     * so the RGBA image is never held whole. */
-    ad_png_options po;
-    ad_png_options_default(&po);
-    po.threads = lim->threads;
-    row_ctx rc_ctx = {&scaler, &rgb};
-    rc = ad_png_encode_rows(rgb.width, rgb.height, mask_only ? 1 : 4, mask_only ? mask_row : cutout_row, &rc_ctx, &po,
-                            &out->data, &out->len, err);
-    out->content_type = "image/png";
+    if (!ad_cutout_options_plain(opt)) {
+        /* crop, shrink, colours, other formats: on whole images */
+        rc = ad_cutout_finish(&rgb, &scaler, opt, lim->threads, out, err);
+    } else {
+        /* Compose and encode in one pass: each encoder thread asks for its
+         * rows, so the RGBA image is never held whole. */
+        ad_png_options po;
+        ad_png_options_default(&po);
+        po.threads = lim->threads;
+        row_ctx rc_ctx = {&scaler, &rgb, malloc(sizeof(int) * rgb.height), malloc(sizeof(int) * rgb.height)};
+        if (rc_ctx.first == NULL || rc_ctx.last == NULL)
+            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+        else
+            rc = ad_png_encode_rows(rgb.width, rgb.height, mask_only ? 1 : 4, mask_only ? mask_row : cutout_row,
+                                    &rc_ctx, &po, &out->data, &out->len, err);
+        if (rc == AD_OK)
+            out->subject = box_of_rows(rc_ctx.first, rc_ctx.last, rgb.height);
+        free(rc_ctx.first);
+        free(rc_ctx.last);
+        out->content_type = "image/png";
+    }
     t1 = ad_clock_ms();
     t.encode = t1 - t0;
     t.total = t.decode + t.resize + t.infer + t.compose + t.encode;
@@ -101,7 +169,9 @@ out:
     free(prob);
     free(mask);
     out->timing = t;
-    out->width = t.width;
-    out->height = t.height;
+    if (out->width == 0) {
+        out->width = t.width;
+        out->height = t.height;
+    }
     return rc;
 }

@@ -32,18 +32,25 @@ typedef struct {
     int width, height;
 } ad_cutout_timing;
 
+/* A rectangle in pixels. */
+typedef struct {
+    int left, top, width, height;
+} ad_cutout_box;
+
 /* The encoded result; data is owned (ad_cutout_result_cleanup). */
 typedef struct {
     void *data;
     size_t len;
     const char *content_type; /* static string, e.g. "image/png" */
-    int width, height;
+    int width, height;        /* of the result (after crop and max_side) */
+    ad_cutout_box subject;    /* where alpha >= ~10%, in the oriented original's pixels; width 0: none */
     ad_cutout_timing timing;
 } ad_cutout_result;
 
 void ad_cutout_result_cleanup(ad_cutout_result *r);
 
-/* Run the pipeline on an encoded image. timing in *out is filled also on
+/* Run the pipeline on an encoded image. The preset's passes run on the
+ * model given (the caller picks a smaller one for preset=fast). timing in *out is filled also on
  * failure. Errors: AD_EUNSUPPORTED (not a decodable image), AD_ETOOBIG
  * (pixel limit), AD_EBACKEND (inference), AD_ENOMEM. Nothing is allocated
  * on failure. */

@@ -1,11 +1,14 @@
-/* options.c — the declaration table and what derives from it. */
+/* options.c — the declaration table and what derives from it. Each type of
+ * option is a parser (text -> its field) and a printer (field -> text). */
 #include "cutout/options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/sha256.h"
 
@@ -15,8 +18,27 @@
     }
 
 static const ad_option_decl decls[] = {
-    O(channels, AD_OPT_ENUM, "rgba|alpha", 0, 0, "rgba", 0,
-      "rgba: the cut-out (original pixels, the mask as alpha); alpha: the 8-bit mask as a grey PNG"),
+    O(preset, AD_OPT_ENUM, "default|fast|best", 0, 0, "default", 1,
+      "default: one model pass and a contrast curve on the mask; best: a second pass on the mirrored image, "
+      "averaged (about twice the time); fast: one pass at a smaller model side (--model-side-fast, 640 by default)"),
+    O(channels, AD_OPT_ENUM, "rgba|alpha", 0, 0, "rgba", 1,
+      "rgba: the cut-out (original pixels, the mask as alpha); alpha: the 8-bit mask as a grey image"),
+    O(format, AD_OPT_ENUM, "png|webp|jpg", 0, 0, "png", 1,
+      "png; webp (lossless, keeps alpha); jpg (quality 90, no alpha: flattened onto bg_color, white when none)"),
+    O(bg_color, AD_OPT_COLOR, NULL, 0, 0, "", 1,
+      "flatten onto this colour: hex RGB, RGBA, RRGGBB or RRGGBBAA (a leading # is optional) or a CSS name "
+      "(white, black, ...)"),
+    O(crop, AD_OPT_BOOL, NULL, 0, 0, "false", 1, "true: crop to the subject's box (plus crop_margin)"),
+    O(crop_margin, AD_OPT_MARGIN, NULL, 0, 0, "0", 1,
+      "with crop=true: 1, 2, 3 or 4 values as in CSS (top right bottom left), each pixels (30 or 30px, at most "
+      "10000) or a percentage of the subject's box (10%, at most 100%); beyond the image it is transparent"),
+    O(max_side, AD_OPT_INT, NULL, 0, 65535, "0", 1,
+      "shrink the result (never enlarge) to fit max_side x max_side pixels; 0 keeps the size"),
+    O(clear_transparent, AD_OPT_BOOL, NULL, 0, 0, "false", 1,
+      "true: set the colour of fully transparent pixels to 0 (smaller files; the original colour there is lost)"),
+    O(foreground, AD_OPT_ENUM, "auto|on|off", 0, 0, "auto", 1,
+      "estimate the subject's own colour where the mask is soft (hair, fur), so no halo of the old background "
+      "shows: auto = on when the result is flattened (bg_color, or jpg), off otherwise"),
 };
 #define NDECLS (int)(sizeof decls / sizeof decls[0])
 
@@ -26,7 +48,9 @@ const ad_option_decl *ad_cutout_option_decls(int *n)
     return decls;
 }
 
-static int *slot(ad_cutout_options *o, const ad_option_decl *d) { return (int *)((char *)o + d->offset); }
+static void *field(const ad_cutout_options *o, const ad_option_decl *d) { return (char *)o + d->offset; }
+
+/* ---- enums and integers */
 
 /* The index of value among "a|b|c", or -1. */
 static int choice_index(const char *choices, const char *value)
@@ -44,28 +68,161 @@ static int choice_index(const char *choices, const char *value)
     }
 }
 
+static int parse_int(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max || !isdigit((unsigned char)s[s[0] == '-']))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* ---- colours */
+
+static const struct {
+    const char *name;
+    uint32_t rgba;
+} colors[] = {
+    {"black", 0x000000ff},       {"white", 0xffffffff},   {"red", 0xff0000ff},   {"green", 0x008000ff},
+    {"blue", 0x0000ffff},        {"yellow", 0xffff00ff},  {"cyan", 0x00ffffff},  {"aqua", 0x00ffffff},
+    {"magenta", 0xff00ffff},     {"fuchsia", 0xff00ffff}, {"gray", 0x808080ff},  {"grey", 0x808080ff},
+    {"silver", 0xc0c0c0ff},      {"maroon", 0x800000ff},  {"olive", 0x808000ff}, {"lime", 0x00ff00ff},
+    {"navy", 0x000080ff},        {"purple", 0x800080ff},  {"teal", 0x008080ff},  {"orange", 0xffa500ff},
+    {"transparent", 0x00000000},
+};
+
+const char *ad_cutout_color_names(void)
+{
+    return "black, white, red, green, blue, yellow, cyan, aqua, magenta, fuchsia, gray, grey, silver, maroon, "
+           "olive, lime, navy, purple, teal, orange, transparent";
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+static int parse_color(const char *s, ad_option_color *c)
+{
+    for (size_t i = 0; i < sizeof colors / sizeof colors[0]; i++)
+        if (strcasecmp(s, colors[i].name) == 0) {
+            uint32_t v = colors[i].rgba;
+            *c = (ad_option_color){1, (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+            return 1;
+        }
+    if (*s == '#')
+        s++;
+    size_t n = strlen(s);
+    if (n != 3 && n != 4 && n != 6 && n != 8)
+        return 0;
+    int d[8];
+    for (size_t i = 0; i < n; i++)
+        if ((d[i] = hexval(s[i])) < 0)
+            return 0;
+    uint8_t ch[4] = {0, 0, 0, 255};
+    if (n <= 4)
+        for (size_t i = 0; i < n; i++)
+            ch[i] = (uint8_t)(d[i] * 17);
+    else
+        for (size_t i = 0; i < n / 2; i++)
+            ch[i] = (uint8_t)(d[2 * i] * 16 + d[2 * i + 1]);
+    *c = (ad_option_color){1, ch[0], ch[1], ch[2], ch[3]};
+    return 1;
+}
+
+/* ---- margins: "10", "10px", "5%", "10px 5%", "1,2,3,4" */
+
+static int parse_margin(const char *s, ad_option_margin *m)
+{
+    int v[4], pc[4], n = 0;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        if (n == 4 || !isdigit((unsigned char)*p))
+            return 0;
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        p = end;
+        int percent = 0;
+        if (*p == '%')
+            percent = 1, p++;
+        else if (strncmp(p, "px", 2) == 0)
+            p += 2;
+        if (errno || x > (percent ? 100 : 10000) || (*p && *p != ' ' && *p != ','))
+            return 0;
+        v[n] = (int)x, pc[n] = percent, n++;
+    }
+    if (n == 0)
+        return 0;
+    /* CSS: 1 -> all; 2 -> vertical, horizontal; 3 -> top, horizontal, bottom */
+    static const int from[5][4] = {{0}, {0, 0, 0, 0}, {0, 1, 0, 1}, {0, 1, 2, 1}, {0, 1, 2, 3}};
+    for (int i = 0; i < 4; i++) {
+        m->v[i] = v[from[n][i]];
+        m->percent[i] = pc[from[n][i]];
+    }
+    return 1;
+}
+
 static ad_status assign(ad_cutout_options *o, const ad_option_decl *d, const char *value, ad_err *err)
 {
-    if (d->type == AD_OPT_ENUM) {
+    void *f = field(o, d);
+    switch (d->type) {
+    case AD_OPT_ENUM: {
         int i = choice_index(d->choices, value);
         if (i < 0) {
-            char shown[40];
+            char shown[64];
             snprintf(shown, sizeof shown, "%s", d->choices);
             for (char *p = shown; *p; p++)
                 if (*p == '|')
                     *p = ',';
             return ad_err_set(err, AD_EINVAL, "%s must be one of %s", d->name, shown);
         }
-        *slot(o, d) = i;
+        *(int *)f = i;
         return AD_OK;
     }
-    char *end;
-    errno = 0;
-    long long v = strtoll(value, &end, 10);
-    if (errno || end == value || *end || v < d->min || v > d->max)
-        return ad_err_set(err, AD_EINVAL, "%s must be an integer from %lld to %lld", d->name, d->min, d->max);
-    *slot(o, d) = (int)v;
-    return AD_OK;
+    case AD_OPT_INT: {
+        long long v;
+        if (!parse_int(value, d->min, d->max, &v))
+            return ad_err_set(err, AD_EINVAL, "%s must be an integer from %lld to %lld", d->name, d->min, d->max);
+        *(int *)f = (int)v;
+        return AD_OK;
+    }
+    case AD_OPT_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+            *(int *)f = 1;
+        else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+            *(int *)f = 0;
+        else
+            return ad_err_set(err, AD_EINVAL, "%s must be true or false", d->name);
+        return AD_OK;
+    case AD_OPT_COLOR:
+        if (*value == '\0') {
+            memset(f, 0, sizeof(ad_option_color));
+            return AD_OK;
+        }
+        if (!parse_color(value, f))
+            return ad_err_set(err, AD_EINVAL,
+                              "%s must be hex (RGB, RGBA, RRGGBB or RRGGBBAA, # optional) or a colour name (%s)",
+                              d->name, ad_cutout_color_names());
+        return AD_OK;
+    case AD_OPT_MARGIN:
+        if (!parse_margin(value, f))
+            return ad_err_set(err, AD_EINVAL,
+                              "%s must be 1 to 4 values, each pixels (0-10000, e.g. 30 or 30px) or a percentage "
+                              "(0-100%%, e.g. 10%%)",
+                              d->name);
+        return AD_OK;
+    }
+    return ad_err_set(err, AD_EINVAL, "%s: bad declaration", d->name);
 }
 
 void ad_cutout_options_default(ad_cutout_options *o)
@@ -91,28 +248,94 @@ ad_status ad_cutout_option_set(ad_cutout_options *o, const char *name, const cha
     return assign(o, d, value, err);
 }
 
+ad_status ad_cutout_options_check(const ad_cutout_options *o, const char **param, ad_err *err)
+{
+    ad_cutout_options def;
+    ad_cutout_options_default(&def);
+    if (!o->crop && memcmp(&o->crop_margin, &def.crop_margin, sizeof def.crop_margin) != 0) {
+        *param = "crop_margin";
+        return ad_err_set(err, AD_EINVAL, "crop_margin is only allowed with crop=true");
+    }
+    if (o->channels == AD_CHANNELS_ALPHA && o->bg_color.set) {
+        *param = "bg_color";
+        return ad_err_set(err, AD_EINVAL, "bg_color does not apply to channels=alpha (the mask alone)");
+    }
+    if (o->channels == AD_CHANNELS_ALPHA && o->foreground == AD_FG_ON) {
+        *param = "foreground";
+        return ad_err_set(err, AD_EINVAL, "foreground=on does not apply to channels=alpha (the mask alone)");
+    }
+    if (o->clear_transparent &&
+        (o->channels == AD_CHANNELS_ALPHA || o->format == AD_FORMAT_JPG || (o->bg_color.set && o->bg_color.a == 255))) {
+        *param = "clear_transparent";
+        return ad_err_set(err, AD_EINVAL, "clear_transparent applies only to a result with transparency");
+    }
+    return AD_OK;
+}
+
+int ad_cutout_options_plain(const ad_cutout_options *o)
+{
+    ad_cutout_options def;
+    ad_cutout_options_default(&def);
+    def.preset = o->preset;     /* the matte, not the output */
+    def.channels = o->channels; /* both layouts have a streamed path */
+    def.foreground = o->foreground == AD_FG_AUTO ? AD_FG_AUTO : -1;
+    return memcmp(&def, o, sizeof def) == 0;
+}
+
+int ad_cutout_options_estimate_fg(const ad_cutout_options *o)
+{
+    if (o->channels == AD_CHANNELS_ALPHA)
+        return 0;
+    return o->foreground == AD_FG_ON ||
+           (o->foreground == AD_FG_AUTO && (o->bg_color.set || o->format == AD_FORMAT_JPG));
+}
+
 void ad_cutout_options_key(const ad_cutout_options *o, char out[65]) { ad_sha256_hex(o, sizeof *o, out); }
+
+static int describe_one(const ad_cutout_options *o, const ad_option_decl *d, char *buf, size_t len)
+{
+    const void *f = field(o, d);
+    switch (d->type) {
+    case AD_OPT_ENUM: {
+        const char *p = d->choices;
+        for (int k = 0; k < *(const int *)f && p; k++)
+            p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
+        return snprintf(buf, len, "%s=%.*s", d->name, p ? (int)strcspn(p, "|") : 1, p ? p : "?");
+    }
+    case AD_OPT_INT:
+        return snprintf(buf, len, "%s=%d", d->name, *(const int *)f);
+    case AD_OPT_BOOL:
+        return snprintf(buf, len, "%s=%s", d->name, *(const int *)f ? "true" : "false");
+    case AD_OPT_COLOR: {
+        const ad_option_color *c = f;
+        return c->set ? snprintf(buf, len, "%s=%02x%02x%02x%02x", d->name, c->r, c->g, c->b, c->a)
+                      : snprintf(buf, len, "%s=none", d->name);
+    }
+    case AD_OPT_MARGIN: {
+        const ad_option_margin *m = f;
+        return snprintf(buf, len, "%s=%d%s,%d%s,%d%s,%d%s", d->name, m->v[0], m->percent[0] ? "%" : "px", m->v[1],
+                        m->percent[1] ? "%" : "px", m->v[2], m->percent[2] ? "%" : "px", m->v[3],
+                        m->percent[3] ? "%" : "px");
+    }
+    }
+    return 0;
+}
 
 void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t len)
 {
     size_t at = 0;
     buf[0] = '\0';
-    for (int i = 0; i < NDECLS && at < len; i++) {
-        int v = *slot((ad_cutout_options *)o, &decls[i]);
-        if (decls[i].type == AD_OPT_ENUM) {
-            const char *p = decls[i].choices;
-            for (int k = 0; k < v && p; k++)
-                p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
-            size_t l = p ? strcspn(p, "|") : 1;
-            at += (size_t)snprintf(buf + at, len - at, "%s%s=%.*s", i ? " " : "", decls[i].name, (int)l, p ? p : "?");
-        } else {
-            at += (size_t)snprintf(buf + at, len - at, "%s%s=%d", i ? " " : "", decls[i].name, v);
-        }
+    for (int i = 0; i < NDECLS && at + 1 < len; i++) {
+        if (i)
+            buf[at++] = ' ', buf[at] = '\0';
+        int n = describe_one(o, &decls[i], buf + at, len - at);
+        at += n > 0 ? (size_t)n : 0;
     }
+    if (at >= len)
+        buf[len - 1] = '\0';
 }
 
 const char *ad_cutout_content_type(const ad_cutout_options *o)
 {
-    (void)o;
-    return "image/png"; /* both channel layouts are PNGs */
+    return o->format == AD_FORMAT_WEBP ? "image/webp" : o->format == AD_FORMAT_JPG ? "image/jpeg" : "image/png";
 }

@@ -1,25 +1,56 @@
 /* options.h — what a caller may ask of a cut-out, declared once in a table
  * (as libvips declares an operation's arguments): each option's name, type,
- * choices or range, default and help. From the declaration come parsing
- * from a query parameter (api/) or a command-line flag (cli/), the refusal
- * naming the option, the help text, and the cache key: the key hashes the
- * whole struct, so an option added later can never be answered with a
- * result cached for other options. */
+ * default and help. From the declaration come parsing from a query
+ * parameter (api/) or a command-line flag (cli/), the refusal naming the
+ * option, the help text, and the cache key: the key hashes the whole
+ * struct, so an option added later can never be answered with a result
+ * cached for other options.
+ *
+ * The vocabulary is remove.bg's where it has one (channels, bg_color, crop,
+ * crop_margin, format). With every option at its default the result is the
+ * spec's: an RGBA PNG the size of the (oriented) original, its pixels
+ * unchanged, the mask as alpha. */
 #ifndef AD_CUTOUT_OPTIONS_H
 #define AD_CUTOUT_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/err.h"
 
+typedef enum { AD_PRESET_DEFAULT, AD_PRESET_FAST, AD_PRESET_BEST } ad_preset;
 typedef enum { AD_CHANNELS_RGBA, AD_CHANNELS_ALPHA } ad_channels;
+typedef enum { AD_FORMAT_PNG, AD_FORMAT_WEBP, AD_FORMAT_JPG } ad_format;
+typedef enum { AD_FG_AUTO, AD_FG_ON, AD_FG_OFF } ad_foreground;
+
+/* A colour to flatten onto; set = 0: none. */
+typedef struct {
+    int set;
+    uint8_t r, g, b, a;
+} ad_option_color;
+
+/* crop_margin, CSS order: top, right, bottom, left; each in pixels or a
+ * percentage of the subject's box (of its height for top/bottom, of its
+ * width for left/right). */
+typedef struct {
+    int v[4];
+    int percent[4];
+} ad_option_margin;
 
 /* Initialise with ad_cutout_options_default: the key hashes every byte. */
 typedef struct {
+    int preset;   /* ad_preset: model passes and matte curve */
     int channels; /* ad_channels: the RGBA cut-out, or the 8-bit mask alone */
+    int format;   /* ad_format */
+    ad_option_color bg_color;
+    int crop; /* crop to the subject's box */
+    ad_option_margin crop_margin;
+    int max_side;          /* shrink the result to fit max_side x max_side; 0: keep */
+    int clear_transparent; /* colour 0 where alpha is 0 (smaller files) */
+    int foreground;        /* ad_foreground: estimate the subject's colour at soft edges */
 } ad_cutout_options;
 
-typedef enum { AD_OPT_ENUM, AD_OPT_INT } ad_option_type;
+typedef enum { AD_OPT_ENUM, AD_OPT_INT, AD_OPT_BOOL, AD_OPT_COLOR, AD_OPT_MARGIN } ad_option_type;
 
 typedef struct {
     const char *name; /* query parameter; the CLI flag is --name */
@@ -27,7 +58,7 @@ typedef struct {
     const char *choices; /* AD_OPT_ENUM: "a|b|c", stored as the index */
     long long min, max;  /* AD_OPT_INT */
     const char *def;     /* default, as text */
-    size_t offset;       /* of its int in ad_cutout_options */
+    size_t offset;       /* of its field in ad_cutout_options */
     int api;             /* accepted on the HTTP API */
     const char *help;
 } ad_option_decl;
@@ -46,13 +77,29 @@ void ad_cutout_options_default(ad_cutout_options *o);
  * option and what it accepts. */
 ad_status ad_cutout_option_set(ad_cutout_options *o, const char *name, const char *value, int api_only, ad_err *err);
 
+/* The rules between options (crop_margin needs crop, ...), once all are
+ * set. AD_EINVAL with *param naming the option at fault. */
+ad_status ad_cutout_options_check(const ad_cutout_options *o, const char **param, ad_err *err);
+
+/* Is every option that shapes the output at its default (so the result is
+ * the spec's RGBA PNG or the bare mask, made in one streamed pass)? */
+int ad_cutout_options_plain(const ad_cutout_options *o);
+
+/* Is the foreground colour estimated (foreground=on, or auto with a
+ * bg_color)? */
+int ad_cutout_options_estimate_fg(const ad_cutout_options *o);
+
 /* The options as a cache key: SHA-256 hex of the whole struct. */
 void ad_cutout_options_key(const ad_cutout_options *o, char out[65]);
 
 /* The media type of a result made with these options. */
 const char *ad_cutout_content_type(const ad_cutout_options *o);
 
-/* "channels=rgba" pairs for logs, into buf. */
+/* "preset=default channels=rgba ..." for logs, into buf. */
 void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t len);
+
+/* The named colours bg_color accepts (CSS level 1 and a few more), for
+ * help: "black, white, ...". */
+const char *ad_cutout_color_names(void);
 
 #endif

@@ -580,3 +580,105 @@ ad_status ad_image_encode_png_vips(const ad_pixmap *pm, void **png, size_t *len,
     *len = n;
     return AD_OK;
 }
+
+/* A vips image over the pixmap's memory (which must outlive it). */
+static VipsImage *wrap(const ad_pixmap *pm)
+{
+    VipsImage *img = vips_image_new_from_memory(pm->data, (size_t)pm->width * pm->height * pm->bands, pm->width,
+                                                pm->height, pm->bands, VIPS_FORMAT_UCHAR);
+    if (img)
+        img->Type = pm->bands >= 3 ? VIPS_INTERPRETATION_sRGB : VIPS_INTERPRETATION_B_W;
+    return img;
+}
+
+/* Copy a vips buffer into a malloc'd one (the API hands out malloc'd bytes). */
+static ad_status take_buffer(void *buf, size_t n, void **out, size_t *len, ad_err *err)
+{
+    *out = malloc(n ? n : 1);
+    if (*out == NULL) {
+        g_free(buf);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    memcpy(*out, buf, n);
+    g_free(buf);
+    *len = n;
+    return AD_OK;
+}
+
+ad_status ad_image_shrink(const ad_pixmap *in, int max_side, ad_pixmap *out, ad_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int longest = in->width > in->height ? in->width : in->height;
+    if (max_side <= 0 || longest <= max_side) {
+        ad_status st = ad_pixmap_init(out, in->width, in->height, in->bands, err);
+        if (st == AD_OK)
+            memcpy(out->data, in->data, (size_t)in->width * in->height * in->bands);
+        return st;
+    }
+    double scale = (double)max_side / longest;
+    VipsImage *img = wrap(in), *t[4] = {0};
+    if (img == NULL)
+        return vips_fail(err, AD_EBACKEND, "shrink");
+    ad_status st = AD_OK;
+    VipsImage *cur = img;
+    int alpha = in->bands == 4;
+    if ((alpha && vips_premultiply(cur, &t[0], NULL) != 0) ||
+        vips_resize(alpha ? t[0] : cur, &t[1], scale, "kernel", VIPS_KERNEL_LANCZOS3, NULL) != 0 ||
+        (alpha && vips_unpremultiply(t[1], &t[2], NULL) != 0) ||
+        vips_cast(alpha ? t[2] : t[1], &t[3], VIPS_FORMAT_UCHAR, NULL) != 0) {
+        st = vips_fail(err, AD_EBACKEND, "shrink");
+        goto out;
+    }
+    size_t n = 0;
+    void *mem = vips_image_write_to_memory(t[3], &n);
+    if (mem == NULL) {
+        st = vips_fail(err, AD_EBACKEND, "shrink");
+        goto out;
+    }
+    if ((st = ad_pixmap_init(out, t[3]->Xsize, t[3]->Ysize, in->bands, err)) == AD_OK)
+        memcpy(out->data, mem,
+               n < (size_t)out->width * out->height * out->bands ? n : (size_t)out->width * out->height * out->bands);
+    g_free(mem);
+out:
+    for (int i = 0; i < 4; i++)
+        if (t[i])
+            g_object_unref(t[i]);
+    g_object_unref(img);
+    return st;
+}
+
+ad_status ad_image_encode_webp_lossless(const ad_pixmap *pm, void **out, size_t *len, ad_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    VipsImage *img = wrap(pm);
+    if (img == NULL)
+        return vips_fail(err, AD_EBACKEND, "webp encode");
+    void *buf = NULL;
+    size_t n = 0;
+    /* libvips 8.14 (Debian 12) has no "exact": libwebp may then change the
+     * colour of fully transparent pixels, which nobody can see */
+    int r = vips_webpsave_buffer(img, &buf, &n, "lossless", TRUE, "strip", TRUE, NULL);
+    g_object_unref(img);
+    if (r != 0)
+        return vips_fail(err, AD_EBACKEND, "webp encode");
+    return take_buffer(buf, n, out, len, err);
+}
+
+ad_status ad_image_encode_jpeg(const ad_pixmap *pm, void **out, size_t *len, ad_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (pm->bands != 1 && pm->bands != 3)
+        return ad_err_set(err, AD_EINVAL, "jpeg encode: %d bands (want 1 or 3)", pm->bands);
+    VipsImage *img = wrap(pm);
+    if (img == NULL)
+        return vips_fail(err, AD_EBACKEND, "jpeg encode");
+    void *buf = NULL;
+    size_t n = 0;
+    int r = vips_jpegsave_buffer(img, &buf, &n, "Q", 90, "strip", TRUE, NULL);
+    g_object_unref(img);
+    if (r != 0)
+        return vips_fail(err, AD_EBACKEND, "jpeg encode");
+    return take_buffer(buf, n, out, len, err);
+}

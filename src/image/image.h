@@ -61,6 +61,17 @@ ad_status ad_image_orient(const ad_pixmap *in, int o, ad_pixmap *out, ad_err *er
  * *png with free(). Used by tests to cross-check our encoder. */
 ad_status ad_image_encode_png_vips(const ad_pixmap *pm, void **png, size_t *len, ad_err *err);
 
+/* Shrink an 8-bit pixmap (1, 3 or 4 bands) to fit max_side x max_side
+ * (lanczos3; alpha premultiplied while filtering, so no dark fringes).
+ * *out is new (caller owns); a pixmap that already fits is copied. */
+ad_status ad_image_shrink(const ad_pixmap *in, int max_side, ad_pixmap *out, ad_err *err);
+
+/* Encode an 8-bit pixmap with libvips: WebP lossless (1, 3 or 4 bands;
+ * the colour of fully transparent pixels may change) or JPEG at quality 90 (1 or 3 bands). Caller frees *out
+ * with free(). */
+ad_status ad_image_encode_webp_lossless(const ad_pixmap *pm, void **out, size_t *len, ad_err *err);
+ad_status ad_image_encode_jpeg(const ad_pixmap *pm, void **out, size_t *len, ad_err *err);
+
 /* Decode any image to an interleaved 8-bit pixmap keeping its bands as they
  * are after conversion to sRGB (1 for grey, 3/4 for colour with/without
  * alpha) and without orientation. For tests and tools that read results. */

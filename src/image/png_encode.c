@@ -181,8 +181,8 @@ ad_status ad_png_encode_rows(int width, int height, int bands, ad_png_row_fn row
         ad_png_options_default(&defaults);
         opt = &defaults;
     }
-    if (bands != 1 && bands != 4)
-        return ad_err_set(err, AD_EINVAL, "png encode: %d bands (want 1 or 4)", bands);
+    if (bands != 1 && bands != 3 && bands != 4)
+        return ad_err_set(err, AD_EINVAL, "png encode: %d bands (want 1, 3 or 4)", bands);
     /* PNG's limit is 2^31-1; rows must also fit one filtered line in uInt. */
     if (width <= 0 || height <= 0 || width > (1 << 28) / bands || height > 0x7fffffff)
         return ad_err_set(err, AD_EINVAL, "png encode: bad size %dx%d", width, height);
@@ -225,9 +225,9 @@ ad_status ad_png_encode_rows(int width, int height, int bands, ad_png_row_fn row
     uint8_t ihdr[13];
     put32(ihdr, (uint32_t)width);
     put32(ihdr + 4, (uint32_t)height);
-    ihdr[8] = 8;                        /* bit depth */
-    ihdr[9] = bands == 4 ? 6 : 0;       /* RGBA or grey */
-    ihdr[10] = ihdr[11] = ihdr[12] = 0; /* deflate, adaptive filtering, no interlace */
+    ihdr[8] = 8;                                   /* bit depth */
+    ihdr[9] = bands == 4 ? 6 : bands == 3 ? 2 : 0; /* RGBA, RGB or grey */
+    ihdr[10] = ihdr[11] = ihdr[12] = 0;            /* deflate, adaptive filtering, no interlace */
     p = put_chunk(p, "IHDR", ihdr, 13);
     static const uint8_t zhdr[2] = {0x78, 0x01}; /* 32K window, fastest; (0x7801 % 31 == 0) */
     p = put_chunk(p, "IDAT", zhdr, 2);

@@ -29,14 +29,14 @@ void ad_png_options_default(ad_png_options *opt);
  * at once, for different rows; each row may be asked for more than once. */
 typedef void (*ad_png_row_fn)(void *ctx, int y, uint8_t *out);
 
-/* Encode an image whose rows come from row_fn: 1 band (grey) or 4 (RGBA).
+/* Encode an image whose rows come from row_fn: 1 band (grey), 3 (RGB) or 4 (RGBA).
  * The pixels never need to exist all at once, which is how the pipeline
  * composes the cut-out while encoding it. On success *png is a new malloc'd
  * buffer the caller frees. Errors: AD_EINVAL (bad geometry), AD_ENOMEM. */
 ad_status ad_png_encode_rows(int width, int height, int bands, ad_png_row_fn row_fn, void *ctx,
                              const ad_png_options *opt, void **png, size_t *len, ad_err *err);
 
-/* Encode a pixmap (1 or 4 bands); opt may be NULL for the defaults. */
+/* Encode a pixmap (1, 3 or 4 bands); opt may be NULL for the defaults. */
 ad_status ad_png_encode(const ad_pixmap *pm, const ad_png_options *opt, void **png, size_t *len, ad_err *err);
 
 #endif

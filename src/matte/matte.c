@@ -99,6 +99,37 @@ void ad_matte_quantise(const float *prob, size_t n, uint8_t *mask)
     }
 }
 
+void ad_matte_curve(float *prob, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float p = prob[i] < 0.0f ? 0.0f : prob[i] > 1.0f ? 1.0f : prob[i];
+        prob[i] = p * p * (3.0f - 2.0f * p);
+    }
+}
+
+void ad_matte_flip_planes(float *tensor, int planes, int side)
+{
+    for (int c = 0; c < planes; c++)
+        for (int y = 0; y < side; y++) {
+            float *row = tensor + ((size_t)c * side + y) * side;
+            for (int a = 0, b = side - 1; a < b; a++, b--) {
+                float t = row[a];
+                row[a] = row[b];
+                row[b] = t;
+            }
+        }
+}
+
+void ad_matte_average_mirrored(float *prob, const float *flipped, int side)
+{
+    for (int y = 0; y < side; y++) {
+        float *row = prob + (size_t)y * side;
+        const float *mir = flipped + (size_t)y * side;
+        for (int x = 0; x < side; x++)
+            row[x] = 0.5f * (row[x] + mir[side - 1 - x]);
+    }
+}
+
 ad_status ad_matte_scaler_init(ad_matte_scaler *s, const uint8_t *mask, int mask_w, int mask_h, int width, int height,
                                ad_err *err)
 {

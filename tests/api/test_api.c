@@ -96,7 +96,14 @@ TEST(unknown_routes_and_methods_get_json_errors)
     response r;
     CHECK(get(&srv, "/api/v1/nothing", &r) == 404 && is_error_shape(&r));
     response_cleanup(&r);
-    CHECK(get(&srv, "/", &r) == 404 && is_error_shape(&r));
+    CHECK(get(&srv, "/index.html", &r) == 404 && is_error_shape(&r));
+    response_cleanup(&r);
+    CHECK(get(&srv, "/console/other.js", &r) == 404 && is_error_shape(&r));
+    response_cleanup(&r);
+    /* "/" is the web console: a page, public, and it takes no body */
+    CHECK(get(&srv, "/", &r) == 200);
+    response_cleanup(&r);
+    CHECK(request(&srv, "POST", "/", NULL, 0, "x", 1, &r) == 405 && is_error_shape(&r));
     response_cleanup(&r);
     CHECK(request(&srv, "PATCH", "/api/v1/assets", NULL, 1, NULL, 0, &r) == 405 && is_error_shape(&r));
     char allow[64];

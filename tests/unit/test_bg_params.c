@@ -86,7 +86,19 @@ static const row table[] = {
     BAD("mode=get_image&metadata=inherit", INV, "metadata"),
     BAD("mode=get_image&disposition=add_new_asset&metadata=x", INV, "metadata"),
     /* not part of this endpoint */
-    BAD("format=png", INV, "format"),
+    BAD("sharpen=1", INV, "sharpen"),
+    /* the output options: values checked by name, and their rules */
+    BAD("format=gif", INV, "format"),
+    BAD("format=png&format=png", INV, "format"),
+    BAD("bg_color=notacolour", INV, "bg_color"),
+    BAD("crop=yes", INV, "crop"),
+    BAD("crop_margin=10", INV, "crop_margin"), /* needs crop=true */
+    BAD("crop=true&crop_margin=10em", INV, "crop_margin"),
+    BAD("max_side=-1", INV, "max_side"),
+    BAD("preset=slow", INV, "preset"),
+    BAD("channels=alpha&bg_color=fff", INV, "bg_color"),
+    BAD("format=jpg&clear_transparent=true", INV, "clear_transparent"),
+    BAD("mode=save_image&disposition=add_new_asset&foreground=maybe", INV, "foreground"),
     BAD("mode=get_image&Mode=get_image", INV, "Mode"),
     BAD("mode=save_image&disposition=add_new_asset&new_asset_id=abc", INV, "new_asset_id"),
 };

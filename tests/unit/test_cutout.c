@@ -15,24 +15,109 @@ TEST(options_parse_and_refuse_by_name)
 {
     ad_cutout_options o;
     ad_cutout_options_default(&o);
-    CHECK(o.channels == AD_CHANNELS_RGBA);
+    CHECK(o.channels == AD_CHANNELS_RGBA && o.preset == AD_PRESET_DEFAULT && o.format == AD_FORMAT_PNG);
+    CHECK(ad_cutout_options_plain(&o) && !ad_cutout_options_estimate_fg(&o));
     ad_err e = AD_ERR_INIT;
     CHECK(ad_cutout_option_set(&o, "channels", "alpha", 0, &e) == AD_OK && o.channels == AD_CHANNELS_ALPHA);
+    CHECK(ad_cutout_options_plain(&o)); /* the bare mask keeps the streamed path */
     ad_err e2 = AD_ERR_INIT;
     CHECK(ad_cutout_option_set(&o, "channels", "cmyk", 0, &e2) == AD_EINVAL);
     CHECK(strstr(e2.msg, "channels") && strstr(e2.msg, "rgba,alpha"));
     ad_err e3 = AD_ERR_INIT;
     CHECK(ad_cutout_option_set(&o, "sharpen", "1", 0, &e3) == AD_ENOTFOUND);
-    char d[128];
+    char d[512];
     ad_cutout_options_describe(&o, d, sizeof d);
-    CHECK(strcmp(d, "channels=alpha") == 0);
+    CHECKF(strstr(d, "preset=default channels=alpha format=png bg_color=none crop=false") == d, "%s", d);
     CHECK(strcmp(ad_cutout_content_type(&o), "image/png") == 0);
+    REQUIRE(ad_cutout_option_set(&o, "format", "webp", 1, &e) == AD_OK);
+    CHECK(strcmp(ad_cutout_content_type(&o), "image/webp") == 0 && !ad_cutout_options_plain(&o));
+    REQUIRE(ad_cutout_option_set(&o, "format", "jpg", 1, &e) == AD_OK);
+    CHECK(strcmp(ad_cutout_content_type(&o), "image/jpeg") == 0);
+}
+
+TEST(colours_hex_and_names)
+{
+    static const struct {
+        const char *text;
+        int ok;
+        unsigned r, g, b, a;
+    } rows[] = {
+        {"fff", 1, 255, 255, 255, 255},      {"#0f08", 1, 0, 255, 0, 136},     {"81d4fa", 1, 0x81, 0xd4, 0xfa, 255},
+        {"81D4FA80", 1, 0x81, 0xd4, 0xfa, 0x80}, {"White", 1, 255, 255, 255, 255}, {"transparent", 1, 0, 0, 0, 0},
+        {"green", 1, 0, 128, 0, 255},         {"#12345", 0, 0, 0, 0, 0},        {"ggg", 0, 0, 0, 0, 0},
+        {"rgb(1,2,3)", 0, 0, 0, 0, 0},        {"#", 0, 0, 0, 0, 0},             {"1234567890", 0, 0, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ad_cutout_options o;
+        ad_cutout_options_default(&o);
+        ad_err e = AD_ERR_INIT;
+        ad_status st = ad_cutout_option_set(&o, "bg_color", rows[i].text, 1, &e);
+        if (!rows[i].ok) {
+            CHECKF(st == AD_EINVAL && strstr(e.msg, "bg_color"), "%s accepted", rows[i].text);
+            continue;
+        }
+        CHECKF(st == AD_OK && o.bg_color.set && o.bg_color.r == rows[i].r && o.bg_color.g == rows[i].g &&
+                   o.bg_color.b == rows[i].b && o.bg_color.a == rows[i].a,
+               "%s -> %d %u %u %u %u", rows[i].text, o.bg_color.set, o.bg_color.r, o.bg_color.g, o.bg_color.b,
+               o.bg_color.a);
+        CHECK(ad_cutout_options_estimate_fg(&o)); /* auto: on with a background colour */
+    }
+}
+
+TEST(margins_as_css)
+{
+    static const struct {
+        const char *text;
+        int ok, v[4], pc[4];
+    } rows[] = {
+        {"30", 1, {30, 30, 30, 30}, {0, 0, 0, 0}},
+        {"30px", 1, {30, 30, 30, 30}, {0, 0, 0, 0}},
+        {"10%", 1, {10, 10, 10, 10}, {1, 1, 1, 1}},
+        {"10px 5%", 1, {10, 5, 10, 5}, {0, 1, 0, 1}},
+        {"1,2,3", 1, {1, 2, 3, 2}, {0, 0, 0, 0}},
+        {"1 2 3 4", 1, {1, 2, 3, 4}, {0, 0, 0, 0}},
+        {"1 2 3 4 5", 0, {0}, {0}},
+        {"-1", 0, {0}, {0}},
+        {"10em", 0, {0}, {0}},
+        {"101%", 0, {0}, {0}},
+        {"10001", 0, {0}, {0}},
+        {"", 0, {0}, {0}},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ad_cutout_options o;
+        ad_cutout_options_default(&o);
+        ad_err e = AD_ERR_INIT;
+        ad_status st = ad_cutout_option_set(&o, "crop_margin", rows[i].text, 1, &e);
+        if (!rows[i].ok) {
+            CHECKF(st == AD_EINVAL && strstr(e.msg, "crop_margin"), "'%s' accepted", rows[i].text);
+            continue;
+        }
+        CHECKF(st == AD_OK && memcmp(o.crop_margin.v, rows[i].v, sizeof rows[i].v) == 0 &&
+                   memcmp(o.crop_margin.percent, rows[i].pc, sizeof rows[i].pc) == 0,
+               "'%s' -> %d %d %d %d", rows[i].text, o.crop_margin.v[0], o.crop_margin.v[1], o.crop_margin.v[2],
+               o.crop_margin.v[3]);
+        /* the rule between options: a margin needs crop=true */
+        const char *param = NULL;
+        ad_err ce = AD_ERR_INIT;
+        int nonzero = o.crop_margin.v[0] | o.crop_margin.v[1] | o.crop_margin.v[2] | o.crop_margin.v[3];
+        CHECK((ad_cutout_options_check(&o, &param, &ce) == AD_OK) == !nonzero);
+        o.crop = 1;
+        CHECK(ad_cutout_options_check(&o, &param, &ce) == AD_OK);
+    }
 }
 
 /* The cache key must change with every declared option: the key hashes
- * the whole struct, and each option's value must land in it. */
+ * the whole struct, and each option's value must land in it. Every option
+ * needs a row here, so one added without one fails this test. */
 TEST(every_option_changes_the_cache_key)
 {
+    static const struct {
+        const char *name, *value;
+    } other[] = {
+        {"preset", "best"}, {"channels", "alpha"}, {"format", "webp"}, {"bg_color", "fff"},
+        {"crop", "true"},   {"crop_margin", "10"}, {"max_side", "100"}, {"clear_transparent", "true"},
+        {"foreground", "on"},
+    };
     int n;
     const ad_option_decl *d = ad_cutout_option_decls(&n);
     ad_cutout_options base, changed;
@@ -43,23 +128,19 @@ TEST(every_option_changes_the_cache_key)
     ad_cutout_options_key(&changed, k1);
     CHECK(strcmp(k0, k1) == 0); /* equal options, equal keys */
     for (int i = 0; i < n; i++) {
+        const char *value = NULL;
+        for (size_t k = 0; k < sizeof other / sizeof other[0]; k++)
+            if (strcmp(other[k].name, d[i].name) == 0)
+                value = other[k].value;
+        CHECKF(value != NULL, "option %s has no row in this test", d[i].name);
+        if (value == NULL)
+            continue;
         ad_cutout_options_default(&changed);
-        /* the first value that is not the default */
-        char value[32] = "";
-        if (d[i].type == AD_OPT_ENUM) {
-            const char *bar = strchr(d[i].choices, '|');
-            const char *second = bar ? bar + 1 : d[i].choices;
-            snprintf(value, sizeof value, "%.*s", (int)strcspn(second, "|"), second);
-            if (strcmp(value, d[i].def) == 0)
-                snprintf(value, sizeof value, "%.*s", (int)strcspn(d[i].choices, "|"), d[i].choices);
-        } else {
-            snprintf(value, sizeof value, "%lld", atoll(d[i].def) == d[i].min ? d[i].max : d[i].min);
-        }
         ad_err e = AD_ERR_INIT;
         REQUIRE(ad_cutout_option_set(&changed, d[i].name, value, 0, &e) == AD_OK);
         ad_cutout_options_key(&changed, k1);
         CHECKF(strcmp(k0, k1) != 0, "option %s=%s does not change the key", d[i].name, value);
-        CHECK(d[i].help && d[i].help[0] && d[i].offset + sizeof(int) <= sizeof(ad_cutout_options));
+        CHECK(d[i].help && d[i].help[0] && d[i].api);
     }
 }
 
