@@ -99,6 +99,8 @@ suite "operator (quick start, access log, request ids, keys, CORS, If-Range)" bu
 suite "metrics (promtool, counters move, no ids in labels)" build/tests/test_api_metrics
 suite "openapi (valid 3.1, same routes as the table, answers match its schemas)" build/tests/test_openapi
 suite "preview (sizes, orientation, alpha, ETag, cache, refusals)" build/tests/test_preview
+suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, headers, cache key, saves, 400s)" \
+    build/tests/test_options
 suite "web console (headless chromium: key, uploads, cut-outs, custom data, deletes, keyboard, phone)" \
     env ASSETD_PLAYWRIGHT="$ROOT/deps/playwright/package" ASSETD_ARTIFACTS="$ROOT/build/artifacts/console" \
     node tests/browser/test_console.js

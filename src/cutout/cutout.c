@@ -63,7 +63,8 @@ static ad_cutout_box box_of_rows(const int *first, const int *last, int h)
 }
 
 /* The preset's model passes: one, or (best) one more on the mirrored input
- * averaged in; then the contrast curve. tensor is consumed. */
+ * averaged in; then the contrast curve (but for preset=reference, which
+ * keeps the reference pipeline's mask). tensor is consumed. */
 static ad_status run_passes(ad_model *model, const ad_cutout_options *opt, float *tensor, float *prob, ad_err *err)
 {
     const int side = ad_model_side(model);
@@ -77,7 +78,7 @@ static ad_status run_passes(ad_model *model, const ad_cutout_options *opt, float
             ad_matte_average_mirrored(prob, mirrored, side);
         free(mirrored);
     }
-    if (rc == AD_OK)
+    if (rc == AD_OK && opt->preset != AD_PRESET_REFERENCE)
         ad_matte_curve(prob, (size_t)side * side);
     return rc;
 }

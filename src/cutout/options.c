@@ -18,9 +18,10 @@
     }
 
 static const ad_option_decl decls[] = {
-    O(preset, AD_OPT_ENUM, "default|fast|best", 0, 0, "default", 1,
+    O(preset, AD_OPT_ENUM, "default|fast|best|reference", 0, 0, "default", 1,
       "default: one model pass and a contrast curve on the mask; best: a second pass on the mirrored image, "
-      "averaged (about twice the time); fast: one pass at a smaller model side (--model-side-fast, 640 by default)"),
+      "averaged (about twice the time); fast: one pass at a smaller model side (--model-side-fast, 640 by "
+      "default); reference: the reference pipeline's mask (one pass, no curve)"),
     O(channels, AD_OPT_ENUM, "rgba|alpha", 0, 0, "rgba", 1,
       "rgba: the cut-out (original pixels, the mask as alpha); alpha: the 8-bit mask as a grey image"),
     O(format, AD_OPT_ENUM, "png|webp|jpg", 0, 0, "png", 1,
@@ -205,10 +206,6 @@ static ad_status assign(ad_cutout_options *o, const ad_option_decl *d, const cha
             return ad_err_set(err, AD_EINVAL, "%s must be true or false", d->name);
         return AD_OK;
     case AD_OPT_COLOR:
-        if (*value == '\0') {
-            memset(f, 0, sizeof(ad_option_color));
-            return AD_OK;
-        }
         if (!parse_color(value, f))
             return ad_err_set(err, AD_EINVAL,
                               "%s must be hex (RGB, RGBA, RRGGBB or RRGGBBAA, # optional) or a colour name (%s)",
@@ -229,7 +226,8 @@ void ad_cutout_options_default(ad_cutout_options *o)
 {
     memset(o, 0, sizeof *o); /* padding too: the key hashes the bytes */
     for (int i = 0; i < NDECLS; i++)
-        assign(o, &decls[i], decls[i].def, NULL);
+        if (*decls[i].def) /* "": none (all zero) */
+            assign(o, &decls[i], decls[i].def, NULL);
 }
 
 const ad_option_decl *ad_cutout_option_find(const char *name, int api_only)

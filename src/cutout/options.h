@@ -18,7 +18,7 @@
 
 #include "base/err.h"
 
-typedef enum { AD_PRESET_DEFAULT, AD_PRESET_FAST, AD_PRESET_BEST } ad_preset;
+typedef enum { AD_PRESET_DEFAULT, AD_PRESET_FAST, AD_PRESET_BEST, AD_PRESET_REFERENCE } ad_preset;
 typedef enum { AD_CHANNELS_RGBA, AD_CHANNELS_ALPHA } ad_channels;
 typedef enum { AD_FORMAT_PNG, AD_FORMAT_WEBP, AD_FORMAT_JPG } ad_format;
 typedef enum { AD_FG_AUTO, AD_FG_ON, AD_FG_OFF } ad_foreground;

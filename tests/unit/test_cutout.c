@@ -42,10 +42,18 @@ TEST(colours_hex_and_names)
         int ok;
         unsigned r, g, b, a;
     } rows[] = {
-        {"fff", 1, 255, 255, 255, 255},      {"#0f08", 1, 0, 255, 0, 136},     {"81d4fa", 1, 0x81, 0xd4, 0xfa, 255},
-        {"81D4FA80", 1, 0x81, 0xd4, 0xfa, 0x80}, {"White", 1, 255, 255, 255, 255}, {"transparent", 1, 0, 0, 0, 0},
-        {"green", 1, 0, 128, 0, 255},         {"#12345", 0, 0, 0, 0, 0},        {"ggg", 0, 0, 0, 0, 0},
-        {"rgb(1,2,3)", 0, 0, 0, 0, 0},        {"#", 0, 0, 0, 0, 0},             {"1234567890", 0, 0, 0, 0, 0},
+        {"fff", 1, 255, 255, 255, 255},
+        {"#0f08", 1, 0, 255, 0, 136},
+        {"81d4fa", 1, 0x81, 0xd4, 0xfa, 255},
+        {"81D4FA80", 1, 0x81, 0xd4, 0xfa, 0x80},
+        {"White", 1, 255, 255, 255, 255},
+        {"transparent", 1, 0, 0, 0, 0},
+        {"green", 1, 0, 128, 0, 255},
+        {"#12345", 0, 0, 0, 0, 0},
+        {"ggg", 0, 0, 0, 0, 0},
+        {"rgb(1,2,3)", 0, 0, 0, 0, 0},
+        {"#", 0, 0, 0, 0, 0},
+        {"1234567890", 0, 0, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         ad_cutout_options o;
@@ -114,8 +122,8 @@ TEST(every_option_changes_the_cache_key)
     static const struct {
         const char *name, *value;
     } other[] = {
-        {"preset", "best"}, {"channels", "alpha"}, {"format", "webp"}, {"bg_color", "fff"},
-        {"crop", "true"},   {"crop_margin", "10"}, {"max_side", "100"}, {"clear_transparent", "true"},
+        {"preset", "best"},   {"channels", "alpha"}, {"format", "webp"},  {"bg_color", "fff"},
+        {"crop", "true"},     {"crop_margin", "10"}, {"max_side", "100"}, {"clear_transparent", "true"},
         {"foreground", "on"},
     };
     int n;
