@@ -36,6 +36,7 @@ typedef struct {
      * this (NULL: preset=fast runs on the main model) */
     ad_status (*open_fast_model)(void *ctx, ad_model **out, ad_err *err);
     const char *model_id_fast; /* lent; names preset=fast's model */
+    const char *tmp_dir;       /* lent; where one-shot bodies wait, unlinked (NULL: $TMPDIR or /tmp) */
     void *open_fast_ctx;
 } ad_api_config;
 

@@ -194,6 +194,64 @@ static ad_http_resp *answer_from_cache(cutout_task *t)
     return r;
 }
 
+ad_http_resp *ad_bg_waited_too_long(ad_api *api, double queued_at)
+{
+    double waited = ad_clock_ms() - queued_at;
+    if (api->cfg.max_queue_wait_ms <= 0 || waited <= api->cfg.max_queue_wait_ms)
+        return NULL;
+    /* the client has likely given up; do not spend a model run on it */
+    ad_http_resp *r = ad_reply_error(503, "busy", NULL, "waited %.0f ms for a free worker; retry later", waited);
+    ad_http_resp_header(r, "Retry-After", "2");
+    if (api->cfg.metrics)
+        ad_metrics_add(api->cfg.metrics, "assetd_saturated_total", "", 1);
+    return r;
+}
+
+ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cutout_options *opt, const char *param,
+                           ad_cutout_result *res, ad_err *err)
+{
+    ad_cutout_limits lim = {.max_pixels = api->cfg.max_pixels, .threads = api->cfg.cutout_threads};
+    ad_model *model = ad_api_model_for(api, opt->preset, err);
+    ad_status st = model ? ad_cutout_run(model, src, len, opt, &lim, res, err) : AD_EBACKEND;
+    if (st == AD_OK && api->cfg.metrics) {
+        const struct {
+            const char *stage;
+            double ms;
+        } stages[] = {{"decode", res->timing.decode},
+                      {"resize", res->timing.resize},
+                      {"infer", res->timing.infer},
+                      {"encode", res->timing.compose + res->timing.encode}};
+        for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+            char l[40];
+            snprintf(l, sizeof l, "stage=\"%s\"", stages[i].stage);
+            ad_metrics_observe(api->cfg.metrics, "assetd_cutout_stage_seconds", l, stages[i].ms / 1000.0);
+        }
+    }
+    if (st == AD_EUNSUPPORTED)
+        return ad_reply_error(422, "unprocessable_image", param, "the image cannot be decoded: %s", err->msg);
+    if (st == AD_ETOOBIG)
+        return ad_reply_error(413, "too_many_pixels", param, "%s", err->msg);
+    if (st != AD_OK)
+        return ad_reply_status(st, err, NULL);
+    return NULL;
+}
+
+ad_http_resp *ad_bg_submit(ad_api *api, ad_http_req *req, void (*run)(void *task), void *task)
+{
+    ad_http_defer(req);
+    if (ad_workpool_submit(api->cfg.pool, run, task) == AD_OK)
+        return AD_DEFERRED; /* the worker owns the task and answers */
+    int wait = ad_workpool_load(api->cfg.pool) * 2 / (api->cfg.workers > 0 ? api->cfg.workers : 1);
+    char ra[16];
+    snprintf(ra, sizeof ra, "%d", wait > 1 ? wait : 1);
+    ad_http_resp *r =
+        ad_reply_error(503, "busy", NULL, "all cut-out workers are busy and the queue is full; retry later");
+    ad_http_resp_header(r, "Retry-After", ra);
+    if (api->cfg.metrics)
+        ad_metrics_add(api->cfg.metrics, "assetd_saturated_total", "", 1);
+    return r;
+}
+
 static void run_cutout(void *arg)
 {
     cutout_task *t = arg;
@@ -204,15 +262,8 @@ static void run_cutout(void *arg)
     size_t src_len = 0;
     ad_cutout_result res = {0};
     ad_status st = AD_ETIMEOUT;
-    double waited = ad_clock_ms() - t->queued_at;
-    if (api->cfg.max_queue_wait_ms > 0 && waited > api->cfg.max_queue_wait_ms) {
-        /* the client has likely given up; do not spend a model run on it */
-        r = ad_reply_error(503, "busy", NULL, "waited %.0f ms for a free worker; retry later", waited);
-        ad_http_resp_header(r, "Retry-After", "2");
-        if (api->cfg.metrics)
-            ad_metrics_add(api->cfg.metrics, "assetd_saturated_total", "", 1);
+    if ((r = ad_bg_waited_too_long(api, t->queued_at)) != NULL)
         goto out;
-    }
     /* a request for the same bytes may have finished while this one waited */
     if ((r = answer_from_cache(t)) != NULL) {
         st = AD_OK;
@@ -224,35 +275,11 @@ static void run_cutout(void *arg)
                                : ad_reply_status(st, &err, NULL);
         goto out;
     }
-    ad_cutout_limits lim = {.max_pixels = api->cfg.max_pixels, .threads = api->cfg.cutout_threads};
-    ad_model *model = ad_api_model_for(api, t->opt.preset, &err);
-    st = model ? ad_cutout_run(model, src, src_len, &t->opt, &lim, &res, &err) : AD_EBACKEND;
-    if (st == AD_OK && api->cfg.metrics) {
-        const struct {
-            const char *stage;
-            double ms;
-        } stages[] = {{"decode", res.timing.decode},
-                      {"resize", res.timing.resize},
-                      {"infer", res.timing.infer},
-                      {"encode", res.timing.compose + res.timing.encode}};
-        for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
-            char l[40];
-            snprintf(l, sizeof l, "stage=\"%s\"", stages[i].stage);
-            ad_metrics_observe(api->cfg.metrics, "assetd_cutout_stage_seconds", l, stages[i].ms / 1000.0);
-        }
-    }
-    if (st == AD_EUNSUPPORTED) {
-        r = ad_reply_error(422, "unprocessable_image", "asset_id", "the asset's image cannot be decoded: %s", err.msg);
+    if ((r = ad_bg_cutout(api, src, src_len, &t->opt, "asset_id", &res, &err)) != NULL) {
+        st = err.code ? err.code : AD_EBACKEND;
         goto out;
     }
-    if (st == AD_ETOOBIG) {
-        r = ad_reply_error(413, "too_many_pixels", "asset_id", "%s", err.msg);
-        goto out;
-    }
-    if (st != AD_OK) {
-        r = ad_reply_status(st, &err, NULL);
-        goto out;
-    }
+    st = AD_OK;
     if (api->cfg.cache)
         cache_put(t, &res);
     r = finish(t, &res);
@@ -323,19 +350,8 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_
         free(t);
         goto out;
     }
-    ad_http_defer(req);
-    if (ad_workpool_submit(api->cfg.pool, run_cutout, t) == AD_OK) {
-        r = AD_DEFERRED; /* the worker owns t and answers */
-    } else {
+    if ((r = ad_bg_submit(api, req, run_cutout, t)) != AD_DEFERRED)
         free(t);
-        int wait = ad_workpool_load(api->cfg.pool) * 2 / (api->cfg.workers > 0 ? api->cfg.workers : 1);
-        char ra[16];
-        snprintf(ra, sizeof ra, "%d", wait > 1 ? wait : 1);
-        r = ad_reply_error(503, "busy", NULL, "all cut-out workers are busy and the queue is full; retry later");
-        ad_http_resp_header(r, "Retry-After", ra);
-        if (api->cfg.metrics)
-            ad_metrics_add(api->cfg.metrics, "assetd_saturated_total", "", 1);
-    }
 out:
     ad_asset_cleanup(&a);
     ad_query_cleanup(&q);

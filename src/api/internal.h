@@ -83,6 +83,18 @@ ad_model *ad_api_model_for(ad_api *api, int preset, ad_err *err);
  * X-Processing-Time-Ms, X-Model) on a cut-out answer. */
 void ad_bg_describe_result(ad_api *api, const ad_cutout_result *res, int preset, ad_http_resp *r);
 
+/* The cut-out steps both bg_remove routes share (bg_remove.c):
+ * ad_bg_submit defers req and queues run(task) on the cut-out pool, or
+ * returns the 503 (Retry-After) when the queue is full (the task is then
+ * the caller's); ad_bg_waited_too_long is the 503 for a task that waited
+ * past the limit (NULL: go on); ad_bg_cutout runs the pipeline on the
+ * preset's model and returns NULL with *res filled, or the error answer
+ * (422 / 413 naming param). */
+ad_http_resp *ad_bg_submit(ad_api *api, ad_http_req *req, void (*run)(void *task), void *task);
+ad_http_resp *ad_bg_waited_too_long(ad_api *api, double queued_at);
+ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cutout_options *opt, const char *param,
+                           ad_cutout_result *res, ad_err *err);
+
 /* ---- handlers (route.c's table): path parameters already validated */
 ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req, const ad_route_args *a);
@@ -105,5 +117,9 @@ void ad_api_metrics_declare(ad_metrics *m);
 void ad_api_metrics_count_request(ad_metrics *m, const ad_http_done *d);
 /* Returns AD_DEFERRED when the cut-out went to the work pool. */
 ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_args *a);
+/* POST /api/v1/bg_remove (oneshot.c): the body streams to a private
+ * temporary file (ad_oneshot_begin), then the cut-out runs as bg_remove's */
+ad_http_body_mode ad_oneshot_begin(ad_api *api, ad_http_req *req);
+ad_http_resp *ad_handle_oneshot(ad_api *api, ad_http_req *req, const ad_route_args *a);
 
 #endif

@@ -15,32 +15,34 @@ static const char *const preview_params[] = {"size", NULL};
 #define A "/api/v1/assets/:asset_id"
 #define STORE AD_ROUTE_STORE
 #define OFFLOAD AD_ROUTE_OFFLOAD
-#define STREAM AD_ROUTE_STREAM_BODY
 #define NO_HEAD AD_ROUTE_NO_HEAD
 static const ad_route_def routes[] = {
-    {"GET", "/healthz", ad_handle_healthz, 0, no_params, 0, "liveness and readiness"},
-    {"GET", "/metrics", ad_handle_metrics, 0, no_params, STORE, "Prometheus metrics"},
-    {"GET", "/api/v1/openapi.json", ad_handle_openapi, 0, no_params, 0, "this API's OpenAPI 3.1 document"},
-    {"GET", "/", ad_handle_console, 0, no_params, 0, "the web console (HTML)"},
-    {"GET", "/console/console.js", ad_handle_console, 0, no_params, 0, "the web console's script"},
-    {"GET", "/console/console.css", ad_handle_console, 0, no_params, 0, "the web console's style sheet"},
-    {"GET", "/api/v1/assets", ad_handle_list, 1, list_params, STORE, "list assets, newest first"},
-    {"POST", "/api/v1/assets", ad_handle_upload, 1, upload_params, STORE | OFFLOAD | STREAM, "upload an asset"},
-    {"GET", A, ad_handle_get_asset, 1, no_params, STORE, "an asset's metadata"},
-    {"DELETE", A, ad_handle_delete_asset, 1, no_params, STORE, "delete an asset and its conversions"},
-    {"PUT", A "/custom_data", ad_handle_put_custom_data, 1, no_params, STORE, "replace an asset's custom data"},
-    {"GET", A "/file", ad_handle_get_file, 1, no_params, STORE, "an asset's bytes"},
-    {"GET", A "/preview", ad_handle_preview, 1, preview_params, STORE | OFFLOAD, "a small WebP preview of an image"},
-    {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, no_params, STORE, "a conversion's bytes"},
+    {"GET", "/healthz", ad_handle_healthz, 0, no_params, 0, "liveness and readiness", NULL},
+    {"GET", "/metrics", ad_handle_metrics, 0, no_params, STORE, "Prometheus metrics", NULL},
+    {"GET", "/api/v1/openapi.json", ad_handle_openapi, 0, no_params, 0, "this API's OpenAPI 3.1 document", NULL},
+    {"GET", "/", ad_handle_console, 0, no_params, 0, "the web console (HTML)", NULL},
+    {"GET", "/console/console.js", ad_handle_console, 0, no_params, 0, "the web console's script", NULL},
+    {"GET", "/console/console.css", ad_handle_console, 0, no_params, 0, "the web console's style sheet", NULL},
+    {"GET", "/api/v1/assets", ad_handle_list, 1, list_params, STORE, "list assets, newest first", NULL},
+    {"POST", "/api/v1/assets", ad_handle_upload, 1, upload_params, STORE | OFFLOAD, "upload an asset", ad_upload_begin},
+    {"GET", A, ad_handle_get_asset, 1, no_params, STORE, "an asset's metadata", NULL},
+    {"DELETE", A, ad_handle_delete_asset, 1, no_params, STORE, "delete an asset and its conversions", NULL},
+    {"PUT", A "/custom_data", ad_handle_put_custom_data, 1, no_params, STORE, "replace an asset's custom data", NULL},
+    {"GET", A "/file", ad_handle_get_file, 1, no_params, STORE, "an asset's bytes", NULL},
+    {"GET", A "/preview", ad_handle_preview, 1, preview_params, STORE | OFFLOAD, "a small WebP preview of an image",
+     NULL},
+    {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, no_params, STORE, "a conversion's bytes",
+     NULL},
     {"DELETE", A "/conversions/:conversion_name", ad_handle_delete_conversion, 1, no_params, STORE,
-     "delete a conversion"},
-    {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, NULL, STORE | NO_HEAD, "remove the background"},
-    {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, no_params, STORE, "a background job"},
+     "delete a conversion", NULL},
+    {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, NULL, STORE | NO_HEAD, "remove the background", NULL},
+    {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, no_params, STORE, "a background job", NULL},
+    {"POST", "/api/v1/bg_remove", ad_handle_oneshot, 1, NULL, 0,
+     "remove the background of the image sent; nothing is stored", ad_oneshot_begin},
 };
 #undef A
 #undef STORE
 #undef OFFLOAD
-#undef STREAM
 #undef NO_HEAD
 #define NROUTES (int)(sizeof routes / sizeof routes[0])
 

@@ -12,6 +12,7 @@
 #define AD_API_ROUTE_H
 
 #include "base/id.h"
+#include "http/server.h"
 
 typedef struct ad_api ad_api;
 typedef struct ad_http_req ad_http_req;
@@ -29,10 +30,9 @@ typedef struct {
 typedef ad_http_resp *(*ad_route_handler)(ad_api *api, ad_http_req *req, const ad_route_args *args);
 
 enum {
-    AD_ROUTE_STORE = 1,       /* calls the store: runs off the event loop when the store is remote */
-    AD_ROUTE_OFFLOAD = 2,     /* always runs off the event loop (slow on hostile input) */
-    AD_ROUTE_STREAM_BODY = 4, /* the body is streamed to the handler's sink, not held in memory */
-    AD_ROUTE_NO_HEAD = 8,     /* GET does not answer HEAD */
+    AD_ROUTE_STORE = 1,   /* calls the store: runs off the event loop when the store is remote */
+    AD_ROUTE_OFFLOAD = 2, /* always runs off the event loop (slow on hostile input) */
+    AD_ROUTE_NO_HEAD = 8, /* GET does not answer HEAD */
 };
 
 typedef struct {
@@ -43,6 +43,10 @@ typedef struct {
     const char *const *query; /* parameters allowed (NULL-terminated); NULL: the handler checks its own */
     int flags;                /* AD_ROUTE_* */
     const char *summary;      /* one line, for the API description */
+    /* a body streamed to a sink, not held in memory: called once the
+     * headers are in, it sets the sink (ad_http_set_sink) and says how the
+     * body is taken; NULL: in memory */
+    ad_http_body_mode (*body)(ad_api *api, ad_http_req *req);
 } ad_route_def;
 
 typedef enum {

@@ -303,13 +303,13 @@ ad_http_body_mode ad_api_on_headers(void *app, ad_http_req *req)
     ad_route_match m;
     ad_route_find(ad_http_method(req), ad_http_path(req), &m);
     ad_http_set_label(req, m.route ? m.route->path : m.api ? "/api/v1 (no route)" : "(no route)");
-    if (m.status != AD_MATCH_OK || !(m.route->flags & AD_ROUTE_STREAM_BODY))
+    if (m.status != AD_MATCH_OK || m.route->body == NULL)
         return AD_HTTP_BODY_MEMORY;
     /* a body nobody will accept is not worth a byte of disk: it is read
      * and dropped, and the handler's refusal answers it */
     if (!serving(api) || (m.route->auth && !authorised(api, req)))
         return AD_HTTP_BODY_DISCARD;
-    return ad_upload_begin(api, req);
+    return m.route->body(api, req);
 }
 
 void ad_api_handle(void *app, ad_http_req *req)

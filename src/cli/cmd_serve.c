@@ -106,6 +106,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .cache = cache,
         .model_id = model_id,
         .model_id_fast = model_id_fast,
+        .tmp_dir = cfg->data_dir,
         .open_fast_model = open_fast_model,
         .open_fast_ctx = &fo,
         .store = store,

@@ -84,15 +84,16 @@ static void doc_query(json_t *doc, const char *method, const char *tpl, char *ou
     sorted_list(names, n, out, len);
 }
 
-/* The table's query list; for bg_remove (whose handler checks its own),
- * the spec's four and every output option the API accepts. */
+/* The table's query list; for the bg_remove routes (whose handlers check
+ * their own): every output option the API accepts, and on the asset route
+ * the spec's four. */
 static void table_query(const ad_route_def *r, char *out, size_t len)
 {
     const char *names[32];
     int n = 0;
     if (r->query == NULL) {
         static const char *const spec[] = {"mode", "disposition", "conversion_name", "metadata"};
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4 && strstr(r->path, "/addons/bg_remove"); i++)
             names[n++] = spec[i];
         int nd;
         const ad_option_decl *d = ad_cutout_option_decls(&nd);

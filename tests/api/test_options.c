@@ -323,3 +323,137 @@ TEST(bad_values_and_broken_rules_are_400_naming_the_parameter)
         done(&r);
     }
 }
+
+/* POST /api/v1/bg_remove: the same cut-out from the image as the body. */
+static long oneshot(const server *s, const char *query, const char *ctype, const void *data, size_t len, response *r)
+{
+    char path[300], cth[200];
+    snprintf(path, sizeof path, "/api/v1/bg_remove%s%s", *query ? "?" : "", query);
+    snprintf(cth, sizeof cth, "Content-Type: %s", ctype);
+    const char *h[] = {cth, NULL};
+    return request(s, "POST", path, h, 1, data, len, r);
+}
+
+/* A multipart form around the photo, with an extra field when asked. */
+static char *form(const char *extra_field, size_t *len)
+{
+    const char *head = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.jpg\"\r\n"
+                       "Content-Type: image/jpeg\r\n\r\n";
+    char extra[200] = "";
+    if (extra_field)
+        snprintf(extra, sizeof extra, "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\nx", extra_field);
+    const char *tail = "\r\n--XyZ--\r\n";
+    *len = strlen(head) + hopper_len + strlen(extra) + strlen(tail);
+    char *b = malloc(*len), *p = b;
+    memcpy(p, head, strlen(head)), p += strlen(head);
+    memcpy(p, hopper_jpg, hopper_len), p += hopper_len;
+    memcpy(p, extra, strlen(extra)), p += strlen(extra);
+    memcpy(p, tail, strlen(tail));
+    return b;
+}
+
+static int count_assets(void)
+{
+    response r;
+    int n =
+        get(&srv, "/api/v1/assets?limit=100", &r) == 200 ? (int)json_array_size(json_object_get(r.json, "items")) : -1;
+    response_cleanup(&r);
+    return n;
+}
+
+TEST(the_one_shot_route_answers_the_same_cut_out_and_stores_nothing)
+{
+    int before = count_assets();
+    result asset_route;
+    cut("crop=true&format=webp", &asset_route);
+    response r;
+    REQUIRE(oneshot(&srv, "crop=true&format=webp", "image/jpeg", hopper_jpg, hopper_len, &r) == 200);
+    char ct[64];
+    CHECK(header(&r, "Content-Type", ct, sizeof ct) && strcmp(ct, "image/webp") == 0);
+    /* byte for byte what the asset route makes of the same bytes and options */
+    CHECK(r.len == asset_route.r.len && memcmp(r.body, asset_route.r.body, r.len) == 0);
+    CHECK(int_header(&r, "X-Width") == asset_route.xw && int_header(&r, "X-Foreground-Left") == asset_route.fl);
+    response_cleanup(&r);
+    done(&asset_route);
+    /* multipart, with the file part */
+    size_t flen;
+    char *f = form(NULL, &flen);
+    REQUIRE(oneshot(&srv, "channels=alpha", "multipart/form-data; boundary=XyZ", f, flen, &r) == 200);
+    int w, h, type;
+    CHECK(png_info(&r, &w, &h, &type) && w == 512 && h == 600 && type == 0);
+    response_cleanup(&r);
+    free(f);
+    CHECK(count_assets() == before);
+    /* nothing left in the data dir but the store's own files */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test -z \"$(find %s -name '.oneshot-*')\"", dir);
+    CHECK(system(cmd) == 0);
+}
+
+TEST(the_one_shot_route_refuses_by_name)
+{
+    response r;
+    static const struct {
+        const char *query;
+        long status;
+        const char *param;
+    } rows[] = {
+        {"mode=get_image", 400, "mode"},
+        {"format=bmp", 400, "format"},
+        {"crop_margin=4", 400, "crop_margin"},
+        {"max_side=1&max_side=2", 400, "max_side"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        long st = oneshot(&srv, rows[i].query, "image/jpeg", hopper_jpg, hopper_len, &r);
+        CHECKF(st == rows[i].status && is_error_shape(&r) && err_param(&r) && strcmp(err_param(&r), rows[i].param) == 0,
+               "%s: %ld %s", rows[i].query, st, err_param(&r) ? err_param(&r) : "-");
+        response_cleanup(&r);
+    }
+    /* no image, not an image, an unknown form field, a form without the file */
+    CHECK(oneshot(&srv, "", "image/jpeg", NULL, 0, &r) == 400 && strcmp(err_param(&r), "file") == 0);
+    response_cleanup(&r);
+    CHECK(oneshot(&srv, "", "image/jpeg", "not an image at all", 19, &r) == 422 &&
+          strcmp(err_code(&r), "unprocessable_image") == 0 && strcmp(err_param(&r), "file") == 0);
+    response_cleanup(&r);
+    size_t flen;
+    char *f = form("custom_data", &flen);
+    CHECK(oneshot(&srv, "", "multipart/form-data; boundary=XyZ", f, flen, &r) == 400 &&
+          strcmp(err_param(&r), "custom_data") == 0);
+    response_cleanup(&r);
+    free(f);
+    const char *empty_form = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n\r\n--XyZ--\r\n";
+    CHECK(oneshot(&srv, "", "multipart/form-data; boundary=XyZ", empty_form, strlen(empty_form), &r) == 400 &&
+          strcmp(err_param(&r), "file") == 0);
+    response_cleanup(&r);
+    const char *broken = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc";
+    CHECK(oneshot(&srv, "", "multipart/form-data; boundary=XyZ", broken, strlen(broken), &r) == 400 &&
+          strcmp(err_param(&r), "body") == 0);
+    response_cleanup(&r);
+    /* a key is needed, as everywhere under /api/v1 */
+    const char *h[] = {"Content-Type: image/jpeg", NULL};
+    CHECK(request(&srv, "POST", "/api/v1/bg_remove", h, 0, hopper_jpg, hopper_len, &r) == 401);
+    response_cleanup(&r);
+    CHECK(request(&srv, "GET", "/api/v1/bg_remove", NULL, 1, NULL, 0, &r) == 405);
+    response_cleanup(&r);
+}
+
+/* The same limits as the asset route: body size, pixels, and a full queue. */
+TEST(the_one_shot_route_keeps_the_limits)
+{
+    char d2[256];
+    temp_dir(d2, sizeof d2, "oneshot-limits");
+    server s2;
+    const char *extra[] = {"--max-body",    "100000", "--max-pixels", "250000", "--workers", "1",
+                           "--queue-depth", "1",      "--cache-mb",   "0",      NULL};
+    REQUIRE(server_start(&s2, d2, extra));
+    response r;
+    char *big = calloc(1, 200000);
+    CHECK(oneshot(&s2, "", "image/jpeg", big, 200000, &r) == 413 && is_error_shape(&r));
+    response_cleanup(&r);
+    free(big);
+    /* 512x600 = 307200 pixels: over the limit, refused before decoding */
+    CHECK(oneshot(&s2, "", "image/jpeg", hopper_jpg, hopper_len, &r) == 413 &&
+          strcmp(err_code(&r), "too_many_pixels") == 0);
+    response_cleanup(&r);
+    server_kill(&s2, SIGTERM);
+}
