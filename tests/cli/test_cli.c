@@ -211,6 +211,44 @@ TEST(mask_option_writes_the_alpha_alone)
     ad_pixmap_cleanup(&m);
 }
 
+/* The output options as flags (issue 13): the same table as the API. */
+TEST(output_options_are_flags)
+{
+    const char *jpg = path_in("o.jpg"), *crop = path_in("o_crop.png"), *red = path_in("o_red.png");
+    REQUIRE(run("%s remove --format jpg %s %s", bin, photo("grace_hopper.jpg"), jpg) == 0);
+    ad_pixmap pm;
+    REQUIRE(load(jpg, &pm));
+    CHECK(pm.bands == 3 && pm.width == 512 && pm.data[0] > 240 && pm.data[1] > 240); /* white where it was cut */
+    ad_pixmap_cleanup(&pm);
+    REQUIRE(run("%s remove --crop true --crop_margin 5px --max_side 200 %s %s", bin, photo("grace_hopper.jpg"), crop) ==
+            0);
+    REQUIRE(load(crop, &pm));
+    CHECKF(pm.bands == 4 && (pm.width == 200 || pm.height == 200) && pm.width <= 200, "%dx%d", pm.width, pm.height);
+    ad_pixmap_cleanup(&pm);
+    REQUIRE(run("%s remove --bg_color red --preset best %s %s", bin, photo("grace_hopper.jpg"), red) == 0);
+    REQUIRE(load(red, &pm));
+    CHECK(pm.bands == 3 && pm.data[0] == 255 && pm.data[1] == 0 && pm.data[2] == 0);
+    ad_pixmap_cleanup(&pm);
+    /* a batch names its files after the format */
+    const char *outdir = path_in("webp-batch");
+    REQUIRE(run("%s remove --format webp -o %s %s %s", bin, outdir, photo("grace_hopper.jpg"), photo("rocket.jpg")) ==
+            0);
+    char p1[700], p2[700];
+    snprintf(p1, sizeof p1, "%s/grace_hopper.webp", outdir);
+    snprintf(p2, sizeof p2, "%s/rocket.webp", outdir);
+    CHECK(exists(p1) && exists(p2));
+    /* bad values and broken rules: exit 2 naming the option, nothing written */
+    const char *none = path_in("o_none.png");
+    CHECK(run("%s remove --format gif %s %s", bin, photo("rocket.jpg"), none) == 2 && strstr(last_stderr, "format"));
+    CHECK(run("%s remove --crop_margin 10 %s %s", bin, photo("rocket.jpg"), none) == 2 &&
+          strstr(last_stderr, "crop_margin"));
+    CHECK(run("%s remove --bg_color nope %s %s", bin, photo("rocket.jpg"), none) == 2 &&
+          strstr(last_stderr, "bg_color"));
+    CHECK(run("%s remove --max_side %s %s", bin, photo("rocket.jpg"), none) != 0);
+    CHECK(!exists(none));
+    CHECK(run("%s remove --help | grep -q -- '--crop_margin'", bin) == 0);
+}
+
 TEST(small_model_works_too)
 {
     const char *out = path_in("small.png");
