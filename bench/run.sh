@@ -130,3 +130,22 @@ done
 echo
 echo "## 4. assetd service: cold start, cache, reads while cutting out"
 build/bench/http_bench -e "${http_imgs[@]}"
+
+echo
+echo "## 5. presets: time per image beside quality (assetd only; ../shared/data/bgeval, read in place)"
+echo "# default: the curve on the mask; best: + a pass on the mirrored image; fast: side 640;"
+echo "# reference: the reference pipeline's mask at the same side. Paired counts are by MAE."
+BGEVAL=${ASSETD_BGEVAL:-$ROOT/../shared/data/bgeval}
+if [ -d "$BGEVAL/images" ]; then
+    build/bench/preset_bench "$BGEVAL"
+else
+    echo "(no $BGEVAL: skipped)"
+fi
+echo
+echo "## 6. output options on the 12 MP JPEG (CLI, one process each, wall time incl. model load)"
+for opts in "" "--foreground on" "--bg_color white" "--crop true --max_side 1024" "--format webp" "--format jpg"; do
+    t0=$(ms_now)
+    build/assetd remove $opts "$IN/photo_12mp.jpg" "$OUT/opt.out" 2>/dev/null
+    t1=$(ms_now)
+    printf '%-30s %6s ms  %8s bytes\n' "${opts:-(none)}" "$((t1 - t0))" "$(stat -c %s "$OUT/opt.out")"
+done

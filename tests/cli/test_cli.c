@@ -229,6 +229,31 @@ TEST(output_options_are_flags)
     REQUIRE(load(red, &pm));
     CHECK(pm.bands == 3 && pm.data[0] == 255 && pm.data[1] == 0 && pm.data[2] == 0);
     ad_pixmap_cleanup(&pm);
+    /* the mask alone, cleared colour, the estimated colour: each changes the file */
+    const char *plain = path_in("o_plain.png"), *alpha = path_in("o_alpha.png"), *clear = path_in("o_clear.png"),
+               *fg = path_in("o_fg.png");
+    REQUIRE(run("%s remove %s %s", bin, photo("grace_hopper.jpg"), plain) == 0);
+    REQUIRE(run("%s remove --channels alpha %s %s", bin, photo("grace_hopper.jpg"), alpha) == 0);
+    REQUIRE(run("%s remove --clear_transparent true %s %s", bin, photo("grace_hopper.jpg"), clear) == 0);
+    REQUIRE(run("%s remove --foreground on %s %s", bin, photo("grace_hopper.jpg"), fg) == 0);
+    ad_pixmap pp, pa, pc, pf;
+    REQUIRE(load(plain, &pp) && load(alpha, &pa) && load(clear, &pc) && load(fg, &pf));
+    CHECK(pa.bands == 1 && pa.data[0] == pp.data[3]);
+    long cleared = 0, kept_opaque = 0, opaque = 0, changed_soft = 0;
+    for (size_t i = 0; i < (size_t)pp.width * pp.height; i++) {
+        uint8_t a = pp.data[4 * i + 3];
+        if (a == 0)
+            cleared += pc.data[4 * i] == 0 && pc.data[4 * i + 1] == 0 && pc.data[4 * i + 2] == 0;
+        if (a == 255)
+            opaque++, kept_opaque += memcmp(pf.data + 4 * i, pp.data + 4 * i, 4) == 0;
+        if (a > 0 && a < 255)
+            changed_soft += memcmp(pf.data + 4 * i, pp.data + 4 * i, 3) != 0;
+    }
+    CHECK(cleared > 10000 && kept_opaque == opaque && changed_soft > 100);
+    ad_pixmap_cleanup(&pp);
+    ad_pixmap_cleanup(&pa);
+    ad_pixmap_cleanup(&pc);
+    ad_pixmap_cleanup(&pf);
     /* a batch names its files after the format */
     const char *outdir = path_in("webp-batch");
     REQUIRE(run("%s remove --format webp -o %s %s %s", bin, outdir, photo("grace_hopper.jpg"), photo("rocket.jpg")) ==
