@@ -5,6 +5,8 @@
  * 400 naming the parameter for every bad value or broken rule. Each result
  * is decoded by the library the server uses and its pixels checked. */
 #define HARNESS_SETUP setup
+#include <pthread.h>
+
 #include "harness.h"
 
 #include "api/client.h"
@@ -456,4 +458,49 @@ TEST(the_one_shot_route_keeps_the_limits)
           strcmp(err_code(&r), "too_many_pixels") == 0);
     response_cleanup(&r);
     server_kill(&s2, SIGTERM);
+}
+
+typedef struct {
+    const server *s;
+    long status;
+    char retry_after[32];
+} post_call;
+
+static void *post_thread(void *arg)
+{
+    post_call *c = arg;
+    response r;
+    c->status = oneshot(c->s, "", "image/jpeg", hopper_jpg, hopper_len, &r);
+    if (!header(&r, "Retry-After", c->retry_after, sizeof c->retry_after))
+        c->retry_after[0] = '\0';
+    response_cleanup(&r);
+    curl_easy_cleanup(thread_curl);
+    thread_curl = NULL;
+    return NULL;
+}
+
+/* One worker, one place in the queue: of six at once, some are 503 with
+ * Retry-After, the others are answered, as on the asset route. */
+TEST(the_one_shot_route_shares_the_queue_and_its_503)
+{
+    char d3[256];
+    temp_dir(d3, sizeof d3, "oneshot-busy");
+    server s3;
+    const char *extra[] = {"--workers", "1", "--queue-depth", "1", "--cache-mb", "0", NULL};
+    REQUIRE(server_start(&s3, d3, extra));
+    post_call calls[6];
+    pthread_t th[6];
+    for (int i = 0; i < 6; i++) {
+        calls[i] = (post_call){.s = &s3};
+        pthread_create(&th[i], NULL, post_thread, &calls[i]);
+    }
+    int ok = 0, busy = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        ok += calls[i].status == 200;
+        busy += calls[i].status == 503 && calls[i].retry_after[0];
+    }
+    printf("    6 at once, 1 worker + 1 queued: %d answered, %d busy (503 + Retry-After)\n", ok, busy);
+    CHECK(ok >= 2 && busy >= 1 && ok + busy == 6);
+    server_kill(&s3, SIGTERM);
 }
