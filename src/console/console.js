@@ -337,7 +337,10 @@
       const dl = el('button', {
         type: 'button', text: 'Download', 'aria-label': 'Download conversion ' + c.name,
         onclick: async () => {
-          try { saveBlob(await (await api(path)).blob(), baseName(a.filename) + '-' + c.name + '.png'); }
+          try {
+            const b = await (await api(path)).blob();
+            saveBlob(b, baseName(a.filename) + '-' + c.name + ({ 'image/webp': '.webp', 'image/jpeg': '.jpg' }[b.type] || '.png'));
+          }
           catch (e) { setMessage('detail-message', 'Could not download: ' + e.describe()); }
         },
       });
@@ -432,6 +435,8 @@
     $('save-options').disabled = mode === 'get_image';
     $('conversion-name').disabled = disposition !== 'add_conversion';
     $('inherit').disabled = disposition !== 'add_new_asset';
+    $('opt-bg').disabled = !$('opt-bg-on').checked;
+    $('opt-margin').disabled = !$('opt-crop').checked;
   }
 
   function bgQuery() {
@@ -443,6 +448,17 @@
       if (d === 'add_conversion') q.set('conversion_name', $('conversion-name').value);
       if (d === 'add_new_asset' && $('inherit').checked) q.set('metadata', 'inherit');
     }
+    // the output options, only when not their default (the server's
+    // validation is the one shown, as for the spec's parameters)
+    if ($('opt-preset').value !== 'default') q.set('preset', $('opt-preset').value);
+    if ($('opt-format').value !== 'png') q.set('format', $('opt-format').value);
+    if ($('opt-channels').value !== 'rgba') q.set('channels', $('opt-channels').value);
+    if ($('opt-bg-on').checked) q.set('bg_color', $('opt-bg').value.replace('#', ''));
+    if ($('opt-crop').checked) {
+      q.set('crop', 'true');
+      if ($('opt-margin').value.trim() !== '0') q.set('crop_margin', $('opt-margin').value.trim());
+    }
+    if ($('opt-max-side').value.trim() !== '0') q.set('max_side', $('opt-max-side').value.trim());
     return q;
   }
 
@@ -468,9 +484,18 @@
     await Promise.all([loaded(after), loaded(before)]);
     const link = $('download-cutout');
     link.href = cutoutURL;
-    link.download = baseName(a.filename) + '-' + (label && label.startsWith('conversion ') ? label.slice(11) : 'cutout') + '.png';
+    const ext = { 'image/webp': '.webp', 'image/jpeg': '.jpg' }[blob.type] || '.png';
+    link.download = baseName(a.filename) + '-' + (label && label.startsWith('conversion ') ? label.slice(11) : 'cutout') + ext;
     $('result-info').textContent = (info ? info + ' · ' : '') + after.naturalWidth + ' × ' + after.naturalHeight + ' px' +
       (label ? ' · ' + label : '') + ' · ' + bytes(blob.size);
+    // a cropped or shrunk result does not line up with the original: shown alone
+    const aligned = after.naturalWidth === a.width && after.naturalHeight === a.height;
+    $('before-clip').hidden = !aligned;
+    $('compare-range').hidden = !aligned;
+    $('compare-label').hidden = !aligned;
+    $('compare-caption').textContent = aligned ? 'Left of the handle: the original. Right: the cut-out.'
+      : 'The result is cropped or resized, so it is shown alone.';
+    link.textContent = 'Download ' + ({ 'image/webp': 'WebP', 'image/jpeg': 'JPEG' }[blob.type] || 'PNG');
     $('result').hidden = false;
     setCompare(Number($('compare-range').value));
   }
@@ -531,9 +556,12 @@
         const blob = await res.blob();
         const secs = ((performance.now() - t0) / 1000).toFixed(2);
         const cached = res.headers.get('X-Cache') === 'hit';
-        $('bg-status').textContent = 'Done in ' + secs + ' s' + (cached ? ' (from the cache)' : '') + '.';
+        const server = res.headers.get('X-Processing-Time-Ms');
+        $('bg-status').textContent = 'Done in ' + secs + ' s' + (cached ? ' (from the cache)' : server ? ' (' + server + ' ms on the server)' : '') + '.';
         if (current !== a) return;
-        await showResult(blob, 'processed in ' + secs + ' s' + (cached ? ' (cached)' : ''), null);
+        const box = ['Width', 'Height'].map((k) => res.headers.get('X-Foreground-' + k));
+        await showResult(blob, 'processed in ' + secs + ' s' + (cached ? ' (cached)' : '') +
+          (box[0] && box[0] !== '0' ? ' · subject ' + box[0] + ' × ' + box[1] + ' px' : ''), null);
         const job = res.headers.get('X-Job-Id');
         if (job) followJob(job, res.headers.get('X-New-Asset-Id'), q.get('conversion_name'));
       } else {

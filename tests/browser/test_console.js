@@ -236,6 +236,7 @@ async function main() {
       check(shotBuf.length > 1000, 'stage screenshot');
       const href = await page.locator('#download-cutout').getAttribute('href');
       check(href && href.startsWith('blob:'), 'download href ' + href);
+      check(await page.locator('#before-clip').isVisible(), 'the original is not shown beside the cut-out');
       const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download-cutout').click()]);
       check(download.suggestedFilename() === 'grace_hopper-cutout.png', 'download name ' + download.suggestedFilename());
       const saved = fs.readFileSync(await download.path());
@@ -304,6 +305,42 @@ async function main() {
       const b = await (await apiGet('/api/v1/assets/' + hopperId)).json();
       check(b.custom_data.sku === 'GH-2', 'a refused edit changed the data');
       await shot('05-custom-data-error');
+    });
+
+    await test('output options: a cropped JPEG on a chosen colour, and a bad margin refused by name', async () => {
+      await page.getByLabel('Show the cut-out (get_image)').check();
+      await page.locator('#output-options summary').click();
+      await page.getByLabel('Format').selectOption('jpg');
+      await page.getByLabel('Background colour', { exact: true }).check();
+      await page.getByLabel('Background colour value').fill('#00ff00');
+      await page.getByLabel('Crop to the subject, margin').check();
+      await page.getByRole('button', { name: 'Remove background' }).click();
+      await page.locator('#bg-status', { hasText: 'on the server' }).waitFor();
+      await page.locator('#result').waitFor({ state: 'visible' });
+      const px = await page.evaluate(() => {
+        const img = document.getElementById('after-img');
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d');
+        g.drawImage(img, 0, 0);
+        return { w: c.width, h: c.height, corner: Array.from(g.getImageData(0, 0, 1, 1).data) };
+      });
+      const [r, g, b, a] = px.corner;
+      check(a === 255 && g > 200 && r < 60 && b < 60, 'corner ' + px.corner);
+      check(px.w < 512 && px.h <= 600, 'not cropped: ' + px.w + 'x' + px.h);
+      check(/subject \d+ × \d+ px/.test(await text('#result-info')), await text('#result-info'));
+      // cropped: shown alone, not against a misaligned original
+      check(await page.locator('#before-clip').isHidden() && /shown alone/.test(await text('#compare-caption')), 'compare');
+      check(await page.locator('#download-cutout').innerText() === 'Download JPEG', 'download label');
+      await shot('05b-options-jpeg-green');
+      await page.getByLabel('Crop margin (pixels or %, 1 to 4 values)').fill('10em');
+      await page.getByRole('button', { name: 'Remove background' }).click();
+      await page.locator('#bg-error', { hasText: 'crop_margin' }).waitFor();
+      // back to the defaults for the tests after
+      await page.getByLabel('Crop margin (pixels or %, 1 to 4 values)').fill('0');
+      await page.getByLabel('Crop to the subject, margin').uncheck();
+      await page.getByLabel('Background colour', { exact: true }).uncheck();
+      await page.getByLabel('Format').selectOption('png');
     });
 
     await test('deleting a conversion asks first; cancel keeps it, confirm removes it', async () => {
