@@ -267,6 +267,37 @@ int main(int argc, char **argv)
     printf("GET /api/v1/assets/:id while cut-outs run (8 clients, keep-alive): %.0f req/s, p50 %.2f ms, p99 %.2f ms\n",
            (double)total / read_secs, 1e3 * all[nall / 2], 1e3 * all[(long)(nall * 0.99)]);
     free(all);
+    /* the same with wrk (Debian's), when installed: a client in C with its
+     * own threads, so the figure is the server's, not libcurl's */
+    if (system("command -v wrk >/dev/null 2>&1") == 0) {
+        stop_reads = 0;
+        pthread_create(&bg, NULL, background_cuts, &s);
+        sleep_ms(500);
+        char cmd[600], line[256];
+        snprintf(cmd, sizeof cmd,
+                 "wrk -t2 -c8 -d%ds --latency -H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/v1/assets/%s "
+                 "2>&1",
+                 read_secs, API_KEY, s.port, ids[0]);
+        FILE *w = popen(cmd, "r");
+        double rps = 0, p50 = -1, p99 = -1;
+        while (w && fgets(line, sizeof line, w)) {
+            char unit[8] = "";
+            double v;
+            if (sscanf(line, "Requests/sec: %lf", &v) == 1)
+                rps = v;
+            else if (sscanf(line, " 50%% %lf%7s", &v, unit) == 2)
+                p50 = strcmp(unit, "us") == 0 ? v / 1e3 : strcmp(unit, "s") == 0 ? v * 1e3 : v;
+            else if (sscanf(line, " 99%% %lf%7s", &v, unit) == 2)
+                p99 = strcmp(unit, "us") == 0 ? v / 1e3 : strcmp(unit, "s") == 0 ? v * 1e3 : v;
+        }
+        if (w)
+            pclose(w);
+        stop_reads = 1;
+        pthread_join(bg, NULL);
+        printf("GET /api/v1/assets/:id while cut-outs run (wrk, 2 threads, 8 connections): %.0f req/s, p50 %.2f ms, "
+               "p99 %.2f ms\n",
+               rps, p50, p99);
+    }
     server_kill(&s, SIGTERM);
     return 0;
 }

@@ -55,10 +55,11 @@ done
 # runs the postgres + s3 store on real servers (PostgreSQL 15, a single-node
 # Ceph with radosgw) behind nginx, checks the systemd unit, the metrics
 # text (promtool) and the OpenAPI document (python3-jsonschema), and drives
-# the web console in a headless browser (chromium)
+# the web console in a headless browser (chromium); make bench loads the
+# server with wrk
 if [ $want_test = 1 ]; then
     for p in clang-14 libclang-rt-14-dev postgresql-15 radosgw ceph-mon ceph-osd nginx-light curl iproute2 \
-             systemd prometheus python3-jsonschema chromium fonts-dejavu-core; do
+             systemd prometheus python3-jsonschema chromium fonts-dejavu-core wrk; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
 fi
