@@ -19,8 +19,8 @@
 #include "matte/matte.h"
 
 #define NCURVES 7
-static const char *const names[NCURVES] = {"none", "smoothstep", "smoothstep x2", "gain 1.5", "gain 2",
-                                           "gain 2.5", "gain 3"};
+static const char *const names[NCURVES] = {"none",   "smoothstep", "smoothstep x2", "gain 1.5",
+                                           "gain 2", "gain 2.5",   "gain 3"};
 
 /* gain g: p^g / (p^g + (1-p)^g), symmetric about 0.5 like smoothstep */
 static void curve(int k, float *p, size_t n)
@@ -140,7 +140,8 @@ int main(int argc, char **argv)
         size_t len, glen;
         ad_pixmap rgb = {0}, gt = {0};
         if (ad_file_read(ip, 1u << 30, &buf, &len, &e) != AD_OK ||
-            ad_image_decode_rgb(buf, len, 0, &rgb, &e) != AD_OK || ad_file_read(mp, 1u << 30, &gbuf, &glen, &e) != AD_OK ||
+            ad_image_decode_rgb(buf, len, 0, &rgb, &e) != AD_OK ||
+            ad_file_read(mp, 1u << 30, &gbuf, &glen, &e) != AD_OK ||
             ad_image_decode_raw(gbuf, glen, &gt, &e) != AD_OK || gt.width != rgb.width || gt.height != rgb.height ||
             ad_matte_prepare_input(&rgb, side, tensor, &e) != AD_OK || ad_model_run(m, tensor, prob, &e) != AD_OK) {
             fprintf(stderr, "curve_bench: %s: %s\n", files[i], e.msg);
@@ -177,10 +178,9 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++) {
             score a = s[(size_t)i * NCURVES + k], z = s[(size_t)i * NCURVES];
             mae += a.mae, iou += a.iou, f += a.f;
-            better += a.mae < z.mae - 1e-7, worse += a.mae > z.mae + 1e-7;
+            better += a.mae<z.mae - 1e-7, worse += a.mae> z.mae + 1e-7;
         }
-        printf("%-14s %8.4f %7.3f %7.3f better on %d, worse on %d\n", names[k], mae / n, iou / n, f / n, better,
-               worse);
+        printf("%-14s %8.4f %7.3f %7.3f better on %d, worse on %d\n", names[k], mae / n, iou / n, f / n, better, worse);
     }
     return 0;
 }

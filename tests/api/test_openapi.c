@@ -266,11 +266,30 @@ TEST(the_document_is_valid_openapi_and_matches_the_server)
         {"?mode=save_image&disposition=add_conversion&conversion_name=cut", "SaveResult", "save as conversion"},
         {"?mode=save_image&disposition=add_new_asset&metadata=inherit", "SaveResult", "save as new asset, inherit"},
         {"?mode=save_image&disposition=add_new_asset", "SaveResult", "save as new asset"},
+        {"?format=gif", "Error", "bad output option"},
+        {"?crop_margin=5", "Error", "margin without crop"},
+        {"?format=webp&crop=true&max_side=64", NULL, "options"},
     };
     for (size_t i = 0; i < sizeof bg / sizeof bg[0]; i++) {
         snprintf(p, sizeof p, "/api/v1/assets/%s/addons/bg_remove%s", id, bg[i].query);
         get(&s, p, &r);
         sample(bg[i].what, "GET", BG, &r, bg[i].schema);
+        response_cleanup(&r);
+    }
+    /* the one-shot route: its answers are documented too */
+    {
+        const char *ct[] = {"Content-Type: image/png", NULL};
+        request(&s, "POST", "/api/v1/bg_remove?format=bmp", ct, 1, "x", 1, &r);
+        sample("one-shot bad option", "POST", "/api/v1/bg_remove", &r, "Error");
+        CHECK(r.status == 400);
+        response_cleanup(&r);
+        request(&s, "POST", "/api/v1/bg_remove", ct, 1, "not an image", 12, &r);
+        sample("one-shot not an image", "POST", "/api/v1/bg_remove", &r, "Error");
+        CHECK(r.status == 422);
+        response_cleanup(&r);
+        request(&s, "POST", "/api/v1/bg_remove?max_side=32", ct, 1, astro_png, astro_len, &r);
+        sample("one-shot", "POST", "/api/v1/bg_remove", &r, NULL);
+        CHECK(r.status == 200);
         response_cleanup(&r);
     }
     snprintf(p, sizeof p, "/api/v1/assets/%s/addons/bg_remove?mode=get_image_and_save&disposition=add_new_asset", id);
