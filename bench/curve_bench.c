@@ -27,9 +27,12 @@ static void curve(int k, float *p, size_t n)
 {
     if (k == 0)
         return;
-    if (k == 1 || k == 2) {
+    if (k == 1 || k == 2) { /* smoothstep, once or twice (the presets' curve is twice: ad_matte_curve) */
         for (int r = 0; r < k; r++)
-            ad_matte_curve(p, n);
+            for (size_t i = 0; i < n; i++) {
+                float v = p[i] < 0 ? 0 : p[i] > 1 ? 1 : p[i];
+                p[i] = v * v * (3 - 2 * v);
+            }
         return;
     }
     double g = 1.5 + 0.5 * (k - 3);

@@ -103,6 +103,7 @@ void ad_matte_curve(float *prob, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float p = prob[i] < 0.0f ? 0.0f : prob[i] > 1.0f ? 1.0f : prob[i];
+        p = p * p * (3.0f - 2.0f * p);
         prob[i] = p * p * (3.0f - 2.0f * p);
     }
 }
