@@ -467,7 +467,8 @@ TEST(bg_remove_refusals_table)
         {"mode=save_image&disposition=add_new_asset&metadata=inherit&metadata=inherit", "invalid_parameter",
          "metadata"},
         /* not part of the endpoint */
-        {"format=png", "invalid_parameter", "format"},
+        {"format=gif", "invalid_parameter", "format"}, /* an output option, with a bad value */
+        {"sharpen=1", "invalid_parameter", "sharpen"},
         {"mode=get_image&MODE=get_image", "invalid_parameter", "MODE"},
         {"mode=save_image&disposition=add_new_asset&async=1", "invalid_parameter", "async"},
         /* bad characters in the query itself */
