@@ -1,6 +1,7 @@
 /* fuzz_bg_query.c — the query string of bg_remove: strict percent-decoding
- * (api/query) and every validation rule (api/bg_params). Invariants: an
- * accepted request is one the spec allows. */
+ * (api/query) and every validation rule (api/bg_params), with the output
+ * options (cutout/options). Invariants: an accepted request is one the
+ * spec allows, and its options keep their rules and bounds. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             if (req.inherit && req.disposition != AD_BG_ADD_NEW_ASSET)
                 abort();
+            const char *param = NULL;
+            ad_err oe = AD_ERR_INIT;
+            if (ad_cutout_options_check(&opt, &param, &oe) != AD_OK)
+                abort();
+            for (int i = 0; i < 4; i++)
+                if (opt.crop_margin.v[i] < 0 || opt.crop_margin.v[i] > (opt.crop_margin.percent[i] ? 100 : 10000))
+                    abort();
+            if (opt.max_side < 0 || opt.max_side > 65535)
+                abort();
+            char d[512];
+            ad_cutout_options_describe(&opt, d, sizeof d);
         } else if (strcmp(e.code, "missing_parameter") != 0 && strcmp(e.code, "invalid_parameter") != 0) {
             abort();
         }
