@@ -43,15 +43,14 @@ const char *ad_bg_mode_name(ad_bg_mode m)
     return m == AD_BG_SAVE_IMAGE ? "save_image" : m == AD_BG_GET_IMAGE_AND_SAVE ? "get_image_and_save" : "get_image";
 }
 
-ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_options *opt, ad_bg_error *e)
+/* The names in q: each once, each one of the spec's four (when spec is
+ * given: their values into spec[]) or an output option (set into opt). */
+static ad_status take_names(const ad_query *q, const char *spec[4], ad_cutout_options *opt, ad_bg_error *e)
 {
-    const char *val[4] = {NULL, NULL, NULL, NULL};
-    int seen[4] = {0, 0, 0, 0};
-    memset(out, 0, sizeof *out);
     ad_cutout_options_default(opt);
     for (int i = 0; i < q->n; i++) {
         int k = -1;
-        for (int j = 0; j < 4; j++)
+        for (int j = 0; j < 4 && spec; j++)
             if (strcmp(q->v[i].key, known[j]) == 0)
                 k = j;
         char shown[40];
@@ -69,9 +68,34 @@ ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_op
                 return refuse(e, "invalid_parameter", shown, "%s", err.msg);
             continue;
         }
-        seen[k]++;
-        val[k] = v;
+        spec[k] = v;
     }
+    return AD_OK;
+}
+
+/* The rules between the options, once all are set. */
+static ad_status check_options(const ad_cutout_options *opt, ad_bg_error *e)
+{
+    ad_err oerr = AD_ERR_INIT;
+    const char *param = NULL;
+    if (ad_cutout_options_check(opt, &param, &oerr) != AD_OK)
+        return refuse(e, "invalid_parameter", param, "%s", oerr.msg);
+    return AD_OK;
+}
+
+ad_status ad_bg_options_parse(const ad_query *q, ad_cutout_options *opt, ad_bg_error *e)
+{
+    if (take_names(q, NULL, opt, e) != AD_OK)
+        return AD_EINVAL;
+    return check_options(opt, e);
+}
+
+ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_options *opt, ad_bg_error *e)
+{
+    const char *val[4] = {NULL, NULL, NULL, NULL};
+    memset(out, 0, sizeof *out);
+    if (take_names(q, val, opt, e) != AD_OK)
+        return AD_EINVAL;
     const char *mode = val[0], *disp = val[1], *name = val[2], *meta = val[3];
 
     if (mode == NULL || strcmp(mode, "get_image") == 0)
@@ -117,9 +141,5 @@ ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_op
             return refuse(e, "invalid_parameter", "metadata", "metadata must be inherit%s", "");
         out->inherit = out->mode != AD_BG_GET_IMAGE;
     }
-    ad_err oerr = AD_ERR_INIT;
-    const char *param = NULL;
-    if (ad_cutout_options_check(opt, &param, &oerr) != AD_OK)
-        return refuse(e, "invalid_parameter", param, "%s", oerr.msg);
-    return AD_OK;
+    return check_options(opt, e);
 }

@@ -33,6 +33,10 @@ typedef struct {
  * an option's value, mode, disposition, conversion_name, metadata). */
 ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_options *opt, ad_bg_error *e);
 
+/* The one-shot route's query: output options only, by the same rules
+ * (unknown, duplicate, a value, the rules between options). */
+ad_status ad_bg_options_parse(const ad_query *q, ad_cutout_options *opt, ad_bg_error *e);
+
 /* 1 when s matches ^[a-zA-Z0-9_-]{1,30}$ (the spec's conversion_name). */
 int ad_bg_conversion_name_valid(const char *s);
 

@@ -102,7 +102,6 @@ void ad_bg_describe_result(ad_api *api, const ad_cutout_result *res, int preset,
     if (model)
         ad_http_resp_header(r, "X-Model", model);
 }
-#define describe_result ad_bg_describe_result
 
 /* The answer once the result exists (just made, or from the cache): the
  * save for the save modes, then the JSON or the image. Takes res->data. */
@@ -121,7 +120,7 @@ static ad_http_resp *finish(cutout_task *t, ad_cutout_result *res)
     }
     r = ad_http_resp_take(200, res->content_type, res->data, res->len);
     res->data = NULL;
-    describe_result(t->api, res, t->opt.preset, r);
+    ad_bg_describe_result(t->api, res, t->opt.preset, r);
     if (t->bg.mode == AD_BG_GET_IMAGE_AND_SAVE) {
         ad_http_resp_header(r, "X-Job-Id", job_id);
         if (sv.new_asset)

@@ -7,6 +7,7 @@
  * The files are public (they hold no data; every call the page makes needs
  * the key) and are sent with a content security policy that allows only
  * this origin's scripts and styles: no inline script, no framing. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +42,21 @@ static const console_file files[] = {
     {"/console/console.css", "text/css; charset=utf-8", ad_console_css, ad_console_css_end},
 };
 
-/* The ETag: FNV-1a of the bytes (they change only with the binary). */
-static void etag_of(const console_file *f, char out[24])
+#define NFILES (sizeof files / sizeof files[0])
+
+/* The ETags: FNV-1a of each file's bytes, which change only with the
+ * binary, so they are hashed once (the first request), not per request. */
+static char etags[NFILES][24];
+static pthread_once_t etags_once = PTHREAD_ONCE_INIT;
+
+static void hash_files(void)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = f->start; p < f->end; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    snprintf(out, 24, "\"c%016llx\"", (unsigned long long)h);
+    for (size_t i = 0; i < NFILES; i++) {
+        uint64_t h = 1469598103934665603ull;
+        for (const char *p = files[i].start; p < files[i].end; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        snprintf(etags[i], sizeof etags[i], "\"c%016llx\"", (unsigned long long)h);
+    }
 }
 
 static void add_headers(ad_http_resp *r, const char *etag)
@@ -66,14 +75,14 @@ ad_http_resp *ad_handle_console(ad_api *api, ad_http_req *req, const ad_route_ar
 {
     (void)api, (void)a;
     const char *path = ad_http_path(req);
-    const console_file *f = NULL;
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (strcmp(files[i].path, path) == 0)
-            f = &files[i];
-    if (f == NULL) /* a route row without a file: a build mistake */
+    size_t i = 0;
+    while (i < NFILES && strcmp(files[i].path, path) != 0)
+        i++;
+    if (i == NFILES) /* a route row without a file: a build mistake */
         return ad_reply_error(404, "not_found", NULL, "no route for this path");
-    char etag[24];
-    etag_of(f, etag);
+    const console_file *f = &files[i];
+    pthread_once(&etags_once, hash_files);
+    const char *etag = etags[i];
     const char *inm = ad_http_header(req, "If-None-Match");
     if (inm && strstr(inm, etag)) {
         ad_http_resp *r = ad_http_resp_take(304, NULL, NULL, 0);

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "api/bg_params.h"
 #include "api/internal.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -208,35 +209,17 @@ out:
     free(t);
 }
 
-/* The query: bg_remove's output options only, each at most once. */
+/* The query: bg_remove's output options only, by bg_remove's rules. */
 static ad_http_resp *parse_options(ad_http_req *req, ad_cutout_options *opt)
 {
     ad_query q = {0};
     ad_err err = AD_ERR_INIT;
+    ad_bg_error be;
     ad_http_resp *r = NULL;
-    ad_cutout_options_default(opt);
-    if (ad_query_parse(ad_http_query(req), 32, &q, &err) != AD_OK) {
+    if (ad_query_parse(ad_http_query(req), 32, &q, &err) != AD_OK)
         r = ad_reply_error(400, "invalid_parameter", NULL, "malformed query string: %s", err.msg);
-        goto out;
-    }
-    for (int i = 0; i < q.n && r == NULL; i++) {
-        char shown[40];
-        snprintf(shown, sizeof shown, "%.39s", q.v[i].key);
-        if (ad_cutout_option_find(q.v[i].key, 1) == NULL) {
-            r = ad_reply_error(400, "invalid_parameter", shown, "unknown parameter '%s' for this endpoint", shown);
-            break;
-        }
-        for (int j = 0; j < i; j++)
-            if (strcmp(q.v[j].key, q.v[i].key) == 0)
-                r = ad_reply_error(400, "invalid_parameter", shown, "parameter '%s' given more than once", shown);
-        ad_err e = AD_ERR_INIT;
-        if (r == NULL && ad_cutout_option_set(opt, q.v[i].key, q.v[i].value ? q.v[i].value : "", 1, &e) != AD_OK)
-            r = ad_reply_error(400, "invalid_parameter", shown, "%s", e.msg);
-    }
-    const char *param = NULL;
-    if (r == NULL && ad_cutout_options_check(opt, &param, &err) != AD_OK)
-        r = ad_reply_error(400, "invalid_parameter", param, "%s", err.msg);
-out:
+    else if (ad_bg_options_parse(&q, opt, &be) != AD_OK)
+        r = ad_reply_error(400, be.code, be.param, "%s", be.message);
     ad_query_cleanup(&q);
     return r;
 }

@@ -276,7 +276,6 @@ int ad_cutout_options_plain(const ad_cutout_options *o)
     ad_cutout_options_default(&def);
     def.preset = o->preset;     /* the matte, not the output */
     def.channels = o->channels; /* both layouts have a streamed path */
-    def.foreground = o->foreground == AD_FG_AUTO ? AD_FG_AUTO : -1;
     return memcmp(&def, o, sizeof def) == 0;
 }
 

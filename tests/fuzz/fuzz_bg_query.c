@@ -44,6 +44,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (strcmp(e.code, "missing_parameter") != 0 && strcmp(e.code, "invalid_parameter") != 0) {
             abort();
         }
+        /* the one-shot route's parser: options only, by the same rules */
+        if (ad_bg_options_parse(&q, &opt, &e) == AD_OK) {
+            const char *param = NULL;
+            ad_err oe = AD_ERR_INIT;
+            if (ad_cutout_options_check(&opt, &param, &oe) != AD_OK)
+                abort();
+        } else if (strcmp(e.code, "invalid_parameter") != 0) {
+            abort();
+        }
     }
     ad_query_cleanup(&q);
     free(qs);
