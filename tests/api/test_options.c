@@ -460,25 +460,6 @@ TEST(the_one_shot_route_keeps_the_limits)
     server_kill(&s2, SIGTERM);
 }
 
-typedef struct {
-    const server *s;
-    long status;
-    char retry_after[32];
-} post_call;
-
-static void *post_thread(void *arg)
-{
-    post_call *c = arg;
-    response r;
-    c->status = oneshot(c->s, "", "image/jpeg", hopper_jpg, hopper_len, &r);
-    if (!header(&r, "Retry-After", c->retry_after, sizeof c->retry_after))
-        c->retry_after[0] = '\0';
-    response_cleanup(&r);
-    curl_easy_cleanup(thread_curl);
-    thread_curl = NULL;
-    return NULL;
-}
-
 /* One worker, one place in the queue: of six at once, some are 503 with
  * Retry-After, the others are answered, as on the asset route. */
 TEST(the_one_shot_route_shares_the_queue_and_its_503)
@@ -488,11 +469,15 @@ TEST(the_one_shot_route_shares_the_queue_and_its_503)
     server s3;
     const char *extra[] = {"--workers", "1", "--queue-depth", "1", "--cache-mb", "0", NULL};
     REQUIRE(server_start(&s3, d3, extra));
-    post_call calls[6];
+    call calls[6];
     pthread_t th[6];
     for (int i = 0; i < 6; i++) {
-        calls[i] = (post_call){.s = &s3};
-        pthread_create(&th[i], NULL, post_thread, &calls[i]);
+        calls[i] = (call){.s = &s3,
+                          .path = "/api/v1/bg_remove",
+                          .body = hopper_jpg,
+                          .body_len = hopper_len,
+                          .content_type = "image/jpeg"};
+        pthread_create(&th[i], NULL, call_thread, &calls[i]);
     }
     int ok = 0, busy = 0;
     for (int i = 0; i < 6; i++) {

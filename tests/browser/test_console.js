@@ -104,6 +104,21 @@ async function main() {
   const shot = (name) => page.screenshot({ path: path.join(ART, name + '.png'), fullPage: true });
   const text = (sel) => page.locator(sel).innerText();
   const photo = (name) => path.join(PHOTOS, name);
+  // The pixels of the image the comparison shows, read back through a
+  // canvas: its size, its four corners (RGBA) and the share of opaque pixels.
+  const shownCutout = () => page.evaluate(() => {
+    const img = document.getElementById('after-img');
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const at = (x, y) => Array.from(g.getImageData(x, y, 1, 1).data);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let opaque = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] >= 250) opaque++; // the subject (the model's 0.998 is 254)
+    return { w: c.width, h: c.height, opaque: opaque / (d.length / 4),
+      corners: [at(0, 0), at(c.width - 1, 0), at(0, c.height - 1), at(c.width - 1, c.height - 1)] };
+  });
   page.setDefaultTimeout(60000);
   let hopperId = null;
 
@@ -210,22 +225,10 @@ async function main() {
       const status = await text('#bg-status');
       check(/Done in \d+\.\d\d s/.test(status), 'status: ' + status);
       // the pixels of the image the comparison shows
-      const px = await page.evaluate(() => {
-        const img = document.getElementById('after-img');
-        const c = document.createElement('canvas');
-        c.width = img.naturalWidth; c.height = img.naturalHeight;
-        const g = c.getContext('2d');
-        g.drawImage(img, 0, 0);
-        const at = (x, y) => g.getImageData(x, y, 1, 1).data[3];
-        const d = g.getImageData(0, 0, c.width, c.height).data;
-        let opaque = 0;
-        for (let i = 3; i < d.length; i += 4) if (d[i] >= 250) opaque++; // the subject (the model's 0.998 is 254)
-        return { w: c.width, h: c.height, corners: [at(0, 0), at(c.width - 1, 0), at(0, c.height - 1), at(c.width - 1, c.height - 1)],
-          opaque: opaque / (d.length / 4) };
-      });
+      const px = await shownCutout();
       const asset = await (await apiGet('/api/v1/assets/' + hopperId)).json();
       check(px.w === asset.width && px.h === asset.height, 'size ' + px.w + 'x' + px.h);
-      check(px.corners.slice(0, 2).every((a) => a === 0), 'top corners alpha ' + px.corners);
+      check(px.corners.slice(0, 2).every((c) => c[3] === 0), 'top corners alpha ' + px.corners);
       check(px.opaque > 0.1 && px.opaque < 0.9, 'opaque share ' + px.opaque);
       // the comparison: the slider moves the original's clip
       await page.getByLabel('Before / after').fill('20');
@@ -317,16 +320,9 @@ async function main() {
       await page.getByRole('button', { name: 'Remove background' }).click();
       await page.locator('#bg-status', { hasText: 'on the server' }).waitFor();
       await page.locator('#result').waitFor({ state: 'visible' });
-      const px = await page.evaluate(() => {
-        const img = document.getElementById('after-img');
-        const c = document.createElement('canvas');
-        c.width = img.naturalWidth; c.height = img.naturalHeight;
-        const g = c.getContext('2d');
-        g.drawImage(img, 0, 0);
-        return { w: c.width, h: c.height, corner: Array.from(g.getImageData(0, 0, 1, 1).data) };
-      });
-      const [r, g, b, a] = px.corner;
-      check(a === 255 && g > 200 && r < 60 && b < 60, 'corner ' + px.corner);
+      const px = await shownCutout();
+      const [r, g, b, a] = px.corners[0];
+      check(a === 255 && g > 200 && r < 60 && b < 60, 'corner ' + px.corners[0]);
       check(px.w < 512 && px.h <= 600, 'not cropped: ' + px.w + 'x' + px.h);
       check(/subject \d+ × \d+ px/.test(await text('#result-info')), await text('#result-info'));
       // cropped: shown alone, not against a misaligned original
