@@ -29,24 +29,6 @@ ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, a
     return ad_cli_open_model_side(cfg, threads, (int)cfg->model_side, out, err);
 }
 
-ad_status ad_cli_open_model_side(const ad_config *cfg, int threads, int side, ad_model **out, ad_err *err)
-{
-    char path[4096];
-    ad_status rc = ad_config_model_path(cfg, path, sizeof path, err);
-    if (rc != AD_OK)
-        return rc;
-    ad_model_config mc;
-    ad_model_config_defaults(&mc);
-    mc.ort_library = cfg->ort_library;
-    mc.model_path = path;
-    mc.provider = cfg->ort_provider;
-    mc.profile = strcmp(cfg->ort_profile, "fast") == 0 ? AD_MODEL_FAST : AD_MODEL_LEAN;
-    mc.intra_threads = cfg->ort_threads > 0 ? (int)cfg->ort_threads : threads;
-    mc.side = side;
-    mc.cache_dir = cfg->model_cache_dir;
-    return ad_model_open(&mc, out, err);
-}
-
 ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out, ad_err *err)
 {
     ad_store_config sc = {

@@ -45,6 +45,10 @@ static const setting settings[] = {
     S(model_side, T_INT, "896", 256, 2048, "side of the model's square input, pixels (multiple of 32)"),
     S(model_side_fast, T_INT, "640", 256, 2048,
       "model side for preset=fast (multiple of 32): a second session, opened on the first fast request"),
+    S(model_precision, T_STR, "fp32", 0, 0,
+      "medium model's arithmetic: int8 (statically quantised from the fp32 weights on this machine, calibrated once "
+      "on the photos in calib_dir) or fp32; the small model is dynamically quantised and ignores this"),
+    S(calib_dir, T_STR, "@deps/calibration", 0, 0, "photos the int8 model is calibrated on (scripts/setup.sh)"),
     S(max_pixels, T_INT, "100000000", 1, 1LL << 40, "largest image (width x height) processed"),
     S(config, T_STR, "", 0, 0,
       "a file of settings, one \"name = value\" per line (flag > environment > file > default)"),
@@ -340,6 +344,8 @@ ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
         return ad_err_set(err, AD_EINVAL, "model '%s' is unknown (known: medium, small)", cfg->model);
     if (strcmp(cfg->ort_profile, "lean") != 0 && strcmp(cfg->ort_profile, "fast") != 0)
         return ad_err_set(err, AD_EINVAL, "ort_profile '%s' is unknown (known: lean, fast)", cfg->ort_profile);
+    if (strcmp(cfg->model_precision, "fp32") != 0 && strcmp(cfg->model_precision, "int8") != 0)
+        return ad_err_set(err, AD_EINVAL, "model_precision '%s' is unknown (known: int8, fp32)", cfg->model_precision);
     if (cfg->model_side % 32 != 0)
         return ad_err_set(err, AD_EINVAL, "model_side %lld is not a multiple of 32", cfg->model_side);
     if (cfg->model_side_fast % 32 != 0)

@@ -26,6 +26,15 @@ typedef enum {
     AD_MODEL_FAST, /* all optimisations incl. NCHWc layout: ~0.95 s, ~1.2 GB */
 } ad_model_profile;
 
+/* Arithmetic of the session. int8 is the fp32 graph with QDQ pairs from a
+ * calibration (quantize.h); probe is the fp32 graph with every activation
+ * int8 needs a range for also declared an output (calibration runs it). */
+typedef enum {
+    AD_PRECISION_FP32,
+    AD_PRECISION_INT8,
+    AD_PRECISION_PROBE,
+} ad_model_precision;
+
 typedef struct {
     const char *ort_library; /* path of libonnxruntime.so */
     const char *model_path;  /* .onnx file */
@@ -36,6 +45,9 @@ typedef struct {
     int side;              /* input side S, pixels; the graph is re-targeted to it at load */
     const char *cache_dir; /* where the optimised graph is kept between starts (fast
                             * profile); NULL or "": no cache */
+    ad_model_precision precision;
+    const char *ranges_path; /* int8: the calibration's ranges (calib.h's file) */
+    int weight_bits;         /* int8: 8, or 7 where the CPU lacks VNNI (quantize.h) */
 } ad_model_config;
 
 /* Defaults tuned on a 2-core machine (see docs/engine.md). */
@@ -59,6 +71,20 @@ const char *ad_model_runtime_version(const ad_model *m);
 /* Run one inference. input: 3*S*S floats (planar, normalised); output: S*S
  * floats. Thread-safe; blocks for the duration of the inference. */
 ad_status ad_model_run(ad_model *m, const float *input, float *output, ad_err *err);
+
+/* The activations a probe session outputs (besides "output"), in order;
+ * borrowed, valid until ad_model_close. 0 for other precisions. */
+int ad_model_probe_names(const ad_model *m, const char *const **names);
+
+/* Run a probe session and hand each activation to fn (index into the
+ * probe names, n floats; the data is fn's to reorder, not to keep).
+ * Errors: AD_EINVAL (not a probe session), AD_EBACKEND. */
+typedef void (*ad_model_probe_fn)(void *user, int index, float *data, size_t n);
+ad_status ad_model_probe(ad_model *m, const float *input, ad_model_probe_fn fn, void *user, ad_err *err);
+
+/* Does this CPU have the int8 dot-product instructions (AVX-512 VNNI or
+ * AVX-VNNI) that let ORT use full 8-bit weights without saturation? */
+int ad_model_cpu_has_vnni(void);
 
 /* Release the session. Accepts NULL. */
 void ad_model_close(ad_model *m);

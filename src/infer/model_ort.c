@@ -15,6 +15,8 @@
 #include "base/parallel.h"
 #include "base/sha256.h"
 #include "infer/isnet_graph.h"
+#include "infer/onnx_model.h"
+#include "infer/quantize.h"
 #include "onnxruntime_c_api.h"
 
 /* We only call functions that exist since API 16 (ORT 1.16), so any ORT from
@@ -30,6 +32,8 @@ struct ad_model {
     int side;
     int from_cache;          /* the session came from the optimised-model cache */
     const char *ort_version; /* static, ORT's */
+    char **probe_names;      /* probe precision: the activations output */
+    int nprobe;
 };
 
 static ad_status take_status(const OrtApi *ort, OrtStatus *st, ad_err *err, const char *what)
@@ -55,6 +59,20 @@ void ad_model_config_defaults(ad_model_config *cfg)
     cfg->profile = AD_MODEL_LEAN;
     cfg->provider = "cpu";
     cfg->side = AD_MODEL_EXPORT_SIDE;
+    cfg->precision = AD_PRECISION_FP32;
+    cfg->weight_bits = 8;
+}
+
+int ad_model_cpu_has_vnni(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
+}
+
+int ad_model_probe_names(const ad_model *m, const char *const **names)
+{
+    *names = (const char *const *)m->probe_names;
+    return m->nprobe;
 }
 
 int ad_model_side(const ad_model *m) { return m->side; }
@@ -144,12 +162,65 @@ static void cache_name(const ad_model *m, const ad_model_config *cfg, const stru
         fclose(f);
     struct stat lib = {0};
     stat(cfg->ort_library, &lib);
-    snprintf(key, sizeof key, "v1|%s|%lld|%lld.%09ld|%llu|%d|%d|%s|%lld|%lld|%s", cfg->model_path,
+    /* int8: the ranges decide the graph; hash their bytes. */
+    char ranges[65] = "-";
+    void *rbuf = NULL;
+    size_t rlen = 0;
+    ad_err ignored = AD_ERR_INIT;
+    if (cfg->precision == AD_PRECISION_INT8 && cfg->ranges_path &&
+        ad_file_read(cfg->ranges_path, 1 << 24, &rbuf, &rlen, &ignored) == AD_OK)
+        ad_sha256_hex(rbuf, rlen, ranges);
+    free(rbuf);
+    snprintf(key, sizeof key, "v1|q%d|%s|%lld|%lld.%09ld|%llu|%d|%d|%s|%lld|%lld|%s|%d|%d|%s", AD_QUANT_VERSION, cfg->model_path,
              (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (unsigned long long)st->st_ino,
-             cfg->side, (int)cfg->profile, m->ort_version, (long long)lib.st_size, (long long)lib.st_mtim.tv_sec, cpu);
+             cfg->side, (int)cfg->profile, m->ort_version, (long long)lib.st_size, (long long)lib.st_mtim.tv_sec, cpu,
+             (int)cfg->precision, cfg->weight_bits, ranges);
     char hex[65];
     ad_sha256_hex(key, strlen(key), hex);
-    snprintf(buf, len, "%s/isnet-%d-%.16s.onnx", cfg->cache_dir, cfg->side, hex);
+    snprintf(buf, len, "%s/isnet-%s%d-%.16s.onnx", cfg->cache_dir, cfg->precision == AD_PRECISION_INT8 ? "int8-" : "",
+             cfg->side, hex);
+}
+
+/* The fp32 graph, quantised (int8) or with its activations as outputs
+ * (probe), from the re-targeted export; replaces *graph. */
+static ad_status derive_graph(ad_model *m, const ad_model_config *cfg, uint8_t **graph, size_t *len, ad_err *err)
+{
+    ad_onnx_model om;
+    ad_qranges ranges = {0};
+    ad_status rc;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    if ((rc = ad_onnx_read(*graph, *len, &om, err)) != AD_OK)
+        return rc;
+    if ((rc = ad_quant_to_fp32(&om, err)) != AD_OK || (rc = ad_onnx_prune(&om, err)) != AD_OK)
+        goto out;
+    if (cfg->precision == AD_PRECISION_PROBE) {
+        if ((rc = ad_quant_plan(&om, &m->probe_names, &m->nprobe, err)) != AD_OK)
+            goto out;
+        for (int i = 0; i < m->nprobe; i++)
+            if (ad_onnx_add_output(&om, m->probe_names[i], AD_ONNX_FLOAT)) {
+                rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+                goto out;
+            }
+    } else {
+        if (cfg->ranges_path == NULL) {
+            rc = ad_err_set(err, AD_EINVAL, "int8 needs calibrated ranges");
+            goto out;
+        }
+        if ((rc = ad_qranges_read(cfg->ranges_path, &ranges, err)) != AD_OK)
+            goto out;
+        if ((rc = ad_quant_qdq(&om, &ranges, cfg->weight_bits, err)) != AD_OK)
+            goto out;
+    }
+    if ((rc = ad_onnx_write(&om, &out, &out_len, err)) != AD_OK)
+        goto out;
+    free(*graph);
+    *graph = out;
+    *len = out_len;
+out:
+    ad_qranges_free(&ranges);
+    ad_onnx_free(&om);
+    return rc;
 }
 
 /* Make the session: from the cache when it holds this model, else from the
@@ -163,7 +234,7 @@ static ad_status create_session(ad_model *m, const ad_model_config *cfg, OrtSess
     size_t file_len = 0, graph_len = 0;
     char cached[4096] = "", tmp[4200] = "";
     OrtStatus *os;
-    if (cfg->cache_dir && *cfg->cache_dir && cfg->profile == AD_MODEL_FAST)
+    if (cfg->cache_dir && *cfg->cache_dir && cfg->profile == AD_MODEL_FAST && cfg->precision != AD_PRECISION_PROBE)
         cache_name(m, cfg, st, cached, sizeof cached);
     if (*cached && access(cached, R_OK) == 0) {
         ORT_TRY(m->ort->SetSessionGraphOptimizationLevel(opts, ORT_DISABLE_ALL), "optimisation level");
@@ -185,6 +256,8 @@ static ad_status create_session(ad_model *m, const ad_model_config *cfg, OrtSess
     }
     free(file);
     file = NULL;
+    if (cfg->precision != AD_PRECISION_FP32 && (rc = derive_graph(m, cfg, &graph, &graph_len, err)) != AD_OK)
+        goto out;
     if (*cached && (mkdir(cfg->cache_dir, 0755) == 0 || errno == EEXIST)) {
         snprintf(tmp, sizeof tmp, "%s.tmp%ld", cached, (long)getpid());
         if ((os = m->ort->SetOptimizedModelFilePath(opts, tmp)) != NULL) {
@@ -328,10 +401,53 @@ out:
     return rc;
 }
 
+ad_status ad_model_probe(ad_model *m, const float *input, ad_model_probe_fn fn, void *user, ad_err *err)
+{
+    ad_status rc = AD_OK;
+    OrtValue *in = NULL, **outs = NULL;
+    const int64_t in_dims[4] = {1, 3, m->side, m->side};
+    const size_t plane = (size_t)m->side * m->side;
+    if (m->nprobe == 0)
+        return ad_err_set(err, AD_EINVAL, "not a probe session");
+    if ((outs = calloc((size_t)m->nprobe, sizeof *outs)) == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    ORT_TRY(m->ort->CreateTensorWithDataAsOrtValue(m->meminfo, (void *)input, 3 * plane * sizeof(float), in_dims, 4,
+                                                   ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &in),
+            "input tensor");
+    const char *in_names[1] = {"input"};
+    ORT_TRY(m->ort->Run(m->session, NULL, in_names, (const OrtValue *const *)&in, 1,
+                        (const char *const *)m->probe_names, (size_t)m->nprobe, outs),
+            "run");
+    for (int i = 0; i < m->nprobe; i++) {
+        OrtTensorTypeAndShapeInfo *info = NULL;
+        size_t n = 0;
+        float *data = NULL;
+        ORT_TRY(m->ort->GetTensorTypeAndShape(outs[i], &info), "output shape");
+        OrtStatus *st = m->ort->GetTensorShapeElementCount(info, &n);
+        m->ort->ReleaseTensorTypeAndShapeInfo(info);
+        ORT_TRY(st, "output size");
+        ORT_TRY(m->ort->GetTensorMutableData(outs[i], (void **)&data), "output data");
+        fn(user, i, data, n);
+        m->ort->ReleaseValue(outs[i]);
+        outs[i] = NULL;
+    }
+out:
+    if (in)
+        m->ort->ReleaseValue(in);
+    for (int i = 0; i < m->nprobe; i++)
+        if (outs[i])
+            m->ort->ReleaseValue(outs[i]);
+    free(outs);
+    return rc;
+}
+
 void ad_model_close(ad_model *m)
 {
     if (m == NULL)
         return;
+    for (int i = 0; i < m->nprobe; i++)
+        free(m->probe_names[i]);
+    free(m->probe_names);
     if (m->ort) {
         if (m->meminfo)
             m->ort->ReleaseMemoryInfo(m->meminfo);
