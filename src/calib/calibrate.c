@@ -56,17 +56,19 @@ static void select_kth(float *v, size_t n, size_t k)
 typedef struct {
     float *top, *bottom; /* the k largest / smallest values seen */
     size_t k, have;      /* have: values kept so far (< k until enough) */
+    float hi_cut, lo_cut; /* the smallest kept top, the largest kept bottom */
 } tails;
 
-typedef struct {
+struct ad_calib_tails {
     tails *t;
     int n;
     double tail;
     int samples; /* total the tails are sized for */
-    float *merge;
-    size_t merge_cap;
+    float *merge, *below;
+    size_t merge_cap, below_cap;
     ad_status failed;
-} accum;
+};
+typedef ad_calib_tails accum;
 
 /* Keep the k largest of kept[0..have) + fresh[0..m) in kept. sign -1 keeps
  * the smallest (values negated on the way in and out). */
@@ -90,6 +92,30 @@ static int keep_extremes(accum *a, float *kept, size_t *have, size_t k, const fl
     return 0;
 }
 
+/* The innermost kept values: a value must pass them to matter. */
+static void update_cuts(tails *t)
+{
+    t->hi_cut = INFINITY;
+    t->lo_cut = -INFINITY;
+    for (size_t j = 0; j < t->have; j++) {
+        t->hi_cut = fminf(t->hi_cut, t->top[j]);
+        t->lo_cut = fmaxf(t->lo_cut, t->bottom[j]);
+    }
+}
+
+/* Merge candidates into the kept smallest (negated through keep_extremes). */
+static int keep_smallest(accum *a, tails *t, size_t *have, float *fresh, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        fresh[i] = -fresh[i];
+    for (size_t i = 0; i < *have; i++)
+        t->bottom[i] = -t->bottom[i];
+    int fail = keep_extremes(a, t->bottom, have, t->k, fresh, m);
+    for (size_t i = 0; i < *have; i++)
+        t->bottom[i] = -t->bottom[i];
+    return fail;
+}
+
 static void on_activation(void *user, int index, float *data, size_t n)
 {
     accum *a = user;
@@ -108,31 +134,92 @@ static void on_activation(void *user, int index, float *data, size_t n)
             return;
         }
     }
-    size_t k = t->k < n ? t->k : n;
-    /* This sample's k largest end up in data[n-k..n), its k smallest in
-     * data[0..k) after a second selection below n-k. */
-    select_kth(data, n, n - k);
     size_t have_top = t->have, have_bottom = t->have;
-    if (keep_extremes(a, t->top, &have_top, t->k, data + (n - k), k)) {
-        a->failed = AD_ENOMEM;
-        return;
+    int fail = 0;
+    if (t->have == t->k) {
+        /* Full: only values beyond the cuts can enter. One pass moves
+         * those above to the front of data, those below to a side list. */
+        size_t nt = 0, nb = 0;
+        for (size_t i = 0; i < n && !fail; i++) {
+            float v = data[i];
+            if (v > t->hi_cut) {
+                data[nt++] = v;
+            } else if (v < t->lo_cut) {
+                if (nb == a->below_cap) {
+                    size_t ncap = a->below_cap ? 2 * a->below_cap : 4096;
+                    float *nbuf = realloc(a->below, ncap * sizeof *nbuf);
+                    if (nbuf == NULL) {
+                        fail = 1;
+                        break;
+                    }
+                    a->below = nbuf;
+                    a->below_cap = ncap;
+                }
+                a->below[nb++] = v;
+            }
+        }
+        fail = fail || keep_extremes(a, t->top, &have_top, t->k, data, nt) ||
+               keep_smallest(a, t, &have_bottom, a->below, nb);
+    } else {
+        /* Filling: this sample's k largest end up in data[n-k..n), its k
+         * smallest in data[0..k) after a second selection below n-k. */
+        size_t k = t->k < n ? t->k : n;
+        select_kth(data, n, n - k);
+        fail = keep_extremes(a, t->top, &have_top, t->k, data + (n - k), k);
+        if (n - k > 0 && k < n - k)
+            select_kth(data, n - k, k - 1);
+        size_t m = k <= n - k ? k : n - k;
+        fail = fail || keep_smallest(a, t, &have_bottom, data, m);
     }
-    if (n - k > 0 && k < n - k)
-        select_kth(data, n - k, k - 1);
-    /* The smallest: negate, keep the largest, negate back. */
-    size_t m = k <= n - k ? k : n - k;
-    for (size_t i = 0; i < m; i++)
-        data[i] = -data[i];
-    for (size_t i = 0; i < have_bottom; i++)
-        t->bottom[i] = -t->bottom[i];
-    int fail = keep_extremes(a, t->bottom, &have_bottom, t->k, data, m);
-    for (size_t i = 0; i < have_bottom; i++)
-        t->bottom[i] = -t->bottom[i];
     if (fail) {
         a->failed = AD_ENOMEM;
         return;
     }
-    t->have = have_top;
+    t->have = have_top < have_bottom ? have_top : have_bottom;
+    update_cuts(t);
+}
+
+ad_calib_tails *ad_calib_tails_new(int n, double tail, int samples)
+{
+    ad_calib_tails *a = calloc(1, sizeof *a);
+    if (a == NULL || (a->t = calloc((size_t)n + 1, sizeof *a->t)) == NULL) {
+        free(a);
+        return NULL;
+    }
+    a->n = n;
+    a->tail = tail;
+    a->samples = samples;
+    return a;
+}
+
+int ad_calib_tails_add(ad_calib_tails *a, int index, float *data, size_t n)
+{
+    on_activation(a, index, data, n);
+    return a->failed ? -1 : 0;
+}
+
+int ad_calib_tails_range(const ad_calib_tails *a, int index, float *lo, float *hi)
+{
+    const tails *t = &a->t[index];
+    if (t->have == 0)
+        return -1;
+    *lo = t->lo_cut;
+    *hi = t->hi_cut;
+    return 0;
+}
+
+void ad_calib_tails_free(ad_calib_tails *a)
+{
+    if (a == NULL)
+        return;
+    for (int i = 0; i < a->n; i++) {
+        free(a->t[i].top);
+        free(a->t[i].bottom);
+    }
+    free(a->t);
+    free(a->merge);
+    free(a->below);
+    free(a);
 }
 
 /* Sample `variant` of a photo: 0 as is; 1 its 75% centre crop, mirrored. */
@@ -156,15 +243,16 @@ ad_status ad_calib_run(ad_model *probe, const ad_calib_config *cfg, const char *
 {
     const char *const *names;
     const int n = ad_model_probe_names(probe, &names), side = ad_model_side(probe);
-    accum a = {.n = n, .tail = cfg->tail, .samples = 2 * cfg->nphotos};
     ad_qranges ranges = {0};
-    float *tensor = malloc((size_t)3 * side * side * sizeof *tensor);
+    ad_calib_tails *a = NULL;
+    float *tensor = NULL;
     ad_status rc = AD_OK;
     double t0 = ad_clock_ms();
     if (n == 0)
         return ad_err_set(err, AD_EINVAL, "calibration needs a probe session");
-    a.t = calloc((size_t)n, sizeof *a.t);
-    if (!a.t || !tensor) {
+    a = ad_calib_tails_new(n, cfg->tail, 2 * cfg->nphotos);
+    tensor = malloc((size_t)3 * side * side * sizeof *tensor);
+    if (!a || !tensor) {
         rc = ad_err_set(err, AD_ENOMEM, "out of memory");
         goto out;
     }
@@ -184,9 +272,9 @@ ad_status ad_calib_run(ad_model *probe, const ad_calib_config *cfg, const char *
             ad_pixmap sample = {0};
             if ((rc = variant_of(&rgb, v, &sample, err)) == AD_OK &&
                 (rc = ad_matte_prepare_input(&sample, side, tensor, err)) == AD_OK)
-                rc = ad_model_probe(probe, tensor, on_activation, &a, err);
+                rc = ad_model_probe(probe, tensor, on_activation, a, err);
             ad_pixmap_cleanup(&sample);
-            if (rc == AD_OK && a.failed)
+            if (rc == AD_OK && a->failed)
                 rc = ad_err_set(err, AD_ENOMEM, "out of memory keeping the tails");
         }
         ad_pixmap_cleanup(&rgb);
@@ -201,35 +289,20 @@ ad_status ad_calib_run(ad_model *probe, const ad_calib_config *cfg, const char *
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        tails *t = &a.t[i];
-        if (t->have == 0) {
+        /* The innermost kept values are the clip points. */
+        if (ad_calib_tails_range(a, i, &ranges.r[i].lo, &ranges.r[i].hi) != 0) {
             rc = ad_err_set(err, AD_EBACKEND, "activation %s gave no values", names[i]);
             goto out;
-        }
-        /* The kept sets hold the k most extreme values: their innermost
-         * ends are the clip points. */
-        float hi = INFINITY, lo = -INFINITY;
-        for (size_t j = 0; j < t->have; j++) {
-            hi = fminf(hi, t->top[j]);
-            lo = fmaxf(lo, t->bottom[j]);
         }
         if ((ranges.r[i].name = strdup(names[i])) == NULL) {
             rc = ad_err_set(err, AD_ENOMEM, "out of memory");
             goto out;
         }
-        ranges.r[i].lo = lo;
-        ranges.r[i].hi = hi;
         ranges.n = i + 1;
     }
     rc = ad_qranges_write(out_path, &ranges, err);
 out:
-    if (a.t)
-        for (int i = 0; i < n; i++) {
-            free(a.t[i].top);
-            free(a.t[i].bottom);
-        }
-    free(a.t);
-    free(a.merge);
+    ad_calib_tails_free(a);
     free(tensor);
     ad_qranges_free(&ranges);
     return rc;

@@ -28,6 +28,16 @@ typedef struct {
     int log_progress; /* log a line every few photos */
 } ad_calib_config;
 
+/* The tails of n activations over `samples` samples: feed each sample's
+ * values (reordered in place), then read each activation's clip points —
+ * the value with a `tail` fraction of all values above it (hi) and below
+ * it (lo). Exact; kept in memory: 2 x tail x values x samples floats. */
+typedef struct ad_calib_tails ad_calib_tails;
+ad_calib_tails *ad_calib_tails_new(int n, double tail, int samples); /* NULL: out of memory */
+int ad_calib_tails_add(ad_calib_tails *t, int index, float *data, size_t n);      /* -1: out of memory */
+int ad_calib_tails_range(const ad_calib_tails *t, int index, float *lo, float *hi); /* -1: nothing fed */
+void ad_calib_tails_free(ad_calib_tails *t);
+
 /* Run calibration with the probe session `probe` (precision
  * AD_PRECISION_PROBE) and write the ranges to out_path (quantize.h's
  * format, atomically). A photo that does not decode is an error: the set is

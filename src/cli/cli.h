@@ -15,6 +15,9 @@ ad_status ad_cli_open_model_side(const ad_config *cfg, int threads, int side, ad
 
 /* Is the int8 model in force (model_precision int8 on the medium model)? */
 int ad_cli_int8(const ad_config *cfg);
+/* The arithmetic in force, for ids and labels: "int8", "fp32" or "uint8"
+ * (the small model's dynamic quantisation). Static. */
+const char *ad_cli_precision(const ad_config *cfg);
 /* The int8 model's activation ranges file into out, calibrated now if this
  * machine has none yet for this model, runtime and photo set (~1 min). */
 ad_status ad_cli_int8_ranges(const ad_config *cfg, int threads, char *out, size_t len, ad_err *err);
@@ -34,5 +37,6 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv);
 int ad_cmd_keys(ad_config *cfg, int argc, char **argv);
 int ad_cmd_migrate(ad_config *cfg, int argc, char **argv);
 int ad_cmd_store(ad_config *cfg, int argc, char **argv);
+int ad_cmd_prepare(ad_config *cfg, int argc, char **argv);
 
 #endif

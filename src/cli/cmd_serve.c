@@ -99,8 +99,11 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         goto fail;
     }
     char model_id[96], model_id_fast[96];
-    snprintf(model_id, sizeof model_id, "%s/%s/%lld", cfg->model, cfg->ort_profile, cfg->model_side);
-    snprintf(model_id_fast, sizeof model_id_fast, "%s/%s/%lld", cfg->model, cfg->ort_profile, cfg->model_side_fast);
+    /* Part of the cut-out cache's key: whatever changes the model's numbers. */
+    snprintf(model_id, sizeof model_id, "%s-%s/%s/%lld", cfg->model, ad_cli_precision(cfg), cfg->ort_profile,
+             cfg->model_side);
+    snprintf(model_id_fast, sizeof model_id_fast, "%s-%s/%s/%lld", cfg->model, ad_cli_precision(cfg),
+             cfg->ort_profile, cfg->model_side_fast);
     fast_opener fo = {cfg, threads};
     ad_api_config ac = {
         .cache = cache,
@@ -151,7 +154,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         char info[256];
         snprintf(info, sizeof info,
                  "version=\"%s\",model=\"%s\",side=\"%lld\",precision=\"%s\",profile=\"%s\",ort=\"%s\"", AD_VERSION,
-                 cfg->model, cfg->model_side, strcmp(cfg->model, "small") == 0 ? "uint8" : "fp16", cfg->ort_profile,
+                 cfg->model, cfg->model_side, ad_cli_precision(cfg), cfg->ort_profile,
                  ad_model_runtime_version(model));
         ad_metrics_set(metrics, "assetd_build_info", info, 1);
     }

@@ -18,6 +18,7 @@ static void usage(FILE *f)
                "  remove INPUT OUTPUT.png      cut out the subject of one image\n"
                "  remove -o DIR INPUT...       cut out a batch into DIR (progress on stderr)\n"
                "      --mask                   write the 8-bit mask instead of the RGBA cut-out\n"
+               "  prepare                      calibrate the int8 model once and cache the optimised graph\n"
                "  help                         this text\n"
                "\n"
                "settings (flag, environment variable):\n");
@@ -98,6 +99,8 @@ int main(int argc, char **argv)
         rc = ad_cmd_keys(&cfg, argc - 1, argv + 1);
     } else if (strcmp(argv[1], "migrate") == 0) {
         rc = ad_cmd_migrate(&cfg, argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "prepare") == 0) {
+        rc = ad_cmd_prepare(&cfg, argc - 1, argv + 1);
     } else if (strcmp(argv[1], "store") == 0) {
         rc = ad_cmd_store(&cfg, argc - 1, argv + 1);
     } else {

@@ -25,6 +25,13 @@ static void base_config(const ad_config *cfg, int threads, int side, const char 
 
 int ad_cli_int8(const ad_config *cfg) { return strcmp(cfg->model, "medium") == 0 && strcmp(cfg->model_precision, "int8") == 0; }
 
+const char *ad_cli_precision(const ad_config *cfg)
+{
+    if (strcmp(cfg->model, "small") == 0)
+        return "uint8";
+    return ad_cli_int8(cfg) ? "int8" : "fp32";
+}
+
 ad_status ad_cli_int8_ranges(const ad_config *cfg, int threads, char *out, size_t len, ad_err *err)
 {
     char model[4096], identity[4400];

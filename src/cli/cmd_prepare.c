@@ -1,0 +1,32 @@
+/* cmd_prepare.c — `assetd prepare`: make the model the config selects ready
+ * to start quickly — calibrate the int8 model if this machine has not yet,
+ * build and cache the optimised graph — and say what runs. scripts/setup.sh
+ * calls it, so neither the first server start nor the first test pays. */
+#include <stdio.h>
+
+#include "base/clock.h"
+#include "base/parallel.h"
+#include "cli/cli.h"
+
+int ad_cmd_prepare(ad_config *cfg, int argc, char **argv)
+{
+    ad_err err = AD_ERR_INIT;
+    ad_model *model = NULL;
+    if (argc > 1) {
+        fprintf(stderr, "usage: assetd [settings] prepare\n");
+        return 2;
+    }
+    double t0 = ad_clock_ms();
+    if (ad_cli_open_model(cfg, ad_cpu_count(), &model, &err) != AD_OK) {
+        fprintf(stderr, "assetd: %s\n", err.msg);
+        return 1;
+    }
+    int vnni = ad_model_cpu_has_vnni();
+    printf("model %s, %s, side %d, ONNX Runtime %s: ready in %.1f s%s\n", cfg->model, ad_cli_precision(cfg),
+           ad_model_side(model), ad_model_runtime_version(model), (ad_clock_ms() - t0) / 1000.0,
+           ad_cli_int8(cfg) ? (vnni ? " (int8 weights, VNNI)"
+                                    : " (7-bit weights: this CPU has no VNNI, full 8-bit would saturate)")
+                            : "");
+    ad_model_close(model);
+    return 0;
+}
