@@ -24,6 +24,7 @@
 
 #include "base/fsutil.h"
 #include "base/parallel.h"
+#include "calib/model_open.h"
 #include "config/config.h"
 #include "cutout/cutout.h"
 #include "base/clock.h"
@@ -94,8 +95,6 @@ static long peak_rss_mib(void)
     return ru.ru_maxrss / 1024;
 }
 
-static int env_flag(const char *name) { return getenv(name) && atoi(getenv(name)); }
-
 int main(int argc, char **argv)
 {
     ad_config cfg;
@@ -112,25 +111,14 @@ int main(int argc, char **argv)
     }
     if (runs < 1 || runs > 64)
         runs = 3;
-    char path[4096];
-    ad_config_model_path(&cfg, path, sizeof path, &err);
-    ad_model_config mc;
-    ad_model_config_defaults(&mc);
-    mc.ort_library = cfg.ort_library;
-    mc.model_path = path;
-    mc.intra_threads = cfg.ort_threads > 0 ? (int)cfg.ort_threads : ad_cpu_count();
-    mc.profile = strcmp(cfg.ort_profile, "fast") == 0 ? AD_MODEL_FAST : AD_MODEL_LEAN;
-    mc.spin = env_flag("BENCH_SPIN");
-    mc.side = (int)cfg.model_side;
-    const int model_side = mc.side;
-    mc.cache_dir = cfg.model_cache_dir;
+    const int model_side = (int)cfg.model_side, threads = cfg.ort_threads > 0 ? (int)cfg.ort_threads : ad_cpu_count();
     ad_model *model = NULL;
-    if (ad_model_open(&mc, &model, &err) != AD_OK) {
+    if (ad_calib_open_model(&cfg, threads, model_side, &model, &err) != AD_OK) {
         fprintf(stderr, "cutout_bench: %s\n", err.msg);
         return 1;
     }
-    printf("# model=%s side=%d profile=%s threads=%d spin=%d runs=%d (median ms)\n", cfg.model, mc.side,
-           cfg.ort_profile, mc.intra_threads, mc.spin, runs);
+    printf("# model=%s precision=%s side=%d profile=%s threads=%d runs=%d (median ms)\n", cfg.model,
+           ad_calib_precision(&cfg), model_side, cfg.ort_profile, threads, runs);
     printf("%-22s %11s %7s %7s %7s %7s %7s %7s %6s %8s %8s | %7s %7s %7s\n", "image", "size", "decode", "resize",
            "infer", "quant", "encode", "total", "ratio", "png_KiB", "rss_MiB", "upscale", "compose", "png");
     ad_cutout_options opt;

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "base/fsutil.h"
+#include "base/parallel.h"
+#include "calib/model_open.h"
+#include "config/config.h"
 #include "image/image.h"
 #include "infer/model.h"
 
@@ -103,21 +106,20 @@ static gt_score gt_score_mask(const ad_pixmap *pred, const ad_pixmap *gt)
     return (gt_score){mae / (double)n, uni ? (double)inter / (double)uni : 1.0, best, 0};
 }
 
-/* ISNet medium at this side, from deps/, with the optimised-model cache. */
+/* ISNet medium at this side, as the settings (ASSETD_* variables) say:
+ * precision, profile, the model cache. */
 static ad_model *gt_open_model(int side, const char *who)
 {
-    ad_model_config mc;
-    ad_model_config_defaults(&mc);
-    mc.ort_library = "deps/onnxruntime/lib/libonnxruntime.so";
-    mc.model_path = "deps/models/isnet-medium.onnx";
-    mc.cache_dir = "deps/model-cache";
-    mc.side = side;
-    ad_model *m = NULL;
+    ad_config cfg;
     ad_err e = AD_ERR_INIT;
-    if (ad_model_open(&mc, &m, &e) != AD_OK) {
+    char *argv[] = {(char *)who, NULL};
+    int argc = 1;
+    ad_model *m = NULL;
+    if (ad_config_load(&cfg, &argc, argv, &e) != AD_OK || ad_calib_open_model(&cfg, ad_cpu_count(), side, &m, &e) != AD_OK) {
         fprintf(stderr, "%s: model at %d: %s\n", who, side, e.msg);
         exit(1);
     }
+    ad_config_cleanup(&cfg);
     return m;
 }
 

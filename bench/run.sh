@@ -57,8 +57,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a
 ms_now() { date +%s%N | cut -c1-13; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+PREC=${ASSETD_MODEL_PRECISION:-$(build/assetd help | sed -n 's/.*--model-precision.*(default: \([a-z0-9]*\)).*/\1/p')}
 echo "# assetd $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores," \
-     "model side ${ASSETD_MODEL_SIDE:-896}, ORT profile ${ASSETD_ORT_PROFILE:-fast}; $(date -u +%F)"
+     "model side ${ASSETD_MODEL_SIDE:-896}, precision $PREC, ORT profile ${ASSETD_ORT_PROFILE:-fast}; $(date -u +%F)"
 echo
 echo "## 1. warm latency per image: median of $RUNS after a warm-up, one process per image and side"
 echo "# assetd stages (ms): decode includes orientation and colour (one libvips pass); encode is"
@@ -88,6 +89,17 @@ if [ $have_peer = 1 ]; then
             "$(ratio "$pms" "$total")" "$rss" "$prss" "$(ratio "$rss" "$prss")"
     done <"$side"
 fi
+
+echo
+echo "## 1b. both precisions: the same stages at int8 and fp32 (bgeval quality of each in section 5)"
+printf '%-22s %9s %9s %8s | %9s %9s %8s\n' image int8_infer fp32_infer ratio int8_total fp32_total ratio
+for img in "${imgs[@]}"; do
+    q=$(ASSETD_MODEL_PRECISION=int8 build/bench/cutout_bench -n "$RUNS" "$img" | tail -n1)
+    f=$(ASSETD_MODEL_PRECISION=fp32 build/bench/cutout_bench -n "$RUNS" "$img" | tail -n1)
+    read -r name _ _ _ qi _ _ qt _ <<<"$q"
+    read -r _ _ _ _ fi _ _ ft _ <<<"$f"
+    printf '%-22s %9s %9s %8s | %9s %9s %8s\n' "$name" "$qi" "$fi" "$(ratio "$fi" "$qi")" "$qt" "$ft" "$(ratio "$ft" "$qt")"
+done
 
 echo
 echo "## 2. cold start: fresh process -> first cut-out PNG on disk (median of 3, alternating; files cached)"
@@ -137,7 +149,10 @@ echo "# default: the curve on the mask; best: + a pass on the mirrored image; fa
 echo "# reference: the reference pipeline's mask at the same side. Paired counts are by MAE."
 BGEVAL=${ASSETD_BGEVAL:-$ROOT/../shared/data/bgeval}
 if [ -d "$BGEVAL/images" ]; then
-    build/bench/preset_bench "$BGEVAL"
+    for p in int8 fp32; do
+        echo "# precision $p"
+        ASSETD_MODEL_PRECISION=$p build/bench/preset_bench "$BGEVAL"
+    done
 else
     echo "(no $BGEVAL: skipped)"
 fi

@@ -54,8 +54,8 @@ static void select_kth(float *v, size_t n, size_t k)
 }
 
 typedef struct {
-    float *top, *bottom; /* the k largest / smallest values seen */
-    size_t k, have;      /* have: values kept so far (< k until enough) */
+    float *top, *bottom;  /* the k largest / smallest values seen */
+    size_t k, have;       /* have: values kept so far (< k until enough) */
     float hi_cut, lo_cut; /* the smallest kept top, the largest kept bottom */
 } tails;
 

@@ -33,8 +33,8 @@ typedef struct {
  * the value with a `tail` fraction of all values above it (hi) and below
  * it (lo). Exact; kept in memory: 2 x tail x values x samples floats. */
 typedef struct ad_calib_tails ad_calib_tails;
-ad_calib_tails *ad_calib_tails_new(int n, double tail, int samples); /* NULL: out of memory */
-int ad_calib_tails_add(ad_calib_tails *t, int index, float *data, size_t n);      /* -1: out of memory */
+ad_calib_tails *ad_calib_tails_new(int n, double tail, int samples);                /* NULL: out of memory */
+int ad_calib_tails_add(ad_calib_tails *t, int index, float *data, size_t n);        /* -1: out of memory */
 int ad_calib_tails_range(const ad_calib_tails *t, int index, float *lo, float *hi); /* -1: nothing fed */
 void ad_calib_tails_free(ad_calib_tails *t);
 

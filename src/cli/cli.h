@@ -13,15 +13,6 @@ ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, a
 /* The same at another input side (preset=fast). */
 ad_status ad_cli_open_model_side(const ad_config *cfg, int threads, int side, ad_model **out, ad_err *err);
 
-/* Is the int8 model in force (model_precision int8 on the medium model)? */
-int ad_cli_int8(const ad_config *cfg);
-/* The arithmetic in force, for ids and labels: "int8", "fp32" or "uint8"
- * (the small model's dynamic quantisation). Static. */
-const char *ad_cli_precision(const ad_config *cfg);
-/* The int8 model's activation ranges file into out, calibrated now if this
- * machine has none yet for this model, runtime and photo set (~1 min). */
-ad_status ad_cli_int8_ranges(const ad_config *cfg, int threads, char *out, size_t len, ad_err *err);
-
 /* Open the store the config names (--store, --data-dir, ...). exclusive:
  * this process is the one server writing to it (serve). */
 ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out, ad_err *err);

@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "base/parallel.h"
+#include "calib/model_open.h"
 #include "cli/cli.h"
 
 int ad_cmd_prepare(ad_config *cfg, int argc, char **argv)
@@ -22,11 +23,11 @@ int ad_cmd_prepare(ad_config *cfg, int argc, char **argv)
         return 1;
     }
     int vnni = ad_model_cpu_has_vnni();
-    printf("model %s, %s, side %d, ONNX Runtime %s: ready in %.1f s%s\n", cfg->model, ad_cli_precision(cfg),
+    printf("model %s, %s, side %d, ONNX Runtime %s: ready in %.1f s%s\n", cfg->model, ad_calib_precision(cfg),
            ad_model_side(model), ad_model_runtime_version(model), (ad_clock_ms() - t0) / 1000.0,
-           ad_cli_int8(cfg) ? (vnni ? " (int8 weights, VNNI)"
-                                    : " (7-bit weights: this CPU has no VNNI, full 8-bit would saturate)")
-                            : "");
+           ad_calib_int8(cfg)
+               ? (vnni ? " (int8 weights, VNNI)" : " (7-bit weights: this CPU has no VNNI, full 8-bit would saturate)")
+               : "");
     ad_model_close(model);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "base/version.h"
 #include "base/sha256.h"
 #include "base/workpool.h"
+#include "calib/model_open.h"
 #include "cli/cli.h"
 #include "http/server.h"
 #include "job/runner.h"
@@ -100,9 +101,9 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
     }
     char model_id[96], model_id_fast[96];
     /* Part of the cut-out cache's key: whatever changes the model's numbers. */
-    snprintf(model_id, sizeof model_id, "%s-%s/%s/%lld", cfg->model, ad_cli_precision(cfg), cfg->ort_profile,
+    snprintf(model_id, sizeof model_id, "%s-%s/%s/%lld", cfg->model, ad_calib_precision(cfg), cfg->ort_profile,
              cfg->model_side);
-    snprintf(model_id_fast, sizeof model_id_fast, "%s-%s/%s/%lld", cfg->model, ad_cli_precision(cfg),
+    snprintf(model_id_fast, sizeof model_id_fast, "%s-%s/%s/%lld", cfg->model, ad_calib_precision(cfg),
              cfg->ort_profile, cfg->model_side_fast);
     fast_opener fo = {cfg, threads};
     ad_api_config ac = {
@@ -154,7 +155,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         char info[256];
         snprintf(info, sizeof info,
                  "version=\"%s\",model=\"%s\",side=\"%lld\",precision=\"%s\",profile=\"%s\",ort=\"%s\"", AD_VERSION,
-                 cfg->model, cfg->model_side, ad_cli_precision(cfg), cfg->ort_profile,
+                 cfg->model, cfg->model_side, ad_calib_precision(cfg), cfg->ort_profile,
                  ad_model_runtime_version(model));
         ad_metrics_set(metrics, "assetd_build_info", info, 1);
     }

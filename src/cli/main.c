@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/version.h"
+#include "calib/model_open.h"
 #include "cli/cli.h"
 #include "image/image.h"
 
@@ -28,6 +29,11 @@ static void usage(FILE *f)
 ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, ad_err *err)
 {
     return ad_cli_open_model_side(cfg, threads, (int)cfg->model_side, out, err);
+}
+
+ad_status ad_cli_open_model_side(const ad_config *cfg, int threads, int side, ad_model **out, ad_err *err)
+{
+    return ad_calib_open_model(cfg, threads, side, out, err);
 }
 
 ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out, ad_err *err)

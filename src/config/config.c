@@ -45,7 +45,7 @@ static const setting settings[] = {
     S(model_side, T_INT, "896", 256, 2048, "side of the model's square input, pixels (multiple of 32)"),
     S(model_side_fast, T_INT, "640", 256, 2048,
       "model side for preset=fast (multiple of 32): a second session, opened on the first fast request"),
-    S(model_precision, T_STR, "fp32", 0, 0,
+    S(model_precision, T_STR, "int8", 0, 0,
       "medium model's arithmetic: int8 (statically quantised from the fp32 weights on this machine, calibrated once "
       "on the photos in calib_dir) or fp32; the small model is dynamically quantised and ignores this"),
     S(calib_dir, T_STR, "@deps/calibration", 0, 0, "photos the int8 model is calibrated on (scripts/setup.sh)"),

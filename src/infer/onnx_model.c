@@ -189,8 +189,7 @@ static ad_status read_graph(const ad_pb_field *gf, ad_onnx_model *m, ad_err *err
             if (f.wire == AD_PB_LEN && f.field == GRAPH_OUTPUT) {
                 ad_pb_reader_init(&vr, f.data, f.len);
                 while (ad_pb_next(&vr, &v) == 1)
-                    if (v.field == VI_NAME && v.wire == AD_PB_LEN &&
-                        push_str(&m->outputs, &m->noutputs, v.data, v.len))
+                    if (v.field == VI_NAME && v.wire == AD_PB_LEN && push_str(&m->outputs, &m->noutputs, v.data, v.len))
                         return ad_err_set(err, AD_ENOMEM, "out of memory");
             }
             if (append(&m->graph_rest, &m->graph_rest_len, f.start, f.whole_len))

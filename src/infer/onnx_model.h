@@ -18,7 +18,14 @@
 #include "base/err.h"
 
 /* onnx.proto's TensorProto.DataType values used here. */
-enum { AD_ONNX_FLOAT = 1, AD_ONNX_UINT8 = 2, AD_ONNX_INT8 = 3, AD_ONNX_INT32 = 6, AD_ONNX_INT64 = 7, AD_ONNX_FLOAT16 = 10 };
+enum {
+    AD_ONNX_FLOAT = 1,
+    AD_ONNX_UINT8 = 2,
+    AD_ONNX_INT8 = 3,
+    AD_ONNX_INT32 = 6,
+    AD_ONNX_INT64 = 7,
+    AD_ONNX_FLOAT16 = 10
+};
 
 #define AD_ONNX_MAX_DIMS 8
 
@@ -28,7 +35,7 @@ typedef struct {
     int nin, nout;
     uint8_t *rest; /* the node's other fields (attributes, domain), serialized */
     size_t rest_len;
-    int dead; /* dropped when the model is written */
+    int dead;  /* dropped when the model is written */
     int after; /* write after node `after` (an index), -1: first; see ad_onnx_write */
 } ad_onnx_node;
 

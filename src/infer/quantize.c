@@ -117,8 +117,7 @@ static int rename_uses(ad_onnx_model *m, const char *from, const char *to)
 {
     for (int i = 0; i < m->nnodes; i++)
         for (int j = 0; j < m->nodes[i].nin; j++)
-            if (!m->nodes[i].dead && strcmp(m->nodes[i].in[j], from) == 0 &&
-                ad_onnx_set_name(&m->nodes[i].in[j], to))
+            if (!m->nodes[i].dead && strcmp(m->nodes[i].in[j], from) == 0 && ad_onnx_set_name(&m->nodes[i].in[j], to))
                 return -1;
     return 0;
 }
@@ -436,8 +435,7 @@ static ad_status quantize_conv_weights(ad_onnx_model *m, const plan *p, int i, f
     int wi = m->nodes[i].nin > 1 ? ad_onnx_init_of(p->ix, m->nodes[i].in[1]) : -1;
     int bi = m->nodes[i].nin > 2 && *m->nodes[i].in[2] ? ad_onnx_init_of(p->ix, m->nodes[i].in[2]) : -1;
     if (wi < 0 || m->inits[wi].dtype != AD_ONNX_FLOAT || m->inits[wi].ndims < 2)
-        return ad_err_set(err, AD_EUNSUPPORTED, "model: Conv %.200s has no float weight initializer",
-                          m->nodes[i].name);
+        return ad_err_set(err, AD_EUNSUPPORTED, "model: Conv %.200s has no float weight initializer", m->nodes[i].name);
     const ad_onnx_tensor *w = &m->inits[wi];
     const int64_t cout = w->dims[0];
     const size_t per = ad_onnx_elems(w) / (size_t)cout;

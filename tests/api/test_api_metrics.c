@@ -79,7 +79,7 @@ TEST(metrics_are_valid_prometheus_text_and_move_with_requests)
     REQUIRE(before != NULL);
     /* build info: version, model, side, precision, runtime */
     CHECKF(strstr(before, "assetd_build_info{version=\"") != NULL, "%s", before);
-    CHECK(strstr(before, "model=\"medium\"") && strstr(before, "side=\"896\"") && strstr(before, "precision=\"fp16\""));
+    CHECK(strstr(before, "model=\"medium\"") && strstr(before, "side=\"896\"") && strstr(before, "precision=\"int8\""));
     CHECK(strstr(before, ",ort=\"1.") != NULL);
     char lint[4096];
     CHECKF(promtool_accepts(before, dir, lint, sizeof lint), "promtool: %s", lint);

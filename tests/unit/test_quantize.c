@@ -100,8 +100,9 @@ static int fp32_model(ad_onnx_model *om)
     ad_err e = AD_ERR_INIT;
     if (ad_file_read(MODEL, (size_t)1 << 31, &file, &len, &e) != AD_OK)
         return 0;
-    int ok = ad_isnet_retarget(file, len, 512, &g, &glen, NULL, &e) == AD_OK && ad_onnx_read(g, glen, om, &e) == AD_OK &&
-             ad_quant_to_fp32(om, &e) == AD_OK && ad_onnx_prune(om, &e) == AD_OK;
+    int ok = ad_isnet_retarget(file, len, 512, &g, &glen, NULL, &e) == AD_OK &&
+             ad_onnx_read(g, glen, om, &e) == AD_OK && ad_quant_to_fp32(om, &e) == AD_OK &&
+             ad_onnx_prune(om, &e) == AD_OK;
     free(file);
     free(g);
     return ok;

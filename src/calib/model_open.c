@@ -1,6 +1,6 @@
-/* model_open.c — open the model the config names, making the int8 model's
- * calibration first when it is missing (once per machine: the ranges are
- * kept in the model cache, named by what they depend on). */
+/* model_open.c — see model_open.h. */
+#include "calib/model_open.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,6 @@
 
 #include "base/log.h"
 #include "calib/calibrate.h"
-#include "cli/cli.h"
 
 static void base_config(const ad_config *cfg, int threads, int side, const char *path, ad_model_config *mc)
 {
@@ -23,16 +22,19 @@ static void base_config(const ad_config *cfg, int threads, int side, const char 
     mc->cache_dir = cfg->model_cache_dir;
 }
 
-int ad_cli_int8(const ad_config *cfg) { return strcmp(cfg->model, "medium") == 0 && strcmp(cfg->model_precision, "int8") == 0; }
+int ad_calib_int8(const ad_config *cfg)
+{
+    return strcmp(cfg->model, "medium") == 0 && strcmp(cfg->model_precision, "int8") == 0;
+}
 
-const char *ad_cli_precision(const ad_config *cfg)
+const char *ad_calib_precision(const ad_config *cfg)
 {
     if (strcmp(cfg->model, "small") == 0)
         return "uint8";
-    return ad_cli_int8(cfg) ? "int8" : "fp32";
+    return ad_calib_int8(cfg) ? "int8" : "fp32";
 }
 
-ad_status ad_cli_int8_ranges(const ad_config *cfg, int threads, char *out, size_t len, ad_err *err)
+ad_status ad_calib_ranges(const ad_config *cfg, int threads, char *out, size_t len, ad_err *err)
 {
     char model[4096], identity[4400];
     char **photos = NULL;
@@ -84,7 +86,7 @@ out:
     return rc;
 }
 
-ad_status ad_cli_open_model_side(const ad_config *cfg, int threads, int side, ad_model **out, ad_err *err)
+ad_status ad_calib_open_model(const ad_config *cfg, int threads, int side, ad_model **out, ad_err *err)
 {
     char path[4096], ranges[4200];
     ad_status rc = ad_config_model_path(cfg, path, sizeof path, err);
@@ -92,8 +94,8 @@ ad_status ad_cli_open_model_side(const ad_config *cfg, int threads, int side, ad
         return rc;
     ad_model_config mc;
     base_config(cfg, threads, side, path, &mc);
-    if (ad_cli_int8(cfg)) {
-        if ((rc = ad_cli_int8_ranges(cfg, threads, ranges, sizeof ranges, err)) != AD_OK)
+    if (ad_calib_int8(cfg)) {
+        if ((rc = ad_calib_ranges(cfg, threads, ranges, sizeof ranges, err)) != AD_OK)
             return rc;
         mc.precision = AD_PRECISION_INT8;
         mc.ranges_path = ranges;
