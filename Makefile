@@ -131,6 +131,8 @@ install: all
 	install -m 755 $(B)/assetd $(DESTDIR)$(PREFIX)/bin/assetd
 	install -m 644 deps/models/isnet-medium.onnx deps/models/isnet-small.onnx $(DESTDIR)$(LIBDIR)/models/
 	install -m 644 deps/onnxruntime/lib/libonnxruntime.so $(DESTDIR)$(LIBDIR)/onnxruntime/lib/
+	install -d $(DESTDIR)$(LIBDIR)/calibration
+	install -m 644 deps/calibration/*.jpg deps/calibration/*.png $(DESTDIR)$(LIBDIR)/calibration/
 	test -e $(DESTDIR)$(SYSCONFDIR)/assetd/assetd.conf || \
 		install -m 644 packaging/assetd.conf $(DESTDIR)$(SYSCONFDIR)/assetd/assetd.conf
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/assetd.service.in \

@@ -278,6 +278,18 @@ int main(int argc, char **argv)
                  "wrk -t2 -c8 -d%ds --latency -H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/v1/assets/%s "
                  "2>&1",
                  read_secs, API_KEY, s.port, ids[0]);
+        /* BENCH_PERF=1: where the server spends the read load, from perf
+         * (Debian's linux-perf) sampling it during the wrk run. */
+        char perf_data[] = "/tmp/assetd-perf-XXXXXX";
+        FILE *perf = NULL;
+        int use_perf =
+            getenv("BENCH_PERF") && system("command -v perf >/dev/null 2>&1") == 0 && mkstemp(perf_data) >= 0;
+        if (use_perf) {
+            char pc[300];
+            snprintf(pc, sizeof pc, "perf record -q -F 499 -g -p %d -o %s -- sleep %d 2>/dev/null", (int)s.pid,
+                     perf_data, read_secs > 1 ? read_secs - 1 : 1);
+            perf = popen(pc, "r");
+        }
         FILE *w = popen(cmd, "r");
         double rps = 0, p50 = -1, p99 = -1;
         while (w && fgets(line, sizeof line, w)) {
@@ -297,6 +309,20 @@ int main(int argc, char **argv)
         printf("GET /api/v1/assets/:id while cut-outs run (wrk, 2 threads, 8 connections): %.0f req/s, p50 %.2f ms, "
                "p99 %.2f ms\n",
                rps, p50, p99);
+        if (perf) {
+            pclose(perf);
+            char rc[400];
+            printf("# perf: the server's samples during the wrk run, by function (self %%, top 25)\n");
+            fflush(stdout);
+            snprintf(rc, sizeof rc,
+                     "perf report -i %s --no-children --sort dso,symbol --stdio -g none 2>/dev/null | "
+                     "grep -v '^#' | grep -v '^$' | head -25",
+                     perf_data);
+            if (system(rc) != 0)
+                printf("(perf report failed)\n");
+        }
+        if (use_perf)
+            unlink(perf_data);
     }
     server_kill(&s, SIGTERM);
     return 0;

@@ -1,6 +1,7 @@
 /* model_open.c — see model_open.h. */
 #include "calib/model_open.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/sha256.h"
 #include "calib/calibrate.h"
 
 static void base_config(const ad_config *cfg, int threads, int side, const char *path, ad_model_config *mc)
@@ -50,9 +52,24 @@ ad_status ad_calib_ranges(const ad_config *cfg, int threads, char *out, size_t l
         ad_err_set(err, rc, "%s; or use --model-precision fp32", err->msg);
         return rc;
     }
+    /* The model by content (size and hashes of its ends: an installed copy
+     * of the same file finds the same ranges), the runtime by size. */
     stat(model, &ms);
     stat(cfg->ort_library, &ls);
-    snprintf(identity, sizeof identity, "%s|%lld|%lld", model, (long long)ms.st_size, (long long)ls.st_size);
+    char ends[65] = "-";
+    FILE *f = fopen(model, "rb");
+    uint8_t *chunk = malloc(2u << 20);
+    if (f && chunk && ms.st_size > (4 << 20)) {
+        size_t got = fread(chunk, 1, 1u << 20, f);
+        if (fseek(f, -(1L << 20), SEEK_END) == 0)
+            got += fread(chunk + got, 1, 1u << 20, f);
+        ad_sha256_hex(chunk, got, ends);
+    }
+    free(chunk);
+    if (f)
+        fclose(f);
+    snprintf(identity, sizeof identity, "%s|%lld|%s|%lld", cfg->model, (long long)ms.st_size, ends,
+             (long long)ls.st_size);
     char key[65];
     ad_calib_key((const char *const *)photos, n, identity, key);
     snprintf(out, len, "%s/calib-%.16s.txt", cfg->model_cache_dir, key);
