@@ -33,7 +33,9 @@ const char *ad_calib_precision(const ad_config *cfg)
 {
     if (strcmp(cfg->model, "small") == 0)
         return "uint8";
-    return ad_calib_int8(cfg) ? "int8" : "fp32";
+    if (!ad_calib_int8(cfg))
+        return "fp32";
+    return ad_model_cpu_has_vnni() ? "int8" : "int8-w7"; /* 7-bit weights: other numbers */
 }
 
 ad_status ad_calib_ranges(const ad_config *cfg, int threads, char *out, size_t len, ad_err *err)

@@ -17,8 +17,9 @@
 /* Is the int8 model in force (model_precision int8 on the medium model)? */
 int ad_calib_int8(const ad_config *cfg);
 
-/* The arithmetic in force, for ids and labels: "int8", "fp32" or "uint8"
- * (the small model's dynamic quantisation). Static string. */
+/* The arithmetic in force, for ids and labels: "int8", "int8-w7" (7-bit
+ * weights, a CPU without VNNI), "fp32" or "uint8" (the small model's
+ * dynamic quantisation). Static string. */
 const char *ad_calib_precision(const ad_config *cfg);
 
 /* The int8 model's ranges file into out (calibrated now if missing).

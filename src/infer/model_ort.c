@@ -1,6 +1,7 @@
 /* model_ort.c — ad_model on ONNX Runtime's C API, loaded with dlopen. */
 #include "infer/model.h"
 
+#include <cpuid.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -65,8 +66,13 @@ void ad_model_config_defaults(ad_model_config *cfg)
 
 int ad_model_cpu_has_vnni(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
+    /* CPUID leaf 7: sub-leaf 0 ECX bit 11 is AVX512_VNNI, sub-leaf 1 EAX
+     * bit 4 AVX-VNNI (read directly: older compilers' cpu-feature builtins
+     * do not know the second). */
+    unsigned a, b, c, d;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11)))
+        return 1;
+    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4));
 }
 
 int ad_model_probe_names(const ad_model *m, const char *const **names)
