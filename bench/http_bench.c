@@ -311,13 +311,15 @@ int main(int argc, char **argv)
                rps, p50, p99);
         if (perf) {
             pclose(perf);
-            char rc[400];
-            printf("# perf: the server's samples during the wrk run, by function (self %%, top 25)\n");
+            char rc[700];
+            printf("# perf: the server's samples during the wrk run (self %%): by library, then the top\n"
+                   "# functions outside ONNX Runtime (which is the cut-outs running beside the reads)\n");
             fflush(stdout);
             snprintf(rc, sizeof rc,
-                     "perf report -i %s --no-children --sort dso,symbol --stdio -g none 2>/dev/null | "
-                     "grep -v '^#' | grep -v '^$' | head -25",
-                     perf_data);
+                     "{ perf report -i %s --no-children --sort dso --stdio -g none | grep -v '^#' | grep -v '^$' | "
+                     "head -8; perf report -i %s --no-children --sort dso,symbol --stdio -g none | grep -v '^#' | "
+                     "grep -v '^$' | grep -v onnxruntime | head -16; } 2>/dev/null",
+                     perf_data, perf_data);
             if (system(rc) != 0)
                 printf("(perf report failed)\n");
         }
