@@ -186,7 +186,7 @@ TEST(graph_passes_make_the_qdq_layout_ort_fuses)
     ad_onnx_free(&om);
 }
 
-static ad_model *open_at(int side, ad_model_precision p, const char *ranges)
+static ad_model *open_at(int side, ad_model_precision p, const char *ranges, int weight_bits)
 {
     ad_model_config mc;
     ad_model_config_defaults(&mc);
@@ -195,6 +195,7 @@ static ad_model *open_at(int side, ad_model_precision p, const char *ranges)
     mc.side = side;
     mc.precision = p;
     mc.ranges_path = ranges;
+    mc.weight_bits = weight_bits;
     mc.profile = AD_MODEL_FAST;
     ad_model *m = NULL;
     ad_err e = AD_ERR_INIT;
@@ -238,7 +239,7 @@ TEST(int8_session_computes_what_fp32_does)
     snprintf(ranges, sizeof ranges, "%s/ranges.txt", dir);
 
     /* Calibrate on two photos at 256 (enough for a test), run at 320. */
-    ad_model *probe = open_at(256, AD_PRECISION_PROBE, NULL);
+    ad_model *probe = open_at(256, AD_PRECISION_PROBE, NULL, 8);
     REQUIRE(probe);
     const char *const *names;
     CHECK(ad_model_probe_names(probe, &names) > 150);
@@ -247,21 +248,28 @@ TEST(int8_session_computes_what_fp32_does)
     CHECKF(ad_calib_run(probe, &cc, ranges, &e) == AD_OK, "%s", e.msg);
     ad_model_close(probe);
 
-    ad_model *f = open_at(320, AD_PRECISION_FP32, NULL), *q = open_at(320, AD_PRECISION_INT8, ranges);
-    REQUIRE(f && q);
-    float *a = mask_of(f, photos[0]), *b = mask_of(q, photos[0]);
-    REQUIRE(a && b);
-    double diff = 0;
-    size_t agree = 0, n = 320 * 320;
-    for (size_t i = 0; i < n; i++) {
-        diff += fabs(a[i] - b[i]);
-        agree += (a[i] >= 0.5f) == (b[i] >= 0.5f);
+    /* 8-bit weights (VNNI) and 7-bit (what a CPU without VNNI gets) */
+    ad_model *f = open_at(320, AD_PRECISION_FP32, NULL, 8), *q = open_at(320, AD_PRECISION_INT8, ranges, 8);
+    ad_model *q7 = open_at(320, AD_PRECISION_INT8, ranges, 7);
+    REQUIRE(f && q && q7);
+    float *a = mask_of(f, photos[0]);
+    REQUIRE(a);
+    for (int bits = 8; bits >= 7; bits--) {
+        float *b = mask_of(bits == 8 ? q : q7, photos[0]);
+        REQUIRE(b);
+        double diff = 0;
+        size_t agree = 0, n = 320 * 320;
+        for (size_t i = 0; i < n; i++) {
+            diff += fabs(a[i] - b[i]);
+            agree += (a[i] >= 0.5f) == (b[i] >= 0.5f);
+        }
+        printf("    chelsea at 320, %d-bit weights: mean |int8 - fp32| %.4f, %.2f%% pixels on the same side of 0.5\n",
+               bits, diff / n, 100.0 * agree / n);
+        CHECK(diff / n < 0.02 && agree > n * 0.98);
+        free(b);
     }
-    printf("    chelsea at 320: mean |int8 - fp32| %.4f, %.2f%% pixels on the same side of 0.5\n", diff / n,
-           100.0 * agree / n);
-    CHECK(diff / n < 0.02 && agree > n * 0.98);
     free(a);
-    free(b);
+    ad_model_close(q7);
     ad_model_close(f);
     ad_model_close(q);
     unlink(ranges);
