@@ -56,20 +56,28 @@ ad_status ad_calib_ranges(const ad_config *cfg, int threads, char *out, size_t l
     }
     /* The model by content (size and hashes of its ends: an installed copy
      * of the same file finds the same ranges), the runtime by size. */
-    stat(model, &ms);
+    FILE *f = fopen(model, "rb");
+    if (f == NULL) {
+        rc = ad_err_set(err, AD_ENOTFOUND, "model file %s not found (run scripts/setup.sh)", model);
+        goto out;
+    }
+    if (fstat(fileno(f), &ms) != 0 || !S_ISREG(ms.st_mode) || ms.st_size < (4 << 20)) {
+        fclose(f);
+        rc = ad_err_set(err, AD_EBACKEND, "model file %s is not an ISNet model (%lld bytes)", model,
+                        (long long)ms.st_size);
+        goto out;
+    }
     stat(cfg->ort_library, &ls);
     char ends[65] = "-";
-    FILE *f = fopen(model, "rb");
     uint8_t *chunk = malloc(2u << 20);
-    if (f && chunk && ms.st_size > (4 << 20)) {
+    if (chunk) {
         size_t got = fread(chunk, 1, 1u << 20, f);
         if (fseek(f, -(1L << 20), SEEK_END) == 0)
             got += fread(chunk + got, 1, 1u << 20, f);
         ad_sha256_hex(chunk, got, ends);
     }
     free(chunk);
-    if (f)
-        fclose(f);
+    fclose(f);
     snprintf(identity, sizeof identity, "%s|%lld|%s|%lld", cfg->model, (long long)ms.st_size, ends,
              (long long)ls.st_size);
     char key[65];
