@@ -580,8 +580,9 @@ ad_status ad_quant_qdq(ad_onnx_model *m, const ad_qranges *ranges, int weight_bi
         snprintf(nn, sizeof nn, "%s/ad_Q", t);
         int qnode = fail ? -1 : ad_onnx_add_node(m, "QuantizeLinear", nn, qin, 3, qout, 1, noattr, 0, producers[k]);
         fail |= qnode < 0;
-        /* One DQ per reading input, each placed right before nothing in
-         * particular: after the Q, which follows the producer. */
+        /* One DQ per reading input (a DQ read twice would stop ORT's
+         * fusions), written right after the Q, which follows the producer:
+         * the node order stays topological. */
         int ndq = 0;
         for (int i = 0; i < original && !fail; i++) {
             if (!live[i])
