@@ -393,7 +393,8 @@ int ad_onnx_add_init(ad_onnx_model *m, const char *name, int dtype, const int64_
     }
     t->dtype = dtype;
     t->ndims = ndims;
-    memcpy(t->dims, dims, (size_t)ndims * sizeof *dims);
+    if (ndims > 0) /* a scalar passes no dims */
+        memcpy(t->dims, dims, (size_t)ndims * sizeof *dims);
     t->data = data;
     t->len = len;
     return m->ninits++;
