@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-static int read_varint(ad_pb_reader *r, uint64_t *v)
+int ad_pb_read_varint(ad_pb_reader *r, uint64_t *v)
 {
     uint64_t out = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -26,13 +26,13 @@ int ad_pb_next(ad_pb_reader *r, ad_pb_field *f)
         return 0;
     memset(f, 0, sizeof *f);
     f->start = r->p;
-    if (read_varint(r, &key) != 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+    if (ad_pb_read_varint(r, &key) != 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
         return -1;
     f->field = (uint32_t)(key >> 3);
     f->wire = (int)(key & 7);
     switch (f->wire) {
     case AD_PB_VARINT:
-        if (read_varint(r, &f->varint) != 0)
+        if (ad_pb_read_varint(r, &f->varint) != 0)
             return -1;
         break;
     case AD_PB_I64:
@@ -40,7 +40,7 @@ int ad_pb_next(ad_pb_reader *r, ad_pb_field *f)
         n = f->wire == AD_PB_I64 ? 8 : 4;
         goto span;
     case AD_PB_LEN:
-        if (read_varint(r, &n) != 0)
+        if (ad_pb_read_varint(r, &n) != 0)
             return -1;
     span:
         if (n > (uint64_t)(r->end - r->p))

@@ -39,6 +39,10 @@ static inline void ad_pb_reader_init(ad_pb_reader *r, const void *buf, size_t le
  * input (truncated, overlong varint, group or unknown wire type). */
 int ad_pb_next(ad_pb_reader *r, ad_pb_field *f);
 
+/* Read one varint (e.g. from a packed repeated field's payload): 0, or -1
+ * when truncated or longer than 10 bytes. */
+int ad_pb_read_varint(ad_pb_reader *r, uint64_t *v);
+
 /* Does a LEN field hold exactly the NUL-free string s? */
 static inline int ad_pb_field_is(const ad_pb_field *f, const char *s)
 {

@@ -4,14 +4,7 @@
 #define AD_CLI_CLI_H
 
 #include "config/config.h"
-#include "infer/model.h"
 #include "store/store.h"
-
-/* Open the model the config names (shared by remove and serve). threads is
- * the intra-op thread count to use when the config leaves it at 0. */
-ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, ad_err *err);
-/* The same at another input side (preset=fast). */
-ad_status ad_cli_open_model_side(const ad_config *cfg, int threads, int side, ad_model **out, ad_err *err);
 
 /* Open the store the config names (--store, --data-dir, ...). exclusive:
  * this process is the one server writing to it (serve). */

@@ -18,7 +18,7 @@ int ad_cmd_prepare(ad_config *cfg, int argc, char **argv)
         return 2;
     }
     double t0 = ad_clock_ms();
-    if (ad_cli_open_model(cfg, ad_cpu_count(), &model, &err) != AD_OK) {
+    if (ad_calib_open_model(cfg, ad_cpu_count(), (int)cfg->model_side, &model, &err) != AD_OK) {
         fprintf(stderr, "assetd: %s\n", err.msg);
         return 1;
     }

@@ -12,6 +12,7 @@
 #include "base/version.h"
 #include "base/fsutil.h"
 #include "base/parallel.h"
+#include "calib/model_open.h"
 #include "cli/cli.h"
 #include "cutout/cutout.h"
 
@@ -241,7 +242,7 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
     ad_err err = AD_ERR_INIT;
     ad_model *model = NULL;
     int side = (int)(opt.preset == AD_PRESET_FAST ? cfg->model_side_fast : cfg->model_side);
-    if (ad_cli_open_model_side(cfg, ad_cpu_count(), side, &model, &err) != AD_OK) {
+    if (ad_calib_open_model(cfg, ad_cpu_count(), side, &model, &err) != AD_OK) {
         fprintf(stderr, "assetd: %s\n", err.msg);
         free(outs);
         return ad_status_exit(err.code);

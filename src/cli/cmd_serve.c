@@ -30,7 +30,7 @@ static ad_status open_fast_model(void *ctx, ad_model **out, ad_err *err)
 {
     const fast_opener *fo = ctx;
     ad_log(AD_LOG_INFO, "serve", "opening the model for preset=fast (side %lld)", fo->cfg->model_side_fast);
-    return ad_cli_open_model_side(fo->cfg, fo->threads, (int)fo->cfg->model_side_fast, out, err);
+    return ad_calib_open_model(fo->cfg, fo->threads, (int)fo->cfg->model_side_fast, out, err);
 }
 
 int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
@@ -147,7 +147,7 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         goto fail;
     ad_log(AD_LOG_INFO, "serve", "listening on %s port=%d data_dir=%s store=%s", cfg->listen, ad_http_port(http),
            cfg->data_dir, cfg->store);
-    if (ad_cli_open_model(cfg, threads, &model, &err) != AD_OK)
+    if (ad_calib_open_model(cfg, threads, (int)cfg->model_side, &model, &err) != AD_OK)
         goto fail;
     if (metrics) {
         /* values from fixed vocabularies (settings, versions): nothing a

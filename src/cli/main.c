@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "base/version.h"
-#include "calib/model_open.h"
 #include "cli/cli.h"
 #include "image/image.h"
 
@@ -24,16 +23,6 @@ static void usage(FILE *f)
                "\n"
                "settings (flag, environment variable):\n");
     ad_config_print_help(f);
-}
-
-ad_status ad_cli_open_model(const ad_config *cfg, int threads, ad_model **out, ad_err *err)
-{
-    return ad_cli_open_model_side(cfg, threads, (int)cfg->model_side, out, err);
-}
-
-ad_status ad_cli_open_model_side(const ad_config *cfg, int threads, int side, ad_model **out, ad_err *err)
-{
-    return ad_calib_open_model(cfg, threads, side, out, err);
 }
 
 ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out, ad_err *err)

@@ -130,15 +130,12 @@ static ad_status read_tensor(const ad_pb_field *f, ad_onnx_tensor *t, ad_err *er
                 return ad_err_set(err, AD_EUNSUPPORTED, "model: a tensor has more than %d dims", AD_ONNX_MAX_DIMS);
             t->dims[t->ndims++] = (int64_t)g.varint;
         } else if (g.field == T_DIMS && g.wire == AD_PB_LEN) { /* packed */
-            const uint8_t *p = g.data;
-            while (p < g.data + g.len) {
-                uint64_t x = 0;
-                int shift = 0;
-                while (p < g.data + g.len && (*p & 0x80) && shift < 63)
-                    x |= (uint64_t)(*p++ & 0x7f) << shift, shift += 7;
-                if (p == g.data + g.len || t->ndims == AD_ONNX_MAX_DIMS)
+            ad_pb_reader d;
+            uint64_t x;
+            ad_pb_reader_init(&d, g.data, g.len);
+            while (d.p < d.end) {
+                if (ad_pb_read_varint(&d, &x) != 0 || t->ndims == AD_ONNX_MAX_DIMS)
                     return ad_err_set(err, AD_EUNSUPPORTED, "model: malformed tensor dims");
-                x |= (uint64_t)(*p++ & 0x7f) << shift;
                 t->dims[t->ndims++] = (int64_t)x;
             }
         } else if (g.field == T_DTYPE && g.wire == AD_PB_VARINT) {
