@@ -30,7 +30,7 @@ want_test=0
 
 # ---------------------------------------------------------------- 1. apt
 APT_PKGS=(build-essential pkg-config ca-certificates
-          libvips-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libpq-dev
+          libvips-dev libsqlite3-dev libjansson-dev libpq-dev
           libcurl4-openssl-dev libdeflate-dev zlib1g-dev
           nodejs npm)
 

@@ -1,0 +1,308 @@
+/* head.c — see head.h. */
+#include "http/head.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* RFC 9110 5.6.2: the characters of a token (method, field name). */
+static int is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+size_t ad_http_head_len(const char *buf, size_t len, size_t *scanned)
+{
+    size_t i = *scanned > 3 ? *scanned - 3 : 0;
+    for (; i + 4 <= len; i++) {
+        const char *p = memchr(buf + i, '\r', len - i);
+        if (p == NULL)
+            break;
+        i = (size_t)(p - buf);
+        if (i + 4 <= len && memcmp(p, "\r\n\r\n", 4) == 0)
+            return i + 4;
+    }
+    *scanned = len;
+    return 0;
+}
+
+/* Why a head is refused: set the answer and return AD_HEAD_REFUSED. */
+static ad_head_result refuse(int *status, const char **code, const char **message, int s, const char *c,
+                             const char *m)
+{
+    *status = s;
+    *code = c;
+    *message = m;
+    return AD_HEAD_REFUSED;
+}
+#define REFUSE(s, c, m) refuse(status, code, message, s, c, m)
+
+/* Trim optional white space (SP, HTAB) from both ends of [*b, e), in place. */
+static char *trim(char *b, char *e)
+{
+    while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    *e = '\0';
+    return b;
+}
+
+/* 1 when the comma-separated list v holds token t (case-insensitive). */
+static int list_has(const char *v, const char *t)
+{
+    size_t n = strlen(t);
+    while (*v) {
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        const char *e = v;
+        while (*e && *e != ',')
+            e++;
+        const char *end = e;
+        while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if ((size_t)(end - v) == n && strncasecmp(v, t, n) == 0)
+            return 1;
+        v = e;
+    }
+    return 0;
+}
+
+/* The request line "METHOD SP target SP HTTP/1.x", NUL-terminated at its
+ * CR. */
+static ad_head_result parse_request_line(char *line, ad_http_head *out, int *status, const char **code,
+                                         const char **message)
+{
+    char *p = line;
+    out->method = p;
+    while (is_tchar((unsigned char)*p))
+        p++;
+    if (p == line || *p != ' ' || p - line > 32)
+        return REFUSE(400, "bad_request", "malformed request line: no method");
+    *p++ = '\0';
+    out->target = p;
+    while ((unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f)
+        p++;
+    if (p == out->target || *p != ' ')
+        return REFUSE(400, "bad_request", "malformed request line: no request target");
+    *p++ = '\0';
+    if (out->target[0] != '/' && strcmp(out->target, "*") != 0)
+        return REFUSE(400, "bad_request", "the request target must be a path starting with '/'");
+    if (strncmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' || p[6] != '.' || p[7] < '0' || p[7] > '9' ||
+        p[8] != '\0')
+        return REFUSE(400, "bad_request", "malformed request line: no HTTP version");
+    if (p[5] != '1' || p[7] > '1')
+        return REFUSE(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
+    out->minor = p[7] - '0';
+    return AD_HEAD_OK;
+}
+
+/* Content-Length: digits only; a value past 2^63 cannot be any body this
+ * server takes. */
+static ad_head_result parse_length(const char *v, ad_http_head *out, int *status, const char **code,
+                                   const char **message)
+{
+    uint64_t n = 0;
+    if (*v == '\0')
+        return REFUSE(400, "invalid_header", "Content-Length is not a valid length");
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return REFUSE(400, "invalid_header", "Content-Length is not a valid length");
+        if (n > (UINT64_C(1) << 63) / 10)
+            return REFUSE(413, "body_too_large", "request body exceeds the configured limit");
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    out->length = n;
+    return AD_HEAD_OK;
+}
+
+ad_head_result ad_http_head_parse(char *buf, size_t len, ad_http_head *out, int *status, const char **code,
+                                  const char **message)
+{
+    memset(out, 0, sizeof *out);
+    if (len < 4 || memcmp(buf + len - 4, "\r\n\r\n", 4) != 0)
+        return REFUSE(400, "bad_request", "malformed request head");
+    /* every line ends in CRLF; a bare CR or LF (or a NUL) anywhere would let
+     * a proxy split the lines differently */
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\0' || (buf[i] == '\r' && buf[i + 1] != '\n') ||
+            (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')))
+            return REFUSE(400, "bad_request", "malformed request head: a bare CR, LF or NUL");
+    }
+    char *line = buf, *end = buf + len - 2; /* end: the final CRLF */
+    char *cr = strstr(line, "\r\n");
+    *cr = '\0';
+    ad_head_result r = parse_request_line(line, out, status, code, message);
+    if (r != AD_HEAD_OK)
+        return r;
+    int hosts = 0, lengths = 0, encodings = 0;
+    const char *te = NULL, *cl = NULL, *connection = NULL;
+    for (line = cr + 2; line < end; line = cr + 2) {
+        cr = strstr(line, "\r\n");
+        *cr = '\0';
+        if (*line == ' ' || *line == '\t')
+            return REFUSE(400, "bad_request", "folded header lines are not accepted");
+        char *p = line;
+        while (is_tchar((unsigned char)*p))
+            p++;
+        if (p == line || *p != ':')
+            return REFUSE(400, "bad_request", "malformed header field");
+        *p = '\0';
+        char *value = trim(p + 1, cr);
+        for (const char *v = value; *v; v++)
+            if ((unsigned char)*v < 0x20 && *v != '\t')
+                return REFUSE(400, "bad_request", "a control character in a header value");
+        if (out->n_fields == AD_HTTP_MAX_FIELDS)
+            return REFUSE(431, "header_too_large", "more header fields than this server takes");
+        out->fields[out->n_fields++] = (ad_http_field){line, value};
+        if (strcasecmp(line, "Host") == 0)
+            hosts++;
+        else if (strcasecmp(line, "Content-Length") == 0)
+            lengths++, cl = value;
+        else if (strcasecmp(line, "Transfer-Encoding") == 0)
+            encodings++, te = value;
+        else if (strcasecmp(line, "Connection") == 0)
+            connection = value;
+        else if (strcasecmp(line, "Expect") == 0 && strcasecmp(value, "100-continue") == 0)
+            out->expect_continue = 1;
+    }
+    if (hosts > 1 || (out->minor == 1 && hosts == 0))
+        return REFUSE(400, "bad_request", hosts ? "more than one Host header" : "an HTTP/1.1 request needs a Host header");
+    /* one framing only: two lengths, or a length and an encoding, frame the
+     * body two ways, and a proxy in front may read it one way and us the
+     * other (request smuggling) */
+    if (lengths > 1)
+        return REFUSE(400, "invalid_header", "more than one Content-Length header");
+    if (encodings && (lengths || encodings > 1 || out->minor == 0))
+        return REFUSE(400, "invalid_header", "Transfer-Encoding with Content-Length, twice, or in HTTP/1.0");
+    if (te) {
+        if (strcasecmp(te, "chunked") != 0)
+            return REFUSE(501, "not_implemented", "the only Transfer-Encoding served is chunked");
+        out->framing = AD_HTTP_BODY_CHUNKED;
+    } else if (cl) {
+        if ((r = parse_length(cl, out, status, code, message)) != AD_HEAD_OK)
+            return r;
+        out->framing = out->length ? AD_HTTP_BODY_LENGTH : AD_HTTP_BODY_NONE;
+    }
+    out->keep_alive = out->minor == 1 ? !(connection && list_has(connection, "close"))
+                                      : connection != NULL && list_has(connection, "keep-alive");
+    return AD_HEAD_OK;
+}
+
+const char *ad_http_head_field(const ad_http_head *h, const char *name)
+{
+    for (int i = 0; i < h->n_fields; i++)
+        if (strcasecmp(h->fields[i].name, name) == 0)
+            return h->fields[i].value;
+    return NULL;
+}
+
+/* ------------------------------------------------------------ chunked */
+
+enum { C_SIZE, C_EXT, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER, C_TRAILER_LF, C_END_LF };
+
+#define CHUNK_LINE_MAX 4096
+#define TRAILER_MAX 16384
+
+static int hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+ad_chunked_result ad_http_chunked_decode(ad_http_chunked *d, char *in, size_t len, size_t *used, size_t *data_len)
+{
+    size_t i = 0, out = 0;
+    *data_len = 0;
+    while (i < len) {
+        char c = in[i];
+        switch (d->state) {
+        case C_SIZE:
+            if (hex(c) >= 0) {
+                if (d->digits == 15) /* 2^60 bytes: absurd, and no overflow */
+                    return AD_CHUNKED_ERROR;
+                d->left = d->left * 16 + (uint64_t)hex(c);
+                d->digits++;
+                i++;
+                break;
+            }
+            if (d->digits == 0)
+                return AD_CHUNKED_ERROR;
+            d->state = C_EXT;
+            d->line = 0;
+            break; /* the same byte again, as an extension or CR */
+        case C_EXT: /* chunk extensions are ignored (RFC 9112 7.1.1) */
+            if (c == '\r')
+                d->state = C_SIZE_LF;
+            else if (c == '\n' || ++d->line > CHUNK_LINE_MAX)
+                return AD_CHUNKED_ERROR;
+            i++;
+            break;
+        case C_SIZE_LF:
+            if (c != '\n')
+                return AD_CHUNKED_ERROR;
+            i++;
+            d->digits = 0;
+            d->line = 0;
+            d->state = d->left ? C_DATA : C_TRAILER;
+            break;
+        case C_DATA: {
+            size_t n = len - i;
+            if ((uint64_t)n > d->left)
+                n = (size_t)d->left;
+            memmove(in + out, in + i, n);
+            out += n;
+            i += n;
+            d->left -= n;
+            if (d->left == 0)
+                d->state = C_DATA_CR;
+            break;
+        }
+        case C_DATA_CR:
+            if (c != '\r')
+                return AD_CHUNKED_ERROR;
+            d->state = C_DATA_LF;
+            i++;
+            break;
+        case C_DATA_LF:
+            if (c != '\n')
+                return AD_CHUNKED_ERROR;
+            d->state = C_SIZE;
+            i++;
+            break;
+        case C_TRAILER: /* trailer fields are read and dropped */
+            if (c == '\r')
+                d->state = d->line == 0 ? C_END_LF : C_TRAILER_LF;
+            else if (c == '\n')
+                return AD_CHUNKED_ERROR;
+            else
+                d->line++;
+            if (++d->trailer > TRAILER_MAX)
+                return AD_CHUNKED_ERROR;
+            i++;
+            break;
+        case C_TRAILER_LF:
+            if (c != '\n')
+                return AD_CHUNKED_ERROR;
+            d->line = 0;
+            d->state = C_TRAILER;
+            i++;
+            break;
+        case C_END_LF:
+            if (c != '\n')
+                return AD_CHUNKED_ERROR;
+            *used = i + 1;
+            *data_len = out;
+            return AD_CHUNKED_DONE;
+        }
+    }
+    *used = i;
+    *data_len = out;
+    return AD_CHUNKED_MORE;
+}
