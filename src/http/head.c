@@ -28,8 +28,7 @@ size_t ad_http_head_len(const char *buf, size_t len, size_t *scanned)
 }
 
 /* Why a head is refused: set the answer and return AD_HEAD_REFUSED. */
-static ad_head_result refuse(int *status, const char **code, const char **message, int s, const char *c,
-                             const char *m)
+static ad_head_result refuse(int *status, const char **code, const char **message, int s, const char *c, const char *m)
 {
     *status = s;
     *code = c;
@@ -131,7 +130,7 @@ ad_head_result ad_http_head_parse(char *buf, size_t len, ad_http_head *out, int 
             return REFUSE(400, "bad_request", "malformed request head: a bare CR, LF or NUL");
     }
     char *line = buf, *end = buf + len - 2; /* end: the final CRLF */
-    char *cr = strstr(line, "\r\n");
+    char *cr = memmem(line, (size_t)(buf + len - line), "\r\n", 2);
     *cr = '\0';
     ad_head_result r = parse_request_line(line, out, status, code, message);
     if (r != AD_HEAD_OK)
@@ -139,7 +138,7 @@ ad_head_result ad_http_head_parse(char *buf, size_t len, ad_http_head *out, int 
     int hosts = 0, lengths = 0, encodings = 0;
     const char *te = NULL, *cl = NULL, *connection = NULL;
     for (line = cr + 2; line < end; line = cr + 2) {
-        cr = strstr(line, "\r\n");
+        cr = memmem(line, (size_t)(buf + len - line), "\r\n", 2);
         *cr = '\0';
         if (*line == ' ' || *line == '\t')
             return REFUSE(400, "bad_request", "folded header lines are not accepted");
@@ -168,7 +167,8 @@ ad_head_result ad_http_head_parse(char *buf, size_t len, ad_http_head *out, int 
             out->expect_continue = 1;
     }
     if (hosts > 1 || (out->minor == 1 && hosts == 0))
-        return REFUSE(400, "bad_request", hosts ? "more than one Host header" : "an HTTP/1.1 request needs a Host header");
+        return REFUSE(400, "bad_request",
+                      hosts ? "more than one Host header" : "an HTTP/1.1 request needs a Host header");
     /* one framing only: two lengths, or a length and an encoding, frame the
      * body two ways, and a proxy in front may read it one way and us the
      * other (request smuggling) */
@@ -236,7 +236,7 @@ ad_chunked_result ad_http_chunked_decode(ad_http_chunked *d, char *in, size_t le
                 return AD_CHUNKED_ERROR;
             d->state = C_EXT;
             d->line = 0;
-            break; /* the same byte again, as an extension or CR */
+            break;  /* the same byte again, as an extension or CR */
         case C_EXT: /* chunk extensions are ignored (RFC 9112 7.1.1) */
             if (c == '\r')
                 d->state = C_SIZE_LF;

@@ -32,8 +32,8 @@ typedef struct {
     ad_http_field fields[AD_HTTP_MAX_FIELDS];
     int n_fields;
     ad_http_framing framing;
-    uint64_t length;   /* for AD_HTTP_BODY_LENGTH */
-    int keep_alive;    /* what the client asked for (version and Connection) */
+    uint64_t length;     /* for AD_HTTP_BODY_LENGTH */
+    int keep_alive;      /* what the client asked for (version and Connection) */
     int expect_continue; /* Expect: 100-continue */
 } ad_http_head;
 

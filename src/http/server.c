@@ -43,10 +43,10 @@
 
 #include "http/head.h"
 
-#define IO_CHUNK 65536          /* bytes read or streamed per step */
-#define LINGER_S 2.0            /* s a closing connection's input is still read and dropped */
+#define IO_CHUNK 65536           /* bytes read or streamed per step */
+#define LINGER_S 2.0             /* s a closing connection's input is still read and dropped */
 #define LINGER_BYTES (16u << 20) /* and at most this many bytes */
-#define RATE_GRACE_S 10.0       /* a body's first seconds are free; after them it must average min_rate */
+#define RATE_GRACE_S 10.0        /* a body's first seconds are free; after them it must average min_rate */
 
 typedef struct conn conn;
 
@@ -145,8 +145,8 @@ struct conn {
     size_t out_len, out_off;
     ad_http_resp *resp;
     int no_body, chunked_out;
-    uint64_t sent;     /* body bytes sent */
-    char *sbuf;        /* a streamed body's current piece, framed */
+    uint64_t sent; /* body bytes sent */
+    char *sbuf;    /* a streamed body's current piece, framed */
     size_t s_len, s_off;
     int s_end;         /* the stream has ended (its last piece is in sbuf) */
     double linger_end; /* s, monotonic */
@@ -445,43 +445,80 @@ static void keep_in_memory(ad_http_server *s, ad_http_req *r, const char *data, 
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 422: return "Unprocessable Content";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 507: return "Insufficient Storage";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 422:
+        return "Unprocessable Content";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return "Status";
     }
 }
 
@@ -1065,12 +1102,23 @@ static void conn_run(conn *c)
     for (;;) {
         int moved = 0;
         switch (c->state) {
-        case S_HEAD: moved = step_head(c); break;
-        case S_BODY: moved = step_body(c); break;
-        case S_WRITE: moved = step_write(c); break;
-        case S_LINGER: moved = step_linger(c); break;
-        case S_HANDLER: break;
-        case S_CLOSED: conn_close(c); return;
+        case S_HEAD:
+            moved = step_head(c);
+            break;
+        case S_BODY:
+            moved = step_body(c);
+            break;
+        case S_WRITE:
+            moved = step_write(c);
+            break;
+        case S_LINGER:
+            moved = step_linger(c);
+            break;
+        case S_HANDLER:
+            break;
+        case S_CLOSED:
+            conn_close(c);
+            return;
         }
         if (!moved)
             break;

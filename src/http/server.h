@@ -1,12 +1,13 @@
 /* server.h — the HTTP front: listening, connections, request bodies and
- * responses, over libmicrohttpd (the only module that sees its API).
+ * responses; an HTTP/1.1 server of its own (server.c says why).
  *
- * libmicrohttpd's internal epoll thread(s) do all socket I/O. A request is
- * handed to the application once its body has arrived (bounded by
- * max_body); the application answers at once (cheap metadata calls) or defers
- * and answers later from any thread (CPU-heavy work on its own pool), in
- * which case the connection is suspended meanwhile and other clients are
- * served. The server knows nothing about routes or JSON. */
+ * A few I/O threads do all socket I/O. A request is handed to the
+ * application once its body has arrived (bounded by max_body); the
+ * application answers at once (cheap metadata calls) or defers and answers
+ * later from any thread (CPU-heavy work on its own pool), in which case the
+ * connection waits meanwhile and other clients are served. Every answer the
+ * server gives by itself (a malformed head, a body over a limit) is a JSON
+ * error like the application's. The server knows nothing about routes. */
 #ifndef AD_HTTP_SERVER_H
 #define AD_HTTP_SERVER_H
 
