@@ -6,7 +6,9 @@
  * counts against no curve. Used to choose the default preset's curve on
  * ../shared/data/bgeval-ecssd300 (docs/engine.md).
  *
- *   build/bench/curve_bench [-n MAX] [-m] [-s SIDE] SET_DIR   (-m: with the mirrored pass; SIDE 896) */
+ *   build/bench/curve_bench [-n MAX] [-m [-l]] [-s SIDE] SET_DIR
+ *   (-m: with the mirrored pass, averaged; -l: averaged as log-odds, as
+ *   preset=best does; SIDE 896) */
 #include <math.h>
 
 #include "gtset.h"
@@ -38,20 +40,22 @@ static void curve(int k, float *p, size_t n)
 
 int main(int argc, char **argv)
 {
-    int max = 1000000, mirror = 0, side_opt = 896;
+    int max = 1000000, mirror = 0, logodds = 0, side_opt = 896;
     const char *set = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
             max = atoi(argv[++i]);
         else if (strcmp(argv[i], "-m") == 0)
             mirror = 1;
+        else if (strcmp(argv[i], "-l") == 0)
+            logodds = 1;
         else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
             side_opt = atoi(argv[++i]);
         else
             set = argv[i];
     }
     if (set == NULL) {
-        fprintf(stderr, "usage: curve_bench [-n MAX] [-m] [-s SIDE] SET_DIR\n");
+        fprintf(stderr, "usage: curve_bench [-n MAX] [-m [-l]] [-s SIDE] SET_DIR\n");
         return 2;
     }
     ad_err e = AD_ERR_INIT;
@@ -87,7 +91,10 @@ int main(int argc, char **argv)
             ad_matte_flip_planes(tensor, 3, side);
             if (ad_model_run(m, tensor, prob2, &e) != AD_OK)
                 return 1;
-            ad_matte_average_mirrored(prob, prob2, side);
+            if (logodds)
+                ad_matte_average_mirrored_logodds(prob, prob2, side);
+            else
+                ad_matte_average_mirrored(prob, prob2, side);
         }
         ad_pixmap up = {0};
         if (ad_pixmap_init(&up, rgb.width, rgb.height, 1, &e) != AD_OK)
@@ -105,7 +112,10 @@ int main(int argc, char **argv)
         ad_pixmap_cleanup(&rgb);
         ad_pixmap_cleanup(&gt);
     }
-    printf("# %d images from %s, side %d%s\n", n, set, side, mirror ? ", averaged with the mirrored pass" : "");
+    printf("# %d images from %s, side %d%s\n", n, set, side,
+           !mirror   ? ""
+           : logodds ? ", averaged with the mirrored pass as log-odds"
+                     : ", averaged with the mirrored pass");
     printf("%-14s %8s %7s %7s %s\n", "curve", "MAE", "IoU", "maxF", "vs none (MAE)");
     for (int k = 0; k < NCURVES; k++) {
         double mae = 0, iou = 0, f = 0;
@@ -115,7 +125,7 @@ int main(int argc, char **argv)
             mae += a.mae, iou += a.iou, f += a.maxf;
             better += a.mae<z.mae - 1e-7, worse += a.mae> z.mae + 1e-7;
         }
-        printf("%-14s %8.4f %7.3f %7.3f better on %d, worse on %d\n", names[k], mae / n, iou / n, f / n, better, worse);
+        printf("%-14s %8.5f %7.4f %7.4f better on %d, worse on %d\n", names[k], mae / n, iou / n, f / n, better, worse);
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "base/parallel.h"
 #include "calib/model_open.h"
 #include "config/config.h"
+#include "cutout/options.h"
 #include "image/image.h"
 #include "infer/model.h"
 
@@ -108,19 +109,25 @@ static gt_score gt_score_mask(const ad_pixmap *pred, const ad_pixmap *gt)
 
 /* ISNet medium at this side, as the settings (ASSETD_* variables) say:
  * precision, profile, the model cache. */
-static ad_model *gt_open_model(int side, const char *who)
+/* The model at side (0: the side preset runs at under the settings). */
+static inline ad_model *gt_open_model_for(int side, int preset, const char *who)
 {
     ad_config cfg;
     ad_err e = AD_ERR_INIT;
     char *argv[] = {(char *)who, NULL};
     int argc = 1;
     ad_model *m = NULL;
-    if (ad_config_load(&cfg, &argc, argv, &e) != AD_OK || ad_calib_open_model(&cfg, ad_cpu_count(), side, &m, &e) != AD_OK) {
+    int ok = ad_config_load(&cfg, &argc, argv, &e) == AD_OK;
+    if (ok && side == 0)
+        side = ad_cutout_preset_side(&cfg, preset);
+    if (!ok || ad_calib_open_model(&cfg, ad_cpu_count(), side, &m, &e) != AD_OK) {
         fprintf(stderr, "%s: model at %d: %s\n", who, side, e.msg);
         exit(1);
     }
     ad_config_cleanup(&cfg);
     return m;
 }
+
+static inline ad_model *gt_open_model(int side, const char *who) { return gt_open_model_for(side, AD_PRESET_DEFAULT, who); }
 
 #endif

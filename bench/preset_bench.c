@@ -52,8 +52,8 @@ int main(int argc, char **argv)
             return 2;
         }
         opt.channels = AD_CHANNELS_ALPHA;
-        int side = opt.preset == AD_PRESET_FAST ? 640 : 896;
-        ad_model *m = gt_open_model(side, "preset_bench");
+        ad_model *m = gt_open_model_for(0, opt.preset, "preset_bench");
+        int side = ad_model_side(m);
         gt_score *s = calloc((size_t)n, sizeof *s);
         double sum_mae = 0, sum_iou = 0, sum_f = 0, sum_ms = 0;
         ad_cutout_limits lim = {.max_pixels = 400000000};

@@ -12,6 +12,7 @@
 #include "base/lru.h"
 #include "base/metrics.h"
 #include "base/workpool.h"
+#include "cutout/options.h"
 #include "http/server.h"
 #include "infer/model.h"
 #include "job/runner.h"
@@ -32,12 +33,13 @@ typedef struct {
     const char *model_id;     /* lent; names the model in cache keys */
     const char *cors_origins; /* lent; comma-separated origins allowed from browsers, "*" any, "" none */
     ad_metrics *metrics;      /* lent; NULL: no /metrics (its families are declared by ad_api_new) */
-    /* preset=fast runs on a second, smaller model, opened on first use by
-     * this (NULL: preset=fast runs on the main model) */
-    ad_status (*open_fast_model)(void *ctx, ad_model **out, ad_err *err);
-    const char *model_id_fast; /* lent; names preset=fast's model */
-    const char *tmp_dir;       /* lent; where one-shot bodies wait, unlinked (NULL: $TMPDIR or /tmp) */
-    void *open_fast_ctx;
+    /* presets with a model of their own (fast: a smaller side, best: a
+     * larger one), opened on first use by open_preset_model; a preset whose
+     * model_id_preset is NULL runs on the main model */
+    ad_status (*open_preset_model)(void *ctx, int preset, ad_model **out, ad_err *err);
+    void *open_preset_ctx;
+    const char *model_id_preset[AD_PRESET_COUNT]; /* lent; names each such preset's model */
+    const char *tmp_dir; /* lent; where one-shot bodies wait, unlinked (NULL: $TMPDIR or /tmp) */
 } ad_api_config;
 
 typedef struct ad_api ad_api;

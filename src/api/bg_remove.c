@@ -97,8 +97,7 @@ void ad_bg_describe_result(ad_api *api, const ad_cutout_result *res, int preset,
     }
     snprintf(v, sizeof v, "%.0f", res->timing.total);
     ad_http_resp_header(r, "X-Processing-Time-Ms", v);
-    const char *model =
-        preset == AD_PRESET_FAST && api->cfg.open_fast_model ? api->cfg.model_id_fast : api->cfg.model_id;
+    const char *model = ad_api_model_id_for(api, preset);
     if (model)
         ad_http_resp_header(r, "X-Model", model);
 }
@@ -138,7 +137,8 @@ static void cache_key(const cutout_task *t, char key[256])
 {
     char opts[65];
     ad_cutout_options_key(&t->opt, opts);
-    snprintf(key, 256, "%s:%s:%s", t->sha256, t->api->cfg.model_id ? t->api->cfg.model_id : "", opts);
+    const char *model = ad_api_model_id_for(t->api, t->opt.preset);
+    snprintf(key, 256, "%s:%s:%s", t->sha256, model ? model : "", opts);
 }
 
 /* What the cache keeps after a result's bytes: what its headers say. */

@@ -19,8 +19,8 @@
 struct ad_api {
     ad_api_config cfg;
     ad_model *model;
-    ad_model *fast_model; /* opened on first preset=fast (under fast_lock) */
-    pthread_mutex_t fast_lock;
+    ad_model *preset_model[AD_PRESET_COUNT]; /* a preset's own model, opened on first use (under preset_lock) */
+    pthread_mutex_t preset_lock;
     ad_jobrunner *jobs;
     int ready, draining; /* accessed with __atomic builtins */
     pthread_mutex_t key_lock;
@@ -74,6 +74,9 @@ extern char ad_api_deferred_mark;
 /* Answer a deferred request (from any thread), with the CORS headers the
  * router adds to the others. */
 void ad_api_finish(ad_api *api, ad_http_req *req, ad_http_resp *r);
+
+/* The id of the model a preset runs on (X-Model, the cache key). */
+const char *ad_api_model_id_for(const ad_api *api, int preset);
 
 /* The model a preset runs on (preset=fast: the smaller one, opened on
  * first use). NULL with err set when it cannot be opened. */

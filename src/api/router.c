@@ -22,7 +22,7 @@ ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err)
     if (cfg->metrics)
         ad_api_metrics_declare(cfg->metrics);
     pthread_mutex_init(&api->key_lock, NULL);
-    pthread_mutex_init(&api->fast_lock, NULL);
+    pthread_mutex_init(&api->preset_lock, NULL);
     *out = api;
     return AD_OK;
 }
@@ -34,17 +34,29 @@ void ad_api_set_ready(ad_api *api, ad_model *model, ad_jobrunner *jobs)
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
 }
 
+/* 1 when preset runs on a model of its own. */
+static int own_model(const ad_api *api, int preset)
+{
+    return preset >= 0 && preset < AD_PRESET_COUNT && api->cfg.open_preset_model && api->cfg.model_id_preset[preset];
+}
+
+const char *ad_api_model_id_for(const ad_api *api, int preset)
+{
+    return own_model(api, preset) ? api->cfg.model_id_preset[preset] : api->cfg.model_id;
+}
+
 ad_model *ad_api_model_for(ad_api *api, int preset, ad_err *err)
 {
-    if (preset != AD_PRESET_FAST || api->cfg.open_fast_model == NULL)
+    if (!own_model(api, preset))
         return api->model;
-    /* the first fast request opens it (a second or so with the optimised-
-     * model cache); the others wait for it here rather than open another */
-    pthread_mutex_lock(&api->fast_lock);
-    if (api->fast_model == NULL && api->cfg.open_fast_model(api->cfg.open_fast_ctx, &api->fast_model, err) != AD_OK)
-        api->fast_model = NULL;
-    ad_model *m = api->fast_model;
-    pthread_mutex_unlock(&api->fast_lock);
+    /* the first request opens it (a second or so with the optimised-model
+     * cache); the others wait for it here rather than open another */
+    pthread_mutex_lock(&api->preset_lock);
+    if (api->preset_model[preset] == NULL &&
+        api->cfg.open_preset_model(api->cfg.open_preset_ctx, preset, &api->preset_model[preset], err) != AD_OK)
+        api->preset_model[preset] = NULL;
+    ad_model *m = api->preset_model[preset];
+    pthread_mutex_unlock(&api->preset_lock);
     return m;
 }
 
@@ -55,8 +67,9 @@ void ad_api_free(ad_api *api)
     if (api == NULL)
         return;
     pthread_mutex_destroy(&api->key_lock);
-    pthread_mutex_destroy(&api->fast_lock);
-    ad_model_close(api->fast_model);
+    pthread_mutex_destroy(&api->preset_lock);
+    for (int p = 0; p < AD_PRESET_COUNT; p++)
+        ad_model_close(api->preset_model[p]);
     free(api);
 }
 

@@ -241,7 +241,7 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
 
     ad_err err = AD_ERR_INIT;
     ad_model *model = NULL;
-    int side = (int)(opt.preset == AD_PRESET_FAST ? cfg->model_side_fast : cfg->model_side);
+    int side = ad_cutout_preset_side(cfg, opt.preset);
     if (ad_calib_open_model(cfg, ad_cpu_count(), side, &model, &err) != AD_OK) {
         fprintf(stderr, "assetd: %s\n", err.msg);
         free(outs);

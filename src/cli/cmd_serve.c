@@ -20,17 +20,19 @@
 #include "job/runner.h"
 #include "store/store.h"
 
-/* preset=fast's model, opened by the api on the first fast request */
+/* A preset's own model (fast, best: another side), opened by the api on
+ * the preset's first request */
 typedef struct {
     const ad_config *cfg;
     int threads;
-} fast_opener;
+} preset_opener;
 
-static ad_status open_fast_model(void *ctx, ad_model **out, ad_err *err)
+static ad_status open_preset_model(void *ctx, int preset, ad_model **out, ad_err *err)
 {
-    const fast_opener *fo = ctx;
-    ad_log(AD_LOG_INFO, "serve", "opening the model for preset=fast (side %lld)", fo->cfg->model_side_fast);
-    return ad_calib_open_model(fo->cfg, fo->threads, (int)fo->cfg->model_side_fast, out, err);
+    const preset_opener *po = ctx;
+    int side = ad_cutout_preset_side(po->cfg, preset);
+    ad_log(AD_LOG_INFO, "serve", "opening the model for preset=%s (side %d)", ad_cutout_preset_name(preset), side);
+    return ad_calib_open_model(po->cfg, po->threads, side, out, err);
 }
 
 int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
@@ -99,20 +101,18 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         ad_err_set(&err, AD_ENOMEM, "out of memory");
         goto fail;
     }
-    char model_id[96], model_id_fast[96];
-    /* Part of the cut-out cache's key: whatever changes the model's numbers. */
+    /* Part of the cut-out cache's key: whatever changes the model's
+     * numbers. A preset at another side has a model (and an id) of its own. */
+    char model_id[96], preset_ids[AD_PRESET_COUNT][96];
     snprintf(model_id, sizeof model_id, "%s-%s/%s/%lld", cfg->model, ad_calib_precision(cfg), cfg->ort_profile,
              cfg->model_side);
-    snprintf(model_id_fast, sizeof model_id_fast, "%s-%s/%s/%lld", cfg->model, ad_calib_precision(cfg),
-             cfg->ort_profile, cfg->model_side_fast);
-    fast_opener fo = {cfg, threads};
+    preset_opener po = {cfg, threads};
     ad_api_config ac = {
         .cache = cache,
         .model_id = model_id,
-        .model_id_fast = model_id_fast,
         .tmp_dir = cfg->data_dir,
-        .open_fast_model = open_fast_model,
-        .open_fast_ctx = &fo,
+        .open_preset_model = open_preset_model,
+        .open_preset_ctx = &po,
         .store = store,
         .pool = pool,
         .io_pool = io_pool,
@@ -125,6 +125,14 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
         .cors_origins = cfg->cors_origins,
         .metrics = metrics,
     };
+    for (int p = 0; p < AD_PRESET_COUNT; p++) {
+        int side = ad_cutout_preset_side(cfg, p);
+        if (side == cfg->model_side)
+            continue;
+        snprintf(preset_ids[p], sizeof preset_ids[p], "%s-%s/%s/%d", cfg->model, ad_calib_precision(cfg),
+                 cfg->ort_profile, side);
+        ac.model_id_preset[p] = preset_ids[p];
+    }
     if (ad_api_new(&ac, &api, &err) != AD_OK)
         goto fail;
     ad_http_config hc = {

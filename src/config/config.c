@@ -45,6 +45,10 @@ static const setting settings[] = {
     S(model_side, T_INT, "896", 256, 2048, "side of the model's square input, pixels (multiple of 32)"),
     S(model_side_fast, T_INT, "640", 256, 2048,
       "model side for preset=fast (multiple of 32): a second session, opened on the first fast request"),
+    S(model_side_best, T_INT, "896", 256, 2048,
+      "model side for preset=best (multiple of 32); when it is not model_side, both of best's passes run on a "
+      "session of their own, opened on the first best request (1024 scored better on binary product-like masks, "
+      "worse on soft mattes: docs/engine.md)"),
     S(model_precision, T_STR, "int8", 0, 0,
       "medium model's arithmetic: int8 (statically quantised from the fp32 weights on this machine, calibrated once "
       "on the photos in calib_dir) or fp32; the small model is dynamically quantised and ignores this"),
@@ -350,6 +354,8 @@ ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
         return ad_err_set(err, AD_EINVAL, "model_side %lld is not a multiple of 32", cfg->model_side);
     if (cfg->model_side_fast % 32 != 0)
         return ad_err_set(err, AD_EINVAL, "model_side_fast %lld is not a multiple of 32", cfg->model_side_fast);
+    if (cfg->model_side_best % 32 != 0)
+        return ad_err_set(err, AD_EINVAL, "model_side_best %lld is not a multiple of 32", cfg->model_side_best);
     return AD_OK;
 }
 

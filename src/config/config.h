@@ -20,6 +20,7 @@ typedef struct {
     long long ort_threads;     /* intra-op threads per inference, 0 = all cores */
     long long model_side;      /* model input side, pixels (multiple of 32) */
     long long model_side_fast; /* the side of preset=fast's model */
+    long long model_side_best; /* the side of preset=best's model */
     char *model_precision;     /* "int8" | "fp32" (medium only) */
     char *calib_dir;           /* int8 calibration photos */
     char *model_cache_dir;     /* optimised-model cache, "" = none */

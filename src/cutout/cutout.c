@@ -68,9 +68,10 @@ static ad_cutout_box box_of_rows(const int *first, const int *last, int h)
 static ad_status run_passes(ad_model *model, const ad_cutout_options *opt, float *tensor, float *prob, ad_err *err)
 {
     const int side = ad_model_side(model);
+    const size_t plane = (size_t)side * side;
     ad_status rc = ad_model_run(model, tensor, prob, err);
     if (rc == AD_OK && opt->preset == AD_PRESET_BEST) {
-        float *mirrored = malloc((size_t)side * side * sizeof(float));
+        float *mirrored = malloc(plane * sizeof(float));
         if (mirrored == NULL)
             return ad_err_set(err, AD_ENOMEM, "out of memory for the second pass");
         ad_matte_flip_planes(tensor, 3, side);
@@ -79,7 +80,7 @@ static ad_status run_passes(ad_model *model, const ad_cutout_options *opt, float
         free(mirrored);
     }
     if (rc == AD_OK && opt->preset != AD_PRESET_REFERENCE)
-        ad_matte_curve(prob, (size_t)side * side);
+        ad_matte_curve(prob, plane);
     return rc;
 }
 

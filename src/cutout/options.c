@@ -20,8 +20,8 @@
 static const ad_option_decl decls[] = {
     O(preset, AD_OPT_ENUM, "default|fast|best|reference", 0, 0, "default", 1,
       "default: one model pass and a contrast curve on the mask; best: a second pass on the mirrored image, "
-      "averaged (about twice the time); fast: one pass at a smaller model side (--model-side-fast, 640 by "
-      "default); reference: the reference pipeline's mask (one pass, no curve)"),
+      "averaged, then the curve (about twice the time; at --model-side-best); fast: one pass at a smaller model "
+      "side (--model-side-fast, 640 by default); reference: the reference pipeline's mask (one pass, no curve)"),
     O(channels, AD_OPT_ENUM, "rgba|alpha", 0, 0, "rgba", 1,
       "rgba: the cut-out (original pixels, the mask as alpha); alpha: the 8-bit mask as a grey image"),
     O(format, AD_OPT_ENUM, "png|webp|jpg", 0, 0, "png", 1,
@@ -335,4 +335,22 @@ void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t le
 const char *ad_cutout_content_type(const ad_cutout_options *o)
 {
     return o->format == AD_FORMAT_WEBP ? "image/webp" : o->format == AD_FORMAT_JPG ? "image/jpeg" : "image/png";
+}
+
+int ad_cutout_preset_side(const ad_config *cfg, int preset)
+{
+    switch (preset) {
+    case AD_PRESET_FAST:
+        return (int)cfg->model_side_fast;
+    case AD_PRESET_BEST:
+        return (int)cfg->model_side_best;
+    default:
+        return (int)cfg->model_side;
+    }
+}
+
+const char *ad_cutout_preset_name(int preset)
+{
+    static const char *const names[AD_PRESET_COUNT] = {"default", "fast", "best", "reference"};
+    return preset >= 0 && preset < AD_PRESET_COUNT ? names[preset] : "?";
 }

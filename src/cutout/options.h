@@ -17,8 +17,9 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "config/config.h"
 
-typedef enum { AD_PRESET_DEFAULT, AD_PRESET_FAST, AD_PRESET_BEST, AD_PRESET_REFERENCE } ad_preset;
+typedef enum { AD_PRESET_DEFAULT, AD_PRESET_FAST, AD_PRESET_BEST, AD_PRESET_REFERENCE, AD_PRESET_COUNT } ad_preset;
 typedef enum { AD_CHANNELS_RGBA, AD_CHANNELS_ALPHA } ad_channels;
 typedef enum { AD_FORMAT_PNG, AD_FORMAT_WEBP, AD_FORMAT_JPG } ad_format;
 typedef enum { AD_FG_AUTO, AD_FG_ON, AD_FG_OFF } ad_foreground;
@@ -94,6 +95,12 @@ void ad_cutout_options_key(const ad_cutout_options *o, char out[65]);
 
 /* The media type of a result made with these options. */
 const char *ad_cutout_content_type(const ad_cutout_options *o);
+
+/* The model side a preset runs at: fast and best on sessions of their own
+ * (model_side_fast, model_side_best), the others on the main one. */
+int ad_cutout_preset_side(const ad_config *cfg, int preset);
+/* "default", "fast", ... (static). */
+const char *ad_cutout_preset_name(int preset);
 
 /* "preset=default channels=rgba ..." for logs, into buf. */
 void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t len);

@@ -131,6 +131,25 @@ void ad_matte_average_mirrored(float *prob, const float *flipped, int side)
     }
 }
 
+static inline double clamp_prob(float p)
+{
+    const double lo = 1.0 / 510.0;
+    return p < lo ? lo : p > 1.0 - lo ? 1.0 - lo : (double)p;
+}
+
+void ad_matte_average_mirrored_logodds(float *prob, const float *flipped, int side)
+{
+    for (int y = 0; y < side; y++) {
+        float *row = prob + (size_t)y * side;
+        const float *mir = flipped + (size_t)y * side;
+        for (int x = 0; x < side; x++) {
+            double p = clamp_prob(row[x]), q = clamp_prob(mir[side - 1 - x]);
+            double a = sqrt(p * q), b = sqrt((1.0 - p) * (1.0 - q));
+            row[x] = (float)(a / (a + b));
+        }
+    }
+}
+
 ad_status ad_matte_scaler_init(ad_matte_scaler *s, const uint8_t *mask, int mask_w, int mask_h, int width, int height,
                                ad_err *err)
 {

@@ -54,6 +54,13 @@ void ad_matte_flip_planes(float *tensor, int planes, int side);
  * mirrored input, brought back. */
 void ad_matte_average_mirrored(float *prob, const float *flipped, int side);
 
+/* The same two passes averaged as log-odds (the odds' geometric mean:
+ * sqrt(p q) / (sqrt(p q) + sqrt((1-p)(1-q)))), each probability first
+ * kept within [1/510, 1 - 1/510] so that one confident pass cannot veto
+ * the other. Where the passes disagree the more confident one counts for
+ * more, which the plain mean does not do (bench/curve_bench -m -l). */
+void ad_matte_average_mirrored_logodds(float *prob, const float *flipped, int side);
+
 /* Upscaling of a mask to an image's size, one row at a time: the sampling
  * tables are computed once, then rows may be produced in any order from any
  * number of threads (the scaler is read-only after init). */

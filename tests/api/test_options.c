@@ -23,7 +23,9 @@ static void setup(void)
     load_test_photo("grace_hopper.jpg", &hopper_jpg, &hopper_len);
     REQUIRE(ad_image_startup(NULL, &(ad_err)AD_ERR_INIT) == AD_OK);
     temp_dir(dir, sizeof dir, "options");
-    REQUIRE(server_start(&srv, dir, NULL));
+    /* best on a session of its own, at another side than the main model */
+    const char *extra[] = {"--model-side-best", "1024", NULL};
+    REQUIRE(server_start(&srv, dir, extra));
     REQUIRE(upload(&srv, "hopper.jpg", "image/jpeg", hopper_jpg, hopper_len, id) == 201);
 }
 
@@ -186,6 +188,11 @@ TEST(presets_change_the_matte_and_the_model)
     CHECK(def.r.len != best.r.len || memcmp(def.r.body, best.r.body, def.r.len) != 0);
     CHECK(def.r.len != ref.r.len || memcmp(def.r.body, ref.r.body, def.r.len) != 0);
     CHECKF(strstr(fast.model, "/640") != NULL, "fast model %s", fast.model);
+    /* best runs on the model of its side (--model-side-best 1024 here);
+     * the others on the main one */
+    CHECKF(strstr(best.model, "/1024") != NULL && strstr(def.model, "/896") != NULL &&
+               strcmp(ref.model, def.model) == 0,
+           "best model %s, default %s, reference %s", best.model, def.model, ref.model);
     CHECK(fast.pm.width == 512 && fast.pm.height == 600 && best.pm.width == 512);
     /* the curve sharpens: the default has fewer half-transparent pixels than the reference */
     long soft_def = 0, soft_ref = 0;

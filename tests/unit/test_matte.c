@@ -173,6 +173,19 @@ TEST(curve_and_mirrored_average)
     CHECK(prob[2] > 0.39f && prob[2] < 0.41f && prob[0] == 0.0f);
 }
 
+/* preset=best's average: as log-odds, the confident pass
+ * counts for more than in the plain mean; agreement and 0.5 stay put; a
+ * pass of exactly 0 against one of exactly 1 is a tie, not a veto. */
+TEST(logodds_average_of_the_mirrored_pass)
+{
+    float prob[3] = {0.99f, 0.5f, 0.0f}, flipped[3] = {1.0f, 0.5f, 0.3f}; /* flipped is mirrored: read backwards */
+    ad_matte_average_mirrored_logodds(prob, flipped, 3);
+    /* 0.99 with 0.3: log-odds 4.60 and -0.85, mean 1.88: 0.867 (plain mean 0.645) */
+    CHECKF(prob[0] > 0.86f && prob[0] < 0.875f, "0.99 and 0.3: %f", prob[0]);
+    CHECK(prob[1] > 0.4999f && prob[1] < 0.5001f);
+    CHECKF(prob[2] > 0.499f && prob[2] < 0.501f, "0 and 1: %f", prob[2]);
+}
+
 /* Foreground estimation on a synthetic picture whose truth is known: a
  * textured subject F over a different background B, mixed by a soft alpha
  * (a ramp and hair-like strands). The estimate must be much nearer F than
