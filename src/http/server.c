@@ -133,6 +133,7 @@ struct conn {
     conn *prev, *next, *ready_next;
     int state;
     unsigned events; /* what epoll watches for now */
+    int in_epoll;    /* the socket is in the thread's epoll (not while parked) */
     double last;     /* s, monotonic: the last progress (for the idle timeout) */
     char *in;        /* bytes read but not yet used: the head, pipelined requests */
     size_t in_len, in_cap, scanned;
@@ -1077,7 +1078,8 @@ static void conn_close(conn *c)
     if (c->req)
         req_finish(c->req, 0);
     ad_http_resp_free(c->resp);
-    epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->in_epoll)
+        epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
@@ -1123,11 +1125,25 @@ static void conn_run(conn *c)
         if (!moved)
             break;
     }
-    unsigned want = c->state == S_WRITE ? EPOLLOUT : c->state == S_HANDLER ? 0 : EPOLLIN;
-    if (want != c->events) {
+    /* parked for its handler, the socket leaves epoll altogether: epoll
+     * reports a hang-up or an error whatever it is asked for, and would
+     * report it again and again until the answer came */
+    if (c->state == S_HANDLER) {
+        if (c->in_epoll && epoll_ctl(c->t->ep, EPOLL_CTL_DEL, c->fd, NULL) == 0)
+            c->in_epoll = 0;
+        return;
+    }
+    unsigned want = c->state == S_WRITE ? EPOLLOUT : EPOLLIN;
+    if (want != c->events || !c->in_epoll) {
         struct epoll_event ev = {.events = want, .data.ptr = c};
-        if (epoll_ctl(c->t->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+        if (epoll_ctl(c->t->ep, c->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) == 0) {
             c->events = want;
+            c->in_epoll = 1;
+        } else {
+            /* cannot be watched: no event would ever come for it */
+            fprintf(stderr, "http: epoll_ctl: %s: closing a connection\n", strerror(errno));
+            conn_close(c);
+        }
     }
 }
 
@@ -1175,6 +1191,7 @@ static void accept_some(io_thread *t)
         c->state = S_HEAD;
         c->last = now_s();
         c->events = EPOLLIN;
+        c->in_epoll = 1;
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
         if (epoll_ctl(t->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             close(fd);

@@ -464,6 +464,66 @@ TEST(slow_upload_handling_does_not_stall_other_requests)
     server_kill(&s, SIGTERM);
 }
 
+/* CPU seconds the process has used (user + system). */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A client that resets its connection while its request is being handled
+ * on another thread: the connection waits for the answer without costing
+ * CPU (a parked socket is not watched; a hang-up reported again and again
+ * would spin an I/O thread), and the answer, when it comes, goes nowhere
+ * harmlessly. */
+TEST(a_client_gone_while_its_request_is_handled_costs_nothing)
+{
+    char dir[256], req[512];
+    temp_dir(dir, sizeof dir, "data");
+    server s;
+    setenv("ASSETD_TEST_PUBLISH_DELAY_MS", "2000", 1);
+    int up = server_start(&s, dir, NULL);
+    unsetenv("ASSETD_TEST_PUBLISH_DELAY_MS");
+    REQUIRE(up);
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = connect_to(&s);
+        REQUIRE(fds[i] >= 0);
+        int n = snprintf(req, sizeof req,
+                         "POST /api/v1/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                         "Content-Type: image/png\r\nContent-Length: %zu\r\n\r\n",
+                         API_KEY, astro_len);
+        send(fds[i], req, (size_t)n, MSG_NOSIGNAL);
+        send(fds[i], astro_png, astro_len, MSG_NOSIGNAL);
+    }
+    sleep_ms(300); /* the uploads are in, their handlers waiting */
+    for (int i = 0; i < 4; i++) {
+        struct linger lg = {1, 0}; /* close with a reset */
+        setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fds[i]);
+    }
+    double c0 = cpu_seconds(s.pid);
+    sleep_ms(1000);
+    double used = cpu_seconds(s.pid) - c0;
+    CHECKF(c0 >= 0 && used < 0.3, "the server used %.2f s of CPU in 1 s while idle", used);
+    sleep_ms(1500); /* the answers come and find no client */
+    response r;
+    CHECK(get(&s, "/api/v1/assets", &r) == 200);
+    response_cleanup(&r);
+    server_kill(&s, SIGTERM);
+}
+
 TEST(uploads_are_typed_by_their_bytes)
 {
     char dir[256], id[33], path[160];
