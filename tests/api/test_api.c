@@ -48,8 +48,7 @@ TEST(healthz_answers_without_a_key_and_keeps_the_connection)
     CHECK(request(&srv, "GET", "/healthz", NULL, 0, NULL, 0, &r) == 200);
     CHECK(strcmp(jstr(r.json, "status"), "ok") == 0);
     response_cleanup(&r);
-    /* the second request reuses the connection: libmicrohttpd keeps it open
-     * only when we answer on the handler's last call */
+    /* the second request reuses the connection (keep-alive) */
     CHECK(request(&srv, "GET", "/healthz", NULL, 0, NULL, 0, &r) == 200);
     long connects = -1;
     curl_easy_getinfo(curl_handle(), CURLINFO_NUM_CONNECTS, &connects);
