@@ -4,16 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "base/hex.h"
 
 /* Decode [s, s+len) into a new string; NULL on a bad escape or a NUL. */
 static char *decode(const char *s, size_t len)
@@ -27,7 +18,7 @@ static char *decode(const char *s, size_t len)
             c = ' ';
         } else if (c == '%') {
             int h, l;
-            if (i + 2 >= len || (h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0) {
+            if (i + 2 >= len || (h = ad_hex_value(s[i + 1])) < 0 || (l = ad_hex_value(s[i + 2])) < 0) {
                 free(out);
                 return NULL;
             }

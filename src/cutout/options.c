@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/hex.h"
 #include "base/sha256.h"
 
 #define O(field, type, choices, min, max, def, api, help)                                   \
@@ -100,14 +101,6 @@ const char *ad_cutout_color_names(void)
            "olive, lime, navy, purple, teal, orange, transparent";
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 static int parse_color(const char *s, ad_option_color *c)
 {
     for (size_t i = 0; i < sizeof colors / sizeof colors[0]; i++)
@@ -123,7 +116,7 @@ static int parse_color(const char *s, ad_option_color *c)
         return 0;
     int d[8];
     for (size_t i = 0; i < n; i++)
-        if ((d[i] = hexval(s[i])) < 0)
+        if ((d[i] = ad_hex_value(s[i])) < 0)
             return 0;
     uint8_t ch[4] = {0, 0, 0, 255};
     if (n <= 4)

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/hex.h"
+
 /* RFC 9110 5.6.2: the characters of a token (method, field name). */
 static int is_tchar(unsigned char c)
 {
@@ -205,17 +207,6 @@ enum { C_SIZE, C_EXT, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER, C_TRAI
 #define CHUNK_LINE_MAX 4096
 #define TRAILER_MAX 16384
 
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 ad_chunked_result ad_http_chunked_decode(ad_http_chunked *d, char *in, size_t len, size_t *used, size_t *data_len)
 {
     size_t i = 0, out = 0;
@@ -224,10 +215,10 @@ ad_chunked_result ad_http_chunked_decode(ad_http_chunked *d, char *in, size_t le
         char c = in[i];
         switch (d->state) {
         case C_SIZE:
-            if (hex(c) >= 0) {
+            if (ad_hex_value(c) >= 0) {
                 if (d->digits == 15) /* 2^60 bytes: absurd, and no overflow */
                     return AD_CHUNKED_ERROR;
-                d->left = d->left * 16 + (uint64_t)hex(c);
+                d->left = d->left * 16 + (uint64_t)ad_hex_value(c);
                 d->digits++;
                 i++;
                 break;
