@@ -415,6 +415,19 @@ TEST(chunked_uploads_pipelining_and_head)
     server_kill(&s, SIGTERM);
 }
 
+/* A server whose uploads take ms to commit (the test hook
+ * ASSETD_TEST_PUBLISH_DELAY_MS), on a new data dir. */
+static int start_with_slow_commits(server *s, char *dir, size_t len, int ms)
+{
+    char v[16];
+    temp_dir(dir, len, "data");
+    snprintf(v, sizeof v, "%d", ms);
+    setenv("ASSETD_TEST_PUBLISH_DELAY_MS", v, 1);
+    int up = server_start(s, dir, NULL);
+    unsetenv("ASSETD_TEST_PUBLISH_DELAY_MS");
+    return up;
+}
+
 typedef struct {
     const server *s;
     long status;
@@ -434,12 +447,8 @@ static void *upload_small(void *arg)
 TEST(slow_upload_handling_does_not_stall_other_requests)
 {
     char dir[256];
-    temp_dir(dir, sizeof dir, "data");
     server s;
-    setenv("ASSETD_TEST_PUBLISH_DELAY_MS", "1500", 1);
-    int up = server_start(&s, dir, NULL);
-    unsetenv("ASSETD_TEST_PUBLISH_DELAY_MS");
-    REQUIRE(up);
+    REQUIRE(start_with_slow_commits(&s, dir, sizeof dir, 1500));
     pthread_t t[4];
     small_upload u[4];
     for (int i = 0; i < 4; i++) {
@@ -490,12 +499,8 @@ static double cpu_seconds(pid_t pid)
 TEST(a_client_gone_while_its_request_is_handled_costs_nothing)
 {
     char dir[256], req[512];
-    temp_dir(dir, sizeof dir, "data");
     server s;
-    setenv("ASSETD_TEST_PUBLISH_DELAY_MS", "2000", 1);
-    int up = server_start(&s, dir, NULL);
-    unsetenv("ASSETD_TEST_PUBLISH_DELAY_MS");
-    REQUIRE(up);
+    REQUIRE(start_with_slow_commits(&s, dir, sizeof dir, 2000));
     int fds[4];
     for (int i = 0; i < 4; i++) {
         fds[i] = connect_to(&s);
