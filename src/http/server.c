@@ -1272,7 +1272,7 @@ static void *io_main(void *arg)
 
 /* ------------------------------------------------------------------- server */
 
-static ad_status parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6, ad_err *err)
+static ad_status parse_listen(const char *listen, struct sockaddr_storage *ss, ad_err *err)
 {
     char host[256];
     const char *colon = strrchr(listen, ':');
@@ -1292,7 +1292,6 @@ static ad_status parse_listen(const char *listen, struct sockaddr_storage *ss, i
     if (rc != 0)
         return ad_err_set(err, AD_EINVAL, "listen '%s': %s", listen, gai_strerror(rc));
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *v6 = ai->ai_family == AF_INET6;
     freeaddrinfo(ai);
     return AD_OK;
 }
@@ -1313,12 +1312,10 @@ static void threads_free(ad_http_server *s)
 ad_status ad_http_start(const ad_http_config *cfg, ad_http_server **out, ad_err *err)
 {
     struct sockaddr_storage ss = {0};
-    int v6 = 0;
-    ad_status rc = parse_listen(cfg->listen, &ss, &v6, err);
+    ad_status rc = parse_listen(cfg->listen, &ss, err);
     *out = NULL;
     if (rc != AD_OK)
         return rc;
-    (void)v6;
     /* a client gone mid-answer must not kill the process: sendfile has no
      * MSG_NOSIGNAL */
     signal(SIGPIPE, SIG_IGN);
