@@ -178,7 +178,9 @@ TEST(curve_and_mirrored_average)
  * pass of exactly 0 against one of exactly 1 is a tie, not a veto. */
 TEST(logodds_average_of_the_mirrored_pass)
 {
-    float prob[3] = {0.99f, 0.5f, 0.0f}, flipped[3] = {1.0f, 0.5f, 0.3f}; /* flipped is mirrored: read backwards */
+    /* 3 x 3 maps; the first row is checked, flipped is mirrored (read backwards) */
+    float prob[9] = {0.99f, 0.5f, 0.0f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+    float flipped[9] = {1.0f, 0.5f, 0.3f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
     ad_matte_average_mirrored_logodds(prob, flipped, 3);
     /* 0.99 with 0.3: log-odds 4.60 and -0.85, mean 1.88: 0.867 (plain mean 0.645) */
     CHECKF(prob[0] > 0.86f && prob[0] < 0.875f, "0.99 and 0.3: %f", prob[0]);
