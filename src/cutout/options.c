@@ -341,9 +341,3 @@ int ad_cutout_preset_side(const ad_config *cfg, int preset)
         return (int)cfg->model_side;
     }
 }
-
-const char *ad_cutout_preset_name(int preset)
-{
-    static const char *const names[AD_PRESET_COUNT] = {"default", "fast", "best", "reference"};
-    return preset >= 0 && preset < AD_PRESET_COUNT ? names[preset] : "?";
-}

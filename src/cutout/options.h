@@ -99,8 +99,6 @@ const char *ad_cutout_content_type(const ad_cutout_options *o);
 /* The model side a preset runs at: fast and best on sessions of their own
  * (model_side_fast, model_side_best), the others on the main one. */
 int ad_cutout_preset_side(const ad_config *cfg, int preset);
-/* "default", "fast", ... (static). */
-const char *ad_cutout_preset_name(int preset);
 
 /* "preset=default channels=rgba ..." for logs, into buf. */
 void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t len);

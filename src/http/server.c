@@ -26,7 +26,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,8 +144,8 @@ struct conn {
     ad_http_chunked chunked;
     int keep_alive; /* another request may follow this one */
     /* the answer being written */
-    char *out; /* status line and headers */
-    size_t out_len, out_off;
+    char *out; /* status line and headers; kept for the next answer */
+    size_t out_len, out_off, out_cap;
     ad_http_resp *resp;
     int no_body, chunked_out;
     uint64_t sent; /* body bytes sent */
@@ -542,26 +541,26 @@ static const char *http_date(void)
 }
 
 /* Append to the connection's head buffer; 0 when out of memory. */
-static int out_add(conn *c, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int out_add(conn *c, size_t *cap, const char *fmt, ...)
+static int out_add(conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int out_add(conn *c, const char *fmt, ...)
 {
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(c->out + c->out_len, *cap - c->out_len, fmt, ap);
+        int n = vsnprintf(c->out + c->out_len, c->out_cap - c->out_len, fmt, ap);
         va_end(ap);
         if (n < 0)
             return 0;
-        if (c->out_len + (size_t)n < *cap) {
+        if (c->out_len + (size_t)n < c->out_cap) {
             c->out_len += (size_t)n;
             return 1;
         }
-        size_t want = (*cap + (size_t)n) * 2;
+        size_t want = (c->out_cap + (size_t)n) * 2;
         char *o = realloc(c->out, want);
         if (o == NULL)
             return 0;
         c->out = o;
-        *cap = want;
+        c->out_cap = want;
     }
 }
 
@@ -593,30 +592,29 @@ static void answer(conn *c, ad_http_resp *r)
     req->status = status;
     req->bytes = len == UINT64_MAX || c->no_body ? 0 : len;
 
-    size_t cap = 512;
     c->out_len = c->out_off = 0;
-    if ((c->out = malloc(cap)) == NULL) {
+    if (c->out == NULL && (c->out = malloc(c->out_cap = 512)) == NULL) {
         c->state = S_CLOSED;
         return;
     }
-    int ok = out_add(c, &cap, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, reason(status), http_date());
+    int ok = out_add(c, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, reason(status), http_date());
     if (r && r->content_type)
-        ok = ok && out_add(c, &cap, "Content-Type: %s\r\n", r->content_type);
+        ok = ok && out_add(c, "Content-Type: %s\r\n", r->content_type);
     /* a browser takes the type as given, never guesses one from the bytes */
-    ok = ok && out_add(c, &cap, "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\n", req->id);
+    ok = ok && out_add(c, "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\n", req->id);
     for (header *h = r ? r->headers : NULL; h && ok; h = h->next)
-        ok = out_add(c, &cap, "%s: %s\r\n", h->name, h->value);
+        ok = out_add(c, "%s: %s\r\n", h->name, h->value);
     if (status != 204 && status != 304 && ok) {
         if (c->chunked_out)
-            ok = out_add(c, &cap, "Transfer-Encoding: chunked\r\n");
+            ok = out_add(c, "Transfer-Encoding: chunked\r\n");
         else if (len != UINT64_MAX)
-            ok = out_add(c, &cap, "Content-Length: %llu\r\n", (unsigned long long)len);
+            ok = out_add(c, "Content-Length: %llu\r\n", (unsigned long long)len);
     }
     if (ok && !c->keep_alive)
-        ok = out_add(c, &cap, "Connection: close\r\n");
+        ok = out_add(c, "Connection: close\r\n");
     else if (ok && req->head.minor == 0)
-        ok = out_add(c, &cap, "Connection: keep-alive\r\n");
-    ok = ok && out_add(c, &cap, "\r\n");
+        ok = out_add(c, "Connection: keep-alive\r\n");
+    ok = ok && out_add(c, "\r\n");
     if (!ok) {
         c->state = S_CLOSED;
         return;
@@ -975,8 +973,6 @@ static void end_answer(conn *c)
         c->req->bytes = c->sent;
     ad_http_resp_free(c->resp);
     c->resp = NULL;
-    free(c->out);
-    c->out = NULL;
     req_finish(c->req, 1);
     c->req = NULL;
     if (c->keep_alive) {
@@ -1362,9 +1358,6 @@ ad_status ad_http_start(const ad_http_config *cfg, ad_http_server **out, ad_err 
     *out = NULL;
     if (rc != AD_OK)
         return rc;
-    /* a client gone mid-answer must not kill the process: sendfile has no
-     * MSG_NOSIGNAL */
-    signal(SIGPIPE, SIG_IGN);
     ad_http_server *s = calloc(1, sizeof *s);
     if (s == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");

@@ -67,8 +67,10 @@ typedef struct {
     void *app;
 } ad_http_config;
 
-/* Bind and start serving. Errors: AD_EINVAL (bad listen address), AD_EIO
- * (bind failed; message says why). *out is freed with ad_http_stop. */
+/* Bind and start serving. The process must ignore SIGPIPE (a client gone
+ * mid-answer; sendfile has no MSG_NOSIGNAL): `assetd serve` does.
+ * Errors: AD_EINVAL (bad listen address), AD_EIO (bind failed; message
+ * says why). *out is freed with ad_http_stop. */
 ad_status ad_http_start(const ad_http_config *cfg, ad_http_server **out, ad_err *err);
 
 /* The port actually bound (useful with port 0). */
