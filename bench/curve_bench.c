@@ -6,42 +6,67 @@
  * counts against no curve. Used to choose the default preset's curve on
  * ../shared/data/bgeval-ecssd300 (docs/engine.md).
  *
- *   build/bench/curve_bench [-n MAX] [-m [-l]] [-s SIDE] SET_DIR
+ *   build/bench/curve_bench [-n MAX] [-m [-l]] [-s SIDE] [-d DIR] SET_DIR
  *   (-m: with the mirrored pass, averaged; -l: averaged as log-odds, as
- *   preset=best does; SIDE 896) */
+ *   preset=best does;
+ *   SIDE 896; -d: also write each pass's probabilities on the model grid,
+ *   DIR/NAME.SIDE.f32 and with -m DIR/NAME.SIDE.mirror.f32 (still mirrored),
+ *   raw native floats, for experiments outside the pipeline) */
 #include <math.h>
 
 #include "gtset.h"
 #include "matte/matte.h"
 
 #define NCURVES 7
-static const char *const names[NCURVES] = {"none",   "smoothstep", "smoothstep x2", "gain 1.5",
-                                           "gain 2", "gain 2.5",   "gain 3"};
+static const char *const names[NCURVES] = {"none",   "smoothstep", "smoothstep x2", "smoothstep x4",
+                                           "gain 2", "gain 3",     "presets' curve"};
 
-/* gain g: p^g / (p^g + (1-p)^g), symmetric about 0.5 like smoothstep */
+/* gain g: p^g / (p^g + (1-p)^g), symmetric about 0.5 like smoothstep;
+ * the presets' curve is ad_matte_curve (smoothstep x4 with a tail) */
 static void curve(int k, float *p, size_t n)
 {
     if (k == 0)
         return;
-    if (k == 1 || k == 2) { /* smoothstep, once or twice (the presets' curve is twice: ad_matte_curve) */
-        for (int r = 0; r < k; r++)
+    if (k == 6) {
+        ad_matte_curve(p, n);
+        return;
+    }
+    if (k <= 3) { /* smoothstep once, twice or four times */
+        int times = k == 3 ? 4 : k;
+        for (int r = 0; r < times; r++)
             for (size_t i = 0; i < n; i++) {
                 float v = p[i] < 0 ? 0 : p[i] > 1 ? 1 : p[i];
                 p[i] = v * v * (3 - 2 * v);
             }
         return;
     }
-    double g = 1.5 + 0.5 * (k - 3);
+    double g = k == 4 ? 2.0 : 3.0;
     for (size_t i = 0; i < n; i++) {
         double a = pow(p[i] < 0 ? 0 : p[i], g), b = pow(p[i] > 1 ? 0 : 1 - p[i], g);
         p[i] = (float)(a + b > 0 ? a / (a + b) : 0);
     }
 }
 
+/* DIR/NAME-without-extension.SIDE[.mirror].f32 */
+static int dump_probs(const char *dir, const char *file, int side, const char *tag, const float *p, size_t n)
+{
+    char path[2048];
+    const char *dot = strrchr(file, '.');
+    int stem = dot ? (int)(dot - file) : (int)strlen(file);
+    snprintf(path, sizeof path, "%s/%.*s.%d%s.f32", dir, stem, file, side, tag);
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && fwrite(p, sizeof *p, n, f) == n;
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    if (!ok)
+        fprintf(stderr, "curve_bench: cannot write %s\n", path);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     int max = 1000000, mirror = 0, logodds = 0, side_opt = 896;
-    const char *set = NULL;
+    const char *set = NULL, *dump = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
             max = atoi(argv[++i]);
@@ -51,11 +76,13 @@ int main(int argc, char **argv)
             logodds = 1;
         else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
             side_opt = atoi(argv[++i]);
+        else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc)
+            dump = argv[++i];
         else
             set = argv[i];
     }
     if (set == NULL) {
-        fprintf(stderr, "usage: curve_bench [-n MAX] [-m [-l]] [-s SIDE] SET_DIR\n");
+        fprintf(stderr, "usage: curve_bench [-n MAX] [-m [-l]] [-s SIDE] [-d DIR] SET_DIR\n");
         return 2;
     }
     ad_err e = AD_ERR_INIT;
@@ -87,9 +114,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "curve_bench: %s: %s\n", files[i], e.msg);
             return 1;
         }
+        if (dump && !dump_probs(dump, files[i], side, "", prob, plane))
+            return 1;
         if (mirror) {
             ad_matte_flip_planes(tensor, 3, side);
             if (ad_model_run(m, tensor, prob2, &e) != AD_OK)
+                return 1;
+            if (dump && !dump_probs(dump, files[i], side, ".mirror", prob2, plane))
                 return 1;
             if (logodds)
                 ad_matte_average_mirrored_logodds(prob, prob2, side);

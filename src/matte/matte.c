@@ -99,12 +99,25 @@ void ad_matte_quantise(const float *prob, size_t n, uint8_t *mask)
     }
 }
 
+/* One 8-bit level per doubling of the distance from 0 (or 1) past 1%:
+ * the least a curve must leave of the order of the pixels for a threshold
+ * there to still pick them out (maxF), at a cost of a few levels of MAE. */
+static inline double curve_tail(double d) { return d > 0.01 ? log2(d / 0.01) / 255.0 : 0.0; }
+
 void ad_matte_curve(float *prob, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        float p = prob[i] < 0.0f ? 0.0f : prob[i] > 1.0f ? 1.0f : prob[i];
-        p = p * p * (3.0f - 2.0f * p);
-        prob[i] = p * p * (3.0f - 2.0f * p);
+        double p = prob[i] < 0.0f ? 0.0 : prob[i] > 1.0f ? 1.0 : (double)prob[i], c = p;
+        for (int k = 0; k < 4; k++)
+            c = c * c * (3.0 - 2.0 * c);
+        if (p < 0.5) {
+            double t = curve_tail(p);
+            c = c > t ? c : t;
+        } else {
+            double t = 1.0 - curve_tail(1.0 - p);
+            c = c < t ? c : t;
+        }
+        prob[i] = (float)c;
     }
 }
 

@@ -155,14 +155,28 @@ TEST(scaler_rejects_bad_sizes)
 }
 
 /* The presets' arithmetic: the curve keeps 0, 0.5 and 1 and sharpens the
- * rest; the mirrored pass comes back to the right columns. */
+ * rest, but leaves the tails one 8-bit level per doubling; the mirrored
+ * pass comes back to the right columns. */
 TEST(curve_and_mirrored_average)
 {
-    float p[5] = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
-    ad_matte_curve(p, 5);
+    float p[7] = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f, 0.45f, 0.005f};
+    ad_matte_curve(p, 7);
     CHECK(p[0] == 0.0f && p[2] == 0.5f && p[4] == 1.0f);
-    /* smoothstep twice: 0.25 -> 0.15625 -> 0.0656 */
-    CHECKF(p[1] > 0.065f && p[1] < 0.066f && p[3] > 0.934f && p[3] < 0.935f, "%f %f", p[1], p[3]);
+    /* smoothstep x4 takes 0.25 to 0.00045; the tail holds it at log2(25)/255 */
+    CHECKF(p[1] > 0.0181f && p[1] < 0.0183f && p[3] > 0.9817f && p[3] < 0.9819f, "%f %f", p[1], p[3]);
+    /* near 0.5 the smoothsteps rule: 0.45 -> 0.4253 -> 0.3887 -> 0.3358 -> 0.2626 */
+    CHECKF(p[5] > 0.262f && p[5] < 0.263f, "0.45: %f", p[5]);
+    uint8_t q[7];
+    ad_matte_quantise(p, 7, q);
+    CHECK(q[6] == 0); /* below 1 %: background */
+    /* in the tail each doubling is a level of its own, in order (at 0.35
+     * the smoothsteps are steeper than the tail again) */
+    float tail[6] = {0.011f, 0.022f, 0.044f, 0.088f, 0.176f, 0.352f};
+    uint8_t tq[6];
+    ad_matte_curve(tail, 6);
+    ad_matte_quantise(tail, 6, tq);
+    for (int i = 1; i < 6; i++)
+        CHECKF(i < 5 ? tq[i] == tq[i - 1] + 1 : tq[i] > tq[i - 1], "level %d: %d after %d", i, tq[i], tq[i - 1]);
     float t[2 * 3 * 3];
     for (int i = 0; i < 18; i++)
         t[i] = (float)i;
