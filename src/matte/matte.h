@@ -52,7 +52,8 @@ void ad_matte_curve(float *prob, size_t n);
 void ad_matte_flip_planes(float *tensor, int planes, int side);
 
 /* prob = (prob + mirror(flipped)) / 2: average a pass with the pass on the
- * mirrored input, brought back. */
+ * mirrored input, brought back (best's average until the log-odds one
+ * below; kept for bench/curve_bench -m to compare against). */
 void ad_matte_average_mirrored(float *prob, const float *flipped, int side);
 
 /* The same two passes averaged as log-odds (the odds' geometric mean:
