@@ -63,7 +63,7 @@ static ad_cutout_box box_of_rows(const int *first, const int *last, int h)
 }
 
 /* The preset's model passes: one, or (best) one more on the mirrored input
- * averaged in as log-odds; then the contrast curve (but for preset=reference, which
+ * combined as a soft maximum; then the contrast curve (but for preset=reference, which
  * keeps the reference pipeline's mask). tensor is consumed. */
 static ad_status run_passes(ad_model *model, const ad_cutout_options *opt, float *tensor, float *prob, ad_err *err)
 {
@@ -76,7 +76,7 @@ static ad_status run_passes(ad_model *model, const ad_cutout_options *opt, float
             return ad_err_set(err, AD_ENOMEM, "out of memory for the second pass");
         ad_matte_flip_planes(tensor, 3, side);
         if ((rc = ad_model_run(model, tensor, mirrored, err)) == AD_OK)
-            ad_matte_average_mirrored_logodds(prob, mirrored, side);
+            ad_matte_combine_mirrored(prob, mirrored, side);
         free(mirrored);
     }
     if (rc == AD_OK && opt->preset != AD_PRESET_REFERENCE)

@@ -104,10 +104,16 @@ void ad_matte_quantise(const float *prob, size_t n, uint8_t *mask)
  * there to still pick them out (maxF), at a cost of a few levels of MAE. */
 static inline double curve_tail(double d) { return d > 0.01 ? log2(d / 0.01) / 255.0 : 0.0; }
 
+/* e^0.5: the odds' factor of the curve's lean to the subject (a shift of
+ * +0.5 in log-odds; the midpoint moves from 0.5 to 0.378). */
+#define CURVE_LEAN 1.6487212707001282
+
 void ad_matte_curve(float *prob, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        double p = prob[i] < 0.0f ? 0.0 : prob[i] > 1.0f ? 1.0 : (double)prob[i], c = p;
+        double p = prob[i] < 0.0f ? 0.0 : prob[i] > 1.0f ? 1.0 : (double)prob[i];
+        p = p * CURVE_LEAN / (p * CURVE_LEAN + (1.0 - p));
+        double c = p;
         for (int k = 0; k < 4; k++)
             c = c * c * (3.0 - 2.0 * c);
         if (p < 0.5) {
@@ -134,31 +140,15 @@ void ad_matte_flip_planes(float *tensor, int planes, int side)
         }
 }
 
-void ad_matte_average_mirrored(float *prob, const float *flipped, int side)
-{
-    for (int y = 0; y < side; y++) {
-        float *row = prob + (size_t)y * side;
-        const float *mir = flipped + (size_t)y * side;
-        for (int x = 0; x < side; x++)
-            row[x] = 0.5f * (row[x] + mir[side - 1 - x]);
-    }
-}
-
-static inline double clamp_prob(float p)
-{
-    const double lo = 1.0 / 510.0;
-    return p < lo ? lo : p > 1.0 - lo ? 1.0 - lo : (double)p;
-}
-
-void ad_matte_average_mirrored_logodds(float *prob, const float *flipped, int side)
+void ad_matte_combine_mirrored(float *prob, const float *flipped, int side)
 {
     for (int y = 0; y < side; y++) {
         float *row = prob + (size_t)y * side;
         const float *mir = flipped + (size_t)y * side;
         for (int x = 0; x < side; x++) {
-            double p = clamp_prob(row[x]), q = clamp_prob(mir[side - 1 - x]);
-            double a = sqrt(p * q), b = sqrt((1.0 - p) * (1.0 - q));
-            row[x] = (float)(a / (a + b));
+            double p = row[x] < 0.0f ? 0.0 : row[x], q = mir[side - 1 - x] < 0.0f ? 0.0 : mir[side - 1 - x];
+            p *= p, q *= q;
+            row[x] = (float)sqrt(sqrt(0.5 * (p * p + q * q)));
         }
     }
 }

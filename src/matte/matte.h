@@ -39,29 +39,28 @@ ad_status ad_matte_prepare_input(const ad_pixmap *rgb, int side, float *tensor, 
  * floor(p * 255) computed in double, clamped to [0, 255]. */
 void ad_matte_quantise(const float *prob, size_t n, uint8_t *mask);
 
-/* The contrast curve of the presets, in place: smoothstep 3p^2 - 2p^3
- * applied four times (0, 0.5 and 1 stay put; confident pixels get more
- * so), but never flatter than one 8-bit level per doubling of p (or 1 - p)
- * past 0.01, so thresholds in the tails still separate pixels (maxF). On
- * 300 ECSSD photos, one pass: MAE -2% and maxF +0.005 against smoothstep
- * twice, the curve before (bench/curve_bench, docs/engine.md). */
+/* The contrast curve of the presets, in place. First a lean to the
+ * subject: the odds times e^0.5, so 0.378 becomes the midpoint (the model
+ * misses parts of subjects far more than it invents them, and 0.5 is not
+ * the best threshold on average). Then smoothstep 3p^2 - 2p^3 four times
+ * (confident pixels get more so), but never flatter than one 8-bit level
+ * per doubling of p (or 1 - p) past 0.01, so thresholds in the tails still
+ * separate pixels (maxF). 0 and 1 stay put. On 300 ECSSD photos, one pass:
+ * MAE -2% for the lean, -2% and maxF +0.005 for the tail (bench/curve_bench,
+ * docs/engine.md). */
 void ad_matte_curve(float *prob, size_t n);
 
 /* The mirrored pass of the best preset: flip each plane of a planar
  * tensor (planes of side x side) left to right, in place. */
 void ad_matte_flip_planes(float *tensor, int planes, int side);
 
-/* prob = (prob + mirror(flipped)) / 2: average a pass with the pass on the
- * mirrored input, brought back (best's average until the log-odds one
- * below; kept for bench/curve_bench -m to compare against). */
-void ad_matte_average_mirrored(float *prob, const float *flipped, int side);
-
-/* The same two passes averaged as log-odds (the odds' geometric mean:
- * sqrt(p q) / (sqrt(p q) + sqrt((1-p)(1-q)))), each probability first
- * kept within [1/510, 1 - 1/510] so that one confident pass cannot veto
- * the other. Where the passes disagree the more confident one counts for
- * more, which the plain mean does not do (bench/curve_bench -m -l). */
-void ad_matte_average_mirrored_logodds(float *prob, const float *flipped, int side);
+/* prob = ((p^4 + q^4) / 2)^(1/4), q the pass on the mirrored input brought
+ * back: best's combination of its two passes, the power mean of order 4,
+ * a soft maximum. Where one pass misses part of the subject (the model's
+ * commonest large error) the other's finding wins; where both agree the
+ * value stays (bench/curve_bench -m compares it with the plain mean, the
+ * log-odds mean and the maximum). */
+void ad_matte_combine_mirrored(float *prob, const float *flipped, int side);
 
 /* Upscaling of a mask to an image's size, one row at a time: the sampling
  * tables are computed once, then rows may be produced in any order from any

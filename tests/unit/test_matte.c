@@ -154,24 +154,34 @@ TEST(scaler_rejects_bad_sizes)
     ad_matte_scaler_cleanup(&s);
 }
 
-/* The presets' arithmetic: the curve keeps 0, 0.5 and 1 and sharpens the
- * rest, but leaves the tails one 8-bit level per doubling; the mirrored
- * pass comes back to the right columns. */
-TEST(curve_and_mirrored_average)
+/* The presets' arithmetic: the curve leans to the subject (0.378 is its
+ * midpoint), keeps 0 and 1 and sharpens the rest, but leaves the tails one
+ * 8-bit level per doubling; the mirrored pass comes back to the right
+ * columns and is combined as a soft maximum. */
+TEST(curve_and_mirrored_combination)
 {
-    float p[7] = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f, 0.45f, 0.005f};
+    const double lean = exp(0.5);
+    float p[7] = {0.0f, 0.25f, (float)(1.0 / (1.0 + lean)), 0.75f, 1.0f, 0.45f, 0.004f};
     ad_matte_curve(p, 7);
-    CHECK(p[0] == 0.0f && p[2] == 0.5f && p[4] == 1.0f);
-    /* smoothstep x4 takes 0.25 to 0.00045; the tail holds it at log2(25)/255 */
-    CHECKF(p[1] > 0.0181f && p[1] < 0.0183f && p[3] > 0.9817f && p[3] < 0.9819f, "%f %f", p[1], p[3]);
-    /* near 0.5 the smoothsteps rule: 0.45 -> 0.4253 -> 0.3887 -> 0.3358 -> 0.2626 */
-    CHECKF(p[5] > 0.262f && p[5] < 0.263f, "0.45: %f", p[5]);
+    CHECK(p[0] == 0.0f && p[4] == 1.0f);
+    CHECKF(p[2] > 0.4999f && p[2] < 0.5001f, "the midpoint: %f", p[2]);
+    /* 0.25 leans to 0.3547, smoothstep x4 takes that to 0.0309 */
+    CHECKF(p[1] > 0.0308f && p[1] < 0.0309f, "0.25: %f", p[1]);
+    /* 0.45 leans to 0.574: 0.8278 after four smoothsteps */
+    CHECKF(p[5] > 0.8277f && p[5] < 0.8279f, "0.45: %f", p[5]);
+    /* 0.75 leans to 0.846: four smoothsteps would give 0.99999, the tail
+     * holds it at 1 - log2(15.39) / 255 */
+    CHECKF(p[3] > 0.9839f && p[3] < 0.9841f, "0.75: %f", p[3]);
     uint8_t q[7];
     ad_matte_quantise(p, 7, q);
-    CHECK(q[6] == 0); /* below 1 %: background */
-    /* in the tail each doubling is a level of its own, in order (at 0.35
-     * the smoothsteps are steeper than the tail again) */
-    float tail[6] = {0.011f, 0.022f, 0.044f, 0.088f, 0.176f, 0.352f};
+    CHECK(q[6] == 0); /* below 1 % after the lean: background */
+    /* in the tail each doubling (of the leaned probability) is a level of
+     * its own, in order (at 0.35 the smoothsteps are steeper again) */
+    float tail[6];
+    for (int i = 0; i < 6; i++) {
+        double l = 0.011 * (1 << i);
+        tail[i] = (float)(l / (l + lean * (1.0 - l)));
+    }
     uint8_t tq[6];
     ad_matte_curve(tail, 6);
     ad_matte_quantise(tail, 6, tq);
@@ -182,24 +192,15 @@ TEST(curve_and_mirrored_average)
         t[i] = (float)i;
     ad_matte_flip_planes(t, 2, 3);
     CHECK(t[0] == 2 && t[1] == 1 && t[2] == 0 && t[9] == 11 && t[17] == 15);
-    float prob[9] = {0, 0, 0.6f, 0, 0, 0, 0, 0, 0}, flipped[9] = {0.2f, 0, 0, 0, 0, 0, 0, 0, 0};
-    ad_matte_average_mirrored(prob, flipped, 3);
-    CHECK(prob[2] > 0.39f && prob[2] < 0.41f && prob[0] == 0.0f);
-}
-
-/* preset=best's average: as log-odds, the confident pass
- * counts for more than in the plain mean; agreement and 0.5 stay put; a
- * pass of exactly 0 against one of exactly 1 is a tie, not a veto. */
-TEST(logodds_average_of_the_mirrored_pass)
-{
-    /* 3 x 3 maps; the first row is checked, flipped is mirrored (read backwards) */
-    float prob[9] = {0.99f, 0.5f, 0.0f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
-    float flipped[9] = {1.0f, 0.5f, 0.3f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
-    ad_matte_average_mirrored_logodds(prob, flipped, 3);
-    /* 0.99 with 0.3: log-odds 4.60 and -0.85, mean 1.88: 0.867 (plain mean 0.645) */
-    CHECKF(prob[0] > 0.86f && prob[0] < 0.875f, "0.99 and 0.3: %f", prob[0]);
-    CHECK(prob[1] > 0.4999f && prob[1] < 0.5001f);
-    CHECKF(prob[2] > 0.499f && prob[2] < 0.501f, "0 and 1: %f", prob[2]);
+    /* 3 x 3 maps; flipped is the mirrored pass, so its row is read backwards */
+    float prob[9] = {0.9f, 0.5f, 0.6f, 0, 0, 0, 0, 0, 0}, flipped[9] = {0.2f, 0.5f, 0.0f, 0, 0, 0, 0, 0, 0};
+    ad_matte_combine_mirrored(prob, flipped, 3);
+    /* ((0.9^4 + 0^4) / 2)^(1/4) = 0.7568: a miss does not halve the finding */
+    CHECKF(prob[0] > 0.7567f && prob[0] < 0.7569f, "0.9 and 0: %f", prob[0]);
+    CHECKF(prob[1] > 0.4999f && prob[1] < 0.5001f, "agreement: %f", prob[1]);
+    /* 0.6 and 0.2: 0.5061, near the larger (the mean would be 0.4) */
+    CHECKF(prob[2] > 0.506f && prob[2] < 0.5062f, "0.6 and 0.2: %f", prob[2]);
+    CHECK(prob[3] == 0.0f && prob[8] == 0.0f);
 }
 
 /* Foreground estimation on a synthetic picture whose truth is known: a
