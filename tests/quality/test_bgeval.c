@@ -32,8 +32,8 @@
 #define REF_IOU 0.844
 #define OURS_REF_MAE 0.0582 /* preset=reference at 896, measured */
 #define OURS_REF_IOU 0.858
-#define OURS_MAE 0.0538 /* the default preset (896, the curve), measured */
-#define OURS_IOU 0.858
+#define OURS_MAE 0.0527 /* the default preset (896, the curve), measured */
+#define OURS_IOU 0.860
 /* int8 figures (the default precision; calibration on this machine) */
 static const double INT8_MAE[2] = {0.0530, 0.0590}; /* default, reference */
 static const double INT8_IOU[2] = {0.860, 0.856};
