@@ -21,9 +21,9 @@
 static const ad_option_decl decls[] = {
     O(preset, AD_OPT_ENUM, "default|fast|best|reference", 0, 0, "default", 1,
       "default: one model pass and a contrast curve on the mask; best: a second pass on the mirrored image, "
-      "combined (the larger counts for more), then the curve (about twice the time; at --model-side-best); fast: one "
-      "pass at a smaller model "
-      "side (--model-side-fast, 640 by default); reference: the reference pipeline's mask (one pass, no curve)"),
+      "combined (the larger counts for more), then the curve (about twice the time; at --model-side-best); "
+      "fast: one pass at a smaller model side (--model-side-fast, 640 by default); reference: the reference "
+      "pipeline's mask (one pass, no curve)"),
     O(channels, AD_OPT_ENUM, "rgba|alpha", 0, 0, "rgba", 1,
       "rgba: the cut-out (original pixels, the mask as alpha); alpha: the 8-bit mask as a grey image"),
     O(format, AD_OPT_ENUM, "png|webp|jpg", 0, 0, "png", 1,
