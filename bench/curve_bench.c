@@ -111,7 +111,7 @@ static int score_probs(const float *p, int side, uint8_t *mask, ad_pixmap *up, c
 {
     ad_err e = AD_ERR_INIT;
     ad_matte_quantise(p, (size_t)side * side, mask);
-    if (ad_matte_upscale(mask, side, side, up, 0, &e) != AD_OK)
+    if (ad_matte_upscale(mask, side, side, up, AD_MATTE_GRID_CENTRED, 0, &e) != AD_OK)
         return 0;
     *out = gt_score_mask(up, gt);
     return 1;
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
         ad_pixmap rgb = {0}, gt = {0}, up = {0};
         if (ad_file_read(ip, 1u << 30, &buf, &len, &e) != AD_OK ||
             ad_image_decode_rgb(buf, len, 0, &rgb, &e) != AD_OK || !gt_load(mp, &gt) || gt.width != rgb.width ||
-            gt.height != rgb.height || ad_matte_prepare_input(&rgb, side, tensor, &e) != AD_OK ||
+            gt.height != rgb.height || ad_matte_prepare_input(&rgb, side, AD_MATTE_GRID_CENTRED, tensor, &e) != AD_OK ||
             ad_model_run(m, tensor, prob, &e) != AD_OK || ad_pixmap_init(&up, rgb.width, rgb.height, 1, &e) != AD_OK) {
             fprintf(stderr, "curve_bench: %s: %s\n", files[i], e.msg);
             return 1;

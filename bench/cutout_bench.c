@@ -62,10 +62,10 @@ static int time_apart(const void *buf, size_t len, const ad_config *cfg, int sid
         ad_pixmap_init(&rgba, rgb.width, rgb.height, 4, &err) != AD_OK)
         goto out;
     double t0 = ad_clock_ms();
-    if (ad_matte_upscale(mask, side, side, &alpha, 0, &err) != AD_OK)
+    if (ad_matte_upscale(mask, side, side, &alpha, AD_MATTE_GRID_CENTRED, 0, &err) != AD_OK)
         goto out;
     double t1 = ad_clock_ms();
-    if (ad_matte_compose(&rgb, mask, side, side, &rgba, 0, &err) != AD_OK)
+    if (ad_matte_compose(&rgb, mask, side, side, &rgba, AD_MATTE_GRID_CENTRED, 0, &err) != AD_OK)
         goto out;
     double t2 = ad_clock_ms();
     ad_png_options po;

@@ -271,7 +271,7 @@ ad_status ad_calib_run(ad_model *probe, const ad_calib_config *cfg, const char *
         for (int v = 0; v < 2 && rc == AD_OK; v++) {
             ad_pixmap sample = {0};
             if ((rc = variant_of(&rgb, v, &sample, err)) == AD_OK &&
-                (rc = ad_matte_prepare_input(&sample, side, tensor, err)) == AD_OK)
+                (rc = ad_matte_prepare_input(&sample, side, AD_MATTE_GRID_REFERENCE, tensor, err)) == AD_OK)
                 rc = ad_model_probe(probe, tensor, on_activation, a, err);
             ad_pixmap_cleanup(&sample);
             if (rc == AD_OK && a->failed)

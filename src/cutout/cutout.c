@@ -105,6 +105,8 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     ad_status rc;
     double t0 = ad_clock_ms(), t1;
     const int mask_only = opt->channels == AD_CHANNELS_ALPHA;
+    /* the reference's sampling grid for its own preset, pixel centres else */
+    const ad_matte_grid grid = opt->preset == AD_PRESET_REFERENCE ? AD_MATTE_GRID_REFERENCE : AD_MATTE_GRID_CENTRED;
     memset(out, 0, sizeof *out);
 
     if ((rc = ad_image_decode_rgb(buf, len, lim->max_pixels, &rgb, err)) != AD_OK)
@@ -121,7 +123,7 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
         rc = ad_err_set(err, AD_ENOMEM, "out of memory for model buffers");
         goto out;
     }
-    if ((rc = ad_matte_prepare_input(&rgb, side, tensor, err)) != AD_OK)
+    if ((rc = ad_matte_prepare_input(&rgb, side, grid, tensor, err)) != AD_OK)
         goto out;
     t0 = ad_clock_ms();
     t.resize = t0 - t1;
@@ -135,7 +137,7 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     t.infer = t1 - t0;
 
     ad_matte_quantise(prob, plane, mask);
-    if ((rc = ad_matte_scaler_init(&scaler, mask, side, side, rgb.width, rgb.height, err)) != AD_OK)
+    if ((rc = ad_matte_scaler_init(&scaler, mask, side, side, rgb.width, rgb.height, grid, err)) != AD_OK)
         goto out;
     t0 = ad_clock_ms();
     t.compose = t0 - t1;

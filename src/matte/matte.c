@@ -15,7 +15,7 @@ typedef struct {
     double *d;
 } axis_table;
 
-static int axis_table_init(axis_table *t, int src_len, int dst_len)
+static int axis_table_init(axis_table *t, int src_len, int dst_len, ad_matte_grid grid)
 {
     t->i1 = malloc(sizeof(int) * (size_t)dst_len);
     t->i2 = malloc(sizeof(int) * (size_t)dst_len);
@@ -24,6 +24,15 @@ static int axis_table_init(axis_table *t, int src_len, int dst_len)
         return -1;
     double scale = (double)src_len / (double)dst_len;
     for (int i = 0; i < dst_len; i++) {
+        if (grid == AD_MATTE_GRID_CENTRED) {
+            double s = ((double)i + 0.5) * scale - 0.5;
+            s = s < 0 ? 0 : s > src_len - 1 ? src_len - 1 : s;
+            int i1 = (int)s; /* s >= 0: truncation is floor */
+            t->i1[i] = i1;
+            t->i2[i] = i1 + 1 < src_len ? i1 + 1 : src_len - 1;
+            t->d[i] = s - (double)i1;
+            continue;
+        }
         double s = (double)i * scale;
         double f = floor(s);
         double c = ceil(s);
@@ -50,10 +59,10 @@ static inline uint8_t sample(double dx, double dy, uint8_t p1, uint8_t p2, uint8
 }
 
 void ad_matte_resize_rows(const uint8_t *src, int src_w, int src_h, int bands, uint8_t *dst, int dst_w, int dst_h,
-                          int row_begin, int row_end)
+                          int row_begin, int row_end, ad_matte_grid grid)
 {
     axis_table xs = {0}, ys = {0};
-    if (axis_table_init(&xs, src_w, dst_w) || axis_table_init(&ys, src_h, dst_h))
+    if (axis_table_init(&xs, src_w, dst_w, grid) || axis_table_init(&ys, src_h, dst_h, grid))
         goto out; /* callers size their buffers first; this is malloc of a few KB */
     size_t src_stride = (size_t)src_w * (size_t)bands;
     for (int y = row_begin; y < row_end; y++) {
@@ -73,7 +82,7 @@ out:
     axis_table_cleanup(&ys);
 }
 
-ad_status ad_matte_prepare_input(const ad_pixmap *rgb, int side, float *tensor, ad_err *err)
+ad_status ad_matte_prepare_input(const ad_pixmap *rgb, int side, ad_matte_grid grid, float *tensor, ad_err *err)
 {
     if (rgb->bands != 3)
         return ad_err_set(err, AD_EINVAL, "model input needs RGB, got %d bands", rgb->bands);
@@ -81,7 +90,7 @@ ad_status ad_matte_prepare_input(const ad_pixmap *rgb, int side, float *tensor, 
     uint8_t *small = malloc(plane * 3);
     if (small == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory for model input");
-    ad_matte_resize_rows(rgb->data, rgb->width, rgb->height, 3, small, side, side, 0, side);
+    ad_matte_resize_rows(rgb->data, rgb->width, rgb->height, 3, small, side, side, 0, side, grid);
     for (size_t i = 0; i < plane; i++) {
         tensor[i] = ((float)small[3 * i] - 128.0f) / 256.0f;
         tensor[i + plane] = ((float)small[3 * i + 1] - 128.0f) / 256.0f;
@@ -154,14 +163,14 @@ void ad_matte_combine_mirrored(float *prob, const float *flipped, int side)
 }
 
 ad_status ad_matte_scaler_init(ad_matte_scaler *s, const uint8_t *mask, int mask_w, int mask_h, int width, int height,
-                               ad_err *err)
+                               ad_matte_grid grid, ad_err *err)
 {
     memset(s, 0, sizeof *s);
     if (mask_w <= 0 || mask_h <= 0 || width <= 0 || height <= 0)
         return ad_err_set(err, AD_EINVAL, "bad mask scaling %dx%d -> %dx%d", mask_w, mask_h, width, height);
     axis_table xs = {0}, ys = {0};
-    int bad = axis_table_init(&xs, mask_w, width);
-    bad |= axis_table_init(&ys, mask_h, height);
+    int bad = axis_table_init(&xs, mask_w, width, grid);
+    bad |= axis_table_init(&ys, mask_h, height, grid);
     *s = (ad_matte_scaler){mask, mask_w, mask_h, width, height, xs.i1, xs.i2, ys.i1, ys.i2, xs.d, ys.d};
     if (bad)
         return ad_err_set(err, AD_ENOMEM, "out of memory for mask scaler");
@@ -221,10 +230,10 @@ static void whole_range(void *ctx, int begin, int end)
 }
 
 static ad_status run_whole(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out,
-                           int threads, ad_err *err)
+                           ad_matte_grid grid, int threads, ad_err *err)
 {
     ad_matte_scaler s;
-    ad_status rc = ad_matte_scaler_init(&s, mask, mask_w, mask_h, out->width, out->height, err);
+    ad_status rc = ad_matte_scaler_init(&s, mask, mask_w, mask_h, out->width, out->height, grid, err);
     if (rc == AD_OK) {
         whole_job j = {&s, rgb, out};
         ad_parallel_for(out->height, threads, whole_range, &j);
@@ -234,16 +243,17 @@ static ad_status run_whole(const ad_pixmap *rgb, const uint8_t *mask, int mask_w
 }
 
 ad_status ad_matte_compose(const ad_pixmap *rgb, const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out,
-                           int threads, ad_err *err)
+                           ad_matte_grid grid, int threads, ad_err *err)
 {
     if (out->bands != 4 || out->width != rgb->width || out->height != rgb->height || rgb->bands != 3)
         return ad_err_set(err, AD_EINVAL, "compose: output must be RGBA at the input's size");
-    return run_whole(rgb, mask, mask_w, mask_h, out, threads, err);
+    return run_whole(rgb, mask, mask_w, mask_h, out, grid, threads, err);
 }
 
-ad_status ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, int threads, ad_err *err)
+ad_status ad_matte_upscale(const uint8_t *mask, int mask_w, int mask_h, ad_pixmap *out, ad_matte_grid grid, int threads,
+                           ad_err *err)
 {
     if (out->bands != 1)
         return ad_err_set(err, AD_EINVAL, "upscale: output must have 1 band");
-    return run_whole(NULL, mask, mask_w, mask_h, out, threads, err);
+    return run_whole(NULL, mask, mask_w, mask_h, out, grid, threads, err);
 }

@@ -24,7 +24,7 @@ TEST(resize_same_size_is_identity)
     uint8_t src[5 * 3 * 2], dst[5 * 3 * 2];
     for (int i = 0; i < 30; i++)
         src[i] = (uint8_t)(i * 37);
-    ad_matte_resize_rows(src, 5, 3, 2, dst, 5, 3, 0, 3);
+    ad_matte_resize_rows(src, 5, 3, 2, dst, 5, 3, 0, 3, AD_MATTE_GRID_REFERENCE);
     CHECK(memcmp(src, dst, sizeof src) == 0);
 }
 
@@ -32,16 +32,45 @@ TEST(resize_uses_asymmetric_coordinates_and_clamps_the_edge)
 {
     /* 2 -> 4 wide: x*0.5 = 0, .5, 1, 1.5 (the last clamps to column 1) */
     uint8_t src[2] = {0, 100}, dst[4];
-    ad_matte_resize_rows(src, 2, 1, 1, dst, 4, 1, 0, 1);
+    ad_matte_resize_rows(src, 2, 1, 1, dst, 4, 1, 0, 1, AD_MATTE_GRID_REFERENCE);
     CHECK(dst[0] == 0 && dst[1] == 50 && dst[2] == 100 && dst[3] == 100);
     /* 4 -> 2: samples columns 0 and 2, no averaging (as the reference) */
     uint8_t s4[4] = {10, 200, 30, 250}, d2[2];
-    ad_matte_resize_rows(s4, 4, 1, 1, d2, 2, 1, 0, 1);
+    ad_matte_resize_rows(s4, 4, 1, 1, d2, 2, 1, 0, 1, AD_MATTE_GRID_REFERENCE);
     CHECK(d2[0] == 10 && d2[1] == 30);
     /* 3 -> 2: x = 0, 1.5 -> (200 + 31) / 2 = 115.5 -> 116 (half up) */
     uint8_t s3[3] = {9, 200, 31}, d3[2];
-    ad_matte_resize_rows(s3, 3, 1, 1, d3, 2, 1, 0, 1);
+    ad_matte_resize_rows(s3, 3, 1, 1, d3, 2, 1, 0, 1, AD_MATTE_GRID_REFERENCE);
     CHECK(d3[0] == 9 && d3[1] == 116);
+}
+
+/* The presets' grid samples pixel centres: (x + 0.5) * scale - 0.5, clamped
+ * to the edges, so the photo does not shift to the top left and the last
+ * column is reached; the same size is still the identity. */
+TEST(resize_on_the_centred_grid)
+{
+    /* 2 -> 4 wide: -0.25 (clamps to 0), 0.25, 0.75, 1.25 (clamps to 1) */
+    uint8_t src[2] = {0, 100}, dst[4];
+    ad_matte_resize_rows(src, 2, 1, 1, dst, 4, 1, 0, 1, AD_MATTE_GRID_CENTRED);
+    CHECKF(dst[0] == 0 && dst[1] == 25 && dst[2] == 75 && dst[3] == 100, "%d %d %d %d", dst[0], dst[1], dst[2], dst[3]);
+    /* 4 -> 2: x = 0.5 and 2.5, each the mean of two columns */
+    uint8_t s4[4] = {10, 200, 30, 250}, d2[2];
+    ad_matte_resize_rows(s4, 4, 1, 1, d2, 2, 1, 0, 1, AD_MATTE_GRID_CENTRED);
+    CHECK(d2[0] == 105 && d2[1] == 140);
+    uint8_t sq[5 * 3 * 2], dq[5 * 3 * 2];
+    for (int i = 0; i < 30; i++)
+        sq[i] = (uint8_t)(i * 37);
+    ad_matte_resize_rows(sq, 5, 3, 2, dq, 5, 3, 0, 3, AD_MATTE_GRID_CENTRED);
+    CHECK(memcmp(sq, dq, sizeof sq) == 0);
+    /* the mask's scaler on the same grid: a 2 x 1 mask to 4 x 2 */
+    uint8_t m[2] = {0, 255}, row[4];
+    ad_matte_scaler sc;
+    ad_err err = AD_ERR_INIT;
+    REQUIRE(ad_matte_scaler_init(&sc, m, 2, 1, 4, 2, AD_MATTE_GRID_CENTRED, &err) == AD_OK);
+    ad_matte_scaler_row(&sc, 1, row, 1);
+    CHECKF(row[0] == 0 && row[1] == 64 && row[2] == 191 && row[3] == 255, "%d %d %d %d", row[0], row[1], row[2],
+           row[3]);
+    ad_matte_scaler_cleanup(&sc);
 }
 
 TEST(resize_rows_split_equals_whole)
@@ -50,9 +79,9 @@ TEST(resize_rows_split_equals_whole)
     uint8_t src[SW * SH * 3], a[DW * DH * 3], b[DW * DH * 3];
     for (int i = 0; i < SW * SH * 3; i++)
         src[i] = (uint8_t)((i * 7919) >> 3);
-    ad_matte_resize_rows(src, SW, SH, 3, a, DW, DH, 0, DH);
-    ad_matte_resize_rows(src, SW, SH, 3, b, DW, DH, 0, 17);
-    ad_matte_resize_rows(src, SW, SH, 3, b, DW, DH, 17, DH);
+    ad_matte_resize_rows(src, SW, SH, 3, a, DW, DH, 0, DH, AD_MATTE_GRID_REFERENCE);
+    ad_matte_resize_rows(src, SW, SH, 3, b, DW, DH, 0, 17, AD_MATTE_GRID_REFERENCE);
+    ad_matte_resize_rows(src, SW, SH, 3, b, DW, DH, 17, DH, AD_MATTE_GRID_REFERENCE);
     CHECK(memcmp(a, b, sizeof a) == 0);
 }
 
@@ -68,7 +97,7 @@ TEST(prepare_input_normalises_planar_rgb)
     }
     const int side = 8;
     float t[3 * 8 * 8];
-    REQUIRE(ad_matte_prepare_input(&rgb, side, t, &err) == AD_OK);
+    REQUIRE(ad_matte_prepare_input(&rgb, side, AD_MATTE_GRID_REFERENCE, t, &err) == AD_OK);
     for (int i = 0; i < side * side; i++) {
         CHECK(t[i] == 0.49609375f);            /* (255 - 128) / 256 */
         CHECK(t[i + side * side] == -0.5f);    /* (0 - 128) / 256 */
@@ -77,7 +106,7 @@ TEST(prepare_input_normalises_planar_rgb)
     ad_pixmap grey = {0};
     REQUIRE(ad_pixmap_init(&grey, 2, 2, 1, &err) == AD_OK);
     ad_err e2 = AD_ERR_INIT;
-    CHECK(ad_matte_prepare_input(&grey, side, t, &e2) == AD_EINVAL);
+    CHECK(ad_matte_prepare_input(&grey, side, AD_MATTE_GRID_REFERENCE, t, &e2) == AD_EINVAL);
     ad_pixmap_cleanup(&grey);
     ad_pixmap_cleanup(&rgb);
 }
@@ -109,10 +138,10 @@ TEST(compose_keeps_rgb_and_takes_alpha_from_the_upscaled_mask)
         rgb.data[i] = (uint8_t)(i * 13);
     /* 2x2 mask: left column opaque, right transparent */
     uint8_t mask[4] = {255, 0, 255, 0};
-    REQUIRE(ad_matte_compose(&rgb, mask, 2, 2, &out, 3, &err) == AD_OK);
+    REQUIRE(ad_matte_compose(&rgb, mask, 2, 2, &out, AD_MATTE_GRID_REFERENCE, 3, &err) == AD_OK);
     uint8_t ref[W];
     uint8_t one[2] = {255, 0};
-    ad_matte_resize_rows(one, 2, 1, 1, ref, W, 1, 0, 1);
+    ad_matte_resize_rows(one, 2, 1, 1, ref, W, 1, 0, 1, AD_MATTE_GRID_REFERENCE);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             const uint8_t *o = out.data + (y * W + x) * 4, *i = rgb.data + (y * W + x) * 3;
@@ -135,11 +164,11 @@ TEST(upscale_threads_do_not_change_the_result)
     ad_err err = AD_ERR_INIT;
     REQUIRE(ad_pixmap_init(&a, W, H, 1, &err) == AD_OK);
     REQUIRE(ad_pixmap_init(&b, W, H, 1, &err) == AD_OK);
-    REQUIRE(ad_matte_upscale(mask, MW, MH, &a, 1, &err) == AD_OK);
-    REQUIRE(ad_matte_upscale(mask, MW, MH, &b, 7, &err) == AD_OK);
+    REQUIRE(ad_matte_upscale(mask, MW, MH, &a, AD_MATTE_GRID_REFERENCE, 1, &err) == AD_OK);
+    REQUIRE(ad_matte_upscale(mask, MW, MH, &b, AD_MATTE_GRID_REFERENCE, 7, &err) == AD_OK);
     CHECK(memcmp(a.data, b.data, W * H) == 0);
     uint8_t ref[W * H];
-    ad_matte_resize_rows(mask, MW, MH, 1, ref, W, H, 0, H);
+    ad_matte_resize_rows(mask, MW, MH, 1, ref, W, H, 0, H, AD_MATTE_GRID_REFERENCE);
     CHECK(memcmp(a.data, ref, W * H) == 0);
     ad_pixmap_cleanup(&a);
     ad_pixmap_cleanup(&b);
@@ -150,7 +179,7 @@ TEST(scaler_rejects_bad_sizes)
     ad_matte_scaler s;
     ad_err err = AD_ERR_INIT;
     uint8_t m[1] = {0};
-    CHECK(ad_matte_scaler_init(&s, m, 1, 1, 0, 5, &err) == AD_EINVAL);
+    CHECK(ad_matte_scaler_init(&s, m, 1, 1, 0, 5, AD_MATTE_GRID_REFERENCE, &err) == AD_EINVAL);
     ad_matte_scaler_cleanup(&s);
 }
 

@@ -213,7 +213,7 @@ static float *mask_of(ad_model *m, const char *photo)
     ad_err e = AD_ERR_INIT;
     float *in = malloc(sizeof(float) * 3 * side * side), *out = malloc(sizeof(float) * side * side);
     if (ad_file_read(photo, 1 << 26, &buf, &len, &e) != AD_OK || ad_image_decode_rgb(buf, len, 1 << 26, &rgb, &e) ||
-        ad_matte_prepare_input(&rgb, side, in, &e) || ad_model_run(m, in, out, &e)) {
+        ad_matte_prepare_input(&rgb, side, AD_MATTE_GRID_REFERENCE, in, &e) || ad_model_run(m, in, out, &e)) {
         free(out);
         out = NULL;
     }
