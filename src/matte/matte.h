@@ -2,12 +2,14 @@
  * normalisation that build its input, the quantisation of its output, and the
  * upscale of the mask into the alpha channel of the result.
  *
- * The arithmetic reproduces the reference pipeline (@imgly/background-removal,
- * written up in shared/peers/README.md) exactly: 4-tap bilinear sampling with
- * "asymmetric" coordinates (src = dst * src_len / dst_len, no half-pixel
- * offset), weights and sums in double precision in the reference's order,
- * round-half-up to uint8; input (u8 - 128) / 256 planar RGB; output
- * floor(p * 255). Pure C, no third-party types; every function is reentrant. */
+ * On AD_MATTE_GRID_REFERENCE the arithmetic reproduces the reference pipeline
+ * (@imgly/background-removal, written up in shared/peers/README.md) exactly:
+ * 4-tap bilinear sampling with "asymmetric" coordinates (src = dst * src_len /
+ * dst_len, no half-pixel offset), weights and sums in double precision in the
+ * reference's order, round-half-up to uint8; input (u8 - 128) / 256 planar
+ * RGB; output floor(p * 255). The presets other than reference sample pixel
+ * centres instead (ad_matte_grid), and shape the probabilities with a curve.
+ * Pure C, no third-party types; every function is reentrant. */
 #ifndef AD_MATTE_MATTE_H
 #define AD_MATTE_MATTE_H
 
