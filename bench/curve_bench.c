@@ -61,7 +61,7 @@ static void curve(int k, float *p, size_t n)
 /* Ways to combine a pass p with the mirrored pass q (already brought
  * back); the presets' is ad_matte_combine_mirrored. Log-odds: the odds'
  * geometric mean, each probability kept within [1/510, 1 - 1/510] so that
- * one confident pass cannot veto the other (best's rule until 2026-12). */
+ * one confident pass cannot veto the other (best's rule until 2026-11-30). */
 #define NCOMBOS 4
 static const char *const combo_names[NCOMBOS] = {"mean", "log-odds mean", "power mean 4", "maximum"};
 
