@@ -15,6 +15,11 @@ typedef struct {
     double *d;
 } axis_table;
 
+/* Each destination index's two source neighbours and the weight of the
+ * second. On the reference's grid s never exceeds src_len - 1 by a whole
+ * pixel, and where i2 is clamped or s is whole the second neighbour's
+ * weight is 0 or its value is the first's, so this is the reference's
+ * arithmetic bit for bit. */
 static int axis_table_init(axis_table *t, int src_len, int dst_len, ad_matte_grid grid)
 {
     t->i1 = malloc(sizeof(int) * (size_t)dst_len);
@@ -24,22 +29,12 @@ static int axis_table_init(axis_table *t, int src_len, int dst_len, ad_matte_gri
         return -1;
     double scale = (double)src_len / (double)dst_len;
     for (int i = 0; i < dst_len; i++) {
-        if (grid == AD_MATTE_GRID_CENTRED) {
-            double s = ((double)i + 0.5) * scale - 0.5;
+        double s = grid == AD_MATTE_GRID_CENTRED ? ((double)i + 0.5) * scale - 0.5 : (double)i * scale;
+        if (grid == AD_MATTE_GRID_CENTRED)
             s = s < 0 ? 0 : s > src_len - 1 ? src_len - 1 : s;
-            int i1 = (int)s; /* s >= 0: truncation is floor */
-            t->i1[i] = i1;
-            t->i2[i] = i1 + 1 < src_len ? i1 + 1 : src_len - 1;
-            t->d[i] = s - (double)i1;
-            continue;
-        }
-        double s = (double)i * scale;
-        double f = floor(s);
-        double c = ceil(s);
-        int i1 = f < 0 ? 0 : (int)f;
-        int i2 = (int)c > src_len - 1 ? src_len - 1 : (int)c;
+        int i1 = (int)s; /* s >= 0: truncation is floor */
         t->i1[i] = i1;
-        t->i2[i] = i2;
+        t->i2[i] = i1 + 1 < src_len ? i1 + 1 : src_len - 1;
         t->d[i] = s - (double)i1;
     }
     return 0;
