@@ -32,11 +32,11 @@ static ad_status open_preset_model(void *ctx, int preset, ad_model **out, ad_err
     const preset_opener *po = ctx;
     int side = ad_cutout_preset_side(po->cfg, preset);
     ad_cutout_options o; /* named as the options name it: "preset=best" */
-    char what[256];
+    char what[64];
     ad_cutout_options_default(&o);
     o.preset = preset;
-    ad_cutout_options_describe(&o, what, sizeof what);
-    ad_log(AD_LOG_INFO, "serve", "opening the model for %.*s (side %d)", (int)strcspn(what, " "), what, side);
+    ad_cutout_option_describe(&o, "preset", what, sizeof what);
+    ad_log(AD_LOG_INFO, "serve", "opening the model for %s (side %d)", what, side);
     return ad_calib_open_model(po->cfg, po->threads, side, out, err);
 }
 

@@ -326,6 +326,14 @@ void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t le
         buf[len - 1] = '\0';
 }
 
+void ad_cutout_option_describe(const ad_cutout_options *o, const char *name, char *buf, size_t len)
+{
+    const ad_option_decl *d = ad_cutout_option_find(name, 0);
+    buf[0] = '\0';
+    if (d != NULL)
+        describe_one(o, d, buf, len);
+}
+
 const char *ad_cutout_content_type(const ad_cutout_options *o)
 {
     return o->format == AD_FORMAT_WEBP ? "image/webp" : o->format == AD_FORMAT_JPG ? "image/jpeg" : "image/png";

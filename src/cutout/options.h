@@ -103,6 +103,10 @@ int ad_cutout_preset_side(const ad_config *cfg, int preset);
 /* "preset=default channels=rgba ..." for logs, into buf. */
 void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t len);
 
+/* The one option called name, as describe writes it ("preset=best"), into
+ * buf; "" when there is no such option. */
+void ad_cutout_option_describe(const ad_cutout_options *o, const char *name, char *buf, size_t len);
+
 /* The named colours bg_color accepts (CSS level 1 and a few more), for
  * help: "black, white, ...". */
 const char *ad_cutout_color_names(void);
