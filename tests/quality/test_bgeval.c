@@ -193,6 +193,9 @@ TEST(int8_stays_within_the_bar_of_fp32)
                iou - fp32_iou[i]);
         CHECK(mae <= fp32_mae[i] * 1.03 && iou >= fp32_iou[i] - 0.005);
         CHECK(mae <= INT8_MAE[i] + 0.002 && iou >= INT8_IOU[i] - 0.006);
+        /* issue 13's goal for the default preset: -10% MAE against the
+         * reference pipeline at 1024, measured here */
+        CHECKF(i != 0 || mae <= REF_MAE * 0.90, "default %.4f", mae);
     }
 }
 
@@ -206,10 +209,9 @@ TEST(best_preset_beats_the_default)
     REQUIRE(r == 1);
     CHECK(mae <= INT8_BEST_MAE + 0.002 && mae < INT8_MAE[0]);
     CHECK(iou >= INT8_BEST_IOU - 0.006);
-    /* issue 13's goals against the reference pipeline at 1024, on this set:
-     * best -20% MAE and IoU >= 0.875; the default -10% */
+    /* issue 13's goal against the reference pipeline at 1024, on this set:
+     * best -20% MAE and IoU >= 0.875 (the default's -10%: above) */
     CHECKF(mae <= REF_MAE * 0.80 && iou >= 0.875, "best %.4f / %.3f", mae, iou);
-    CHECK(INT8_MAE[0] <= REF_MAE * 0.90);
     /* fast trades quality for half the time: bounded, not better */
     REQUIRE(score_set(INT8, "--preset fast", &fast_mae, &fast_iou) == 1);
     CHECK(fast_mae <= INT8_FAST_MAE + 0.003 && fast_iou >= INT8_FAST_IOU - 0.01);
