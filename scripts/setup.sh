@@ -192,5 +192,22 @@ make -C "$ROOT" -s -j"$(nproc)" all
 # (default side and preset=fast's), so neither the first start nor the
 # first test pays; a second run only opens the cache (~0.2 s). Settings
 # from the environment (ASSETD_MODEL_PRECISION, ...) are honoured.
+# The cache lives once per machine, not per checkout (its file names hash
+# the model, the runtime, the CPU and the photos, so checkouts share it
+# safely): deps/model-cache links to it. A checkout's own older cache is
+# moved over once.
+if [ -w /var/cache ] && [ "$(id -u)" = 0 ]; then
+    MACHINE_CACHE=/var/cache/assetd/model-cache
+else
+    MACHINE_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/assetd/model-cache
+fi
+if [ -z "${ASSETD_MODEL_CACHE_DIR:-}" ] && [ ! -L "$DEPS/model-cache" ] && mkdir -p "$MACHINE_CACHE"; then
+    if [ -d "$DEPS/model-cache" ]; then
+        cp -n "$DEPS/model-cache"/* "$MACHINE_CACHE"/ 2>/dev/null || true
+        rm -rf "$DEPS/model-cache"
+    fi
+    ln -s "$MACHINE_CACHE" "$DEPS/model-cache"
+    log "model cache: $DEPS/model-cache -> $MACHINE_CACHE (shared by this machine's checkouts)"
+fi
 "$ROOT/build/assetd" prepare >&2
 "$ROOT/build/assetd" --model-side 640 prepare >/dev/null

@@ -12,6 +12,7 @@ cd "$ROOT"
 scripts/setup.sh --test || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 make -s -j"$(nproc)" tests >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 make -s -j"$(nproc)" asan >/dev/null || { echo "asan build failed"; echo "0 passed, 1 failed"; exit 1; }
+build_s=$SECONDS
 
 export ASSETD_BIN="$ROOT/build/assetd"
 export ASSETD_TESTDATA="$ROOT/deps/testdata"
@@ -49,14 +50,16 @@ else
     cat "$TMPDIR/pg-up.log" "$TMPDIR/ceph-up.log" 2>/dev/null | tail -20
 fi
 
-passed=0 failed=0 skipped=0 broken=()
+passed=0 failed=0 skipped=0 broken=() timings=()
 suite() {
     local label=$1; shift
     printf '== %s\n' "$label"
-    local log
+    local log t0=$SECONDS
     log=$(mktemp)
     "$@" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
+    timings+=("$((SECONDS - t0)) $label")
+    printf '   (%d s)\n' $((SECONDS - t0))
     local line
     line=$(grep -E '^RESULT ' "$log" | tail -n1)
     if [ -z "$line" ]; then
@@ -156,5 +159,8 @@ if [ ${#broken[@]} -gt 0 ]; then
         [ -f "$f" ] && { echo "--- tail of server log $f"; tail -n 20 "$f"; }
     done
 fi
+# where the minutes went: the slowest suites, then setup + build
+echo "== time: ${SECONDS} s in all, setup + build ${build_s} s; slowest suites:"
+printf '%s\n' "${timings[@]}" | sort -rn | head -n 12 | sed 's/^/   /'
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -29,13 +29,22 @@ int ad_calib_int8(const ad_config *cfg)
     return strcmp(cfg->model, "medium") == 0 && strcmp(cfg->model_precision, "int8") == 0;
 }
 
+int ad_calib_weight_bits(const ad_config *cfg)
+{
+    /* Without VNNI, ORT's u8 x s8 kernels add products in pairs into
+     * int16 and saturate at full 8-bit weights: use 7 bits there. */
+    if (strcmp(cfg->int8_weights, "auto") == 0)
+        return ad_model_cpu_has_vnni() ? 8 : 7;
+    return strcmp(cfg->int8_weights, "7") == 0 ? 7 : 8;
+}
+
 const char *ad_calib_precision(const ad_config *cfg)
 {
     if (strcmp(cfg->model, "small") == 0)
         return "uint8";
     if (!ad_calib_int8(cfg))
         return "fp32";
-    return ad_model_cpu_has_vnni() ? "int8" : "int8-w7"; /* 7-bit weights: other numbers */
+    return ad_calib_weight_bits(cfg) == 8 ? "int8" : "int8-w7"; /* 7-bit weights: other numbers */
 }
 
 ad_status ad_calib_ranges(const ad_config *cfg, int threads, char *out, size_t len, ad_err *err)
@@ -125,9 +134,7 @@ ad_status ad_calib_open_model(const ad_config *cfg, int threads, int side, ad_mo
             return rc;
         mc.precision = AD_PRECISION_INT8;
         mc.ranges_path = ranges;
-        /* Without VNNI, ORT's u8 x s8 kernels add products in pairs into
-         * int16 and saturate at full 8-bit weights: use 7 bits there. */
-        mc.weight_bits = ad_model_cpu_has_vnni() ? 8 : 7;
+        mc.weight_bits = ad_calib_weight_bits(cfg);
     }
     return ad_model_open(&mc, out, err);
 }

@@ -17,6 +17,10 @@
 /* Is the int8 model in force (model_precision int8 on the medium model)? */
 int ad_calib_int8(const ad_config *cfg);
 
+/* Bits of the int8 model's weights: the int8_weights setting, where
+ * "auto" is 8 on a CPU with VNNI and 7 without. */
+int ad_calib_weight_bits(const ad_config *cfg);
+
 /* The arithmetic in force, for ids and labels: "int8", "int8-w7" (7-bit
  * weights, a CPU without VNNI), "fp32" or "uint8" (the small model's
  * dynamic quantisation). Static string. */

@@ -52,6 +52,10 @@ static const setting settings[] = {
     S(model_precision, T_STR, "int8", 0, 0,
       "medium model's arithmetic: int8 (statically quantised from the fp32 weights on this machine, calibrated once "
       "on the photos in calib_dir) or fp32; the small model is dynamically quantised and ignores this"),
+    S(int8_weights, T_STR, "auto", 0, 0,
+      "bits of the int8 model's weights: auto (8 where the CPU has VNNI, else 7: ORT's int8 kernels without VNNI "
+      "add pairs of products in int16 and saturate at 8), 8 or 7 (7 on any CPU: how the tests prove the non-VNNI "
+      "path on a VNNI machine)"),
     S(calib_dir, T_STR, "@deps/calibration", 0, 0, "photos the int8 model is calibrated on (scripts/setup.sh)"),
     S(max_pixels, T_INT, "100000000", 1, 1LL << 40, "largest image (width x height) processed"),
     S(config, T_STR, "", 0, 0,
@@ -350,6 +354,9 @@ ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
         return ad_err_set(err, AD_EINVAL, "ort_profile '%s' is unknown (known: lean, fast)", cfg->ort_profile);
     if (strcmp(cfg->model_precision, "fp32") != 0 && strcmp(cfg->model_precision, "int8") != 0)
         return ad_err_set(err, AD_EINVAL, "model_precision '%s' is unknown (known: int8, fp32)", cfg->model_precision);
+    if (strcmp(cfg->int8_weights, "auto") != 0 && strcmp(cfg->int8_weights, "8") != 0 &&
+        strcmp(cfg->int8_weights, "7") != 0)
+        return ad_err_set(err, AD_EINVAL, "int8_weights '%s' is unknown (known: auto, 8, 7)", cfg->int8_weights);
     if (cfg->model_side % 32 != 0)
         return ad_err_set(err, AD_EINVAL, "model_side %lld is not a multiple of 32", cfg->model_side);
     if (cfg->model_side_fast % 32 != 0)
@@ -382,6 +389,23 @@ ad_status ad_config_model_path(const ad_config *cfg, char *buf, size_t len, ad_e
     if ((size_t)snprintf(buf, len, "%s/isnet-%s.onnx", cfg->model_dir, cfg->model) >= len)
         return ad_err_set(err, AD_EINVAL, "model path too long");
     return AD_OK;
+}
+
+const char *ad_config_str(const ad_config *cfg, const char *name)
+{
+    const setting *s = by_name(name);
+    if (s == NULL || s->type == T_INT)
+        return NULL;
+    return *str_slot((ad_config *)cfg, s);
+}
+
+void ad_config_flag(const char *name, char *buf, size_t len)
+{
+    const setting *s = by_name(name);
+    if (s)
+        flag_name(s, buf, len);
+    else
+        snprintf(buf, len, "%s", name);
 }
 
 void ad_config_print_help(FILE *f)

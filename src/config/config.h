@@ -22,6 +22,7 @@ typedef struct {
     long long model_side_fast; /* the side of preset=fast's model */
     long long model_side_best; /* the side of preset=best's model */
     char *model_precision;     /* "int8" | "fp32" (medium only) */
+    char *int8_weights;        /* "auto" | "8" | "7" */
     char *calib_dir;           /* int8 calibration photos */
     char *model_cache_dir;     /* optimised-model cache, "" = none */
     long long max_pixels;      /* largest image processed */
@@ -76,6 +77,13 @@ ad_status ad_config_model_path(const ad_config *cfg, char *buf, size_t len, ad_e
  * workers x threads = cores (one inference with all cores is as fast per
  * image and needs one model arena's memory, not several). */
 void ad_config_concurrency(const ad_config *cfg, int *workers, int *threads);
+
+/* A string setting's value by name (snake_case or the flag's spelling);
+ * NULL for an unknown or integer setting. Borrowed from cfg. */
+const char *ad_config_str(const ad_config *cfg, const char *name);
+
+/* A setting's flag ("s3_bucket" -> "--s3-bucket") into buf. */
+void ad_config_flag(const char *name, char *buf, size_t len);
 
 /* One line per setting: flag, environment variable, default, help. */
 void ad_config_print_help(FILE *f);
