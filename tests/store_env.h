@@ -72,7 +72,7 @@ static ad_store *test_store_open(test_store_env *e, int64_t grace_ms, int64_t pi
         c.database_url = e->url;
         test_s3_config(&c, e->ns);
     }
-    if (ad_store_kind_parts(e->kind, &c.meta, &c.blobs, &err) != AD_OK || ad_store_open(&c, &s, &err) != AD_OK)
+    if (ad_store_kind_parts(e->kind, &c.meta, &c.blobs, NULL, &err) != AD_OK || ad_store_open(&c, &s, &err) != AD_OK)
         printf("    open %s: %s\n", e->kind, err.msg);
     return s;
 }

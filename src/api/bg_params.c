@@ -28,7 +28,7 @@ static ad_status refuse(ad_bg_error *e, const char *code, const char *param, con
 int ad_bg_conversion_name_valid(const char *s)
 {
     size_t n = strlen(s);
-    if (n < 1 || n > 30)
+    if (n < 1 || n > AD_CONVERSION_NAME_MAX)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];

@@ -7,15 +7,16 @@
 
 #include "api/query.h"
 #include "cutout/options.h"
+#include "store/records.h"
 
 typedef enum { AD_BG_GET_IMAGE, AD_BG_SAVE_IMAGE, AD_BG_GET_IMAGE_AND_SAVE } ad_bg_mode;
 typedef enum { AD_BG_NO_DISPOSITION, AD_BG_ADD_CONVERSION, AD_BG_ADD_NEW_ASSET } ad_bg_disposition;
 
 typedef struct {
     ad_bg_mode mode;
-    ad_bg_disposition disposition; /* AD_BG_NO_DISPOSITION for get_image */
-    char conversion_name[31];      /* add_conversion only */
-    int inherit;                   /* metadata=inherit (add_new_asset only) */
+    ad_bg_disposition disposition;                    /* AD_BG_NO_DISPOSITION for get_image */
+    char conversion_name[AD_CONVERSION_NAME_MAX + 1]; /* add_conversion only */
+    int inherit;                                      /* metadata=inherit (add_new_asset only) */
 } ad_bg_request;
 
 /* A refusal in the spec's error shape: HTTP 400, a machine code

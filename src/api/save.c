@@ -50,6 +50,18 @@ static ad_status apply(ad_store_tx *tx, const ad_save *sv, int in_job, ad_err *e
         ad_asset_cleanup(&src);
         return AD_OK; /* a re-run of a save that committed */
     }
+    /* the lineage names the source: hold it, so that a delete running now
+     * either waits and then unlinks this child, or came first (then there
+     * is no source to name) */
+    if (sv->inherit && have_src && (rc = ad_store_tx_lock_asset(tx, sv->asset_id, err)) != AD_OK) {
+        if (rc != AD_ENOTFOUND || !in_job) {
+            ad_asset_cleanup(&src);
+            return rc;
+        }
+        ad_err_clear(err);
+        ad_asset_cleanup(&src);
+        have_src = 0;
+    }
     char fname[300];
     ad_save_filename(have_src ? src.filename : NULL, sv->content_type, fname, sizeof fname);
     ad_asset na = {0};

@@ -11,13 +11,13 @@
 #include "store/store.h"
 
 typedef struct {
-    char asset_id[AD_ID_LEN + 1];     /* the source asset */
-    int new_asset;                    /* 0: add_conversion, 1: add_new_asset */
-    char conversion_name[64];         /* add_conversion */
-    char new_asset_id[AD_ID_LEN + 1]; /* add_new_asset: decided up front, so a re-run finds it */
-    int inherit;                      /* metadata=inherit */
-    ad_blob_pin result;               /* the result, a pinned blob */
-    char content_type[64];            /* the result's */
+    char asset_id[AD_ID_LEN + 1];                     /* the source asset */
+    int new_asset;                                    /* 0: add_conversion, 1: add_new_asset */
+    char conversion_name[AD_CONVERSION_NAME_MAX + 1]; /* add_conversion */
+    char new_asset_id[AD_ID_LEN + 1];                 /* add_new_asset: decided up front, so a re-run finds it */
+    int inherit;                                      /* metadata=inherit */
+    ad_blob_pin result;                               /* the result, a pinned blob */
+    char content_type[64];                            /* the result's */
     int width, height;
 } ad_save;
 

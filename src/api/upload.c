@@ -31,7 +31,7 @@ typedef struct {
 
 /* Filenames are shown back and used to name derived assets: UTF-8, no
  * control characters, no path separators, 1..255 bytes. */
-static int filename_ok(const char *s)
+int ad_upload_filename_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
@@ -236,25 +236,15 @@ static void probe(ad_store *s, const char *sha, int64_t size, ad_asset *a, const
 
 ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
-    (void)args;
-    static const char *const allowed[] = {"filename", NULL};
     upload *u = ad_http_sink_ctx(req);
     ad_store *s = api->cfg.store;
-    ad_query q = {0};
     ad_http_resp *r = NULL;
     char *custom = NULL;
     ad_err err = AD_ERR_INIT;
     ad_blob_pin pin = {0};
     if (u == NULL)
         return ad_reply_error(503, "out_of_memory", NULL, "no memory for the upload; retry later");
-    if (!ad_query_strict(req, allowed, &q, &r))
-        goto out;
-    const char *filename = ad_query_get(&q, "filename");
-    if (filename && !filename_ok(filename)) {
-        r = ad_reply_error(400, "invalid_parameter", "filename",
-                           "filename must be 1-255 bytes of UTF-8 without control characters or slashes");
-        goto out;
-    }
+    const char *filename = args->query.filename[0] ? args->query.filename : NULL;
     if (!u->malformed && u->mp && ad_multipart_finish(u->mp, &u->perr) != AD_OK)
         u->malformed = u->refusal == NULL;
     if (u->refusal) {
@@ -272,8 +262,11 @@ ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req, const ad_route_arg
     }
     if (u->customs && (r = ad_parse_custom_data(api, u->custom ? u->custom : "", u->custom_len, &custom)) != NULL)
         goto out;
-    const char *name = filename ? filename : u->has_part_filename && u->part_filename[0] ? u->part_filename : "upload";
-    if (!filename_ok(name)) {
+    static const char default_name[] = "upload";
+    const char *name = filename                                      ? filename
+                       : u->has_part_filename && u->part_filename[0] ? u->part_filename
+                                                                     : default_name;
+    if (!ad_upload_filename_ok(name)) {
         r = ad_reply_error(400, "invalid_parameter", "filename",
                            "the file part's filename must be 1-255 bytes of UTF-8 without control characters or "
                            "slashes");
@@ -305,6 +298,12 @@ ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req, const ad_route_arg
     /* header only: an image's size and type are known without decoding
      * its pixels; a type the bytes do not prove is the client's word */
     probe(s, pin.sha256, pin.size, &a, &detected);
+    /* a raw body without ?filename= is named after what it is */
+    char named[32];
+    if (name == default_name && detected && ad_image_extension(detected)) {
+        snprintf(named, sizeof named, "%s.%s", default_name, ad_image_extension(detected));
+        name = named;
+    }
     a.filename = (char *)name;
     a.content_type = (char *)(detected ? detected : u->client_type[0] ? u->client_type : "application/octet-stream");
     a.size = pin.size;
@@ -321,6 +320,5 @@ ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req, const ad_route_arg
     ad_http_resp_header(r, "Location", loc);
 out:
     free(custom);
-    ad_query_cleanup(&q);
     return r;
 }

@@ -51,4 +51,7 @@ const char *ad_status_code(ad_status code);
 /* Process exit code a code maps to for the CLI (0 for AD_OK). */
 int ad_status_exit(ad_status code);
 
+/* What a code's exit means to a person at the command line (static). */
+const char *ad_status_help(ad_status code);
+
 #endif

@@ -10,14 +10,6 @@
 #include "cli/cli.h"
 #include "store/store.h"
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: assetd keys create [--label TEXT]   make a key; print it (the only time it is shown)\n"
-                    "       assetd keys list                   id, label, created, last used, revoked\n"
-                    "       assetd keys revoke ID              refuse the key from now on\n"
-                    "(the store of --data-dir / --store, as `assetd serve` uses it)\n");
-}
-
 static int create(ad_store *store, const char *label, ad_err *err)
 {
     char a[AD_ID_LEN + 1], b[AD_ID_LEN + 1], key[80], sha[65], id[17];
@@ -48,12 +40,12 @@ static int list(ad_store *store, ad_err *err)
     return 0;
 }
 
-int ad_cmd_keys(ad_config *cfg, int argc, char **argv)
+int ad_cmd_keys(const ad_cli_command *self, ad_config *cfg, int argc, char **argv)
 {
     const char *label = NULL;
     int rc = 1;
     if (argc < 2) {
-        usage();
+        ad_cli_usage(stderr, self);
         return 2;
     }
     const char *verb = argv[1];
@@ -62,12 +54,12 @@ int ad_cmd_keys(ad_config *cfg, int argc, char **argv)
             if (strcmp(argv[i], "--label") == 0 && i + 1 < argc) {
                 label = argv[++i];
             } else {
-                usage();
+                ad_cli_usage(stderr, self);
                 return 2;
             }
         }
     } else if (!(strcmp(verb, "list") == 0 && argc == 2) && !(strcmp(verb, "revoke") == 0 && argc == 3)) {
-        usage();
+        ad_cli_usage(stderr, self);
         return 2;
     }
     ad_err err = AD_ERR_INIT;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +57,53 @@ static ad_status read_stdin(void **out, size_t *len, ad_err *err)
     return AD_OK;
 }
 
+/* An option's flag spelling: max_side -> max-side. */
+static void flag_of(const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", name);
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = '-';
+}
+
+/* The option a flag names, dashed or with underscores, "--name" or
+ * "--name=value" (then *inline_value points at the value), or NULL. */
+static const ad_option_decl *option_of(const char *arg, const char **inline_value)
+{
+    char name[64];
+    *inline_value = NULL;
+    if (strncmp(arg, "--", 2) != 0)
+        return NULL;
+    size_t n = strcspn(arg + 2, "=");
+    if (n == 0 || n >= sizeof name)
+        return NULL;
+    memcpy(name, arg + 2, n);
+    name[n] = '\0';
+    for (char *p = name; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    const ad_option_decl *od = ad_cutout_option_find(name, 0);
+    if (od && arg[2 + n] == '=')
+        *inline_value = arg + 3 + n;
+    return od;
+}
+
+/* The format an output file's name asks for by its extension: -1 when it
+ * has none we know (then --format decides alone). */
+static int format_of_name(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    if (dot == NULL || (slash && dot < slash))
+        return -1;
+    if (strcasecmp(dot, ".png") == 0)
+        return AD_FORMAT_PNG;
+    if (strcasecmp(dot, ".webp") == 0)
+        return AD_FORMAT_WEBP;
+    if (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0)
+        return AD_FORMAT_JPG;
+    return -1;
+}
+
 static int remove_one(ad_model *model, const ad_cutout_options *opt, const ad_cutout_limits *lim, const char *in,
                       const char *out, ad_cutout_timing *t)
 {
@@ -92,18 +140,20 @@ static int remove_one(ad_model *model, const ad_cutout_options *opt, const ad_cu
     return rc == AD_OK ? 0 : ad_status_exit(rc);
 }
 
-static void usage(FILE *f)
+/* The options of `assetd remove` after its forms (ad_cli_usage): --mask,
+ * then every cut-out option from its declaration, as a dashed flag. */
+void ad_cmd_remove_options(FILE *f)
 {
     int n;
     const ad_option_decl *d = ad_cutout_option_decls(&n);
-    fprintf(f, "usage: assetd remove [options] INPUT OUTPUT         one image ('-': standard input / output)\n"
-               "       assetd remove [options] -o DIR INPUT...      a batch into DIR (DIR/<name>.png)\n"
-               "options:\n"
+    fprintf(f, "options (--name VALUE or --name=VALUE):\n"
                "  --mask                 the 8-bit mask alone (= --channels alpha)\n");
-    static const char *const kind[] = {"", "integer", "true or false", "colour", "margin"};
-    for (int i = 0; i < n; i++)
-        fprintf(f, "  --%-20s %s (%s%s; default %s)\n", d[i].name, d[i].help, d[i].type == AD_OPT_ENUM ? "one of " : "",
-                d[i].type == AD_OPT_ENUM ? d[i].choices : kind[d[i].type], *d[i].def ? d[i].def : "none");
+    for (int i = 0; i < n; i++) {
+        char flag[64], kind[400];
+        flag_of(d[i].name, flag, sizeof flag);
+        ad_decl_kind(&d[i], kind, sizeof kind);
+        fprintf(f, "  --%-20s %s (%s; default %s)\n", flag, d[i].help, kind, *d[i].def ? d[i].def : "none");
+    }
     fprintf(f, "  --model medium|small   and every other setting: assetd help\n");
 }
 
@@ -154,40 +204,45 @@ static char (*batch_outputs(const char *outdir, const char *const *inputs, int n
     return out;
 }
 
-int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
+int ad_cmd_remove(const ad_cli_command *self, ad_config *cfg, int argc, char **argv)
 {
     ad_cutout_options opt;
     ad_cutout_limits lim = {(uint64_t)cfg->max_pixels, 0};
     ad_cutout_options_default(&opt);
-    const char *outdir = NULL;
+    char outdir[PATH_MAX] = "";
     const char *inputs[4096];
-    int ninputs = 0;
+    int ninputs = 0, format_given = 0;
     for (int i = 1; i < argc; i++) {
         const ad_option_decl *od;
+        const char *value;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
+            ad_cli_usage(stdout, self);
             return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("assetd %s\n", AD_VERSION);
             return 0;
         } else if (strcmp(argv[i], "--mask") == 0) {
             opt.channels = AD_CHANNELS_ALPHA; /* the short name for --channels alpha */
-        } else if (strncmp(argv[i], "--", 2) == 0 && (od = ad_cutout_option_find(argv[i] + 2, 0)) != NULL) {
+        } else if ((od = option_of(argv[i], &value)) != NULL) {
             ad_err oerr = AD_ERR_INIT;
-            if (i + 1 >= argc) {
+            if (value == NULL && i + 1 >= argc) {
                 fprintf(stderr, "assetd remove: %s needs a value\n", argv[i]);
                 return 2;
             }
-            if (ad_cutout_option_set(&opt, od->name, argv[++i], 0, &oerr) != AD_OK) {
+            if (ad_cutout_option_set(&opt, od->name, value ? value : argv[++i], 0, &oerr) != AD_OK) {
                 fprintf(stderr, "assetd remove: %s\n", oerr.msg);
                 return 2;
             }
+            format_given |= strcmp(od->name, "format") == 0;
         } else if (strcmp(argv[i], "-o") == 0) {
             if (i + 1 >= argc || argv[i + 1][0] == '\0') {
                 fprintf(stderr, "assetd remove: -o needs a folder\n");
                 return 2;
             }
-            outdir = argv[++i];
+            /* "out/" and "out" name the same folder: no "out//x.png" */
+            snprintf(outdir, sizeof outdir, "%s", argv[++i]);
+            for (size_t n = strlen(outdir); n > 1 && outdir[n - 1] == '/'; n--)
+                outdir[n - 1] = '\0';
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "assetd remove: unknown option '%s' (assetd remove --help)\n", argv[i]);
             return 2;
@@ -198,9 +253,40 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
             return 2;
         }
     }
-    if ((outdir == NULL && ninputs != 2) || (outdir && ninputs == 0)) {
-        usage(stderr);
+    if (!*outdir && ninputs == 0) {
+        ad_cli_usage(stderr, self);
         return 2;
+    }
+    if (!*outdir && ninputs == 1) {
+        fprintf(stderr,
+                "assetd remove: missing OUTPUT after %s (a file to write, '-' for standard output, "
+                "or -o DIR for a batch)\n",
+                inputs[0]);
+        return 2;
+    }
+    if (!*outdir && ninputs > 2) {
+        fprintf(stderr,
+                "assetd remove: %d files given: one INPUT and one OUTPUT, or -o DIR INPUT... for a "
+                "batch\n",
+                ninputs);
+        return 2;
+    }
+    if (*outdir && ninputs == 0) {
+        fprintf(stderr, "assetd remove: -o %s needs at least one INPUT\n", outdir);
+        return 2;
+    }
+    if (!*outdir) {
+        /* the output's extension names a format: it must agree with
+         * --format, or set it when --format is not given */
+        static const char *const names[] = {"png", "webp", "jpg"};
+        int named = format_of_name(inputs[1]);
+        if (named >= 0 && format_given && named != opt.format) {
+            fprintf(stderr, "assetd remove: %s: the name says %s but --format is %s (rename it, or drop one)\n",
+                    inputs[1], names[named], names[opt.format]);
+            return 2;
+        }
+        if (named >= 0)
+            opt.format = named;
     }
     {
         ad_err oerr = AD_ERR_INIT;
@@ -211,7 +297,7 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
         }
     }
     char(*outs)[PATH_MAX] = NULL;
-    if (outdir) {
+    if (*outdir) {
         struct stat st;
         for (int i = 0; i < ninputs; i++)
             if (strcmp(inputs[i], "-") == 0) {
@@ -248,7 +334,7 @@ int ad_cmd_remove(ad_config *cfg, int argc, char **argv)
         return ad_status_exit(err.code);
     }
     int worst = 0, failed = 0;
-    if (outdir == NULL) {
+    if (!*outdir) {
         worst = remove_one(model, &opt, &lim, inputs[0], inputs[1], NULL);
     } else {
         double t0 = ad_clock_ms();

@@ -1,6 +1,7 @@
 /* cmd_serve.c — `assetd serve`: wire store, work pool, API, HTTP server,
  * model and job runner together, then wait for SIGINT/SIGTERM. The listener
  * comes up before the model so /healthz can say "starting" (503). */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,7 +41,7 @@ static ad_status open_preset_model(void *ctx, int preset, ad_model **out, ad_err
     return ad_calib_open_model(po->cfg, po->threads, side, out, err);
 }
 
-int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
+int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **argv)
 {
     ad_err err = AD_ERR_INIT;
     ad_store *store = NULL;
@@ -194,9 +195,19 @@ int ad_cmd_serve(ad_config *cfg, int argc, char **argv)
             nkeys -= keys[i].revoked_at[0] != '\0';
     free(keys);
     ad_err_clear(&err);
-    ad_log(AD_LOG_INFO, "serve", "ready model=%s workers=%d ort_threads=%d queue_depth=%lld api_keys=%d%s", cfg->model,
-           workers, threads, cfg->queue_depth, nkeys,
-           nkeys ? "" : " (no API key yet: make one with `assetd keys create`, or set ASSETD_API_KEY)");
+    ad_log(AD_LOG_INFO, "serve", "ready model=%s workers=%d ort_threads=%d queue_depth=%lld api_keys=%d", cfg->model,
+           workers, threads, cfg->queue_depth, nkeys);
+    if (nkeys == 0) {
+        /* A server nobody can call: say so where a person looks, with the
+         * commands that fix it for this data dir. */
+        ad_log(AD_LOG_WARN, "serve", "no API key: every /api/v1 call is refused with 401 until one exists");
+        fprintf(stderr,
+                "\n  assetd has no API key yet. Make one (printed once, kept hashed):\n"
+                "      %s --store %s --data-dir %s keys create\n"
+                "  or start with ASSETD_API_KEY=<16 to 256 characters>, or with --welcome 1\n"
+                "  (what ./scripts/run.sh does: a key made for you and kept in %s/api-key).\n\n",
+                program_invocation_name, cfg->store, cfg->data_dir, cfg->data_dir);
+    }
     if (cfg->welcome)
         ad_cli_welcome_banner(cfg, ad_http_port(http), welcome_key);
 

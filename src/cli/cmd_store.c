@@ -9,13 +9,13 @@
 #include "cli/cli.h"
 #include "store/copy.h"
 
-int ad_cmd_migrate(ad_config *cfg, int argc, char **argv)
+int ad_cmd_migrate(const ad_cli_command *self, ad_config *cfg, int argc, char **argv)
 {
     (void)argv;
     ad_err err = AD_ERR_INIT;
     ad_store *s = NULL;
     if (argc != 1) {
-        fprintf(stderr, "usage: assetd migrate   (the store of --store, --data-dir, --database-url ...)\n");
+        ad_cli_usage(stderr, self);
         return 2;
     }
     if (ad_cli_open_store(cfg, 0, &s, &err) != AD_OK) {
@@ -35,7 +35,7 @@ static void progress(void *ctx, const ad_copy_report *r)
                 r->assets_there, r->blobs, (double)r->bytes / 1048576.0);
 }
 
-int ad_cmd_store(ad_config *cfg, int argc, char **argv)
+int ad_cmd_store(const ad_cli_command *self, ad_config *cfg, int argc, char **argv)
 {
     const char *from = NULL, *to = NULL;
     for (int i = 2; i < argc; i++) {
@@ -47,10 +47,7 @@ int ad_cmd_store(ad_config *cfg, int argc, char **argv)
             from = to = NULL, i = argc;
     }
     if (argc < 2 || strcmp(argv[1], "copy") != 0 || from == NULL || to == NULL) {
-        fprintf(stderr, "usage: assetd store copy --from sqlite --data-dir DIR --to postgres --database-url URL \\\n"
-                        "           --s3-endpoint URL --s3-bucket NAME --s3-access-key K --s3-secret-key S\n"
-                        "Copies every asset, conversion, custom data, lineage, key hash and job; checks every\n"
-                        "blob's SHA-256; can be run again to resume (what is there already is left alone).\n");
+        ad_cli_usage(stderr, self);
         return 2;
     }
     ad_err err = AD_ERR_INIT;

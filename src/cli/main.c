@@ -1,65 +1,65 @@
-/* main.c — assetd's entry point: global settings, then one command. */
+/* main.c — assetd's entry point: global settings, then one command from
+ * the table below. A new command is one row here and its handler. */
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "base/version.h"
 #include "cli/cli.h"
 #include "image/image.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: assetd COMMAND [options]\n"
-               "\n"
-               "commands:\n"
-               "  serve                        run the HTTP service (--listen, --data-dir, ...)\n"
-               "  keys create|list|revoke      API keys of the service's store (assetd keys for more)\n"
-               "  migrate                      bring the store's schema up to date (serve does it too)\n"
-               "  store copy --from K --to K   copy a whole store to another (assetd store for more)\n"
-               "  remove INPUT OUTPUT.png      cut out the subject of one image\n"
-               "  remove -o DIR INPUT...       cut out a batch into DIR (progress on stderr)\n"
-               "      --mask                   write the 8-bit mask instead of the RGBA cut-out\n"
-               "  prepare                      calibrate the int8 model once and cache the optimised graph\n"
-               "  help                         this text\n"
-               "\n"
-               "settings (flag, environment variable):\n");
-    ad_config_print_help(f);
-}
+static const ad_cli_command commands[] = {
+    {"serve", {{"", "run the HTTP service (--listen, --data-dir, ...)"}}, NULL, NULL, ad_cmd_serve, 1},
+    {"remove",
+     {{"[options] INPUT OUTPUT", "cut out the subject of one image ('-': standard input / output)"},
+      {"[options] -o DIR INPUT...", "cut out a batch into DIR (DIR/<name>.png; progress on stderr)"}},
+     NULL,
+     ad_cmd_remove_options,
+     ad_cmd_remove,
+     1},
+    {"keys",
+     {{"create [--label TEXT]", "make an API key; print it (the only time it is shown)"},
+      {"list", "id, label, created, last used, revoked"},
+      {"revoke ID", "refuse the key from now on"}},
+     "(the store of --store, --data-dir ..., as `assetd serve` uses it)",
+     NULL,
+     ad_cmd_keys,
+     0},
+    {"migrate",
+     {{"", "bring the store's schema up to date (serve does it too)"}},
+     "(the store of --store, --data-dir, --database-url ...)",
+     NULL,
+     ad_cmd_migrate,
+     0},
+    {"store",
+     {{"copy --from KIND --to KIND", "copy a whole store to another (sqlite -> postgres)"}},
+     "e.g. assetd --data-dir DIR --database-url URL --s3-endpoint URL --s3-bucket NAME \\\n"
+     "         --s3-access-key K --s3-secret-key S store copy --from sqlite --to postgres\n"
+     "Copies every asset, conversion, custom data, lineage, key hash and job; checks every\n"
+     "blob's SHA-256; can be run again to resume (what is there already is left alone).",
+     NULL,
+     ad_cmd_store,
+     0},
+    {"prepare", {{"", "calibrate the int8 model once and cache the optimised graph"}}, NULL, NULL, ad_cmd_prepare, 1},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out, ad_err *err)
+static void help(FILE *f)
 {
-    ad_store_config sc = {
-        .data_dir = cfg->data_dir,
-        .gc_grace_ms = cfg->gc_grace * 1000,
-        .exclusive = exclusive,
-        .database_url = cfg->database_url,
-        .s3_endpoint = cfg->s3_endpoint,
-        .s3_bucket = cfg->s3_bucket,
-        .s3_region = cfg->s3_region,
-        .s3_access_key = cfg->s3_access_key,
-        .s3_secret_key = cfg->s3_secret_key,
-        .blob_cache_mb = cfg->blob_cache_mb,
-    };
-    ad_status rc = ad_store_kind_parts(cfg->store, &sc.meta, &sc.blobs, err);
-    if (rc != AD_OK)
-        return rc;
-    if (strcmp(cfg->store, "postgres") == 0) {
-        /* one line naming everything missing */
-        char missing[256] = "";
-        const struct {
-            const char *v, *name;
-        } need[] = {{cfg->database_url, "--database-url"},
-                    {cfg->s3_endpoint, "--s3-endpoint"},
-                    {cfg->s3_bucket, "--s3-bucket"},
-                    {cfg->s3_access_key, "--s3-access-key"},
-                    {cfg->s3_secret_key, "--s3-secret-key"}};
-        for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
-            if (!need[i].v[0])
-                snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", missing[0] ? ", " : "",
-                         need[i].name);
-        if (missing[0])
-            return ad_err_set(err, AD_EINVAL, "--store postgres needs %s", missing);
-    }
-    return ad_store_open(&sc, out, err);
+    fprintf(f, "usage: assetd [settings] COMMAND [arguments]   (assetd COMMAND --help for one)\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        for (int k = 0; k < 3 && commands[i].forms[k].what; k++) {
+            char call[128];
+            snprintf(call, sizeof call, "%s %s", commands[i].name, commands[i].forms[k].args);
+            fprintf(f, "  %-34s %s\n", call, commands[i].forms[k].what);
+        }
+    fprintf(f, "  %-34s %s\n", "help", "this text");
+    fprintf(f, "\nexit codes:\n");
+    for (int c = 0; c < AD_STATUS_COUNT; c++)
+        fprintf(f, "  %-3d %s\n", ad_status_exit((ad_status)c), ad_status_help((ad_status)c));
+    fprintf(f, "  %-3d %s\n", 1, "any other failure");
+    fprintf(f, "\nsettings (flag or --flag=value, environment variable; a flag goes before or after the command):\n");
+    ad_config_print_help(f);
 }
 
 int main(int argc, char **argv)
@@ -77,32 +77,31 @@ int main(int argc, char **argv)
         goto out;
     }
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
+        help(argc < 2 ? stderr : stdout);
         rc = argc < 2 ? 2 : 0;
         goto out;
     }
-    if (ad_image_startup(argv[0], &err) != AD_OK) {
+    const ad_cli_command *cmd = NULL;
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            cmd = &commands[i];
+    if (cmd == NULL) {
+        fprintf(stderr, "assetd: unknown command '%s' (try: assetd help)\n", argv[1]);
+        goto out;
+    }
+    if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+        ad_cli_usage(stdout, cmd);
+        rc = 0;
+        goto out;
+    }
+    if (cmd->images && ad_image_startup(argv[0], &err) != AD_OK) {
         fprintf(stderr, "assetd: %s\n", err.msg);
         rc = 1;
         goto out;
     }
-    if (strcmp(argv[1], "remove") == 0) {
-        rc = ad_cmd_remove(&cfg, argc - 1, argv + 1);
-    } else if (strcmp(argv[1], "serve") == 0) {
-        rc = ad_cmd_serve(&cfg, argc - 1, argv + 1);
-    } else if (strcmp(argv[1], "keys") == 0) {
-        rc = ad_cmd_keys(&cfg, argc - 1, argv + 1);
-    } else if (strcmp(argv[1], "migrate") == 0) {
-        rc = ad_cmd_migrate(&cfg, argc - 1, argv + 1);
-    } else if (strcmp(argv[1], "prepare") == 0) {
-        rc = ad_cmd_prepare(&cfg, argc - 1, argv + 1);
-    } else if (strcmp(argv[1], "store") == 0) {
-        rc = ad_cmd_store(&cfg, argc - 1, argv + 1);
-    } else {
-        fprintf(stderr, "assetd: unknown command '%s' (try: assetd help)\n", argv[1]);
-        rc = 2;
-    }
-    ad_image_shutdown();
+    rc = cmd->run(cmd, &cfg, argc - 1, argv + 1);
+    if (cmd->images)
+        ad_image_shutdown();
 out:
     ad_config_cleanup(&cfg);
     return rc;

@@ -305,16 +305,27 @@ out:
     return rc;
 }
 
+/* Each format ad_image_probe names: its media type and its usual file
+ * extension. */
+static const struct {
+    const char *format, *type, *ext;
+} image_types[] = {{"jpeg", "image/jpeg", "jpg"},  {"png", "image/png", "png"},  {"webp", "image/webp", "webp"},
+                   {"tiff", "image/tiff", "tif"},  {"gif", "image/gif", "gif"},  {"heif", "image/heif", "heic"},
+                   {"avif", "image/avif", "avif"}, {"jp2k", "image/jp2", "jp2"}, {"jxl", "image/jxl", "jxl"}};
+
 const char *ad_image_media_type(const char *format)
 {
-    static const struct {
-        const char *prefix, *type;
-    } types[] = {{"jpeg", "image/jpeg"}, {"png", "image/png"},  {"webp", "image/webp"},
-                 {"tiff", "image/tiff"}, {"gif", "image/gif"},  {"heif", "image/heif"},
-                 {"avif", "image/avif"}, {"jp2k", "image/jp2"}, {"jxl", "image/jxl"}};
-    for (size_t i = 0; format && i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(format, types[i].prefix) == 0)
-            return types[i].type;
+    for (size_t i = 0; format && i < sizeof image_types / sizeof image_types[0]; i++)
+        if (strcmp(format, image_types[i].format) == 0)
+            return image_types[i].type;
+    return NULL;
+}
+
+const char *ad_image_extension(const char *media_type)
+{
+    for (size_t i = 0; media_type && i < sizeof image_types / sizeof image_types[0]; i++)
+        if (strcmp(media_type, image_types[i].type) == 0)
+            return image_types[i].ext;
     return NULL;
 }
 

@@ -41,6 +41,10 @@ ad_status ad_image_probe_reader(ad_image_read_fn read, void *ctx, uint64_t size,
  * "image/jpeg"), or NULL. */
 const char *ad_image_media_type(const char *format);
 
+/* The usual file extension of an image media type ("image/jpeg" ->
+ * "jpg"), or NULL for a type that is not one of ours. */
+const char *ad_image_extension(const char *media_type);
+
 /* Decode to an oriented 8-bit sRGB RGB pixmap (caller owns *out, release with
  * ad_pixmap_cleanup). max_pixels (0 = unlimited) is checked before decoding:
  * AD_ETOOBIG. Truncated or corrupt data: AD_EUNSUPPORTED, nothing allocated. */

@@ -1,5 +1,5 @@
 /* blobs.h — the blob part of a store: immutable byte strings under their
- * SHA-256, in a folder today and in an object store next. A backend hands
+ * SHA-256, in a folder (blobs_fs.c) or an S3 bucket (blobs_s3.c). A backend hands
  * out writers and readers, never paths (as sqlite's xOpen hands back a file
  * object), so callers cannot tell a file from an object. Nobody but store.c
  * calls these functions: everyone else uses the ad_store_* wrappers.

@@ -1,6 +1,6 @@
 /* meta.h — the metadata part of a store: assets, conversions, API keys,
  * background jobs, and the bookkeeping that keeps blobs alive (pins, the GC
- * queue). A backend (SQLite today) is a table of functions behind a base
+ * queue). A backend (meta_sqlite.c, meta_postgres.c) is a table of functions behind a base
  * struct, chosen by name like sqlite's VFS. It offers data operations only:
  * what a save names its asset, or how a job's payload reads, is decided
  * above it (api/, job/). Nobody but store.c calls these functions: everyone
@@ -50,7 +50,12 @@ typedef struct {
     /* newest first, seq < before (before <= 0: from the newest); *out is an
      * array of *n assets, each released with ad_asset_cleanup, then free */
     ad_status (*list_assets)(ad_meta *m, int64_t before, int limit, ad_asset **out, int *n, ad_err *err);
+    /* delete also unlinks the asset's children (their source_asset_id
+     * becomes null), in the same transaction */
     ad_status (*delete_asset)(ad_meta_tx *tx, const char *id, ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
+    /* hold the asset against deletion until tx ends (a child's lineage is
+     * about to name it); AD_ENOTFOUND when it is gone */
+    ad_status (*lock_asset)(ad_meta_tx *tx, const char *id, ad_err *err);
     ad_status (*set_custom_data)(ad_meta_tx *tx, const char *id, const char *json, ad_err *err);
 
     /* conversions. upsert replaces atomically (dropped: the old blob).

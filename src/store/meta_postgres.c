@@ -53,6 +53,9 @@ static const char *const migrations[] = {
     "CREATE INDEX blob_pins_owner ON blob_pins(owner);"
     "CREATE TABLE gc_queue(sha256 TEXT PRIMARY KEY, due_ms BIGINT NOT NULL);"
     "CREATE INDEX gc_queue_due ON gc_queue(due_ms);",
+    /* 2: a delete finds the asset's children by index (their lineage is
+     * set to null) */
+    "CREATE INDEX assets_source ON assets(source_asset_id);",
 };
 #define NMIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -386,6 +389,26 @@ static ad_status pg_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
     PQclear(r);
     if (rc == AD_OK)
         rc = each_sha(c, "DELETE FROM conversions WHERE asset_id=$1 RETURNING sha256", 1, p, dropped, ctx, err);
+    /* no child keeps a link to nothing; a child being saved holds this row
+     * (lock_asset), so this statement, after the DELETE waited for it,
+     * sees the child too */
+    if (rc == AD_OK)
+        rc = run(c, err, NULL, NULL, "UPDATE assets SET source_asset_id=NULL WHERE source_asset_id=$1", 1, p);
+    return rc;
+}
+
+static ad_status pg_lock_asset(ad_meta_tx *base, const char *id, ad_err *err)
+{
+    pgc *c = ((pg_tx *)base)->c;
+    PGresult *r;
+    const char *p[] = {id};
+    /* KEY SHARE: conflicts with a DELETE, not with a custom-data update */
+    ad_status rc = run(c, err, &r, NULL, "SELECT 1 FROM assets WHERE id=$1 FOR KEY SHARE", 1, p);
+    if (rc != AD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
+    PQclear(r);
     return rc;
 }
 
@@ -966,6 +989,7 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .get_asset = pg_get_asset,
     .list_assets = pg_list_assets,
     .delete_asset = pg_delete_asset,
+    .lock_asset = pg_lock_asset,
     .set_custom_data = pg_set_custom_data,
     .upsert_conversion = pg_upsert_conversion,
     .get_conversion = pg_get_conversion,

@@ -21,7 +21,7 @@
 #include "base/fsutil.h"
 #include "store/meta.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define STMT_CACHE 64
 
 typedef struct {
@@ -83,6 +83,10 @@ static const char schema_v3_keys[] = "ALTER TABLE api_keys ADD COLUMN id TEXT;"
                                      "ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;"
                                      "UPDATE api_keys SET id=substr(sha256, 1, 16) WHERE id IS NULL;"
                                      "CREATE UNIQUE INDEX api_keys_id ON api_keys(id);";
+
+/* Version 4: the children of an asset found by index (a delete sets
+ * their source_asset_id to null). */
+static const char schema_v4_lineage[] = "CREATE INDEX IF NOT EXISTS assets_source ON assets(source_asset_id);";
 
 /* Version 1 (before jobs had kinds and payloads) kept bg_remove's save in
  * columns of jobs; its rows become payloads in the format api/save.c reads,
@@ -487,6 +491,27 @@ static ad_status sq_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
     if (rc == AD_OK)
         rc = exec_sql(c, err, &changes, "DELETE FROM assets WHERE id=?1", "t", id);
     if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
+    /* no child keeps a link to nothing (assets_source finds them) */
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, NULL, "UPDATE assets SET source_asset_id=NULL WHERE source_asset_id=?1", "t", id);
+    return rc;
+}
+
+static void count_one(void *ctx, const char *row)
+{
+    (void)row;
+    ++*(int *)ctx;
+}
+
+static ad_status sq_lock_asset(ad_meta_tx *base, const char *id, ad_err *err)
+{
+    /* the write transaction is the database's only one: seeing the row is
+     * holding it */
+    conn_t *c = ((sq_tx *)base)->c;
+    int found = 0;
+    ad_status rc = each_sha(c, "SELECT id FROM assets WHERE id=?1", id, NULL, count_one, &found, err);
+    if (rc == AD_OK && !found)
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
     return rc;
 }
@@ -985,9 +1010,16 @@ static ad_status migrate(conn_t *c, ad_err *err)
     if (version == SCHEMA_VERSION)
         goto out;
     if (version == 2) { /* keys gain an id, a label, their last use and revocation */
-        if (sqlite3_exec(c->db, schema_v3_keys, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(c->db, "PRAGMA user_version=3", NULL, NULL, NULL) != SQLITE_OK)
+        if (sqlite3_exec(c->db, schema_v3_keys, NULL, NULL, NULL) != SQLITE_OK) {
             rc = db_fail(c->db, err, "migrate keys");
+            goto out;
+        }
+        version = 3;
+    }
+    if (version == 3) { /* a delete unlinks the children it finds by index */
+        if (sqlite3_exec(c->db, schema_v4_lineage, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(c->db, "PRAGMA user_version=4", NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_fail(c->db, err, "migrate lineage");
         goto out;
     }
     if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name='png_sha256'", -1, &st, NULL) ==
@@ -1002,7 +1034,8 @@ static ad_status migrate(conn_t *c, ad_err *err)
     }
     if (sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
         (has_v1_jobs && sqlite3_exec(c->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
-        sqlite3_exec(c->db, "PRAGMA user_version=3", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(c->db, schema_v4_lineage, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, "PRAGMA user_version=4", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_fail(c->db, err, "schema");
 out:
     if (rc == AD_OK)
@@ -1103,6 +1136,7 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .get_asset = sq_get_asset,
     .list_assets = sq_list_assets,
     .delete_asset = sq_delete_asset,
+    .lock_asset = sq_lock_asset,
     .set_custom_data = sq_set_custom_data,
     .upsert_conversion = sq_upsert_conversion,
     .get_conversion = sq_get_conversion,

@@ -13,8 +13,12 @@
 #include "base/err.h"
 #include "base/id.h"
 
+/* The longest conversion name (the spec's ^[a-zA-Z0-9_-]{1,30}$); every
+ * buffer holding one is AD_CONVERSION_NAME_MAX + 1 bytes. */
+#define AD_CONVERSION_NAME_MAX 30
+
 typedef struct {
-    char name[64];
+    char name[AD_CONVERSION_NAME_MAX + 1];
     char content_type[128];
     int64_t size; /* bytes */
     char sha256[65];

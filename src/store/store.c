@@ -16,11 +16,15 @@
 static const ad_meta_ops *const metas[] = {&ad_meta_sqlite_ops, &ad_meta_postgres_ops};
 static const ad_blobs_ops *const blob_parts[] = {&ad_blobs_fs_ops, &ad_blobs_s3_ops};
 
+/* The store kinds a person names (--store): the two parts they combine
+ * and the settings that must not be empty, by their names in config. */
 static const struct {
     const char *kind, *meta, *blobs;
+    const char *const *requires;
 } kinds[] = {
-    {"sqlite", "sqlite", "fs"},
-    {"postgres", "postgres", "s3"},
+    {"sqlite", "sqlite", "fs", (const char *const[]){NULL}},
+    {"postgres", "postgres", "s3",
+     (const char *const[]){"database_url", "s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key", NULL}},
 };
 
 struct ad_store {
@@ -144,13 +148,16 @@ static int sha_ok(const char *sha, ad_err *err)
 
 /* ------------------------------------------------------------ open/close */
 
-ad_status ad_store_kind_parts(const char *kind, const char **meta, const char **blobs, ad_err *err)
+ad_status ad_store_kind_parts(const char *kind, const char **meta, const char **blobs, const char *const **requires,
+                              ad_err *err)
 {
     char known[128] = "";
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         if (strcmp(kinds[i].kind, kind) == 0) {
             *meta = kinds[i].meta;
             *blobs = kinds[i].blobs;
+            if (requires)
+            *requires = kinds[i].requires;
             return AD_OK;
         }
         snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", kinds[i].kind);
@@ -322,6 +329,13 @@ ad_status ad_store_tx_get_asset(ad_store_tx *tx, const char *id, ad_asset *out, 
     if (!ad_id_valid(id))
         return ad_err_set(err, AD_ENOTFOUND, "asset not found");
     CALL(tx->s, "get_asset", tx->s->meta->ops->get_asset(tx->s->meta, tx->mt, id, out, err));
+}
+
+ad_status ad_store_tx_lock_asset(ad_store_tx *tx, const char *id, ad_err *err)
+{
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_ENOTFOUND, "asset not found");
+    CALL(tx->s, "lock_asset", tx->s->meta->ops->lock_asset(tx->mt, id, err));
 }
 
 static ad_status check_asset(const ad_asset *a, ad_err *err)

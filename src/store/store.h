@@ -1,6 +1,6 @@
 /* store.h — where assets, conversions, API keys, background jobs and their
  * bytes live: a store of two parts that combine, a metadata part (meta.h:
- * sqlite) and a blob part (blobs.h: fs), each a table of functions chosen
+ * sqlite, postgres) and a blob part (blobs.h: fs, s3), each a table of functions chosen
  * by name. Everyone outside store/ uses the ad_store_* wrappers below: the
  * one place for argument checks, latency measurement and fault injection,
  * and where the blob rules live (docs/store.md):
@@ -47,9 +47,12 @@ typedef struct {
     uint64_t total_us;
 } ad_store_stats;
 
-/* The parts a store kind combines ("sqlite" -> sqlite + fs). AD_EINVAL
- * listing the known kinds. */
-ad_status ad_store_kind_parts(const char *kind, const char **meta, const char **blobs, ad_err *err);
+/* The parts a store kind combines ("sqlite" -> sqlite + fs) and, when
+ * requires is not NULL, the settings it cannot open without (their names
+ * in config/config.c, a static NULL-terminated list). AD_EINVAL listing
+ * the known kinds. */
+ad_status ad_store_kind_parts(const char *kind, const char **meta, const char **blobs, const char *const **requires,
+                              ad_err *err);
 
 /* Open both parts. Unknown part names fail with AD_EINVAL listing the
  * known ones; with cfg->exclusive a second writer fails with AD_ECONFLICT. */
@@ -109,6 +112,10 @@ ad_status ad_store_commit(ad_store_tx *tx, ad_err *err);
 void ad_store_rollback(ad_store_tx *tx); /* accepts NULL */
 
 ad_status ad_store_tx_get_asset(ad_store_tx *tx, const char *id, ad_asset *out, ad_err *err);
+/* Hold an asset against deletion until tx ends, before a new asset names
+ * it as its source (a delete unlinks the children it can see: this makes
+ * it see this one). AD_ENOTFOUND when it is gone. */
+ad_status ad_store_tx_lock_asset(ad_store_tx *tx, const char *id, ad_err *err);
 /* Insert an asset with its conversions; AD_ECONFLICT when the id exists. */
 ad_status ad_store_tx_insert_asset(ad_store_tx *tx, const ad_asset *a, ad_err *err);
 /* Add or replace a conversion atomically; AD_ENOTFOUND without the asset. */

@@ -143,6 +143,26 @@ TEST(upload_raw_returns_the_asset_json)
     response_cleanup(&r);
 }
 
+/* A raw upload without ?filename= is named after its detected type. */
+TEST(upload_raw_without_a_filename_is_named_after_its_type)
+{
+    static const char *const h[] = {"Content-Type: image/png", NULL};
+    response r;
+    REQUIRE(request(&srv, "POST", "/api/v1/assets", h, 1, astro_png, astro_len, &r) == 201);
+    CHECKF(strcmp(jstr(r.json, "filename"), "upload.png") == 0, "%s", jstr(r.json, "filename"));
+    response_cleanup(&r);
+    /* the bytes decide, not the client's word */
+    static const char *const lie[] = {"Content-Type: image/jpeg", NULL};
+    REQUIRE(request(&srv, "POST", "/api/v1/assets", lie, 1, astro_png, astro_len, &r) == 201);
+    CHECK(strcmp(jstr(r.json, "filename"), "upload.png") == 0);
+    response_cleanup(&r);
+    /* not an image: no extension is made up */
+    static const char *const txt[] = {"Content-Type: text/plain", NULL};
+    REQUIRE(request(&srv, "POST", "/api/v1/assets", txt, 1, "plain words", 11, &r) == 201);
+    CHECK(strcmp(jstr(r.json, "filename"), "upload") == 0);
+    response_cleanup(&r);
+}
+
 TEST(upload_of_any_file_type_has_null_dimensions)
 {
     response r;
@@ -748,6 +768,101 @@ TEST(save_image_add_new_asset_with_and_without_inherit)
     REQUIRE(fetch_asset(src, &a));
     CHECK(json_array_size(json_object_get(a.json, "conversions")) == 0);
     response_cleanup(&a);
+}
+
+/* Issue 25: deleting a source leaves no dangling lineage — its children's
+ * source_asset_id becomes null, in the asset and in the list. */
+TEST(deleting_a_source_unlinks_its_children)
+{
+    char src[33], path[300], child[33];
+    make_source(src);
+    snprintf(path, sizeof path,
+             "/api/v1/assets/%s/addons/bg_remove?mode=save_image&disposition=add_new_asset&metadata=inherit", src);
+    response r;
+    REQUIRE(get(&srv, path, &r) == 200);
+    snprintf(child, sizeof child, "%s", jstr(r.json, "new_asset_id"));
+    response_cleanup(&r);
+    REQUIRE(fetch_asset(child, &r));
+    CHECK(strcmp(jstr(r.json, "source_asset_id"), src) == 0);
+    response_cleanup(&r);
+    snprintf(path, sizeof path, "/api/v1/assets/%s", src);
+    REQUIRE(request(&srv, "DELETE", path, NULL, 1, NULL, 0, &r) == 204);
+    response_cleanup(&r);
+    REQUIRE(fetch_asset(child, &r));
+    CHECK(json_is_null(json_object_get(r.json, "source_asset_id")));
+    CHECK(strcmp(jstr(json_object_get(r.json, "custom_data"), "sku"), "SRC-9") == 0); /* inherited data stays */
+    response_cleanup(&r);
+    REQUIRE(get(&srv, "/api/v1/assets?limit=100", &r) == 200);
+    json_t *items = json_object_get(r.json, "items");
+    int seen = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *a = json_array_get(items, i);
+        if (strcmp(jstr(a, "id"), child) == 0) {
+            seen = 1;
+            CHECK(json_is_null(json_object_get(a, "source_asset_id")));
+        }
+        CHECK(!json_is_string(json_object_get(a, "source_asset_id")) || strcmp(jstr(a, "source_asset_id"), src) != 0);
+    }
+    CHECK(seen);
+    response_cleanup(&r);
+}
+
+typedef struct {
+    char path[300];
+    long status;
+    char new_id[33];
+} lineage_save;
+
+static void *lineage_save_thread(void *arg)
+{
+    lineage_save *ls = arg;
+    response r;
+    ls->status = get(&srv, ls->path, &r);
+    if (ls->status == 200 && jstr(r.json, "new_asset_id"))
+        snprintf(ls->new_id, sizeof ls->new_id, "%s", jstr(r.json, "new_asset_id"));
+    response_cleanup(&r);
+    curl_easy_cleanup(thread_curl);
+    thread_curl = NULL;
+    return NULL;
+}
+
+/* The same under a race: saves with lineage running while their source is
+ * deleted. Each save either came first (its child is unlinked by the
+ * delete) or found the source gone (404, nothing made): no child may
+ * name a deleted source, in any interleaving. */
+TEST(a_source_deleted_during_saves_leaves_no_dangling_lineage)
+{
+    REQUIRE(cutout_png != NULL);
+    enum { N = 6 };
+    for (int round = 0; round < 3; round++) {
+        char src[33], path[200];
+        make_source(src); /* same bytes as astro: the cut-out comes from the cache, the saves are quick */
+        lineage_save saves[N];
+        pthread_t t[N];
+        for (int i = 0; i < N; i++) {
+            memset(&saves[i], 0, sizeof saves[i]);
+            snprintf(saves[i].path, sizeof saves[i].path,
+                     "/api/v1/assets/%s/addons/bg_remove?mode=save_image&disposition=add_new_asset&metadata=inherit",
+                     src);
+            pthread_create(&t[i], NULL, lineage_save_thread, &saves[i]);
+        }
+        sleep_ms(round * 3); /* the delete lands at a different point each round */
+        response r;
+        snprintf(path, sizeof path, "/api/v1/assets/%s", src);
+        CHECK(request(&srv, "DELETE", path, NULL, 1, NULL, 0, &r) == 204);
+        response_cleanup(&r);
+        for (int i = 0; i < N; i++)
+            pthread_join(t[i], NULL);
+        for (int i = 0; i < N; i++) {
+            CHECKF(saves[i].status == 200 || saves[i].status == 404, "save %d: %ld", i, saves[i].status);
+            if (saves[i].status != 200)
+                continue;
+            REQUIRE(fetch_asset(saves[i].new_id, &r));
+            CHECKF(json_is_null(json_object_get(r.json, "source_asset_id")), "child %s still names %s", saves[i].new_id,
+                   src);
+            response_cleanup(&r);
+        }
+    }
 }
 
 TEST(get_image_and_save_answers_png_then_saves_in_the_background)

@@ -115,6 +115,32 @@ TEST(the_quick_start_banner_is_true_and_its_commands_work)
     free(key);
 }
 
+/* Issue 25: a server started with no key at all says so loudly on
+ * stderr, with the command that makes one for its own data dir. */
+TEST(serve_without_any_key_says_how_to_make_one)
+{
+    if (on_postgres())
+        return; /* the embedded store's data dir is the one named */
+    char dir[256], cmd[2000], logp[300];
+    temp_dir(dir, sizeof dir, "nokey");
+    snprintf(logp, sizeof logp, "%s.log", dir); /* beside the data dir, which serve makes */
+    const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
+    snprintf(cmd, sizeof cmd,
+             "env -u ASSETD_API_KEY %s serve --listen 127.0.0.1:0 --data-dir %s > %s 2>&1 & pid=$!; "
+             "for i in $(seq 600); do grep -q 'ready model' %s && break; sleep 0.1; done; kill $pid; wait $pid",
+             bin, dir, logp, logp);
+    CHECK(system(cmd) >= 0);
+    char *log = NULL;
+    size_t len = 0;
+    REQUIRE(read_file(logp, &log, &len));
+    char want[600];
+    snprintf(want, sizeof want, "--data-dir %s keys create", dir);
+    CHECKF(strstr(log, "api_keys=0") && strstr(log, "no API key") && strstr(log, want) &&
+               strstr(log, "ASSETD_API_KEY") && strstr(log, "--welcome 1"),
+           "%s", log);
+    free(log);
+}
+
 TEST(every_request_has_an_id_and_an_access_log_line_without_the_key)
 {
     char dir[256], id[33], rid[80], path[160];

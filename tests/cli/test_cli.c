@@ -271,7 +271,7 @@ TEST(output_options_are_flags)
           strstr(last_stderr, "bg_color"));
     CHECK(run("%s remove --max_side %s %s", bin, photo("rocket.jpg"), none) != 0);
     CHECK(!exists(none));
-    CHECK(run("%s remove --help | grep -q -- '--crop_margin'", bin) == 0);
+    CHECK(run("%s remove --help | grep -q -- '--crop-margin'", bin) == 0);
 }
 
 TEST(small_model_works_too)
@@ -409,6 +409,58 @@ TEST(the_cli_behaves_as_a_cli_user_expects)
     REQUIRE(ad_file_read(out, 1 << 26, (void **)&png, &len, &(ad_err)AD_ERR_INIT) == AD_OK);
     CHECK(len > 100 && memcmp(png, "\x89PNG", 4) == 0);
     free(png);
+}
+
+/* Issue 25: a new user's first hour — dashed flags and --name=value, an
+ * output whose extension contradicts --format, "-o out/", a missing
+ * output, and exit codes listed in help; usage comes from the command
+ * table. */
+TEST(the_cli_takes_the_usual_forms_and_says_what_is_wrong_in_one_line)
+{
+    const char *dashed = path_in("dashed.png"), *under = path_in("under.png");
+    REQUIRE(run("%s remove --bg-color red --max-side=100 %s %s", bin, photo("rocket.jpg"), dashed) == 0);
+    REQUIRE(run("%s remove --bg_color=red --max_side 100 %s %s", bin, photo("rocket.jpg"), under) == 0);
+    ad_pixmap a, b;
+    REQUIRE(load(dashed, &a) && load(under, &b));
+    CHECK(a.bands == 3 && (a.width == 100 || a.height == 100) && a.width <= 100 && a.height <= 100);
+    CHECK(a.width == b.width && a.height == b.height && memcmp(a.data, b.data, (size_t)a.width * a.height * 3) == 0);
+    ad_pixmap_cleanup(&a);
+    ad_pixmap_cleanup(&b);
+    /* the output's name and --format disagree: refused before any work */
+    const char *png = path_in("mismatch.png");
+    CHECK(run("%s remove --format jpg %s %s", bin, photo("rocket.jpg"), png) == 2);
+    CHECKF(strstr(last_stderr, "jpg") && strstr(last_stderr, "png") && strstr(last_stderr, "--format"), "%s",
+           last_stderr);
+    CHECK(!exists(png));
+    /* the name alone decides when --format is not given */
+    const char *jpg = path_in("named.jpg");
+    REQUIRE(run("%s remove %s %s", bin, photo("rocket.jpg"), jpg) == 0);
+    char *bytes = NULL;
+    size_t len = 0;
+    REQUIRE(ad_file_read(jpg, 1 << 26, (void **)&bytes, &len, &(ad_err)AD_ERR_INIT) == AD_OK);
+    CHECK(len > 3 && (unsigned char)bytes[0] == 0xff && (unsigned char)bytes[1] == 0xd8);
+    free(bytes);
+    /* a trailing slash on -o makes no double slash */
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/", path_in("slash-batch"));
+    CHECK(run("%s remove -o %s %s", bin, dir, photo("rocket.jpg")) == 0);
+    CHECKF(strstr(last_stderr, "//") == NULL && strstr(last_stderr, "slash-batch/rocket.png"), "%s", last_stderr);
+    /* no output: one line saying what is missing, not the whole usage */
+    CHECK(run("%s remove %s", bin, photo("rocket.jpg")) == 2);
+    const char *nl = strchr(last_stderr, '\n');
+    CHECKF(nl && nl[1] == '\0' && strstr(last_stderr, "missing OUTPUT"), "%s", last_stderr);
+    CHECK(run("%s remove a.jpg b.jpg c.png", bin) == 2);
+    nl = strchr(last_stderr, '\n');
+    CHECKF(nl && nl[1] == '\0' && strstr(last_stderr, "-o DIR"), "%s", last_stderr);
+    /* help lists the exit codes, each command from its row */
+    CHECK(run("%s help | grep -q '^exit codes:'", bin) == 0);
+    CHECK(run("%s help | grep -Eq '^  7 +an output or store that cannot be written'", bin) == 0);
+    CHECK(run("%s help | grep -Eq '^  keys revoke ID +refuse the key'", bin) == 0);
+    CHECK(run("%s keys --help | grep -q '^usage: assetd keys create'", bin) == 0);
+    CHECK(run("%s keys frobnicate", bin) == 2 && strstr(last_stderr, "usage: assetd keys create"));
+    CHECK(run("%s frobnicate", bin) == 2 && strstr(last_stderr, "unknown command 'frobnicate'"));
+    /* and the exit code a bad input gets is the one help gives */
+    CHECK(run("%s remove %s %s/missing/out.png", bin, photo("rocket.jpg"), tmp) == 7);
 }
 
 /* Issue 15, item 7: help names real paths, not "@deps" placeholders, and

@@ -1,7 +1,8 @@
 /* test_meta.c — the conformance suite of metadata parts (store/meta.h),
  * run unchanged against each: transactions that commit or vanish, asset
  * and conversion rows with the blobs they drop, pins and their expiry, the
- * GC queue, jobs and leases. Today: sqlite. */
+ * GC queue, jobs and leases. sqlite always; postgres where the test
+ * command has started one (store_env.h). */
 #include <unistd.h>
 
 #include "harness.h"
@@ -81,7 +82,19 @@ TEST(metadata_parts_conform)
         CHECK(ops->commit(tx, &e) == AD_OK);
         CHECK(ops->blob_refs(m, NULL, SHA_A, now, &refs, &e) == AD_OK && refs == 3);
         CHECK(ops->blob_refs(m, NULL, SHA_A, now + 20, &refs, &e) == AD_OK && refs == 2);
-        /* deleting the asset drops both its blobs */
+        /* a child names the asset as its source; lock_asset holds a live
+         * asset and says when one is gone */
+        ad_asset child = {.filename = "c.png", .content_type = "image/png", .size = 3, .custom_data = "{}"};
+        memcpy(child.id, "fedcba9876543210fedcba9876543210", 33);
+        memcpy(child.sha256, SHA_B, 65);
+        memcpy(child.source_asset_id, ID1, 33);
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->lock_asset(tx, ID1, &e) == AD_OK);
+        ad_err e5 = AD_ERR_INIT;
+        CHECK(ops->lock_asset(tx, "00000000000000000000000000000000", &e5) == AD_ENOTFOUND);
+        CHECK(ops->insert_asset(tx, &child, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        /* deleting the asset drops both its blobs, and unlinks the child */
         dropped d = {0};
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
         CHECK(ops->delete_asset(tx, ID1, on_drop, &d, &e) == AD_OK);
@@ -89,6 +102,12 @@ TEST(metadata_parts_conform)
         CHECK(ops->gc_enqueue(tx, SHA_A, now - 1, &e) == AD_OK && ops->gc_enqueue(tx, SHA_B, now + 1000, &e) == AD_OK);
         CHECK(ops->commit(tx, &e) == AD_OK);
         CHECK(d.n == 3); /* A and B from the rows, A from the job's pin */
+        REQUIRE(ops->get_asset(m, NULL, child.id, &got, &e) == AD_OK);
+        CHECK(got.source_asset_id[0] == '\0');
+        ad_asset_cleanup(&got);
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->delete_asset(tx, child.id, NULL, NULL, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
         char due[4][65];
         int n = 0;
         CHECK(ops->gc_due(m, now, 4, due, &n, &e) == AD_OK && n == 1 && strcmp(due[0], SHA_A) == 0);

@@ -472,7 +472,7 @@ TEST(keys_are_looked_up_by_hash)
     ad_store_close(s);
     const char *meta, *blobs;
     ad_err e2 = AD_ERR_INIT;
-    CHECK(ad_store_kind_parts("mongodb", &meta, &blobs, &e2) == AD_EINVAL && strstr(e2.msg, "sqlite") != NULL);
+    CHECK(ad_store_kind_parts("mongodb", &meta, &blobs, NULL, &e2) == AD_EINVAL && strstr(e2.msg, "sqlite") != NULL);
     ad_store_config c = {.meta = "mongodb", .blobs = "fs", .data_dir = dir};
     ad_store *t = NULL;
     ad_err e3 = AD_ERR_INIT;
