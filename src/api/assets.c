@@ -23,42 +23,14 @@ ad_http_resp *ad_parse_custom_data(ad_api *api, const char *text, size_t len, ch
     return ad_reply_status(st, &err, "custom_data");
 }
 
-/* A decimal number of 1..18 digits, so it fits int64 without overflow. */
-static int parse_count(const char *s, int64_t *out)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 18)
-        return 0;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 1;
-}
-
 ad_http_resp *ad_handle_list(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
-    (void)args;
-    static const char *const allowed[] = {"limit", "cursor", NULL};
-    ad_query q = {0};
+    (void)req;
     ad_http_resp *r = NULL;
     ad_asset *v = NULL;
     int n = 0;
-    if (!ad_query_strict(req, allowed, &q, &r))
-        goto out;
-    int64_t limit = 20, cursor = 0;
-    const char *ls = ad_query_get(&q, "limit"), *cs = ad_query_get(&q, "cursor");
-    if (ls && (!parse_count(ls, &limit) || limit < 1 || limit > 100)) {
-        r = ad_reply_error(400, "invalid_parameter", "limit", "limit must be an integer from 1 to 100");
-        goto out;
-    }
-    if (cs && (!parse_count(cs, &cursor) || cursor < 1)) {
-        r = ad_reply_error(400, "invalid_parameter", "cursor", "cursor must be a next_cursor from a previous page");
-        goto out;
-    }
+    /* both checked by the route's rows (route.c) */
+    int64_t limit = args->query.limit, cursor = args->query.cursor[0] ? strtoll(args->query.cursor, NULL, 10) : 0;
     ad_err err = AD_ERR_INIT;
     ad_store *s = api->cfg.store;
     /* one more than asked tells whether another page exists */
@@ -82,7 +54,6 @@ out:
     for (int i = 0; i < n; i++)
         ad_asset_cleanup(&v[i]);
     free(v);
-    ad_query_cleanup(&q);
     return r;
 }
 

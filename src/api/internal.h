@@ -50,14 +50,12 @@ ad_http_resp *ad_parse_custom_data(ad_api *api, const char *text, size_t len, ch
 /* The body of an upload is streamed (upload.c): called when its headers
  * are in. */
 ad_http_body_mode ad_upload_begin(ad_api *api, ad_http_req *req);
+/* A file name we keep: 1..255 bytes of UTF-8, no control characters, no
+ * path separators, not "." or "..". */
+int ad_upload_filename_ok(const char *s);
 
 /* The asset as the API shows it (new reference; NULL on allocation failure). */
 json_t *ad_asset_json(const ad_asset *a);
-
-/* Parse the query into q, allowing only the names listed (NULL-terminated);
- * each at most once. On failure *resp is the 400 to send. */
-int ad_query_strict(ad_http_req *req, const char *const *allowed, ad_query *q, ad_http_resp **resp);
-const char *ad_query_get(const ad_query *q, const char *key);
 
 /* Send a stored blob: ETag, If-None-Match (304), single Range (206/416),
  * Content-Disposition naming filename (attachment for any type a browser

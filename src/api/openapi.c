@@ -1,12 +1,21 @@
 /* openapi.c — GET /api/v1/openapi.json: the API's OpenAPI 3.1 document.
- * The document is src/api/openapi.json, built into the binary (nothing is
- * read at run time, so an installed binary serves it from anywhere). The
+ * What no table knows (descriptions, schemas of bodies and answers,
+ * headers, examples) is src/api/openapi.json, built into the binary
+ * (nothing is read at run time, so an installed binary serves it from
+ * anywhere); every route's query parameters are made from the route
+ * table's rows and the output options' declarations when the document is
+ * first asked for. The
  * test suite checks it against the OpenAPI 3.1 schema and against the route
  * table, both ways (tests/api/test_openapi.c). */
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
+#include "base/log.h"
+#include "cutout/options.h"
 
 /* The bytes of openapi.json between two symbols (the assembler reads the
  * file: no generator, no xxd). */
@@ -21,13 +30,149 @@ __asm__(".section .rodata\n"
         ".previous\n");
 extern const char ad_openapi_json[], ad_openapi_json_end[];
 
+/* "/api/v1/assets/:asset_id" -> "/api/v1/assets/{asset_id}" */
+static void oas_path(const char *tpl, char *out, size_t len)
+{
+    size_t o = 0;
+    for (const char *p = tpl; *p && o + 2 < len;) {
+        if (*p == ':') {
+            size_t n = strcspn(p + 1, "/");
+            o += (size_t)snprintf(out + o, len - o, "{%.*s}", (int)n, p + 1);
+            p += 1 + n;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o < len ? o : len - 1] = '\0';
+}
+
+/* "a|b|c" as a JSON array of strings, or of integers (as_int). */
+static json_t *choices_json(const char *choices, int as_int)
+{
+    json_t *a = json_array();
+    for (const char *p = choices; p && *p;) {
+        size_t n = strcspn(p, "|");
+        char v[64];
+        snprintf(v, sizeof v, "%.*s", (int)n, p);
+        json_array_append_new(a, as_int ? json_integer(atoll(v)) : json_string(v));
+        p += n + (p[n] == '|');
+    }
+    return a;
+}
+
+/* One query parameter of the document, from its row. */
+static json_t *param_json(const ad_decl *d)
+{
+    json_t *schema = json_object();
+    switch (d->type) {
+    case AD_DECL_ENUM:
+        json_object_set_new(schema, "type", json_string("string"));
+        json_object_set_new(schema, "enum", choices_json(d->choices, 0));
+        if (*d->def)
+            json_object_set_new(schema, "default", json_string(d->def));
+        break;
+    case AD_DECL_INT:
+        json_object_set_new(schema, "type", json_string("integer"));
+        if (d->choices) {
+            json_object_set_new(schema, "enum", choices_json(d->choices, 1));
+        } else {
+            json_object_set_new(schema, "minimum", json_integer(d->min));
+            json_object_set_new(schema, "maximum", json_integer(d->max));
+        }
+        if (*d->def)
+            json_object_set_new(schema, "default", json_integer(atoll(d->def)));
+        break;
+    case AD_DECL_BOOL:
+        json_object_set_new(schema, "type", json_string("string"));
+        json_object_set_new(schema, "enum", choices_json("true|false|1|0", 0));
+        if (*d->def)
+            json_object_set_new(schema, "default", json_string(d->def));
+        break;
+    case AD_DECL_STRING:
+    case AD_DECL_CUSTOM:
+        json_object_set_new(schema, "type", json_string("string"));
+        if (d->type == AD_DECL_STRING) {
+            json_object_set_new(schema, "minLength", json_integer(d->min));
+            json_object_set_new(schema, "maxLength", json_integer(d->max));
+        }
+        if (d->pattern)
+            json_object_set_new(schema, "pattern", json_string(d->pattern));
+        if (*d->def)
+            json_object_set_new(schema, "default", json_string(d->def));
+        break;
+    }
+    return json_pack("{s:s, s:s, s:b, s:o, s:s}", "name", d->name, "in", "query", "required", 0, "schema", schema,
+                     "description", d->help ? d->help : "");
+}
+
+/* The operation's parameters: those the document keeps by hand (path,
+ * headers), then one per row of the route's query parameters, and for a
+ * route that takes them, every output option the API accepts. */
+static void add_query_params(json_t *op, const ad_route_def *r)
+{
+    json_t *old = json_object_get(op, "parameters"), *params = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(old, i, p)
+    {
+        const char *in = json_string_value(json_object_get(p, "in"));
+        if (in == NULL || strcmp(in, "query") != 0)
+            json_array_append(params, p);
+    }
+    for (int k = 0; k < r->nparams; k++)
+        json_array_append_new(params, param_json(&r->params[k]));
+    if (r->flags & AD_ROUTE_OPTIONS) {
+        int n;
+        const ad_option_decl *d = ad_cutout_option_decls(&n);
+        for (int k = 0; k < n; k++)
+            if (!(d[k].flags & AD_DECL_CLI_ONLY))
+                json_array_append_new(params, param_json(&d[k]));
+    }
+    if (json_array_size(params))
+        json_object_set_new(op, "parameters", params);
+    else
+        json_decref(params);
+}
+
+static char *document;
+static size_t document_len;
+
+/* The served document: the hand-kept one (descriptions, schemas,
+ * examples) with every route's query parameters made from the tables. */
+static void build_document(void)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(ad_openapi_json, (size_t)(ad_openapi_json_end - ad_openapi_json), 0, &jerr);
+    if (doc == NULL) {
+        ad_log(AD_LOG_ERROR, "openapi", "the built-in document does not parse: %s (line %d)", jerr.text, jerr.line);
+        return;
+    }
+    int n;
+    const ad_route_def *t = ad_route_table(&n);
+    json_t *paths = json_object_get(doc, "paths");
+    for (int i = 0; i < n; i++) {
+        char path[200], method[16];
+        oas_path(t[i].path, path, sizeof path);
+        snprintf(method, sizeof method, "%s", t[i].method);
+        for (char *c = method; *c; c++)
+            *c = (char)(*c - 'A' + 'a');
+        json_t *op = json_object_get(json_object_get(paths, path), method);
+        if (op)
+            add_query_params(op, &t[i]);
+    }
+    document = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    document_len = document ? strlen(document) : 0;
+    json_decref(doc);
+}
+
 ad_http_resp *ad_handle_openapi(ad_api *api, ad_http_req *req, const ad_route_args *a)
 {
     (void)api, (void)req, (void)a;
-    size_t len = (size_t)(ad_openapi_json_end - ad_openapi_json);
-    char *copy = malloc(len);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, build_document);
+    char *copy = document ? malloc(document_len) : NULL;
     if (copy == NULL)
         return ad_reply_error(503, "out_of_memory", NULL, "out of memory");
-    memcpy(copy, ad_openapi_json, len);
-    return ad_http_resp_take(200, "application/json", copy, len);
+    memcpy(copy, document, document_len);
+    return ad_http_resp_take(200, "application/json", copy, document_len);
 }

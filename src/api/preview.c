@@ -11,28 +11,14 @@
 #include "http/range.h"
 #include "image/image.h"
 
-static const int sizes[] = {128, 256, 512};
-
 ad_http_resp *ad_handle_preview(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
-    static const char *const allowed[] = {"size", NULL};
     ad_err err = AD_ERR_INIT;
-    ad_query q = {0};
     ad_asset a;
-    int have_asset = 0, side = 0;
+    int have_asset = 0, side = args->query.size; /* 128, 256 or 512: the route's row checked it */
     void *src = NULL, *webp = NULL;
     size_t src_len = 0, webp_len = 0;
     ad_http_resp *r = NULL;
-    if (!ad_query_strict(req, allowed, &q, &r))
-        goto out;
-    const char *s = ad_query_get(&q, "size");
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        if (s == NULL ? sizes[i] == 256 : (strlen(s) == 3 && atoi(s) == sizes[i]))
-            side = sizes[i];
-    if (side == 0) {
-        r = ad_reply_error(400, "invalid_parameter", "size", "size must be 128, 256 or 512");
-        goto out;
-    }
     ad_status st = ad_store_get_asset(api->cfg.store, args->asset_id, &a, &err);
     if (st == AD_ENOTFOUND) {
         r = ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
@@ -94,7 +80,6 @@ ad_http_resp *ad_handle_preview(ad_api *api, ad_http_req *req, const ad_route_ar
 out:
     free(src);
     free(webp);
-    ad_query_cleanup(&q);
     if (have_asset)
         ad_asset_cleanup(&a);
     return r;

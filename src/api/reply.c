@@ -70,39 +70,6 @@ json_t *ad_asset_json(const ad_asset *a)
     return j;
 }
 
-const char *ad_query_get(const ad_query *q, const char *key)
-{
-    for (int i = 0; i < q->n; i++)
-        if (strcmp(q->v[i].key, key) == 0)
-            return q->v[i].value ? q->v[i].value : "";
-    return NULL;
-}
-
-int ad_query_strict(ad_http_req *req, const char *const *allowed, ad_query *q, ad_http_resp **resp)
-{
-    ad_err err = AD_ERR_INIT;
-    if (ad_query_parse(ad_http_query(req), 32, q, &err) != AD_OK) {
-        *resp = ad_reply_error(400, "invalid_parameter", NULL, "malformed query string: %s", err.msg);
-        return 0;
-    }
-    for (int i = 0; i < q->n; i++) {
-        const char *k = q->v[i].key;
-        int ok = 0;
-        for (int a = 0; allowed[a] && !ok; a++)
-            ok = strcmp(allowed[a], k) == 0;
-        if (!ok) {
-            *resp = ad_reply_error(400, "invalid_parameter", k, "parameter '%s' is not part of this endpoint", k);
-            return 0;
-        }
-        for (int j = 0; j < i; j++)
-            if (strcmp(q->v[j].key, k) == 0) {
-                *resp = ad_reply_error(400, "invalid_parameter", k, "parameter '%s' is given more than once", k);
-                return 0;
-            }
-    }
-    return 1;
-}
-
 /* A blob sent from a reader that has no file descriptor. */
 typedef struct {
     ad_store_reader *r;

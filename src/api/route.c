@@ -1,49 +1,135 @@
 /* route.c — the route table and matching. See route.h. */
 #include "api/route.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/bg_params.h"
 #include "api/internal.h"
+#include "api/query.h"
 
-static const char *const no_params[] = {NULL};
-static const char *const upload_params[] = {"filename", NULL};
-static const char *const list_params[] = {"limit", "cursor", NULL};
-static const char *const preview_params[] = {"size", NULL};
+/* ---- the query parameters of each route: one row each (base/decl.h) */
+
+#define Q(field) .offset = offsetof(ad_route_query, field)
+
+/* a next_cursor: the seq of the last asset of a page, a positive integer
+ * (at most 18 digits, so it fits int64) */
+static int cursor_ok(const char *s)
+{
+    if (*s < '1' || *s > '9')
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+static const ad_decl list_params[] = {
+    {.name = "limit", .type = AD_DECL_INT, .min = 1, .max = 100, .def = "20", Q(limit), .help = "assets per page"},
+    {.name = "cursor",
+     .type = AD_DECL_STRING,
+     .min = 1,
+     .max = 18,
+     .def = "",
+     Q(cursor),
+     .size = sizeof(((ad_route_query *)0)->cursor),
+     .pattern = "^[1-9][0-9]{0,17}$",
+     .expects = "a next_cursor from a previous page",
+     .valid = cursor_ok,
+     .help = "`next_cursor` of the previous page"},
+};
+static const ad_decl upload_params[] = {
+    {.name = "filename",
+     .type = AD_DECL_STRING,
+     .min = 1,
+     .max = 255,
+     .def = "",
+     Q(filename),
+     .size = sizeof(((ad_route_query *)0)->filename),
+     .expects = "1-255 bytes of UTF-8 without control characters or slashes",
+     .valid = ad_upload_filename_ok,
+     .help = "the asset's file name (default: the multipart part's, else upload.<extension of the type found>)"},
+};
+static const ad_decl preview_params[] = {
+    {.name = "size",
+     .type = AD_DECL_INT,
+     .choices = "128|256|512",
+     .min = 128,
+     .max = 512,
+     .def = "256",
+     Q(size),
+     .help = "the preview fits size x size pixels"},
+};
+/* bg_remove's own four (the spec's); its handler checks them, in the
+ * spec's order, with the output options (bg_params.c) */
+static const ad_decl bg_remove_params[] = {
+    {.name = "mode",
+     .type = AD_DECL_ENUM,
+     .choices = "get_image|save_image|get_image_and_save",
+     .def = "get_image",
+     .help = "get_image: answer the cut-out; save_image: save it, answer JSON; "
+             "get_image_and_save: answer it and save it in the background (a job)"},
+    {.name = "disposition",
+     .type = AD_DECL_ENUM,
+     .choices = "add_conversion|add_new_asset",
+     .def = "",
+     .help = "required by save_image and get_image_and_save; ignored by get_image"},
+    {.name = "conversion_name",
+     .type = AD_DECL_STRING,
+     .min = 1,
+     .max = AD_CONVERSION_NAME_MAX,
+     .def = "",
+     .pattern = "^[a-zA-Z0-9_-]{1,30}$",
+     .expects = "^[a-zA-Z0-9_-]{1,30}$",
+     .help = "required with disposition=add_conversion, refused otherwise"},
+    {.name = "metadata",
+     .type = AD_DECL_ENUM,
+     .choices = "inherit",
+     .def = "",
+     .help = "only with disposition=add_new_asset: copy custom data and set lineage"},
+};
+#undef Q
+#define PARAMS(t) t, (int)(sizeof t / sizeof t[0])
+#define NONE NULL, 0
 
 #define A "/api/v1/assets/:asset_id"
 #define STORE AD_ROUTE_STORE
 #define OFFLOAD AD_ROUTE_OFFLOAD
 #define NO_HEAD AD_ROUTE_NO_HEAD
+#define OPTIONS AD_ROUTE_OPTIONS
 static const ad_route_def routes[] = {
-    {"GET", "/healthz", ad_handle_healthz, 0, no_params, 0, "liveness and readiness", NULL},
-    {"GET", "/metrics", ad_handle_metrics, 0, no_params, STORE, "Prometheus metrics", NULL},
-    {"GET", "/api/v1/openapi.json", ad_handle_openapi, 0, no_params, 0, "this API's OpenAPI 3.1 document", NULL},
-    {"GET", "/", ad_handle_console, 0, no_params, 0, "the web console (HTML)", NULL},
-    {"GET", "/console/console.js", ad_handle_console, 0, no_params, 0, "the web console's script", NULL},
-    {"GET", "/console/console.css", ad_handle_console, 0, no_params, 0, "the web console's style sheet", NULL},
-    {"GET", "/api/v1/assets", ad_handle_list, 1, list_params, STORE, "list assets, newest first", NULL},
-    {"POST", "/api/v1/assets", ad_handle_upload, 1, upload_params, STORE | OFFLOAD, "upload an asset", ad_upload_begin},
-    {"GET", A, ad_handle_get_asset, 1, no_params, STORE, "an asset's metadata", NULL},
-    {"DELETE", A, ad_handle_delete_asset, 1, no_params, STORE, "delete an asset and its conversions", NULL},
-    {"PUT", A "/custom_data", ad_handle_put_custom_data, 1, no_params, STORE, "replace an asset's custom data", NULL},
-    {"GET", A "/file", ad_handle_get_file, 1, no_params, STORE, "an asset's bytes", NULL},
-    {"GET", A "/preview", ad_handle_preview, 1, preview_params, STORE | OFFLOAD, "a small WebP preview of an image",
+    {"GET", "/healthz", ad_handle_healthz, 0, NONE, 0, "liveness and readiness", NULL},
+    {"GET", "/metrics", ad_handle_metrics, 0, NONE, STORE, "Prometheus metrics", NULL},
+    {"GET", "/api/v1/openapi.json", ad_handle_openapi, 0, NONE, 0, "this API's OpenAPI 3.1 document", NULL},
+    {"GET", "/", ad_handle_console, 0, NONE, 0, "the web console (HTML)", NULL},
+    {"GET", "/console/console.js", ad_handle_console, 0, NONE, 0, "the web console's script", NULL},
+    {"GET", "/console/console.css", ad_handle_console, 0, NONE, 0, "the web console's style sheet", NULL},
+    {"GET", "/api/v1/assets", ad_handle_list, 1, PARAMS(list_params), STORE, "list assets, newest first", NULL},
+    {"POST", "/api/v1/assets", ad_handle_upload, 1, PARAMS(upload_params), STORE | OFFLOAD, "upload an asset",
+     ad_upload_begin},
+    {"GET", A, ad_handle_get_asset, 1, NONE, STORE, "an asset's metadata", NULL},
+    {"DELETE", A, ad_handle_delete_asset, 1, NONE, STORE, "delete an asset and its conversions", NULL},
+    {"PUT", A "/custom_data", ad_handle_put_custom_data, 1, NONE, STORE, "replace an asset's custom data", NULL},
+    {"GET", A "/file", ad_handle_get_file, 1, NONE, STORE, "an asset's bytes", NULL},
+    {"GET", A "/preview", ad_handle_preview, 1, PARAMS(preview_params), STORE | OFFLOAD,
+     "a small WebP preview of an image", NULL},
+    {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, NONE, STORE, "a conversion's bytes", NULL},
+    {"DELETE", A "/conversions/:conversion_name", ad_handle_delete_conversion, 1, NONE, STORE, "delete a conversion",
      NULL},
-    {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, no_params, STORE, "a conversion's bytes",
-     NULL},
-    {"DELETE", A "/conversions/:conversion_name", ad_handle_delete_conversion, 1, no_params, STORE,
-     "delete a conversion", NULL},
-    {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, NULL, STORE | NO_HEAD, "remove the background", NULL},
-    {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, no_params, STORE, "a background job", NULL},
-    {"POST", "/api/v1/bg_remove", ad_handle_oneshot, 1, NULL, 0,
+    {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, PARAMS(bg_remove_params), STORE | NO_HEAD | OPTIONS,
+     "remove the background", NULL},
+    {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, NONE, STORE, "a background job", NULL},
+    {"POST", "/api/v1/bg_remove", ad_handle_oneshot, 1, NONE, OPTIONS,
      "remove the background of the image sent; nothing is stored", ad_oneshot_begin},
 };
 #undef A
 #undef STORE
 #undef OFFLOAD
 #undef NO_HEAD
+#undef OPTIONS
+#undef PARAMS
+#undef NONE
 #define NROUTES (int)(sizeof routes / sizeof routes[0])
 
 const ad_route_def *ad_route_table(int *n)
@@ -156,4 +242,47 @@ void ad_route_find(const char *method, const char *path, ad_route_match *m)
     m->allow[0] = '\0';
     m->bad_param = take_params(m->route->path, seg, &m->args);
     m->status = m->bad_param ? AD_MATCH_BAD_PARAM : AD_MATCH_OK;
+}
+
+ad_status ad_route_parse_query(ad_route_match *m, const char *query, const char **param, ad_err *err)
+{
+    const ad_route_def *r = m->route;
+    *param = NULL;
+    memset(&m->args.query, 0, sizeof m->args.query);
+    if (r->flags & AD_ROUTE_OPTIONS)
+        return AD_OK;
+    ad_decl_defaults(r->params, r->nparams, &m->args.query);
+    ad_query q = {0};
+    ad_status rc = ad_query_parse(query ? query : "", 32, &q, err);
+    if (rc != AD_OK) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        ad_err_clear(err);
+        rc = ad_err_set(err, AD_EINVAL, "malformed query string: %s", why);
+        goto out;
+    }
+    for (int i = 0; i < q.n; i++) {
+        const char *k = q.v[i].key;
+        const ad_decl *d = ad_decl_find(r->params, r->nparams, k);
+        *param = d ? d->name : NULL;
+        if (d == NULL) {
+            /* the name as sent, for the refusal: kept in the match */
+            snprintf(m->bad_query, sizeof m->bad_query, "%.63s", k);
+            *param = m->bad_query;
+            rc = ad_err_set(err, AD_EINVAL, "parameter '%s' is not part of this endpoint", m->bad_query);
+            goto out;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(q.v[j].key, k) == 0) {
+                rc = ad_err_set(err, AD_EINVAL, "parameter '%s' is given more than once", d->name);
+                goto out;
+            }
+        /* "?limit" with no '=' is an empty value */
+        if ((rc = ad_decl_set(d, &m->args.query, q.v[i].value ? q.v[i].value : "", err)) != AD_OK)
+            goto out;
+    }
+    *param = NULL;
+out:
+    ad_query_cleanup(&q);
+    return rc;
 }

@@ -1,8 +1,9 @@
 /* route.h — the one table of routes: method, path template, handler,
  * whether a key is needed, the query parameters allowed, whether it calls
- * the store. Dispatch, 404 / 405 + Allow, authentication, strict query
- * checks (and later metric labels and the OpenAPI paths) all come from it:
- * adding a route is one row in route.c.
+ * the store. Dispatch, 404 / 405 + Allow, authentication, the query's
+ * parsing and refusals, metric labels and the OpenAPI document's paths and
+ * parameters all come from it: adding a route is one row in route.c (and
+ * its handler); a query parameter is one row of its route's parameters.
  *
  * Matching is a pure function, tested in a table and fuzzed. Path
  * parameters are validated here: a handler only ever sees a well-formed id
@@ -11,18 +12,33 @@
 #ifndef AD_API_ROUTE_H
 #define AD_API_ROUTE_H
 
+#include "base/decl.h"
 #include "base/id.h"
 #include "http/server.h"
+#include "store/records.h"
 
 typedef struct ad_api ad_api;
 typedef struct ad_http_req ad_http_req;
 typedef struct ad_http_resp ad_http_resp;
 
-/* The validated path parameters of a request ("" when the route has none). */
+/* The query parameters of every route that declares them, parsed by the
+ * router from the route's rows (route.c): one struct for all, each route's
+ * rows naming the fields it uses; a field not declared by the route stays
+ * zero, a declared one not given holds its default. */
+typedef struct {
+    int limit;          /* GET /api/v1/assets */
+    char cursor[24];    /* GET /api/v1/assets: "" or a next_cursor */
+    char filename[256]; /* POST /api/v1/assets: "" when not given */
+    int size;           /* GET .../preview */
+} ad_route_query;
+
+/* The validated path parameters of a request ("" when the route has none),
+ * and its parsed query. */
 typedef struct {
     char asset_id[AD_ID_LEN + 1];
     char job_id[AD_ID_LEN + 1];
-    char conversion_name[31];
+    char conversion_name[AD_CONVERSION_NAME_MAX + 1];
+    ad_route_query query;
 } ad_route_args;
 
 /* Returns the response (NULL: out of memory, answered 500), or AD_DEFERRED
@@ -32,6 +48,9 @@ typedef ad_http_resp *(*ad_route_handler)(ad_api *api, ad_http_req *req, const a
 enum {
     AD_ROUTE_STORE = 1,   /* calls the store: runs off the event loop when the store is remote */
     AD_ROUTE_OFFLOAD = 2, /* always runs off the event loop (slow on hostile input) */
+    AD_ROUTE_OPTIONS = 4, /* also takes the cut-out's output options (cutout/options.h); the handler
+                           * parses its query itself, by the spec's rules and order (bg_params.h),
+                           * from the same rows */
     AD_ROUTE_NO_HEAD = 8, /* GET does not answer HEAD */
 };
 
@@ -39,10 +58,11 @@ typedef struct {
     const char *method; /* "GET" also answers HEAD unless AD_ROUTE_NO_HEAD */
     const char *path;   /* literal segments and :asset_id, :job_id, :conversion_name */
     ad_route_handler handler;
-    int auth;                 /* needs an API key */
-    const char *const *query; /* parameters allowed (NULL-terminated); NULL: the handler checks its own */
-    int flags;                /* AD_ROUTE_* */
-    const char *summary;      /* one line, for the API description */
+    int auth;              /* needs an API key */
+    const ad_decl *params; /* its query parameters (offsets into ad_route_query), or NULL: none */
+    int nparams;
+    int flags;           /* AD_ROUTE_* */
+    const char *summary; /* one line, for the API description */
     /* a body streamed to a sink, not held in memory: called once the
      * headers are in, it sets the sink (ad_http_set_sink) and says how the
      * body is taken; NULL: in memory */
@@ -62,12 +82,20 @@ typedef struct {
     int api;                   /* under /api/v1: needs a key, known route or not */
     char allow[64];            /* AD_MATCH_METHOD: the Allow header value */
     const char *bad_param;     /* AD_MATCH_BAD_PARAM: "asset_id", "job_id" or "conversion_name" */
+    char bad_query[64];        /* ad_route_parse_query: an unknown parameter's name as sent */
     ad_route_args args;
 } ad_route_match;
 
 /* Match method and path (without the query, not decoded) against the
  * table. */
 void ad_route_find(const char *method, const char *path, ad_route_match *out);
+
+/* Parse a matched route's query (not decoded; "" for none) into
+ * m->args.query: its declared parameters, each at most once, each valid,
+ * defaults for those not given. AD_EINVAL names the parameter at fault in
+ * *param (NULL for a malformed query string) with a sentence in err. A
+ * route with AD_ROUTE_OPTIONS is left to its handler (AD_OK). */
+ad_status ad_route_parse_query(ad_route_match *m, const char *query, const char **param, ad_err *err);
 
 /* The table (for tests and the API description); *n gets its length. */
 const ad_route_def *ad_route_table(int *n);

@@ -221,7 +221,7 @@ static int needs_key(const ad_route_match *m)
     return m->api || (m->route && m->route->auth);
 }
 
-static ad_http_resp *route(ad_api *api, ad_http_req *req, const ad_route_match *m)
+static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
 {
     int healthz = m->route && m->route->handler == ad_handle_healthz;
     if (m->status == AD_MATCH_NONE && !m->api)
@@ -258,14 +258,11 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, const ad_route_match *
     case AD_MATCH_OK:
         break;
     }
-    if (m->route->query) {
-        ad_query q = {0};
-        ad_http_resp *r = NULL;
-        int ok = ad_query_strict(req, m->route->query, &q, &r);
-        ad_query_cleanup(&q);
-        if (!ok)
-            return r;
-    }
+    /* the query, parsed once from the route's rows: the handler sees values */
+    const char *param;
+    ad_err qerr = AD_ERR_INIT;
+    if (ad_route_parse_query(m, ad_http_query(req), &param, &qerr) != AD_OK)
+        return ad_reply_error(400, "invalid_parameter", param, "%s", qerr.msg);
     return m->route->handler(api, req, &m->args);
 }
 
@@ -277,7 +274,7 @@ typedef struct {
 
 char ad_api_deferred_mark;
 
-static void answer(ad_api *api, ad_http_req *req, const ad_route_match *m)
+static void answer(ad_api *api, ad_http_req *req, ad_route_match *m)
 {
     ad_http_resp *r = is_preflight(req) ? preflight(api, req, ad_http_path(req)) : route(api, req, m);
     add_cors(api, req, r);

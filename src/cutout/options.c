@@ -1,5 +1,6 @@
-/* options.c — the declaration table and what derives from it. Each type of
- * option is a parser (text -> its field) and a printer (field -> text). */
+/* options.c — the declaration table (base/decl.h) and what derives from
+ * it; the two types of option no other table has, colours and margins,
+ * are a parser (text -> its field) and a printer (field -> text) here. */
 #include "cutout/options.h"
 
 #include <ctype.h>
@@ -13,33 +14,59 @@
 #include "base/hex.h"
 #include "base/sha256.h"
 
-#define O(field, type, choices, min, max, def, api, help)                                   \
-    {                                                                                       \
-#field, type, choices, min, max, def, offsetof(ad_cutout_options, field), api, help \
+#define O(field_, type_, choices_, min_, max_, def_, help_)                                         \
+    {                                                                                               \
+        .name = #field_, .type = type_, .choices = choices_, .min = min_, .max = max_, .def = def_, \
+        .offset = offsetof(ad_cutout_options, field_), .help = help_                                \
     }
 
+static int parse_color(const char *s, void *field);
+static int print_color(const void *field, char *buf, size_t len);
+static int parse_margin(const char *s, void *field);
+static int print_margin(const void *field, char *buf, size_t len);
+
+/* the names of the colour table below, for refusals and help */
+#define COLOR_NAMES                                                                                             \
+    "black, white, red, green, blue, yellow, cyan, aqua, magenta, fuchsia, gray, grey, silver, maroon, olive, " \
+    "lime, navy, purple, teal, orange, transparent"
+
 static const ad_option_decl decls[] = {
-    O(preset, AD_OPT_ENUM, "default|fast|best|reference", 0, 0, "default", 1,
+    O(preset, AD_DECL_ENUM, "default|fast|best|reference", 0, 0, "default",
       "default: one model pass and a contrast curve on the mask; best: a second pass on the mirrored image, "
       "combined (the larger counts for more), then the curve (about twice the time; at --model-side-best); "
       "fast: one pass at a smaller model side (--model-side-fast, 640 by default); reference: the reference "
       "pipeline's mask (one pass, no curve)"),
-    O(channels, AD_OPT_ENUM, "rgba|alpha", 0, 0, "rgba", 1,
+    O(channels, AD_DECL_ENUM, "rgba|alpha", 0, 0, "rgba",
       "rgba: the cut-out (original pixels, the mask as alpha); alpha: the 8-bit mask as a grey image"),
-    O(format, AD_OPT_ENUM, "png|webp|jpg", 0, 0, "png", 1,
+    O(format, AD_DECL_ENUM, "png|webp|jpg", 0, 0, "png",
       "png; webp (lossless, keeps alpha); jpg (quality 90, no alpha: flattened onto bg_color, white when none)"),
-    O(bg_color, AD_OPT_COLOR, NULL, 0, 0, "", 1,
-      "flatten onto this colour: hex RGB, RGBA, RRGGBB or RRGGBBAA (a leading # is optional) or a CSS name "
-      "(white, black, ...)"),
-    O(crop, AD_OPT_BOOL, NULL, 0, 0, "false", 1, "true: crop to the subject's box (plus crop_margin)"),
-    O(crop_margin, AD_OPT_MARGIN, NULL, 0, 0, "0", 1,
-      "with crop=true: 1, 2, 3 or 4 values as in CSS (top right bottom left), each pixels (30 or 30px, at most "
-      "10000) or a percentage of the subject's box (10%, at most 100%); beyond the image it is transparent"),
-    O(max_side, AD_OPT_INT, NULL, 0, 65535, "0", 1,
+    {.name = "bg_color",
+     .type = AD_DECL_CUSTOM,
+     .def = "",
+     .offset = offsetof(ad_cutout_options, bg_color),
+     .pattern = "^(#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|[a-zA-Z]+)$",
+     .expects = "hex (RGB, RGBA, RRGGBB or RRGGBBAA, # optional) or a colour name (" COLOR_NAMES ")",
+     .parse = parse_color,
+     .print = print_color,
+     .help = "flatten onto this colour: hex RGB, RGBA, RRGGBB or RRGGBBAA (a leading # is optional) or a CSS name "
+             "(white, black, ...)"},
+    O(crop, AD_DECL_BOOL, NULL, 0, 0, "false", "true: crop to the subject's box (plus crop_margin)"),
+    {.name = "crop_margin",
+     .type = AD_DECL_CUSTOM,
+     .def = "0",
+     .offset = offsetof(ad_cutout_options, crop_margin),
+     .pattern = "^[0-9]+(px|%)?([ ,]+[0-9]+(px|%)?){0,3}$",
+     .expects = "1 to 4 values, each pixels (0-10000, e.g. 30 or 30px) or a percentage (0-100%, e.g. 10%)",
+     .parse = parse_margin,
+     .print = print_margin,
+     .help = "with crop=true: 1, 2, 3 or 4 values as in CSS (top right bottom left), each pixels (30 or 30px, at "
+             "most 10000) or a percentage of the subject's box (10%, at most 100%); beyond the image it is "
+             "transparent"},
+    O(max_side, AD_DECL_INT, NULL, 0, 65535, "0",
       "shrink the result (never enlarge) to fit max_side x max_side pixels; 0 keeps the size"),
-    O(clear_transparent, AD_OPT_BOOL, NULL, 0, 0, "false", 1,
+    O(clear_transparent, AD_DECL_BOOL, NULL, 0, 0, "false",
       "true: set the colour of fully transparent pixels to 0 (smaller files; the original colour there is lost)"),
-    O(foreground, AD_OPT_ENUM, "auto|on|off", 0, 0, "auto", 1,
+    O(foreground, AD_DECL_ENUM, "auto|on|off", 0, 0, "auto",
       "estimate the subject's own colour where the mask is soft (hair, fur), so no halo of the old background "
       "shows: auto = on when the result is flattened (bg_color, or jpg), off otherwise"),
 };
@@ -49,37 +76,6 @@ const ad_option_decl *ad_cutout_option_decls(int *n)
 {
     *n = NDECLS;
     return decls;
-}
-
-static void *field(const ad_cutout_options *o, const ad_option_decl *d) { return (char *)o + d->offset; }
-
-/* ---- enums and integers */
-
-/* The index of value among "a|b|c", or -1. */
-static int choice_index(const char *choices, const char *value)
-{
-    size_t vl = strlen(value);
-    int i = 0;
-    for (const char *p = choices;; i++) {
-        const char *bar = strchr(p, '|');
-        size_t l = bar ? (size_t)(bar - p) : strlen(p);
-        if (l == vl && strncmp(p, value, l) == 0)
-            return i;
-        if (!bar)
-            return -1;
-        p = bar + 1;
-    }
-}
-
-static int parse_int(const char *s, long long min, long long max, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max || !isdigit((unsigned char)s[s[0] == '-']))
-        return 0;
-    *out = v;
-    return 1;
 }
 
 /* ---- colours */
@@ -96,14 +92,11 @@ static const struct {
     {"transparent", 0x00000000},
 };
 
-const char *ad_cutout_color_names(void)
-{
-    return "black, white, red, green, blue, yellow, cyan, aqua, magenta, fuchsia, gray, grey, silver, maroon, "
-           "olive, lime, navy, purple, teal, orange, transparent";
-}
+const char *ad_cutout_color_names(void) { return COLOR_NAMES; }
 
-static int parse_color(const char *s, ad_option_color *c)
+static int parse_color(const char *s, void *field)
 {
+    ad_option_color *c = field;
     for (size_t i = 0; i < sizeof colors / sizeof colors[0]; i++)
         if (strcasecmp(s, colors[i].name) == 0) {
             uint32_t v = colors[i].rgba;
@@ -130,10 +123,17 @@ static int parse_color(const char *s, ad_option_color *c)
     return 1;
 }
 
+static int print_color(const void *field, char *buf, size_t len)
+{
+    const ad_option_color *c = field;
+    return c->set ? snprintf(buf, len, "%02x%02x%02x%02x", c->r, c->g, c->b, c->a) : snprintf(buf, len, "none");
+}
+
 /* ---- margins: "10", "10px", "5%", "10px 5%", "1,2,3,4" */
 
-static int parse_margin(const char *s, ad_option_margin *m)
+static int parse_margin(const char *s, void *field)
 {
+    ad_option_margin *m = field;
     int v[4], pc[4], n = 0;
     const char *p = s;
     while (*p) {
@@ -167,67 +167,24 @@ static int parse_margin(const char *s, ad_option_margin *m)
     return 1;
 }
 
-static ad_status assign(ad_cutout_options *o, const ad_option_decl *d, const char *value, ad_err *err)
+static int print_margin(const void *field, char *buf, size_t len)
 {
-    void *f = field(o, d);
-    switch (d->type) {
-    case AD_OPT_ENUM: {
-        int i = choice_index(d->choices, value);
-        if (i < 0) {
-            char shown[64];
-            snprintf(shown, sizeof shown, "%s", d->choices);
-            for (char *p = shown; *p; p++)
-                if (*p == '|')
-                    *p = ',';
-            return ad_err_set(err, AD_EINVAL, "%s must be one of %s", d->name, shown);
-        }
-        *(int *)f = i;
-        return AD_OK;
-    }
-    case AD_OPT_INT: {
-        long long v;
-        if (!parse_int(value, d->min, d->max, &v))
-            return ad_err_set(err, AD_EINVAL, "%s must be an integer from %lld to %lld", d->name, d->min, d->max);
-        *(int *)f = (int)v;
-        return AD_OK;
-    }
-    case AD_OPT_BOOL:
-        if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
-            *(int *)f = 1;
-        else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
-            *(int *)f = 0;
-        else
-            return ad_err_set(err, AD_EINVAL, "%s must be true or false", d->name);
-        return AD_OK;
-    case AD_OPT_COLOR:
-        if (!parse_color(value, f))
-            return ad_err_set(err, AD_EINVAL,
-                              "%s must be hex (RGB, RGBA, RRGGBB or RRGGBBAA, # optional) or a colour name (%s)",
-                              d->name, ad_cutout_color_names());
-        return AD_OK;
-    case AD_OPT_MARGIN:
-        if (!parse_margin(value, f))
-            return ad_err_set(err, AD_EINVAL,
-                              "%s must be 1 to 4 values, each pixels (0-10000, e.g. 30 or 30px) or a percentage "
-                              "(0-100%%, e.g. 10%%)",
-                              d->name);
-        return AD_OK;
-    }
-    return ad_err_set(err, AD_EINVAL, "%s: bad declaration", d->name);
+    const ad_option_margin *m = field;
+    return snprintf(buf, len, "%d%s,%d%s,%d%s,%d%s", m->v[0], m->percent[0] ? "%" : "px", m->v[1],
+                    m->percent[1] ? "%" : "px", m->v[2], m->percent[2] ? "%" : "px", m->v[3],
+                    m->percent[3] ? "%" : "px");
 }
 
 void ad_cutout_options_default(ad_cutout_options *o)
 {
     memset(o, 0, sizeof *o); /* padding too: the key hashes the bytes */
-    for (int i = 0; i < NDECLS; i++)
-        if (*decls[i].def) /* "": none (all zero) */
-            assign(o, &decls[i], decls[i].def, NULL);
+    ad_decl_defaults(decls, NDECLS, o);
 }
 
 const ad_option_decl *ad_cutout_option_find(const char *name, int api_only)
 {
     for (int i = 0; i < NDECLS; i++)
-        if (strcmp(decls[i].name, name) == 0 && (!api_only || decls[i].api))
+        if (strcmp(decls[i].name, name) == 0 && (!api_only || !(decls[i].flags & AD_DECL_CLI_ONLY)))
             return &decls[i];
     return NULL;
 }
@@ -237,7 +194,7 @@ ad_status ad_cutout_option_set(ad_cutout_options *o, const char *name, const cha
     const ad_option_decl *d = ad_cutout_option_find(name, api_only);
     if (d == NULL)
         return ad_err_set(err, AD_ENOTFOUND, "unknown option '%s'", name);
-    return assign(o, d, value, err);
+    return ad_decl_set(d, o, value, err);
 }
 
 ad_status ad_cutout_options_check(const ad_cutout_options *o, const char **param, ad_err *err)
@@ -283,35 +240,6 @@ int ad_cutout_options_estimate_fg(const ad_cutout_options *o)
 
 void ad_cutout_options_key(const ad_cutout_options *o, char out[65]) { ad_sha256_hex(o, sizeof *o, out); }
 
-static int describe_one(const ad_cutout_options *o, const ad_option_decl *d, char *buf, size_t len)
-{
-    const void *f = field(o, d);
-    switch (d->type) {
-    case AD_OPT_ENUM: {
-        const char *p = d->choices;
-        for (int k = 0; k < *(const int *)f && p; k++)
-            p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
-        return snprintf(buf, len, "%s=%.*s", d->name, p ? (int)strcspn(p, "|") : 1, p ? p : "?");
-    }
-    case AD_OPT_INT:
-        return snprintf(buf, len, "%s=%d", d->name, *(const int *)f);
-    case AD_OPT_BOOL:
-        return snprintf(buf, len, "%s=%s", d->name, *(const int *)f ? "true" : "false");
-    case AD_OPT_COLOR: {
-        const ad_option_color *c = f;
-        return c->set ? snprintf(buf, len, "%s=%02x%02x%02x%02x", d->name, c->r, c->g, c->b, c->a)
-                      : snprintf(buf, len, "%s=none", d->name);
-    }
-    case AD_OPT_MARGIN: {
-        const ad_option_margin *m = f;
-        return snprintf(buf, len, "%s=%d%s,%d%s,%d%s,%d%s", d->name, m->v[0], m->percent[0] ? "%" : "px", m->v[1],
-                        m->percent[1] ? "%" : "px", m->v[2], m->percent[2] ? "%" : "px", m->v[3],
-                        m->percent[3] ? "%" : "px");
-    }
-    }
-    return 0;
-}
-
 void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t len)
 {
     size_t at = 0;
@@ -319,7 +247,7 @@ void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t le
     for (int i = 0; i < NDECLS && at + 1 < len; i++) {
         if (i)
             buf[at++] = ' ', buf[at] = '\0';
-        int n = describe_one(o, &decls[i], buf + at, len - at);
+        int n = ad_decl_describe(&decls[i], o, buf + at, len - at);
         at += n > 0 ? (size_t)n : 0;
     }
     if (at >= len)
@@ -331,7 +259,7 @@ void ad_cutout_option_describe(const ad_cutout_options *o, const char *name, cha
     const ad_option_decl *d = ad_cutout_option_find(name, 0);
     buf[0] = '\0';
     if (d != NULL)
-        describe_one(o, d, buf, len);
+        ad_decl_describe(d, o, buf, len);
 }
 
 const char *ad_cutout_content_type(const ad_cutout_options *o)

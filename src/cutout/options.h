@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/decl.h"
 #include "base/err.h"
 #include "config/config.h"
 
@@ -51,18 +52,10 @@ typedef struct {
     int foreground;        /* ad_foreground: estimate the subject's colour at soft edges */
 } ad_cutout_options;
 
-typedef enum { AD_OPT_ENUM, AD_OPT_INT, AD_OPT_BOOL, AD_OPT_COLOR, AD_OPT_MARGIN } ad_option_type;
-
-typedef struct {
-    const char *name; /* query parameter; the CLI flag is --name */
-    ad_option_type type;
-    const char *choices; /* AD_OPT_ENUM: "a|b|c", stored as the index */
-    long long min, max;  /* AD_OPT_INT */
-    const char *def;     /* default, as text */
-    size_t offset;       /* of its field in ad_cutout_options */
-    int api;             /* accepted on the HTTP API */
-    const char *help;
-} ad_option_decl;
+/* An option is a row of base/decl.h's type: name, type, choices or range,
+ * default, its field in ad_cutout_options, help. Rows flagged
+ * AD_DECL_CLI_ONLY are flags of `assetd remove` only. */
+typedef ad_decl ad_option_decl;
 
 /* Every declared option; *n gets the count. */
 const ad_option_decl *ad_cutout_option_decls(int *n);

@@ -84,25 +84,21 @@ static void doc_query(json_t *doc, const char *method, const char *tpl, char *ou
     sorted_list(names, n, out, len);
 }
 
-/* The table's query list; for the bg_remove routes (whose handlers check
- * their own): every output option the API accepts, and on the asset route
- * the spec's four. */
+/* The table's query list: the route's rows, and for a route that takes
+ * the output options, every one the API accepts. */
 static void table_query(const ad_route_def *r, char *out, size_t len)
 {
     const char *names[32];
     int n = 0;
-    if (r->query == NULL) {
-        static const char *const spec[] = {"mode", "disposition", "conversion_name", "metadata"};
-        for (int i = 0; i < 4 && strstr(r->path, "/addons/bg_remove"); i++)
-            names[n++] = spec[i];
+    for (int i = 0; i < r->nparams && n < 32; i++)
+        names[n++] = r->params[i].name;
+    if (r->flags & AD_ROUTE_OPTIONS) {
         int nd;
         const ad_option_decl *d = ad_cutout_option_decls(&nd);
         for (int i = 0; i < nd && n < 32; i++)
-            if (d[i].api)
+            if (!(d[i].flags & AD_DECL_CLI_ONLY))
                 names[n++] = d[i].name;
     }
-    for (int i = 0; r->query && r->query[i] && n < 32; i++)
-        names[n++] = r->query[i];
     sorted_list(names, n, out, len);
 }
 

@@ -1,12 +1,14 @@
-/* fuzz_route.c — the route table and path parameters (api/route).
- * Invariant: a handler is only ever given a valid id and conversion name,
- * and every path outside /api/v1 that matches is one of the public ones
- * (/healthz, /metrics, the console's files). */
+/* fuzz_route.c — the route table, path parameters and the query parsed
+ * from the routes' rows (api/route). Invariant: a handler is only ever
+ * given a valid id and conversion name and query values inside their
+ * declared ranges, and every path outside /api/v1 that matches is one of
+ * the public ones (/healthz, /metrics, the console's files). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/bg_params.h"
+#include "api/internal.h"
 #include "api/route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,6 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(path, data + 1, size - 1);
     path[size - 1] = '\0';
+    /* "PATH?QUERY": the query goes to the route's parser */
+    char *query = strchr(path, '?');
+    if (query)
+        *query++ = '\0';
     ad_route_match m;
     ad_route_find(methods[data[0] % 5], path, &m);
     if (m.status == AD_MATCH_OK) {
@@ -37,6 +43,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (!m.api && m.route->auth)
             abort();
+        const char *param;
+        ad_err err = AD_ERR_INIT;
+        if (ad_route_parse_query(&m, query ? query : "", &param, &err) == AD_OK) {
+            const ad_route_query *q = &m.args.query;
+            if (strcmp(tpl, "/api/v1/assets") == 0 && m.route->handler != NULL && strcmp(m.route->method, "GET") == 0 &&
+                (q->limit < 1 || q->limit > 100 || (q->cursor[0] && (q->cursor[0] < '1' || strlen(q->cursor) > 18))))
+                abort();
+            if (strstr(tpl, "/preview") && q->size != 128 && q->size != 256 && q->size != 512)
+                abort();
+            if (q->filename[0] && !ad_upload_filename_ok(q->filename))
+                abort();
+        } else if (err.code != AD_EINVAL || !err.msg[0]) {
+            abort();
+        }
     }
     if (m.status == AD_MATCH_BAD_PARAM && m.bad_param == NULL)
         abort();
