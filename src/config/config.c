@@ -37,8 +37,9 @@ static const setting settings[] = {
       "ONNX Runtime shared library (point at a GPU build to use one)"),
     S(ort_provider, T_STR, "cpu", 0, 0, "ONNX Runtime execution provider"),
     S(ort_profile, T_STR, "fast", 0, 0,
-      "fast (NCHWc layout: ~1.0 s, ~0.9 GB peak at 896 once the optimised model is cached) or lean (~1.3 s, "
-      "~0.65 GB)"),
+      "fast (NCHWc layout, the optimised model cached: ~1.0 s and ~0.3 GB peak per cut-out at 896, int8, 2 cores) "
+      "or lean (~1.3 s; ~0.8 GB at int8, whose graph it rebuilds in memory at each start; ~0.65 GB at fp32, "
+      "where fast takes ~0.85 GB; bench/cutout_bench measures both)"),
     S(ort_threads, T_INT, "0", 0, 256, "intra-op threads per inference (0: all cores)"),
     S(model_cache_dir, T_STR, "@deps/model-cache", 0, 0,
       "where the optimised model is kept between starts (\"\": rebuild it every start)"),
