@@ -32,12 +32,7 @@ static ad_status open_preset_model(void *ctx, int preset, ad_model **out, ad_err
 {
     const preset_opener *po = ctx;
     int side = ad_cutout_preset_side(po->cfg, preset);
-    ad_cutout_options o; /* named as the options name it: "preset=best" */
-    char what[64];
-    ad_cutout_options_default(&o);
-    o.preset = preset;
-    ad_cutout_option_describe(&o, "preset", what, sizeof what);
-    ad_log(AD_LOG_INFO, "serve", "opening the model for %s (side %d)", what, side);
+    ad_log(AD_LOG_INFO, "serve", "opening the model for preset=%s (side %d)", ad_cutout_preset(preset)->name, side);
     return ad_calib_open_model(po->cfg, po->threads, side, out, err);
 }
 
@@ -110,8 +105,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
     /* Part of the cut-out cache's key: whatever changes the model's
      * numbers. A preset at another side has a model (and an id) of its own. */
     char model_id[96], preset_ids[AD_PRESET_COUNT][96];
-    snprintf(model_id, sizeof model_id, "%s-%s/%s/%lld", cfg->model, ad_calib_precision(cfg), cfg->ort_profile,
-             cfg->model_side);
+    ad_cutout_model_id(cfg, ad_calib_precision(cfg), (int)cfg->model_side, model_id, sizeof model_id);
     preset_opener po = {cfg, threads};
     ad_api_config ac = {
         .cache = cache,
@@ -135,8 +129,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         int side = ad_cutout_preset_side(cfg, p);
         if (side == cfg->model_side)
             continue;
-        snprintf(preset_ids[p], sizeof preset_ids[p], "%s-%s/%s/%d", cfg->model, ad_calib_precision(cfg),
-                 cfg->ort_profile, side);
+        ad_cutout_model_id(cfg, ad_calib_precision(cfg), side, preset_ids[p], sizeof preset_ids[p]);
         ac.model_id_preset[p] = preset_ids[p];
     }
     if (ad_api_new(&ac, &api, &err) != AD_OK)

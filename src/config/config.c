@@ -392,6 +392,14 @@ ad_status ad_config_model_path(const ad_config *cfg, char *buf, size_t len, ad_e
     return AD_OK;
 }
 
+long long ad_config_int(const ad_config *cfg, const char *name)
+{
+    const setting *s = by_name(name);
+    if (s == NULL || s->type != T_INT)
+        return -1;
+    return *int_slot((ad_config *)cfg, s);
+}
+
 const char *ad_config_str(const ad_config *cfg, const char *name)
 {
     const setting *s = by_name(name);

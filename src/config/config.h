@@ -78,6 +78,9 @@ ad_status ad_config_model_path(const ad_config *cfg, char *buf, size_t len, ad_e
  * image and needs one model arena's memory, not several). */
 void ad_config_concurrency(const ad_config *cfg, int *workers, int *threads);
 
+/* An integer setting's value by name; -1 for an unknown or string one. */
+long long ad_config_int(const ad_config *cfg, const char *name);
+
 /* A string setting's value by name (snake_case or the flag's spelling);
  * NULL for an unknown or integer setting. Borrowed from cfg. */
 const char *ad_config_str(const ad_config *cfg, const char *name);

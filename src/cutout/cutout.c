@@ -62,15 +62,17 @@ static ad_cutout_box box_of_rows(const int *first, const int *last, int h)
     return y0 < 0 ? (ad_cutout_box){0, 0, 0, 0} : (ad_cutout_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
 }
 
-/* The preset's model passes: one, or (best) one more on the mirrored input
- * combined as a soft maximum; then the contrast curve (but for preset=reference, which
- * keeps the reference pipeline's mask). tensor is consumed. */
+/* The preset's model passes, as its row says: one, or one more on the
+ * mirrored input combined as a soft maximum; then the contrast curve where
+ * the row has one (not preset=reference, which keeps the reference
+ * pipeline's mask). tensor is consumed. */
 static ad_status run_passes(ad_model *model, const ad_cutout_options *opt, float *tensor, float *prob, ad_err *err)
 {
     const int side = ad_model_side(model);
     const size_t plane = (size_t)side * side;
     ad_status rc = ad_model_run(model, tensor, prob, err);
-    if (rc == AD_OK && opt->preset == AD_PRESET_BEST) {
+    const ad_preset_def *p = ad_cutout_preset(opt->preset);
+    if (rc == AD_OK && p->mirrored) {
         float *mirrored = malloc(plane * sizeof(float));
         if (mirrored == NULL)
             return ad_err_set(err, AD_ENOMEM, "out of memory for the second pass");
@@ -79,7 +81,7 @@ static ad_status run_passes(ad_model *model, const ad_cutout_options *opt, float
             ad_matte_combine_mirrored(prob, mirrored, side);
         free(mirrored);
     }
-    if (rc == AD_OK && opt->preset != AD_PRESET_REFERENCE)
+    if (rc == AD_OK && p->curve)
         ad_matte_curve(prob, plane);
     return rc;
 }
@@ -105,8 +107,8 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     ad_status rc;
     double t0 = ad_clock_ms(), t1;
     const int mask_only = opt->channels == AD_CHANNELS_ALPHA;
-    /* the reference's sampling grid for its own preset, pixel centres else */
-    const ad_matte_grid grid = opt->preset == AD_PRESET_REFERENCE ? AD_MATTE_GRID_REFERENCE : AD_MATTE_GRID_CENTRED;
+    /* the preset's sampling grid: the reference's for its own, pixel centres else */
+    const ad_matte_grid grid = ad_cutout_preset(opt->preset)->grid;
     memset(out, 0, sizeof *out);
 
     if ((rc = ad_image_decode_rgb(buf, len, lim->max_pixels, &rgb, err)) != AD_OK)

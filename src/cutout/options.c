@@ -25,17 +25,32 @@ static int print_color(const void *field, char *buf, size_t len);
 static int parse_margin(const char *s, void *field);
 static int print_margin(const void *field, char *buf, size_t len);
 
+/* ---- presets: the rows of AD_PRESETS (options.h) */
+
+#define PRESET_ROW(e, name_, side_, mirrored_, curve_, grid_, help_) \
+    [AD_PRESET_##e] = {                                              \
+        .name = #name_, .help = help_, .side_setting = side_, .mirrored = mirrored_, .curve = curve_, .grid = grid_},
+static const ad_preset_def presets[AD_PRESET_COUNT] = {AD_PRESETS(PRESET_ROW)};
+#undef PRESET_ROW
+
+/* "default|fast|best|reference" and "default: ...; fast: ...", from the rows */
+#define PRESET_CHOICE(e, name, side, mirrored, curve, grid, help) "|" #name
+#define PRESET_HELP_ROW(e, name, side, mirrored, curve, grid, help) "; " #name ": " help
+#define PRESET_CHOICES (AD_PRESETS(PRESET_CHOICE) + 1)
+#define PRESET_HELP (AD_PRESETS(PRESET_HELP_ROW) + 2)
+
+const ad_preset_def *ad_cutout_preset(int preset)
+{
+    return preset >= 0 && preset < AD_PRESET_COUNT ? &presets[preset] : NULL;
+}
+
 /* the names of the colour table below, for refusals and help */
 #define COLOR_NAMES                                                                                             \
     "black, white, red, green, blue, yellow, cyan, aqua, magenta, fuchsia, gray, grey, silver, maroon, olive, " \
     "lime, navy, purple, teal, orange, transparent"
 
 static const ad_option_decl decls[] = {
-    O(preset, AD_DECL_ENUM, "default|fast|best|reference", 0, 0, "default",
-      "default: one model pass and a contrast curve on the mask; best: a second pass on the mirrored image, "
-      "combined (the larger counts for more), then the curve (about twice the time; at --model-side-best); "
-      "fast: one pass at a smaller model side (--model-side-fast, 640 by default); reference: the reference "
-      "pipeline's mask (one pass, no curve)"),
+    O(preset, AD_DECL_ENUM, PRESET_CHOICES, 0, 0, "default", PRESET_HELP),
     O(channels, AD_DECL_ENUM, "rgba|alpha", 0, 0, "rgba",
       "rgba: the cut-out (original pixels, the mask as alpha); alpha: the 8-bit mask as a grey image"),
     O(format, AD_DECL_ENUM, "png|webp|jpg", 0, 0, "png",
@@ -269,12 +284,12 @@ const char *ad_cutout_content_type(const ad_cutout_options *o)
 
 int ad_cutout_preset_side(const ad_config *cfg, int preset)
 {
-    switch (preset) {
-    case AD_PRESET_FAST:
-        return (int)cfg->model_side_fast;
-    case AD_PRESET_BEST:
-        return (int)cfg->model_side_best;
-    default:
-        return (int)cfg->model_side;
-    }
+    const ad_preset_def *p = ad_cutout_preset(preset);
+    long long side = p ? ad_config_int(cfg, p->side_setting) : -1;
+    return side > 0 ? (int)side : (int)cfg->model_side;
+}
+
+void ad_cutout_model_id(const ad_config *cfg, const char *precision, int side, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s-%s/%s/%d", cfg->model, precision, cfg->ort_profile, side);
 }

@@ -19,8 +19,43 @@
 #include "base/decl.h"
 #include "base/err.h"
 #include "config/config.h"
+#include "matte/matte.h"
 
-typedef enum { AD_PRESET_DEFAULT, AD_PRESET_FAST, AD_PRESET_BEST, AD_PRESET_REFERENCE, AD_PRESET_COUNT } ad_preset;
+/* The presets, one row each — the one place a preset is declared; its enum
+ * value, the option's choices and help, the model side it runs at, its
+ * passes, curve and sampling grid (ad_cutout_preset), the model it opens
+ * and the id the cache key and X-Model name all come from the row:
+ *   X(ENUM, name, side setting (config.c), mirrored second pass, contrast
+ *     curve, sampling grid (matte.h), help) */
+#define AD_PRESETS(X)                                                                                                 \
+    X(DEFAULT, default, "model_side", 0, 1, AD_MATTE_GRID_CENTRED, "one model pass and a contrast curve on the mask") \
+    X(FAST, fast, "model_side_fast", 0, 1, AD_MATTE_GRID_CENTRED,                                                     \
+      "one pass at a smaller model side (--model-side-fast, 640 by default), then the curve")                         \
+    X(BEST, best, "model_side_best", 1, 1, AD_MATTE_GRID_CENTRED,                                                     \
+      "a second pass on the mirrored image, combined (the larger counts for more), then the curve (about "            \
+      "twice the time; at --model-side-best)")                                                                        \
+    X(REFERENCE, reference, "model_side", 0, 0, AD_MATTE_GRID_REFERENCE,                                              \
+      "the reference pipeline's mask (one pass on its sampling grid, no curve)")
+
+typedef enum {
+#define AD_PRESET_ENUM(e, name, side, mirrored, curve, grid, help) AD_PRESET_##e,
+    AD_PRESETS(AD_PRESET_ENUM)
+#undef AD_PRESET_ENUM
+        AD_PRESET_COUNT
+} ad_preset;
+
+/* A preset's row. side_setting names the integer setting whose value is
+ * the model's input side. */
+typedef struct {
+    const char *name, *help;
+    const char *side_setting;
+    int mirrored; /* a second pass on the mirrored image, combined as a soft maximum */
+    int curve;    /* the contrast curve on the mask (ad_matte_curve) */
+    ad_matte_grid grid;
+} ad_preset_def;
+
+/* The row of preset (an ad_preset), or NULL for a value out of range. */
+const ad_preset_def *ad_cutout_preset(int preset);
 typedef enum { AD_CHANNELS_RGBA, AD_CHANNELS_ALPHA } ad_channels;
 typedef enum { AD_FORMAT_PNG, AD_FORMAT_WEBP, AD_FORMAT_JPG } ad_format;
 typedef enum { AD_FG_AUTO, AD_FG_ON, AD_FG_OFF } ad_foreground;
@@ -89,9 +124,13 @@ void ad_cutout_options_key(const ad_cutout_options *o, char out[65]);
 /* The media type of a result made with these options. */
 const char *ad_cutout_content_type(const ad_cutout_options *o);
 
-/* The model side a preset runs at: fast and best on sessions of their own
- * (model_side_fast, model_side_best), the others on the main one. */
+/* The model side a preset runs at: its row's side setting (fast and best
+ * on sessions of their own when it is not model_side's value). */
 int ad_cutout_preset_side(const ad_config *cfg, int preset);
+
+/* The id of the model a preset runs on, for the cut-out cache key and
+ * X-Model: "medium-int8/fast/896" (model, precision, profile, side). */
+void ad_cutout_model_id(const ad_config *cfg, const char *precision, int side, char *buf, size_t len);
 
 /* "preset=default channels=rgba ..." for logs, into buf. */
 void ad_cutout_options_describe(const ad_cutout_options *o, char *buf, size_t len);
