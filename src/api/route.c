@@ -244,6 +244,22 @@ void ad_route_find(const char *method, const char *path, ad_route_match *m)
     m->status = m->bad_param ? AD_MATCH_BAD_PARAM : AD_MATCH_OK;
 }
 
+void ad_route_found(const ad_route_def *r, const char *path, ad_route_match *m)
+{
+    char buf[512], *seg[MAX_SEGS];
+    memset(m, 0, sizeof *m);
+    m->api = strcmp(path, "/api/v1") == 0 || strncmp(path, "/api/v1/", 8) == 0;
+    m->route = r;
+    int n = split(path, buf, sizeof buf, seg, MAX_SEGS);
+    if (n < 0 || !template_matches(r->path, seg, n)) { /* not the path it was found for */
+        m->route = NULL;
+        m->status = AD_MATCH_NONE;
+        return;
+    }
+    m->bad_param = take_params(r->path, seg, &m->args);
+    m->status = m->bad_param ? AD_MATCH_BAD_PARAM : AD_MATCH_OK;
+}
+
 ad_status ad_route_parse_query(ad_route_match *m, const char *query, const char **param, ad_err *err)
 {
     const ad_route_def *r = m->route;

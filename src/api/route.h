@@ -90,6 +90,11 @@ typedef struct {
  * table. */
 void ad_route_find(const char *method, const char *path, ad_route_match *out);
 
+/* The match of a path already known to match route r (by ad_route_find,
+ * when the request's head came in): its path parameters, without another
+ * pass over the table. */
+void ad_route_found(const ad_route_def *r, const char *path, ad_route_match *m);
+
 /* Parse a matched route's query (not decoded; "" for none) into
  * m->args.query: its declared parameters, each at most once, each valid,
  * defaults for those not given. AD_EINVAL names the parameter at fault in

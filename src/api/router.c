@@ -313,6 +313,9 @@ ad_http_body_mode ad_api_on_headers(void *app, ad_http_req *req)
     ad_route_match m;
     ad_route_find(ad_http_method(req), ad_http_path(req), &m);
     ad_http_set_label(req, m.route ? m.route->path : m.api ? "/api/v1 (no route)" : "(no route)");
+    /* the handler takes the route from here: one pass over the table */
+    if (m.status == AD_MATCH_OK)
+        ad_http_set_tag(req, m.route);
     if (m.status != AD_MATCH_OK || m.route->body == NULL)
         return AD_HTTP_BODY_MEMORY;
     /* a body nobody will accept is not worth a byte of disk: it is read
@@ -326,7 +329,11 @@ void ad_api_handle(void *app, ad_http_req *req)
 {
     ad_api *api = app;
     ad_route_match m;
-    ad_route_find(ad_http_method(req), ad_http_path(req), &m);
+    const ad_route_def *known = ad_http_tag(req);
+    if (known)
+        ad_route_found(known, ad_http_path(req), &m);
+    else
+        ad_route_find(ad_http_method(req), ad_http_path(req), &m);
     int needs_store = !is_preflight(req) && (needs_key(&m) || (m.route && (m.route->flags & AD_ROUTE_STORE)));
     int offload = m.route && (m.route->flags & AD_ROUTE_OFFLOAD);
     if (api->cfg.io_pool && ((needs_store && ad_store_remote(api->cfg.store)) || offload)) {

@@ -116,6 +116,7 @@ struct ad_http_req {
     double started;    /* s, monotonic: when the head was in */
     char id[65];       /* X-Request-Id */
     const char *label; /* static */
+    const void *tag;   /* the application's, static: ad_http_set_tag */
     char subject[40];
     int status;
     uint64_t bytes;
@@ -262,6 +263,8 @@ void ad_http_resp_free(ad_http_resp *r)
 const char *ad_http_method(const ad_http_req *r) { return r->method; }
 const char *ad_http_request_id(const ad_http_req *r) { return r->id; }
 void ad_http_set_label(ad_http_req *r, const char *label) { r->label = label; }
+void ad_http_set_tag(ad_http_req *r, const void *tag) { r->tag = tag; }
+const void *ad_http_tag(const ad_http_req *r) { return r->tag; }
 void ad_http_set_subject(ad_http_req *r, const char *subject)
 {
     snprintf(r->subject, sizeof r->subject, "%s", subject ? subject : "");

@@ -94,6 +94,11 @@ const char *ad_http_request_id(const ad_http_req *r);
  * route template) and who made it (subject: copied, at most 39 bytes). */
 void ad_http_set_label(ad_http_req *r, const char *label);
 void ad_http_set_subject(ad_http_req *r, const char *subject);
+/* What the application made of the request when its head came in (the
+ * route it matched, say), kept for its handler: a pointer to something
+ * static, or NULL (the default; also when on_headers was not called). */
+void ad_http_set_tag(ad_http_req *r, const void *tag);
+const void *ad_http_tag(const ad_http_req *r);
 /* A request header (case-insensitive name), NULL when absent. */
 const char *ad_http_header(const ad_http_req *r, const char *name);
 /* The body held in memory (NUL-terminated for convenience; len excludes

@@ -43,6 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (!m.api && m.route->auth)
             abort();
+        /* the handler's pass, from the route the head phase found: the same match */
+        ad_route_match again;
+        ad_route_found(m.route, path, &again);
+        if (again.status != AD_MATCH_OK || again.route != m.route || memcmp(&again.args, &m.args, sizeof m.args) != 0)
+            abort();
         const char *param;
         ad_err err = AD_ERR_INIT;
         if (ad_route_parse_query(&m, query ? query : "", &param, &err) == AD_OK) {
