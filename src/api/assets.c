@@ -57,22 +57,11 @@ out:
     return r;
 }
 
-static ad_http_resp *load_asset(ad_api *api, const char *id, ad_asset *a)
-{
-    ad_err err = AD_ERR_INIT;
-    ad_status st = ad_store_get_asset(api->cfg.store, id, a, &err);
-    if (st == AD_ENOTFOUND)
-        return ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
-    if (st != AD_OK)
-        return ad_reply_status(st, &err, NULL);
-    return NULL;
-}
-
 ad_http_resp *ad_handle_get_asset(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
     (void)req;
     ad_asset a;
-    ad_http_resp *r = load_asset(api, args->asset_id, &a);
+    ad_http_resp *r = ad_load_asset(api, args->asset_id, &a);
     if (r == NULL) {
         r = ad_reply_json(200, ad_asset_json(&a));
         ad_asset_cleanup(&a);
@@ -84,12 +73,8 @@ ad_http_resp *ad_handle_delete_asset(ad_api *api, ad_http_req *req, const ad_rou
 {
     (void)req;
     ad_err err = AD_ERR_INIT;
-    ad_status st = ad_store_delete_asset(api->cfg.store, args->asset_id, &err);
-    if (st == AD_ENOTFOUND)
-        return ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
-    if (st != AD_OK)
-        return ad_reply_status(st, &err, NULL);
-    return ad_http_resp_take(204, NULL, NULL, 0);
+    ad_http_resp *r = ad_reply_asset_status(ad_store_delete_asset(api->cfg.store, args->asset_id, &err), &err);
+    return r ? r : ad_http_resp_take(204, NULL, NULL, 0);
 }
 
 ad_http_resp *ad_handle_put_custom_data(ad_api *api, ad_http_req *req, const ad_route_args *args)
@@ -101,12 +86,8 @@ ad_http_resp *ad_handle_put_custom_data(ad_api *api, ad_http_req *req, const ad_
     ad_http_resp *r = ad_parse_custom_data(api, body, len, &custom);
     if (r)
         goto out;
-    ad_status st = ad_store_set_custom_data(api->cfg.store, args->asset_id, custom, &err);
-    if (st == AD_ENOTFOUND)
-        r = ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
-    else if (st != AD_OK)
-        r = ad_reply_status(st, &err, NULL);
-    else
+    r = ad_reply_asset_status(ad_store_set_custom_data(api->cfg.store, args->asset_id, custom, &err), &err);
+    if (r == NULL)
         r = ad_handle_get_asset(api, req, args);
 out:
     free(custom);
@@ -116,7 +97,7 @@ out:
 ad_http_resp *ad_handle_get_file(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
     ad_asset a;
-    ad_http_resp *r = load_asset(api, args->asset_id, &a);
+    ad_http_resp *r = ad_load_asset(api, args->asset_id, &a);
     if (r == NULL) {
         r = ad_reply_blob(api, req, a.sha256, a.content_type, a.filename, 1);
         ad_asset_cleanup(&a);

@@ -311,15 +311,8 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_
         r = ad_reply_error(400, be.code, be.param, "%s", be.message);
         goto out;
     }
-    ad_status st = ad_store_get_asset(api->cfg.store, id, &a, &err);
-    if (st == AD_ENOTFOUND) {
-        r = ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
+    if ((r = ad_load_asset(api, id, &a)) != NULL)
         goto out;
-    }
-    if (st != AD_OK) {
-        r = ad_reply_status(st, &err, NULL);
-        goto out;
-    }
     if (a.width < 0) {
         r = ad_reply_error(415, "unsupported_media_type", "asset_id",
                            "the asset (%s) is not an image this service can decode", a.content_type);

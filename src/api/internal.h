@@ -54,6 +54,16 @@ ad_http_body_mode ad_upload_begin(ad_api *api, ad_http_req *req);
  * path separators, not "." or "..". */
 int ad_upload_filename_ok(const char *s);
 
+/* What the API answers for a store call on one asset that did not go
+ * well: NULL for AD_OK, 404 naming asset_id when it does not exist, the
+ * status's own answer otherwise. The one place "no asset with this id" is
+ * said. */
+ad_http_resp *ad_reply_asset_status(ad_status st, const ad_err *err);
+
+/* Load the asset id into *a (the caller cleans it up): NULL, or the answer
+ * to give instead (ad_reply_asset_status's). */
+ad_http_resp *ad_load_asset(ad_api *api, const char *id, ad_asset *a);
+
 /* The asset as the API shows it (new reference; NULL on allocation failure). */
 json_t *ad_asset_json(const ad_asset *a);
 

@@ -19,15 +19,8 @@ ad_http_resp *ad_handle_preview(ad_api *api, ad_http_req *req, const ad_route_ar
     void *src = NULL, *webp = NULL;
     size_t src_len = 0, webp_len = 0;
     ad_http_resp *r = NULL;
-    ad_status st = ad_store_get_asset(api->cfg.store, args->asset_id, &a, &err);
-    if (st == AD_ENOTFOUND) {
-        r = ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
+    if ((r = ad_load_asset(api, args->asset_id, &a)) != NULL)
         goto out;
-    }
-    if (st != AD_OK) {
-        r = ad_reply_status(st, &err, NULL);
-        goto out;
-    }
     have_asset = 1;
     if (a.width < 0) {
         r = ad_reply_error(415, "unsupported_media_type", "asset_id", "the asset is not an image (%s)",
@@ -49,7 +42,7 @@ ad_http_resp *ad_handle_preview(ad_api *api, ad_http_req *req, const ad_route_ar
             memcpy(webp, data, webp_len);
         ad_lru_value_unref(hit);
     } else {
-        st = ad_store_blob_read_all(api->cfg.store, a.sha256, api->cfg.max_body, &src, &src_len, &err);
+        ad_status st = ad_store_blob_read_all(api->cfg.store, a.sha256, api->cfg.max_body, &src, &src_len, &err);
         if (st == AD_OK)
             st = ad_image_preview(src, src_len, api->cfg.max_pixels, side, &webp, &webp_len, &err);
         if (st == AD_EUNSUPPORTED) {

@@ -193,3 +193,18 @@ ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, c
     ad_http_resp_header(r, "Cache-Control", immutable ? "private, max-age=31536000, immutable" : "private, no-cache");
     return r;
 }
+
+ad_http_resp *ad_reply_asset_status(ad_status st, const ad_err *err)
+{
+    if (st == AD_OK)
+        return NULL;
+    if (st == AD_ENOTFOUND)
+        return ad_reply_error(404, "not_found", "asset_id", "no asset with this id");
+    return ad_reply_status(st, err, NULL);
+}
+
+ad_http_resp *ad_load_asset(ad_api *api, const char *id, ad_asset *a)
+{
+    ad_err err = AD_ERR_INIT;
+    return ad_reply_asset_status(ad_store_get_asset(api->cfg.store, id, a, &err), &err);
+}

@@ -1,7 +1,9 @@
-/* store.c — the two parts combined: registries, the ad_store_* wrappers
- * (argument checks, latency, fault injection), and the blob rules (pins,
- * the GC queue, the collector). See store.h and docs/store.md. */
+/* store.c — the two parts combined: registries, open/close, transactions
+ * and the ad_store_* wrappers of records (argument checks, latency, fault
+ * injection). Blobs and pins are in blob_io.c, the collector in gc.c
+ * (store_impl.h says what they share). See store.h and docs/store.md. */
 #include "store/store.h"
+#include "store/store_impl.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -27,56 +29,14 @@ static const struct {
      (const char *const[]){"database_url", "s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key", NULL}},
 };
 
-struct ad_store {
-    ad_meta *meta;
-    ad_blobs *blobs;
-    int64_t grace_ms, pin_ttl_ms;
-    int exclusive;
-    char instance[AD_ID_LEN + 1];
-    /* stats, updated with __atomic builtins */
-    uint64_t calls, errors, total_us;
-    /* fault injection (tests) */
-    pthread_mutex_t fault_lock;
-    char fault_op[32];
-    ad_status fault_status;
-    int fault_left;
-    int publish_delay_ms; /* pause between publishing a blob and returning its pin */
-    /* pins a writer gave up while the metadata part could not be reached:
-     * released by the collector once it can (a process that dies instead
-     * leaves them to expire) */
-    pthread_mutex_t unpin_lock;
-    ad_blob_pin *unpins;
-    int nunpins, cap_unpins;
-};
-
-struct ad_store_tx {
-    ad_store *s;
-    ad_meta_tx *mt;
-    char (*dropped)[65];
-    int ndropped, cap;
-    ad_status oom; /* a dropped address could not be remembered */
-};
-
-struct ad_store_writer {
-    ad_store *s;
-    ad_blob_writer *w;
-    ad_sha256 hash;
-    int64_t size;
-};
-
-struct ad_store_reader {
-    ad_store *s;
-    ad_blob_reader *r;
-};
-
-static int64_t now_ms(void)
+int64_t ad_st_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t mono_us(void)
+uint64_t ad_st_mono_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -84,7 +44,7 @@ static uint64_t mono_us(void)
 }
 
 /* A failure injected for op, or AD_OK. */
-static ad_status fault(ad_store *s, const char *op, ad_err *err)
+ad_status ad_st_fault(ad_store *s, const char *op, ad_err *err)
 {
     if (__atomic_load_n(&s->fault_left, __ATOMIC_ACQUIRE) == 0)
         return AD_OK;
@@ -112,24 +72,15 @@ void ad_store_inject_fault(ad_store *s, const char *op, ad_status st, int count)
     pthread_mutex_unlock(&s->fault_lock);
 }
 
-static void account(ad_store *s, uint64_t t0, ad_status st)
+void ad_st_account(ad_store *s, uint64_t t0, ad_status st)
 {
     __atomic_add_fetch(&s->calls, 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&s->total_us, mono_us() - t0, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->total_us, ad_st_mono_us() - t0, __ATOMIC_RELAXED);
     if (st != AD_OK && st != AD_ENOTFOUND)
         __atomic_add_fetch(&s->errors, 1, __ATOMIC_RELAXED);
 }
 
 /* Every wrapper: injected fault, then the call, timed and counted. */
-#define CALL(s, name, expr)                      \
-    do {                                         \
-        uint64_t t0_ = mono_us();                \
-        ad_status st_ = fault((s), (name), err); \
-        if (st_ == AD_OK)                        \
-            st_ = (expr);                        \
-        account((s), t0_, st_);                  \
-        return st_;                              \
-    } while (0)
 
 void ad_store_get_stats(ad_store *s, ad_store_stats *out)
 {
@@ -138,7 +89,7 @@ void ad_store_get_stats(ad_store *s, ad_store_stats *out)
     out->total_us = __atomic_load_n(&s->total_us, __ATOMIC_RELAXED);
 }
 
-static int sha_ok(const char *sha, ad_err *err)
+int ad_st_sha_ok(const char *sha, ad_err *err)
 {
     if (sha && ad_sha256_valid(sha))
         return 1;
@@ -230,7 +181,7 @@ const char *ad_store_instance(const ad_store *s) { return s->instance; }
 
 /* ----------------------------------------------------------- transactions */
 
-static void note_dropped(void *ctx, const char *sha)
+void ad_st_note_dropped(void *ctx, const char *sha)
 {
     ad_store_tx *tx = ctx;
     if (sha == NULL || !ad_sha256_valid(sha))
@@ -251,7 +202,7 @@ static void note_dropped(void *ctx, const char *sha)
     memcpy(tx->dropped[tx->ndropped++], sha, 65);
 }
 
-static ad_status begin_tx(ad_store *s, ad_store_tx **out, ad_err *err)
+ad_status ad_st_begin_tx(ad_store *s, ad_store_tx **out, ad_err *err)
 {
     ad_store_tx *tx = calloc(1, sizeof *tx);
     *out = NULL;
@@ -267,7 +218,7 @@ static ad_status begin_tx(ad_store *s, ad_store_tx **out, ad_err *err)
     return AD_OK;
 }
 
-ad_status ad_store_begin(ad_store *s, ad_store_tx **out, ad_err *err) { CALL(s, "begin", begin_tx(s, out, err)); }
+ad_status ad_store_begin(ad_store *s, ad_store_tx **out, ad_err *err) { CALL(s, "begin", ad_st_begin_tx(s, out, err)); }
 
 void ad_store_rollback(ad_store_tx *tx)
 {
@@ -278,13 +229,11 @@ void ad_store_rollback(ad_store_tx *tx)
     free(tx);
 }
 
-static void gc_one(ad_store *s, const char *sha, int64_t grace, int *removed);
-
-static ad_status commit_tx(ad_store_tx *tx, ad_err *err)
+ad_status ad_st_commit_tx(ad_store_tx *tx, ad_err *err)
 {
     ad_store *s = tx->s;
     const ad_meta_ops *m = s->meta->ops;
-    int64_t now = now_ms();
+    int64_t now = ad_st_now_ms();
     ad_status rc = tx->oom ? ad_err_set(err, AD_ENOMEM, "out of memory") : AD_OK;
     int queued = 0;
     /* a blob that lost its last reference here is queued in the same
@@ -300,7 +249,7 @@ static ad_status commit_tx(ad_store_tx *tx, ad_err *err)
         }
     }
     if (rc == AD_OK)
-        rc = fault(s, "commit", err);
+        rc = ad_st_fault(s, "commit", err);
     if (rc != AD_OK) {
         ad_store_rollback(tx);
         return rc;
@@ -308,7 +257,7 @@ static ad_status commit_tx(ad_store_tx *tx, ad_err *err)
     rc = m->commit(tx->mt, err);
     if (rc == AD_OK && s->grace_ms == 0)
         for (int i = 0; i < queued; i++)
-            gc_one(s, tx->dropped[i], 0, NULL);
+            ad_st_gc_one(s, tx->dropped[i], 0, NULL);
     free(tx->dropped);
     free(tx);
     return rc;
@@ -317,9 +266,9 @@ static ad_status commit_tx(ad_store_tx *tx, ad_err *err)
 ad_status ad_store_commit(ad_store_tx *tx, ad_err *err)
 {
     ad_store *s = tx->s;
-    uint64_t t0 = mono_us();
-    ad_status st = commit_tx(tx, err);
-    account(s, t0, st);
+    uint64_t t0 = ad_st_mono_us();
+    ad_status st = ad_st_commit_tx(tx, err);
+    ad_st_account(s, t0, st);
     return st;
 }
 
@@ -359,16 +308,17 @@ ad_status ad_store_tx_insert_asset(ad_store_tx *tx, const ad_asset *a, ad_err *e
 
 ad_status ad_store_tx_upsert_conversion(ad_store_tx *tx, const char *asset_id, const ad_conversion *c, ad_err *err)
 {
-    if (!ad_id_valid(asset_id) || !sha_ok(c->sha256, err) || !c->name[0])
+    if (!ad_id_valid(asset_id) || !ad_st_sha_ok(c->sha256, err) || !c->name[0])
         return ad_err_set(err, AD_EINVAL, "malformed conversion record");
-    CALL(tx->s, "upsert_conversion", tx->s->meta->ops->upsert_conversion(tx->mt, asset_id, c, note_dropped, tx, err));
+    CALL(tx->s, "upsert_conversion",
+         tx->s->meta->ops->upsert_conversion(tx->mt, asset_id, c, ad_st_note_dropped, tx, err));
 }
 
 ad_status ad_store_tx_release(ad_store_tx *tx, const ad_blob_pin *pin, ad_err *err)
 {
-    if (!sha_ok(pin->sha256, err))
+    if (!ad_st_sha_ok(pin->sha256, err))
         return AD_EINVAL;
-    CALL(tx->s, "release", tx->s->meta->ops->unpin(tx->mt, pin->sha256, pin->owner, note_dropped, tx, err));
+    CALL(tx->s, "release", tx->s->meta->ops->unpin(tx->mt, pin->sha256, pin->owner, ad_st_note_dropped, tx, err));
 }
 
 static ad_status insert_job(ad_store_tx *tx, const char *id, const char *kind, const char *payload,
@@ -401,7 +351,7 @@ static ad_status finish_job(ad_store_tx *tx, const char *id, const char *result,
     char owner[40];
     snprintf(owner, sizeof owner, "job:%s", id);
     ad_status rc = m->finish_job(tx->mt, id, tx->s->instance, result, err);
-    return rc == AD_OK ? m->unpin(tx->mt, NULL, owner, note_dropped, tx, err) : rc;
+    return rc == AD_OK ? m->unpin(tx->mt, NULL, owner, ad_st_note_dropped, tx, err) : rc;
 }
 
 ad_status ad_store_tx_finish_job(ad_store_tx *tx, const char *id, const char *result, ad_err *err)
@@ -413,20 +363,17 @@ ad_status ad_store_tx_finish_job(ad_store_tx *tx, const char *id, const char *re
 
 /* ------------------------------------------------ one-transaction calls */
 
-/* Run fn inside a transaction of its own: commit on AD_OK. */
-typedef ad_status (*tx_fn)(ad_store_tx *tx, const void *a, const void *b, const void *c, ad_err *err);
-
-static ad_status in_tx(ad_store *s, tx_fn fn, const void *a, const void *b, const void *c, ad_err *err)
+ad_status ad_st_in_tx(ad_store *s, ad_st_tx_fn fn, const void *a, const void *b, const void *c, ad_err *err)
 {
     ad_store_tx *tx;
-    ad_status rc = begin_tx(s, &tx, err);
+    ad_status rc = ad_st_begin_tx(s, &tx, err);
     if (rc != AD_OK)
         return rc;
     if ((rc = fn(tx, a, b, c, err)) != AD_OK) {
         ad_store_rollback(tx);
         return rc;
     }
-    return commit_tx(tx, err);
+    return ad_st_commit_tx(tx, err);
 }
 
 ad_status ad_store_get_asset(ad_store *s, const char *id, ad_asset *out, ad_err *err)
@@ -452,7 +399,7 @@ static ad_status insert_asset_fn(ad_store_tx *tx, const void *a, const void *pin
     ad_status rc = tx->s->meta->ops->insert_asset(tx->mt, a, err);
     if (rc == AD_OK && pin)
         rc = tx->s->meta->ops->unpin(tx->mt, ((const ad_blob_pin *)pin)->sha256, ((const ad_blob_pin *)pin)->owner,
-                                     note_dropped, tx, err);
+                                     ad_st_note_dropped, tx, err);
     return rc;
 }
 
@@ -461,20 +408,20 @@ ad_status ad_store_insert_asset(ad_store *s, const ad_asset *a, const ad_blob_pi
     ad_status rc = check_asset(a, err);
     if (rc != AD_OK)
         return rc;
-    CALL(s, "insert_asset", in_tx(s, insert_asset_fn, a, pin, NULL, err));
+    CALL(s, "insert_asset", ad_st_in_tx(s, insert_asset_fn, a, pin, NULL, err));
 }
 
 static ad_status delete_asset_fn(ad_store_tx *tx, const void *id, const void *b, const void *c, ad_err *err)
 {
     (void)b, (void)c;
-    return tx->s->meta->ops->delete_asset(tx->mt, id, note_dropped, tx, err);
+    return tx->s->meta->ops->delete_asset(tx->mt, id, ad_st_note_dropped, tx, err);
 }
 
 ad_status ad_store_delete_asset(ad_store *s, const char *id, ad_err *err)
 {
     if (!ad_id_valid(id))
         return ad_err_set(err, AD_ENOTFOUND, "asset not found");
-    CALL(s, "delete_asset", in_tx(s, delete_asset_fn, id, NULL, NULL, err));
+    CALL(s, "delete_asset", ad_st_in_tx(s, delete_asset_fn, id, NULL, NULL, err));
 }
 
 static ad_status custom_data_fn(ad_store_tx *tx, const void *id, const void *json, const void *c, ad_err *err)
@@ -489,7 +436,7 @@ ad_status ad_store_set_custom_data(ad_store *s, const char *id, const char *json
         return ad_err_set(err, AD_ENOTFOUND, "asset not found");
     if (json == NULL)
         return ad_err_set(err, AD_EINVAL, "no custom data");
-    CALL(s, "set_custom_data", in_tx(s, custom_data_fn, id, json, NULL, err));
+    CALL(s, "set_custom_data", ad_st_in_tx(s, custom_data_fn, id, json, NULL, err));
 }
 
 ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char *name, ad_conversion *out, ad_err *err)
@@ -502,14 +449,14 @@ ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char 
 static ad_status delete_conversion_fn(ad_store_tx *tx, const void *id, const void *name, const void *c, ad_err *err)
 {
     (void)c;
-    return tx->s->meta->ops->delete_conversion(tx->mt, id, name, note_dropped, tx, err);
+    return tx->s->meta->ops->delete_conversion(tx->mt, id, name, ad_st_note_dropped, tx, err);
 }
 
 ad_status ad_store_delete_conversion(ad_store *s, const char *asset_id, const char *name, ad_err *err)
 {
     if (!ad_id_valid(asset_id))
         return ad_err_set(err, AD_ENOTFOUND, "asset not found");
-    CALL(s, "delete_conversion", in_tx(s, delete_conversion_fn, asset_id, name, NULL, err));
+    CALL(s, "delete_conversion", ad_st_in_tx(s, delete_conversion_fn, asset_id, name, NULL, err));
 }
 
 static ad_status add_key_fn(ad_store_tx *tx, const void *sha, const void *id, const void *label, ad_err *err)
@@ -520,7 +467,7 @@ static ad_status add_key_fn(ad_store_tx *tx, const void *sha, const void *id, co
 ad_status ad_store_add_key(ad_store *s, const char *key_sha256, const char *label, char id_out[17], ad_err *err)
 {
     char id[AD_ID_LEN + 1];
-    if (!sha_ok(key_sha256, err))
+    if (!ad_st_sha_ok(key_sha256, err))
         return AD_EINVAL;
     if (label && strlen(label) > 127)
         return ad_err_set(err, AD_EINVAL, "a key's label is at most 127 bytes");
@@ -530,13 +477,13 @@ ad_status ad_store_add_key(ad_store *s, const char *key_sha256, const char *labe
     id[16] = '\0';
     if (id_out)
         memcpy(id_out, id, 17);
-    CALL(s, "add_key", in_tx(s, add_key_fn, key_sha256, id, label ? label : "", err));
+    CALL(s, "add_key", ad_st_in_tx(s, add_key_fn, key_sha256, id, label ? label : "", err));
 }
 
 ad_status ad_store_has_key(ad_store *s, const char *key_sha256, char id_out[17], ad_err *err)
 {
     char id[17];
-    if (!sha_ok(key_sha256, err))
+    if (!ad_st_sha_ok(key_sha256, err))
         return AD_EINVAL;
     CALL(s, "has_key", s->meta->ops->has_key(s->meta, key_sha256, id_out ? id_out : id, err));
 }
@@ -563,7 +510,7 @@ ad_status ad_store_touch_key(ad_store *s, const char *id, ad_err *err)
     if (!key_id_ok(id))
         return ad_err_set(err, AD_ENOTFOUND, "no such key");
     ad_time_rfc3339(now);
-    CALL(s, "touch_key", in_tx(s, touch_key_fn, id, now, NULL, err));
+    CALL(s, "touch_key", ad_st_in_tx(s, touch_key_fn, id, now, NULL, err));
 }
 
 static ad_status revoke_key_fn(ad_store_tx *tx, const void *id, const void *b, const void *c, ad_err *err)
@@ -576,7 +523,7 @@ ad_status ad_store_revoke_key(ad_store *s, const char *id, ad_err *err)
 {
     if (!key_id_ok(id))
         return ad_err_set(err, AD_ENOTFOUND, "no key with id '%.40s' (ids are 16 hex digits: assetd keys list)", id);
-    CALL(s, "revoke_key", in_tx(s, revoke_key_fn, id, NULL, NULL, err));
+    CALL(s, "revoke_key", ad_st_in_tx(s, revoke_key_fn, id, NULL, NULL, err));
 }
 
 ad_status ad_store_list_keys(ad_store *s, ad_key_info **out, int *n, ad_err *err)
@@ -595,23 +542,23 @@ ad_status ad_store_get_job(ad_store *s, const char *id, ad_job *out, ad_err *err
 ad_status ad_store_claim_job(ad_store *s, int64_t lease_ms, ad_job *out, ad_err *err)
 {
     memset(out, 0, sizeof *out);
-    CALL(s, "claim_job", s->meta->ops->claim_job(s->meta, s->instance, now_ms(), lease_ms, out, err));
+    CALL(s, "claim_job", s->meta->ops->claim_job(s->meta, s->instance, ad_st_now_ms(), lease_ms, out, err));
 }
 
 ad_status ad_store_renew_lease(ad_store *s, const char *id, int64_t lease_ms, ad_err *err)
 {
-    CALL(s, "renew_lease", s->meta->ops->renew_lease(s->meta, id, s->instance, now_ms() + lease_ms, err));
+    CALL(s, "renew_lease", s->meta->ops->renew_lease(s->meta, id, s->instance, ad_st_now_ms() + lease_ms, err));
 }
 
 static ad_status fail_job_fn(ad_store_tx *tx, const void *id, const void *reason, const void *how, ad_err *err)
 {
     const int64_t *h = how; /* final, delay */
     const ad_meta_ops *m = tx->s->meta->ops;
-    ad_status rc = m->fail_job(tx->mt, id, tx->s->instance, reason, (int)h[0], now_ms() + h[1], err);
+    ad_status rc = m->fail_job(tx->mt, id, tx->s->instance, reason, (int)h[0], ad_st_now_ms() + h[1], err);
     if (rc == AD_OK && h[0]) {
         char owner[40];
         snprintf(owner, sizeof owner, "job:%s", (const char *)id);
-        rc = m->unpin(tx->mt, NULL, owner, note_dropped, tx, err);
+        rc = m->unpin(tx->mt, NULL, owner, ad_st_note_dropped, tx, err);
     }
     return rc;
 }
@@ -621,254 +568,55 @@ ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int
     const int64_t how[2] = {final, delay_ms > 0 ? delay_ms : 0};
     if (!ad_id_valid(id))
         return ad_err_set(err, AD_EINVAL, "malformed job id");
-    CALL(s, "fail_job", in_tx(s, fail_job_fn, id, reason ? reason : "", how, err));
+    CALL(s, "fail_job", ad_st_in_tx(s, fail_job_fn, id, reason ? reason : "", how, err));
 }
 
-/* ----------------------------------------------------------------- blobs */
+/* ------------------------------------------- the blob rules' shared steps */
 
-ad_status ad_store_writer_new(ad_store *s, ad_store_writer **out, ad_err *err)
-{
-    *out = NULL;
-    ad_store_writer *w = calloc(1, sizeof *w);
-    if (w == NULL)
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    w->s = s;
-    ad_sha256_init(&w->hash);
-    ad_status rc = fault(s, "writer_new", err);
-    if (rc == AD_OK)
-        rc = s->blobs->ops->writer_new(s->blobs, &w->w, err);
-    if (rc != AD_OK) {
-        free(w);
-        return rc;
-    }
-    *out = w;
-    return AD_OK;
-}
-
-ad_status ad_store_writer_write(ad_store_writer *w, const void *data, size_t len, ad_err *err)
-{
-    ad_sha256_update(&w->hash, data, len);
-    w->size += (int64_t)len;
-    return len ? w->s->blobs->ops->write(w->w, data, len, err) : AD_OK;
-}
-
-int64_t ad_store_writer_size(const ad_store_writer *w) { return w->size; }
-
-void ad_store_writer_abort(ad_store_writer *w)
-{
-    if (w == NULL)
-        return;
-    w->s->blobs->ops->abort(w->w);
-    free(w);
-}
-
-static void hex(const uint8_t *d, int n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static ad_status pin_fn(ad_store_tx *tx, const void *pin, const void *expires, const void *c, ad_err *err)
-{
-    (void)c;
-    const ad_blob_pin *p = pin;
-    const ad_meta_ops *m = tx->s->meta->ops;
-    ad_status rc = m->lock_blob(tx->mt, p->sha256, err);
-    return rc == AD_OK ? m->pin_blob(tx->mt, p->sha256, p->owner, *(const int64_t *)expires, err) : rc;
-}
-
-static ad_status unpin_fn(ad_store_tx *tx, const void *pin, const void *b, const void *c, ad_err *err)
+ad_status ad_st_unpin_fn(ad_store_tx *tx, const void *pin, const void *b, const void *c, ad_err *err)
 {
     (void)b, (void)c;
     const ad_blob_pin *p = pin;
-    return tx->s->meta->ops->unpin(tx->mt, p->sha256, p->owner, note_dropped, tx, err);
+    return tx->s->meta->ops->unpin(tx->mt, p->sha256, p->owner, ad_st_note_dropped, tx, err);
 }
 
-static ad_status writer_commit(ad_store_writer *w, ad_blob_pin *pin, ad_err *err)
+/* Collect one blob if, under its lock, nothing refers to it and it is
+ * older than grace; its queue entry goes either way (it comes back when a
+ * later transaction drops a reference again). The blob is removed while
+ * the transaction holds the lock and before the dequeue commits: a crash
+ * in between leaves a queue entry for a blob that is gone, which the next
+ * run drops. */
+void ad_st_gc_one(ad_store *s, const char *sha, int64_t grace, int *removed)
 {
-    ad_store *s = w->s;
-    uint8_t d[32];
-    ad_sha256_final(&w->hash, d);
-    hex(d, 32, pin->sha256);
-    pin->size = w->size;
-    ad_status rc = ad_id_new(pin->owner, err);
-    int64_t expires = now_ms() + s->pin_ttl_ms;
-    /* pin first: from now on no collector may remove this address, so the
-     * bytes published next (or found there already) stay */
-    if (rc == AD_OK)
-        rc = in_tx(s, pin_fn, pin, &expires, NULL, err);
-    if (rc != AD_OK) {
-        s->blobs->ops->abort(w->w);
-        free(w);
-        return rc;
-    }
-    rc = fault(s, "writer_commit", err);
-    if (rc == AD_OK)
-        rc = s->blobs->ops->commit(w->w, pin->sha256, err);
-    else
-        s->blobs->ops->abort(w->w);
-    free(w);
-    if (rc != AD_OK) {
-        ad_store_unpin(s, pin);
-        return rc;
-    }
-    int delay = __atomic_load_n(&s->publish_delay_ms, __ATOMIC_RELAXED);
-    if (delay > 0) /* tests: widen the window before the caller's row commits */
-        nanosleep(&(struct timespec){delay / 1000, (long)(delay % 1000) * 1000000}, NULL);
-    return AD_OK;
-}
-
-ad_status ad_store_writer_commit(ad_store_writer *w, ad_blob_pin *pin, ad_err *err)
-{
-    ad_store *s = w->s;
-    uint64_t t0 = mono_us();
-    ad_status st = writer_commit(w, pin, err);
-    account(s, t0, st);
-    return st;
-}
-
-ad_status ad_store_put_blob(ad_store *s, const void *data, size_t len, ad_blob_pin *pin, ad_err *err)
-{
-    ad_store_writer *w;
-    ad_status rc = ad_store_writer_new(s, &w, err);
-    if (rc != AD_OK)
-        return rc;
-    if ((rc = ad_store_writer_write(w, data, len, err)) != AD_OK) {
-        ad_store_writer_abort(w);
-        return rc;
-    }
-    return ad_store_writer_commit(w, pin, err);
-}
-
-void ad_store_unpin(ad_store *s, const ad_blob_pin *pin)
-{
-    if (pin == NULL || !ad_sha256_valid(pin->sha256))
-        return;
+    const ad_meta_ops *m = s->meta->ops;
+    ad_meta_tx *tx;
     ad_err err = AD_ERR_INIT;
-    if (in_tx(s, unpin_fn, pin, NULL, NULL, &err) == AD_OK)
+    int64_t refs = 1, now = ad_st_now_ms();
+    ad_blob_info info;
+    if (m->begin(s->meta, &tx, &err) != AD_OK)
         return;
-    /* the metadata part is away: the collector tries again (and were this
-     * process to die first, the pin would expire by itself) */
-    pthread_mutex_lock(&s->unpin_lock);
-    if (s->nunpins == s->cap_unpins && s->cap_unpins < 65536) {
-        int cap = s->cap_unpins ? s->cap_unpins * 2 : 64;
-        ad_blob_pin *v = realloc(s->unpins, sizeof *v * (size_t)cap);
-        if (v) {
-            s->unpins = v;
-            s->cap_unpins = cap;
-        }
-    }
-    if (s->nunpins < s->cap_unpins)
-        s->unpins[s->nunpins++] = *pin;
-    pthread_mutex_unlock(&s->unpin_lock);
-}
-
-/* Release the pins that could not be released when their writers gave up. */
-static void retry_unpins(ad_store *s)
-{
-    for (;;) {
-        ad_blob_pin pin;
-        pthread_mutex_lock(&s->unpin_lock);
-        int have = s->nunpins > 0;
-        if (have)
-            pin = s->unpins[--s->nunpins];
-        pthread_mutex_unlock(&s->unpin_lock);
-        if (!have)
-            return;
-        ad_err err = AD_ERR_INIT;
-        if (in_tx(s, unpin_fn, &pin, NULL, NULL, &err) != AD_OK) {
-            pthread_mutex_lock(&s->unpin_lock);
-            if (s->nunpins < s->cap_unpins)
-                s->unpins[s->nunpins++] = pin; /* still away: next time */
-            pthread_mutex_unlock(&s->unpin_lock);
-            return;
-        }
-    }
-}
-
-ad_status ad_store_reader_open(ad_store *s, const char *sha256, ad_store_reader **out, ad_err *err)
-{
-    *out = NULL;
-    if (!sha_ok(sha256, err))
-        return AD_EINVAL;
-    ad_store_reader *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    r->s = s;
-    uint64_t t0 = mono_us();
-    ad_status rc = fault(s, "reader_open", err);
+    ad_status rc = m->lock_blob(tx, sha, &err);
     if (rc == AD_OK)
-        rc = s->blobs->ops->open_reader(s->blobs, sha256, &r->r, err);
-    account(s, t0, rc);
-    if (rc != AD_OK) {
-        free(r);
-        return rc;
-    }
-    *out = r;
-    return AD_OK;
-}
-
-int64_t ad_store_reader_size(const ad_store_reader *r) { return r->s->blobs->ops->size(r->r); }
-int ad_store_reader_fd(const ad_store_reader *r) { return r->s->blobs->ops->fd(r->r); }
-
-ad_status ad_store_reader_read(ad_store_reader *r, uint64_t offset, void *buf, size_t len, size_t *got, ad_err *err)
-{
-    *got = 0;
-    CALL(r->s, "reader_read", r->s->blobs->ops->read(r->r, offset, buf, len, got, err));
-}
-
-void ad_store_reader_close(ad_store_reader *r)
-{
-    if (r == NULL)
-        return;
-    r->s->blobs->ops->close_reader(r->r);
-    free(r);
-}
-
-ad_status ad_store_blob_read_all(ad_store *s, const char *sha256, size_t max, void **out, size_t *len, ad_err *err)
-{
-    ad_store_reader *r;
-    char *buf = NULL;
-    *out = NULL;
-    *len = 0;
-    ad_status rc = ad_store_reader_open(s, sha256, &r, err);
-    if (rc != AD_OK)
-        return rc;
-    int64_t size = ad_store_reader_size(r);
-    if (size < 0 || (uint64_t)size > max) {
-        rc = ad_err_set(err, AD_ETOOBIG, "the stored file has %lld bytes; the limit is %zu", (long long)size, max);
-        goto out;
-    }
-    if ((buf = malloc(size ? (size_t)size : 1)) == NULL) {
-        rc = ad_err_set(err, AD_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t have = 0, got; have < (size_t)size; have += got) {
-        if ((rc = ad_store_reader_read(r, have, buf + have, (size_t)size - have, &got, err)) != AD_OK)
-            goto out;
-        if (got == 0) {
-            rc = ad_err_set(err, AD_EIO, "the stored file is shorter than recorded");
-            goto out;
+        rc = m->blob_refs(s->meta, tx, sha, now, &refs, &err);
+    if (rc == AD_OK && refs == 0) {
+        ad_status st = s->blobs->ops->stat(s->blobs, sha, &info, &err);
+        if (st == AD_OK && grace > 0 && now - info.mtime_ms < grace) {
+            rc = m->gc_enqueue(tx, sha, info.mtime_ms + grace, &err); /* not yet */
+            goto end;
         }
+        ad_err_clear(&err);
+        if (st == AD_OK && (st = s->blobs->ops->remove(s->blobs, sha, &err)) == AD_OK && removed)
+            (*removed)++;
+        if (st != AD_OK && st != AD_ENOTFOUND)
+            rc = st; /* keep it queued: try again later */
     }
-    *out = buf;
-    *len = (size_t)size;
-    buf = NULL;
-out:
-    free(buf);
-    ad_store_reader_close(r);
-    return rc;
-}
-
-ad_status ad_store_blob_stat(ad_store *s, const char *sha256, ad_blob_info *out, ad_err *err)
-{
-    if (!sha_ok(sha256, err))
-        return AD_EINVAL;
-    CALL(s, "blob_stat", s->blobs->ops->stat(s->blobs, sha256, out, err));
+    if (rc == AD_OK)
+        rc = m->gc_dequeue(tx, sha, &err);
+end:
+    if (rc == AD_OK)
+        m->commit(tx, &err);
+    else
+        m->rollback(tx);
 }
 
 /* ------------------------------------------------------------ store copy */
@@ -881,9 +629,9 @@ static ad_status import_key_fn(ad_store_tx *tx, const void *k, const void *b, co
 
 ad_status ad_store_import_key(ad_store *s, const ad_key_info *k, ad_err *err)
 {
-    if (!sha_ok(k->sha256, err) || !key_id_ok(k->id))
+    if (!ad_st_sha_ok(k->sha256, err) || !key_id_ok(k->id))
         return ad_err_set(err, AD_EINVAL, "malformed key record");
-    CALL(s, "import_key", in_tx(s, import_key_fn, k, NULL, NULL, err));
+    CALL(s, "import_key", ad_st_in_tx(s, import_key_fn, k, NULL, NULL, err));
 }
 
 ad_status ad_store_list_jobs(ad_store *s, const char *after, int limit, ad_job **out, int *n, ad_err *err)
@@ -917,7 +665,7 @@ static ad_status import_job(ad_store_tx *tx, const ad_job *j, const ad_blob_pin 
         if (j->status == AD_JOB_QUEUED || j->status == AD_JOB_RUNNING)
             rc = m->pin_blob(tx->mt, holds[i].sha256, owner, 0, err);
         if (rc == AD_OK)
-            rc = m->unpin(tx->mt, holds[i].sha256, holds[i].owner, note_dropped, tx, err);
+            rc = m->unpin(tx->mt, holds[i].sha256, holds[i].owner, ad_st_note_dropped, tx, err);
     }
     return rc;
 }
@@ -927,111 +675,4 @@ ad_status ad_store_tx_import_job(ad_store_tx *tx, const ad_job *j, const ad_blob
     if (!ad_id_valid(j->id) || !j->kind[0] || j->payload == NULL)
         return ad_err_set(err, AD_EINVAL, "malformed job record");
     CALL(tx->s, "import_job", import_job(tx, j, holds, n, err));
-}
-
-/* ------------------------------------------------------------------- GC */
-
-/* Collect one blob if, under its lock, nothing refers to it and it is
- * older than grace; its queue entry goes either way (it comes back when a
- * later transaction drops a reference again). The blob is removed while
- * the transaction holds the lock and before the dequeue commits: a crash
- * in between leaves a queue entry for a blob that is gone, which the next
- * run drops. */
-static void gc_one(ad_store *s, const char *sha, int64_t grace, int *removed)
-{
-    const ad_meta_ops *m = s->meta->ops;
-    ad_meta_tx *tx;
-    ad_err err = AD_ERR_INIT;
-    int64_t refs = 1, now = now_ms();
-    ad_blob_info info;
-    if (m->begin(s->meta, &tx, &err) != AD_OK)
-        return;
-    ad_status rc = m->lock_blob(tx, sha, &err);
-    if (rc == AD_OK)
-        rc = m->blob_refs(s->meta, tx, sha, now, &refs, &err);
-    if (rc == AD_OK && refs == 0) {
-        ad_status st = s->blobs->ops->stat(s->blobs, sha, &info, &err);
-        if (st == AD_OK && grace > 0 && now - info.mtime_ms < grace) {
-            rc = m->gc_enqueue(tx, sha, info.mtime_ms + grace, &err); /* not yet */
-            goto end;
-        }
-        ad_err_clear(&err);
-        if (st == AD_OK && (st = s->blobs->ops->remove(s->blobs, sha, &err)) == AD_OK && removed)
-            (*removed)++;
-        if (st != AD_OK && st != AD_ENOTFOUND)
-            rc = st; /* keep it queued: try again later */
-    }
-    if (rc == AD_OK)
-        rc = m->gc_dequeue(tx, sha, &err);
-end:
-    if (rc == AD_OK)
-        m->commit(tx, &err);
-    else
-        m->rollback(tx);
-}
-
-ad_status ad_store_gc_run(ad_store *s, int *removed, ad_err *err)
-{
-    char shas[64][65];
-    int n = 0;
-    *removed = 0;
-    retry_unpins(s);
-    do {
-        ad_status rc = s->meta->ops->gc_due(s->meta, now_ms(), 64, shas, &n, err);
-        if (rc != AD_OK)
-            return rc;
-        for (int i = 0; i < n; i++)
-            gc_one(s, shas[i], s->grace_ms, removed);
-    } while (n == 64);
-    return AD_OK;
-}
-
-typedef struct {
-    ad_store *s;
-    int64_t grace, now;
-    int *removed;
-} sweep_ctx;
-
-static int sweep_cb(void *ctx, const char *sha, const ad_blob_info *info)
-{
-    sweep_ctx *c = ctx;
-    if (c->grace == 0 || c->now - info->mtime_ms >= c->grace)
-        gc_one(c->s, sha, c->grace, c->removed);
-    return 0;
-}
-
-ad_status ad_store_gc_sweep(ad_store *s, int at_start, int *removed, ad_err *err)
-{
-    sweep_ctx c = {s, at_start && s->exclusive ? 0 : s->grace_ms, now_ms(), removed};
-    *removed = 0;
-    CALL(s, "gc_sweep", s->blobs->ops->list(s->blobs, sweep_cb, &c, err));
-}
-
-/* ---------------------------------------------------------------- records */
-
-void ad_asset_cleanup(ad_asset *a)
-{
-    if (a == NULL)
-        return;
-    free(a->filename);
-    free(a->content_type);
-    free(a->custom_data);
-    free(a->conversions);
-    memset(a, 0, sizeof *a);
-}
-
-void ad_job_cleanup(ad_job *j)
-{
-    if (j == NULL)
-        return;
-    free(j->payload);
-    free(j->error);
-    free(j->result);
-    memset(j, 0, sizeof *j);
-}
-
-const char *ad_job_status_name(ad_job_status s)
-{
-    static const char *names[] = {"queued", "running", "succeeded", "failed"};
-    return (unsigned)s < 4 ? names[s] : "unknown";
 }

@@ -1,0 +1,32 @@
+/* records.c — the records' cleanup and names (store/records.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/records.h"
+
+void ad_asset_cleanup(ad_asset *a)
+{
+    if (a == NULL)
+        return;
+    free(a->filename);
+    free(a->content_type);
+    free(a->custom_data);
+    free(a->conversions);
+    memset(a, 0, sizeof *a);
+}
+
+void ad_job_cleanup(ad_job *j)
+{
+    if (j == NULL)
+        return;
+    free(j->payload);
+    free(j->error);
+    free(j->result);
+    memset(j, 0, sizeof *j);
+}
+
+const char *ad_job_status_name(ad_job_status s)
+{
+    static const char *names[] = {"queued", "running", "succeeded", "failed"};
+    return (unsigned)s < 4 ? names[s] : "unknown";
+}
