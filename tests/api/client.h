@@ -435,6 +435,18 @@ static void load_test_photo(const char *name, char **out, size_t *len)
     }
 }
 
+/* The photo most suites upload (a 512x512 RGB PNG: the astronaut), and
+ * the opening every suite shares: libcurl once, that photo loaded. A
+ * suite with more to set up calls api_setup first. */
+static char *astro_png;
+static size_t astro_len;
+
+static void api_setup(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    load_test_photo("astronaut.png", &astro_png, &astro_len);
+}
+
 /* Files whose name says they are temporary, anywhere below dir. */
 static int count_temporaries(const char *dir)
 {

@@ -12,18 +12,15 @@
 static server srv;
 static char astro[33];      /* a 512x512 PNG */
 static char text_asset[33]; /* not an image */
-static char *astro_png;     /* its bytes */
-static size_t astro_len;
-static char *cutout_png; /* get_image's answer for astro, the reference for saves */
+static char *cutout_png;    /* get_image's answer for astro, the reference for saves */
 static size_t cutout_len;
 
 static void stop_server(void) { server_kill(&srv, SIGTERM); }
 
 static void setup(void)
 {
-    char dir[256], path[512];
-    const char *td = getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata";
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char dir[256];
+    api_setup();
     temp_dir(dir, sizeof dir, "data");
     const char *args[] = {"--max-pixels", "300000", "--max-body", "3000000", NULL};
     if (!server_start(&srv, dir, args)) {
@@ -31,9 +28,7 @@ static void setup(void)
         exit(1);
     }
     atexit(stop_server);
-    snprintf(path, sizeof path, "%s/astronaut.png", td);
-    if (!read_file(path, &astro_png, &astro_len) ||
-        upload(&srv, "astronaut.png", "image/png", astro_png, astro_len, astro) != 201 ||
+    if (upload(&srv, "astronaut.png", "image/png", astro_png, astro_len, astro) != 201 ||
         upload(&srv, "notes.txt", "text/plain", "hello, not an image", 19, text_asset) != 201) {
         printf("setup uploads failed\n");
         exit(1);

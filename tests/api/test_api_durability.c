@@ -4,22 +4,13 @@
  * backoff and end "failed" with a reason; a full queue answers 503 with
  * Retry-After; parallel uploads and saves lose nothing and never surface
  * SQLITE_BUSY as a 5xx. */
-#define HARNESS_SETUP setup
+#define HARNESS_SETUP api_setup
 #include "harness.h"
 
 #include <pthread.h>
 
 #include "api/client.h"
 #include "base/sha256.h"
-
-static char *astro_png;
-static size_t astro_len;
-
-static void setup(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    load_test_photo("astronaut.png", &astro_png, &astro_len);
-}
 
 static const char *job_status(const server *s, const char *job, response *r)
 {

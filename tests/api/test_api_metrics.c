@@ -3,20 +3,11 @@
  * requests made (routes by template and status class, cut-out stages,
  * the cache, jobs, saturation), no label carries an id or a key, it needs
  * no key, and --metrics off takes it away. */
-#define HARNESS_SETUP setup
+#define HARNESS_SETUP api_setup
 #include "harness.h"
 
 #include "api/client.h"
 #include "infer/model.h"
-
-static char *astro_png;
-static size_t astro_len;
-
-static void setup(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    load_test_photo("astronaut.png", &astro_png, &astro_len);
-}
 
 /* The value of the series written exactly as `series` (name{labels}), or
  * -1 when the text has no such line. */

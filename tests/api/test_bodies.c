@@ -4,7 +4,7 @@
  * trickles is cut; ambiguous or absurd framing is refused once, in JSON;
  * slow upload handling never stalls other requests; and uploads are typed
  * by their bytes. */
-#define HARNESS_SETUP setup
+#define HARNESS_SETUP api_setup
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -15,15 +15,6 @@
 
 #include "api/client.h"
 #include "base/sha256.h"
-
-static char *astro_png;
-static size_t astro_len;
-
-static void setup(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    load_test_photo("astronaut.png", &astro_png, &astro_len);
-}
 
 /* ---- a streamed POST: pseudo-random bytes made as curl asks for them */
 

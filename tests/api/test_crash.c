@@ -9,7 +9,7 @@
  * ASSETD_CRASH_ITERATIONS sets the number of kill/restart rounds (default 4;
  * the long mode in scripts/crash.sh runs 100+). One data dir for all rounds,
  * so damage would accumulate. */
-#define HARNESS_SETUP setup
+#define HARNESS_SETUP api_setup
 #include "harness.h"
 
 #include <dirent.h>
@@ -17,15 +17,6 @@
 
 #include "api/client.h"
 #include "base/sha256.h"
-
-static char *astro_png;
-static size_t astro_len;
-
-static void setup(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    load_test_photo("astronaut.png", &astro_png, &astro_len);
-}
 
 enum { MAX_ACKED = 200000, MAX_JOBS = 2000 };
 

@@ -4,7 +4,7 @@
  * service recovers when space or write access returns; a missing or corrupt
  * model stops start-up with a clear error and a non-zero exit. The disk tests
  * need root (mount); they are skipped, saying so, where mount is refused. */
-#define HARNESS_SETUP setup
+#define HARNESS_SETUP api_setup
 #include "harness.h"
 
 #include <dirent.h>
@@ -13,8 +13,6 @@
 
 #include "api/client.h"
 #include "base/sha256.h"
-
-static void setup(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 typedef struct {
     char id[33], sha[65];

@@ -11,13 +11,12 @@
 
 #include "api/client.h"
 
-static char *astro_png, *rocket_jpg;
-static size_t astro_len, rocket_len;
+static char *rocket_jpg;
+static size_t rocket_len;
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    load_test_photo("astronaut.png", &astro_png, &astro_len);
+    api_setup();
     load_test_photo("rocket.jpg", &rocket_jpg, &rocket_len);
 }
 

@@ -2,7 +2,7 @@
  * (slowloris) neither starve others nor stay forever, oversized headers are
  * refused without harm, the connection limit holds, and the server keeps
  * serving through all of it. */
-#define HARNESS_SETUP setup
+#define HARNESS_SETUP api_setup
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -12,8 +12,6 @@
 #include <sys/socket.h>
 
 #include "api/client.h"
-
-static void setup(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 /* 1 when the server closed fd (EOF or reset) within ms. */
 static int closed_within(int fd, int ms)

@@ -5,7 +5,7 @@
  * query parameters and the same public routes; and the answers the server
  * really gives — errors, assets, lists, jobs, save results — have a status
  * the document lists for their operation and validate against its schemas. */
-#define HARNESS_SETUP setup
+#define HARNESS_SETUP api_setup
 #include "harness.h"
 
 #include <ctype.h>
@@ -13,15 +13,6 @@
 #include "api/client.h"
 #include "api/route.h"
 #include "cutout/options.h"
-
-static char *astro_png;
-static size_t astro_len;
-
-static void setup(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    load_test_photo("astronaut.png", &astro_png, &astro_len);
-}
 
 /* "/api/v1/assets/:asset_id" -> "/api/v1/assets/{asset_id}" */
 static void oas_path(const char *tpl, char *out, size_t len)

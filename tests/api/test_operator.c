@@ -4,19 +4,10 @@
  * an id and an access-log line (never the key); keys are listed and revoked
  * from the command line and a revoked key is refused at once; CORS for
  * browser clients; If-Range on downloads. */
-#define HARNESS_SETUP setup
+#define HARNESS_SETUP api_setup
 #include "harness.h"
 
 #include "api/client.h"
-
-static char *astro_png;
-static size_t astro_len;
-
-static void setup(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    load_test_photo("astronaut.png", &astro_png, &astro_len);
-}
 
 static const char *bin(void) { return getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd"; }
 

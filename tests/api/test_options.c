@@ -19,7 +19,7 @@ static char dir[256], id[33];
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    api_setup();
     load_test_photo("grace_hopper.jpg", &hopper_jpg, &hopper_len);
     REQUIRE(ad_image_startup(NULL, &(ad_err)AD_ERR_INIT) == AD_OK);
     temp_dir(dir, sizeof dir, "options");

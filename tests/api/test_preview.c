@@ -9,15 +9,14 @@
 #include "api/client.h"
 #include "image/image.h"
 
-static char *astro_png, *hopper_jpg;
-static size_t astro_len, hopper_len;
+static char *hopper_jpg;
+static size_t hopper_len;
 static server srv;
 static char dir[256];
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    load_test_photo("astronaut.png", &astro_png, &astro_len);
+    api_setup();
     load_test_photo("grace_hopper.jpg", &hopper_jpg, &hopper_len);
     REQUIRE(ad_image_startup(NULL, &(ad_err)AD_ERR_INIT) == AD_OK);
 }

@@ -13,13 +13,12 @@
 
 #include "api/client.h"
 
-static char *astro_png, *grace_jpg;
-static size_t astro_len, grace_len;
+static char *grace_jpg;
+static size_t grace_len;
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    load_test_photo("astronaut.png", &astro_png, &astro_len);
+    api_setup();
     load_test_photo("grace_hopper.jpg", &grace_jpg, &grace_len);
 }
 
