@@ -110,10 +110,12 @@ count() {
 }
 
 # The quality test (~4 min of model passes over ../shared/data/bgeval, no
-# server, no port, nothing shared) runs beside everything else: the suites
-# after it leave about a third of the two cores idle (waits, restarts,
-# trickling clients), which it takes. Measured: see README, "Tests".
-suite_bg "quality (bgeval)" build/tests/test_bgeval
+# server, no port, nothing shared) runs beside everything else at the
+# lowest CPU priority: the suites after it leave about a third of the two
+# cores idle (waits, restarts, trickling clients), which it takes, and it
+# gives way at once to anything they run (beside them at normal priority,
+# an ASan server under eight 80 MiB uploads missed the body-rate floor).
+suite_bg "quality (bgeval)" nice -n 19 build/tests/test_bgeval
 
 # every unit test the Makefile builds from tests/unit/test_*.c
 for src in tests/unit/test_*.c; do
