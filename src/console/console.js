@@ -136,6 +136,7 @@
     $('app').hidden = true;
     $('intro').hidden = false;
     $('key-forget').hidden = true;
+    $('key-status').hidden = true;
     setMessage('key-message', message);
     $('key-input').focus();
   }
@@ -157,6 +158,8 @@
     sessionStorage.setItem(KEY_STORAGE, key);
     $('key-input').value = '';
     $('key-forget').hidden = false;
+    $('key-status').textContent = 'Signed in: the server accepted this key (…' + key.slice(-4) + '). Paste another to switch.';
+    $('key-status').hidden = false;
     $('intro').hidden = true;
     $('app').hidden = false;
     loadAssets(true);
@@ -171,6 +174,7 @@
     const state = el('span', { class: 'state', text: 'waiting…' });
     const item = el('li', {}, el('span', { class: 'name', text: file.name, title: file.name }), progress, state);
     $('uploads').prepend(item);
+    $('uploads-clear').hidden = false;
     if (!looksLikeImage(file)) {
       progress.remove();
       state.className = 'state failed';
@@ -242,11 +246,36 @@
         .then((b) => {
           const url = swapURL(thumbURLs.get(asset.id), b);
           thumbURLs.set(asset.id, url);
+          img.onload = () => { if (!hasTransparency(img)) img.classList.add('opaque'); };
           img.src = url;
         })
         .catch(() => { img.replaceWith(el('span', { class: 'thumb none', text: 'no preview' })); })
         .finally(() => { thumbsRunning--; pumpThumbs(); });
     }
+  }
+
+  // Does a loaded picture have any pixel that is not fully opaque? (read
+  // back small through a canvas; a blob: URL is same-origin)
+  function hasTransparency(img) {
+    try {
+      const c = document.createElement('canvas');
+      const w = (c.width = Math.min(64, img.naturalWidth)), h = (c.height = Math.min(64, img.naturalHeight));
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0, w, h);
+      const d = g.getImageData(0, 0, w, h).data;
+      for (let i = 3; i < d.length; i += 4) if (d[i] < 255) return true;
+      return false;
+    } catch (_) {
+      return true;
+    }
+  }
+
+  // "06:05:53" today, "Dec 6, 06:05" before
+  function shortWhen(iso) {
+    const d = new Date(iso);
+    const today = d.toDateString() === new Date().toDateString();
+    return today ? d.toLocaleTimeString(undefined, { hour12: false })
+      : d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
   }
 
   function addAssetCard(asset, atTop) {
@@ -262,7 +291,9 @@
       type: 'button', 'data-id': asset.id, title: asset.filename,
       'aria-current': current && current.id === asset.id ? 'true' : 'false',
       onclick: () => openAsset(asset.id, true),
-    }, thumb, el('span', { class: 'fname', text: asset.filename }));
+    }, thumb, el('span', { class: 'fname', text: asset.filename }),
+    // the same name twice is told apart by when and how big
+    el('span', { class: 'fmeta', text: bytes(asset.size) + ' · ' + shortWhen(asset.created_at) }));
     const li = el('li', {}, button);
     if (atTop) list.prepend(li); else list.append(li);
     if (asset.width) loadThumb(asset, thumb);
@@ -300,8 +331,8 @@
   function renderMeta(a) {
     const meta = $('meta');
     meta.textContent = '';
-    const row = (name, value) => meta.append(el('dt', { text: name }), el('dd', {}, value));
-    row('ID', el('code', { text: a.id }));
+    const row = (name, value, cls) => meta.append(el('dt', { text: name }), el('dd', cls ? { class: cls } : {}, value));
+    row('ID', el('code', { text: a.id }), 'id');
     row('File name', a.filename);
     row('Type', a.content_type);
     row('Size', bytes(a.size));
@@ -464,6 +495,7 @@
 
   function setCompare(v) {
     $('before-clip').style.clipPath = 'inset(0 ' + (100 - v) + '% 0 0)';
+    $('compare-divider').style.left = v + '%';
     $('compare-range').setAttribute('aria-valuetext', v + '% of the original shown');
   }
 
@@ -491,6 +523,7 @@
     // a cropped or shrunk result does not line up with the original: shown alone
     const aligned = after.naturalWidth === a.width && after.naturalHeight === a.height;
     $('before-clip').hidden = !aligned;
+    $('compare-divider').hidden = !aligned;
     $('compare-range').hidden = !aligned;
     $('compare-label').hidden = !aligned;
     $('compare-caption').textContent = aligned ? 'Left of the handle: the original. Right: the cut-out.'
@@ -614,6 +647,12 @@
   // ---------------------------------------------------------------- wiring
 
   function wire() {
+    $('uploads-clear').addEventListener('click', () => {
+      // the finished rows go; those still uploading stay
+      for (const li of Array.from($('uploads').children))
+        if (li.querySelector('.done, .failed')) li.remove();
+      $('uploads-clear').hidden = $('uploads').children.length === 0;
+    });
     $('key-form').addEventListener('submit', (ev) => { ev.preventDefault(); useKey($('key-input').value.trim()); });
     $('key-forget').addEventListener('click', () => signOut('Key forgotten. Paste a key to continue.'));
 

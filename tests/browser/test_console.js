@@ -31,6 +31,30 @@ const ART = process.env.ASSETD_ARTIFACTS || path.join(ROOT, 'build/artifacts/con
 const KEY = 'console-test-key-0123456789abcdef';
 const MAX_BODY = 2 * 1024 * 1024;
 
+// A PNG of w×h RGBA pixels from px(x, y) -> [r, g, b, a] (zlib from node).
+function makePng(w, h, px) {
+  const zlib = require('zlib');
+  const raw = Buffer.alloc((w * 4 + 1) * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) Buffer.from(px(x, y)).copy(raw, y * (w * 4 + 1) + 1 + x * 4);
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b) => { let c = 0xffffffff; for (const x of b) c = crcTable[(c ^ x) & 255] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 6;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
 let passed = 0, failed = 0, skipped = 0;
 const results = [];
 
@@ -162,6 +186,12 @@ async function main() {
       check(!page.url().includes(KEY), 'key in the URL');
       check(await page.getByLabel('API key').inputValue() === '', 'key left in the field');
       await page.locator('#asset-list').filter({ hasText: 'No assets yet' }).waitFor();
+      // the empty state spans the list, not one thumbnail's column (issue 25)
+      const [hw, lw] = await page.evaluate(() => [document.querySelector('#asset-list li.help').getBoundingClientRect().width,
+        document.getElementById('asset-list').getBoundingClientRect().width]);
+      check(hw > 0.9 * lw, 'empty state ' + hw + ' of ' + lw + ' px');
+      // a "signed in" state once the key is accepted
+      check(await page.locator('#key-status').isVisible() && /Signed in/.test(await text('#key-status')), 'no signed-in state');
       // a reload keeps the session
       await page.reload();
       await page.locator('#app').waitFor({ state: 'visible' });
@@ -434,6 +464,61 @@ async function main() {
         await shot(name + '-full');
       }
       await page.setViewportSize({ width: 1280, height: 800 });
+    });
+
+    await test('a new user can tell things apart (issue 25): opaque thumbnails, names, ids, divider, labels, rows', async () => {
+      // an image with transparency keeps the checkerboard; opaque photos lose it
+      const clear = makePng(64, 48, (x) => (x < 32 ? [200, 30, 30, 255] : [0, 0, 0, 0]));
+      await page.locator('#file-input').setInputFiles([
+        { name: 'half-clear.png', mimeType: 'image/png', buffer: clear },
+        { name: 'photo.jpg', mimeType: 'image/jpeg', buffer: fs.readFileSync(photo('grace_hopper.jpg')) },
+        { name: 'photo.jpg', mimeType: 'image/jpeg', buffer: fs.readFileSync(photo('rocket.jpg')) },
+      ]);
+      await page.locator('#uploads li', { hasText: 'half-clear.png' }).locator('.done').waitFor();
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('#asset-list img.thumb'))
+        .every((i) => i.complete && i.naturalWidth > 0));
+      await page.waitForTimeout(100);
+      const thumbs = await page.evaluate(() => Array.from(document.querySelectorAll('#asset-list button[data-id]')).map((b) => ({
+        name: b.title, opaque: b.querySelector('.thumb').classList.contains('opaque'),
+        meta: (b.querySelector('.fmeta') || {}).textContent || '' })));
+      const byName = (n) => thumbs.filter((t) => t.name === n);
+      check(byName('half-clear.png').every((t) => !t.opaque), 'transparent thumbnail lost its checkerboard');
+      const same = byName('photo.jpg');
+      check(same.length === 2 && same.every((t) => t.opaque), 'opaque thumbnails: ' + JSON.stringify(same));
+      // the same name twice: each card says when and how big, so they differ
+      check(thumbs.every((t) => /\d:\d\d/.test(t.meta) && /\d+(\.\d+)? (B|KiB|MiB)/.test(t.meta)), 'card meta ' + JSON.stringify(same));
+      check(same.length === 2 && same[0].meta !== same[1].meta, 'two photo.jpg cards read the same: ' + JSON.stringify(same));
+      // finished upload rows can be cleared
+      await page.getByRole('button', { name: 'Clear finished uploads' }).click();
+      check(await page.locator('#uploads li').count() === 0 && await page.locator('#uploads-clear').isHidden(), 'rows left');
+      // the id is one line, at both widths
+      await page.locator('#asset-list button[title="half-clear.png"]').click();
+      for (const w of [1280, 390]) {
+        await page.setViewportSize({ width: w, height: 844 });
+        await page.waitForTimeout(100);
+        const [h, fs_] = await page.locator('#meta dd.id code').evaluate((c) => [c.getBoundingClientRect().height, parseFloat(getComputedStyle(c).fontSize)]);
+        check(h < 2 * fs_, w + 'px: the id wraps (' + h + ' px high at ' + fs_ + ' px type)');
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
+      // the Format dropdown's labels fit its box
+      const fits = await page.evaluate(() => {
+        document.getElementById('output-options').open = true;
+        const sel = document.getElementById('opt-format');
+        const g = document.createElement('canvas').getContext('2d');
+        g.font = getComputedStyle(sel).font;
+        return Array.from(sel.options).map((o) => [o.text, g.measureText(o.text).width, sel.clientWidth]);
+      });
+      check(fits.every(([, tw, sw]) => tw + 24 <= sw), 'format labels: ' + JSON.stringify(fits));
+      // the before/after divider sits on the picture where the handle is
+      await page.locator('#asset-list button[title="photo.jpg"]').first().click();
+      await page.getByLabel('Show the cut-out (get_image)').check();
+      await page.getByRole('button', { name: 'Remove background' }).click();
+      await page.locator('#result').waitFor({ state: 'visible' });
+      await page.getByLabel('Before / after').fill('30');
+      const [stage, div] = await Promise.all([page.locator('.stage').boundingBox(), page.locator('#compare-divider').boundingBox()]);
+      check(div && Math.abs(div.x + div.width / 2 - (stage.x + 0.3 * stage.width)) < 3 && div.height > 0.9 * stage.height,
+        'divider ' + JSON.stringify(div) + ' on ' + JSON.stringify(stage));
+      await shot('09-papercuts');
     });
 
     await test('a key revoked while the console is open signs it out with the reason', async () => {
