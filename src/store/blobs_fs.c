@@ -16,17 +16,14 @@
 
 #include "base/fsutil.h"
 #include "store/blobs.h"
+#include "store/staging.h"
 
 typedef struct {
     ad_blobs base;
     char root[3072]; /* DATA/blobs; short enough that every blob path fits PATH_MAX */
 } fs_blobs;
 
-typedef struct {
-    ad_blob_writer base;
-    int fd;
-    char tmp[PATH_MAX];
-} fs_writer;
+typedef ad_staged_writer fs_writer; /* staging.h */
 
 typedef struct {
     ad_blob_reader base;
@@ -98,36 +95,7 @@ static void fs_close(ad_blobs *base) { free(base); }
 
 static ad_status fs_writer_new(ad_blobs *base, ad_blob_writer **out, ad_err *err)
 {
-    fs_blobs *b = (fs_blobs *)base;
-    fs_writer *w = calloc(1, sizeof *w);
-    char stage[PATH_MAX];
-    *out = NULL;
-    if (w == NULL)
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    w->base.blobs = base;
-    snprintf(stage, sizeof stage, "%s/stage", b->root);
-    ad_status rc = ad_file_tmp_open(stage, 0600, w->tmp, &w->fd, err);
-    if (rc != AD_OK) {
-        free(w);
-        return rc;
-    }
-    *out = &w->base;
-    return AD_OK;
-}
-
-static ad_status fs_write(ad_blob_writer *base, const void *data, size_t len, ad_err *err)
-{
-    return ad_file_write_all(((fs_writer *)base)->fd, data, len, err);
-}
-
-static void fs_abort(ad_blob_writer *base)
-{
-    fs_writer *w = (fs_writer *)base;
-    if (w == NULL)
-        return;
-    close(w->fd);
-    unlink(w->tmp);
-    free(w);
+    return ad_staged_writer_new(base, ((fs_blobs *)base)->root, out, err);
 }
 
 static ad_status fs_commit(ad_blob_writer *base, const char *sha, ad_err *err)
@@ -140,7 +108,7 @@ static ad_status fs_commit(ad_blob_writer *base, const char *sha, ad_err *err)
     if (access(path, F_OK) == 0) {
         /* the same bytes are there already (the caller pinned them, so no
          * collector removes them now): keep those */
-        fs_abort(base);
+        ad_staged_abort(base);
         return AD_OK;
     }
     snprintf(dir, sizeof dir, "%s/%.2s", b->root, sha);
@@ -153,7 +121,7 @@ static ad_status fs_commit(ad_blob_writer *base, const char *sha, ad_err *err)
     free(w);
     return rc;
 fail:
-    fs_abort(base);
+    ad_staged_abort(base);
     return rc;
 }
 
@@ -273,9 +241,9 @@ const ad_blobs_ops ad_blobs_fs_ops = {
     .open = fs_open,
     .close = fs_close,
     .writer_new = fs_writer_new,
-    .write = fs_write,
+    .write = ad_staged_write,
     .commit = fs_commit,
-    .abort = fs_abort,
+    .abort = ad_staged_abort,
     .open_reader = fs_open_reader,
     .size = fs_size,
     .read = fs_read,

@@ -29,6 +29,7 @@
 #include "base/fsutil.h"
 #include "base/sha256.h"
 #include "store/blobs.h"
+#include "store/staging.h"
 
 /* Above this a blob goes up in parts of PART bytes. */
 #define MULTIPART_OVER (16 << 20)
@@ -46,11 +47,7 @@ typedef struct {
     pthread_key_t curl_key;
 } s3_blobs;
 
-typedef struct {
-    ad_blob_writer base;
-    int fd;
-    char tmp[PATH_MAX];
-} s3_writer;
+typedef ad_staged_writer s3_writer; /* staging.h */
 
 typedef struct {
     ad_blob_reader base;
@@ -341,36 +338,7 @@ static void keep_in_cache(s3_blobs *b, const char *tmp, const char *sha, int64_t
 
 static ad_status s3_writer_new(ad_blobs *base, ad_blob_writer **out, ad_err *err)
 {
-    s3_blobs *b = (s3_blobs *)base;
-    s3_writer *w = calloc(1, sizeof *w);
-    char stage[PATH_MAX];
-    *out = NULL;
-    if (w == NULL)
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    w->base.blobs = base;
-    snprintf(stage, sizeof stage, "%s/stage", b->stage);
-    ad_status rc = ad_file_tmp_open(stage, 0600, w->tmp, &w->fd, err);
-    if (rc != AD_OK) {
-        free(w);
-        return rc;
-    }
-    *out = &w->base;
-    return AD_OK;
-}
-
-static ad_status s3_write(ad_blob_writer *base, const void *data, size_t len, ad_err *err)
-{
-    return ad_file_write_all(((s3_writer *)base)->fd, data, len, err);
-}
-
-static void s3_abort(ad_blob_writer *base)
-{
-    s3_writer *w = (s3_writer *)base;
-    if (w == NULL)
-        return;
-    close(w->fd);
-    unlink(w->tmp);
-    free(w);
+    return ad_staged_writer_new(base, ((s3_blobs *)base)->stage, out, err);
 }
 
 static ad_status put_multipart(s3_blobs *b, const char *key, int fd, int64_t size, ad_err *err)
@@ -490,7 +458,7 @@ cached:
     free(w);
     return AD_OK;
 out:
-    s3_abort(base);
+    ad_staged_abort(base);
     return rc;
 }
 
@@ -797,9 +765,9 @@ const ad_blobs_ops ad_blobs_s3_ops = {
     .open = s3_open,
     .close = s3_close,
     .writer_new = s3_writer_new,
-    .write = s3_write,
+    .write = ad_staged_write,
     .commit = s3_commit,
-    .abort = s3_abort,
+    .abort = ad_staged_abort,
     .open_reader = s3_open_reader,
     .size = s3_size,
     .read = s3_read,
