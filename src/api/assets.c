@@ -99,7 +99,8 @@ ad_http_resp *ad_handle_get_file(ad_api *api, ad_http_req *req, const ad_route_a
     ad_asset a;
     ad_http_resp *r = ad_load_asset(api, args->asset_id, &a);
     if (r == NULL) {
-        r = ad_reply_blob(api, req, a.sha256, a.content_type, a.filename, 1);
+        r = ad_reply_blob(api, req, a.sha256, a.content_type, a.filename,
+                          AD_BLOB_IMMUTABLE | (args->query.download ? AD_BLOB_ATTACHMENT : 0));
         ad_asset_cleanup(&a);
     }
     return r;
@@ -122,7 +123,7 @@ ad_http_resp *ad_handle_get_conversion(ad_api *api, ad_http_req *req, const ad_r
              slash && strcmp(slash + 1, "jpeg") != 0 ? slash + 1
              : slash                                 ? "jpg"
                                                      : "bin");
-    return ad_reply_blob(api, req, c.sha256, c.content_type, name, 0);
+    return ad_reply_blob(api, req, c.sha256, c.content_type, name, args->query.download ? AD_BLOB_ATTACHMENT : 0);
 }
 
 ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const ad_route_args *args)

@@ -71,8 +71,12 @@ json_t *ad_asset_json(const ad_asset *a);
  * Content-Disposition naming filename (attachment for any type a browser
  * could run). immutable: the URL always names these bytes (an asset's
  * file). */
+enum {
+    AD_BLOB_IMMUTABLE = 1,  /* cached for a year: an asset's bytes never change */
+    AD_BLOB_ATTACHMENT = 2, /* Content-Disposition: attachment, whatever the type */
+};
 ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
-                            const char *filename, int immutable);
+                            const char *filename, int flags);
 
 /* What a handler returns when it handed the request to another thread,
  * which answers it later. */

@@ -130,7 +130,7 @@ static int safe_inline(const char *ct)
 
 /* Content-Disposition with the name to save as (RFC 6266): an ASCII
  * fallback, and the UTF-8 name percent-encoded. */
-static void disposition(const char *ct, const char *filename, char *out, size_t len)
+static void disposition(const char *ct, const char *filename, int attachment, char *out, size_t len)
 {
     char ascii[256], enc[800];
     size_t a = 0, e = 0;
@@ -144,12 +144,12 @@ static void disposition(const char *ct, const char *filename, char *out, size_t 
             e += (size_t)snprintf(enc + e, sizeof enc - e, "%%%02X", *p);
     }
     enc[e] = '\0';
-    snprintf(out, len, "%s; filename=\"%s\"; filename*=UTF-8''%s", safe_inline(ct) ? "inline" : "attachment", ascii,
-             enc);
+    snprintf(out, len, "%s; filename=\"%s\"; filename*=UTF-8''%s",
+             !attachment && safe_inline(ct) ? "inline" : "attachment", ascii, enc);
 }
 
 ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
-                            const char *filename, int immutable)
+                            const char *filename, int flags)
 {
     char etag[70], tmp[96];
     ad_err err = AD_ERR_INIT;
@@ -187,10 +187,11 @@ ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, c
     ad_http_resp_header(r, "ETag", etag);
     ad_http_resp_header(r, "Accept-Ranges", "bytes");
     char cd[1200];
-    disposition(content_type, filename, cd, sizeof cd);
+    disposition(content_type, filename, flags & AD_BLOB_ATTACHMENT, cd, sizeof cd);
     ad_http_resp_header(r, "Content-Disposition", cd);
     /* an asset's bytes never change; a conversion may be replaced */
-    ad_http_resp_header(r, "Cache-Control", immutable ? "private, max-age=31536000, immutable" : "private, no-cache");
+    ad_http_resp_header(r, "Cache-Control",
+                        flags & AD_BLOB_IMMUTABLE ? "private, max-age=31536000, immutable" : "private, no-cache");
     return r;
 }
 

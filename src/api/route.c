@@ -61,6 +61,13 @@ static const ad_decl preview_params[] = {
      Q(size),
      .help = "the preview fits size x size pixels"},
 };
+static const ad_decl file_params[] = {
+    {.name = "download",
+     .type = AD_DECL_BOOL,
+     .def = "false",
+     Q(download),
+     .help = "true: Content-Disposition attachment (a browser saves the file instead of showing it)"},
+};
 /* bg_remove's own four (the spec's); its handler checks them, in the
  * spec's order, with the output options (bg_params.c) */
 static const ad_decl bg_remove_params[] = {
@@ -111,10 +118,11 @@ static const ad_route_def routes[] = {
     {"GET", A, ad_handle_get_asset, 1, NONE, STORE, "an asset's metadata", NULL},
     {"DELETE", A, ad_handle_delete_asset, 1, NONE, STORE, "delete an asset and its conversions", NULL},
     {"PUT", A "/custom_data", ad_handle_put_custom_data, 1, NONE, STORE, "replace an asset's custom data", NULL},
-    {"GET", A "/file", ad_handle_get_file, 1, NONE, STORE, "an asset's bytes", NULL},
+    {"GET", A "/file", ad_handle_get_file, 1, PARAMS(file_params), STORE, "an asset's bytes", NULL},
     {"GET", A "/preview", ad_handle_preview, 1, PARAMS(preview_params), STORE | OFFLOAD,
      "a small WebP preview of an image", NULL},
-    {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, NONE, STORE, "a conversion's bytes", NULL},
+    {"GET", A "/conversions/:conversion_name", ad_handle_get_conversion, 1, PARAMS(file_params), STORE,
+     "a conversion's bytes", NULL},
     {"DELETE", A "/conversions/:conversion_name", ad_handle_delete_conversion, 1, NONE, STORE, "delete a conversion",
      NULL},
     {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, PARAMS(bg_remove_params), STORE | NO_HEAD | OPTIONS,

@@ -30,6 +30,7 @@ typedef struct {
     char cursor[24];    /* GET /api/v1/assets: "" or a next_cursor */
     char filename[256]; /* POST /api/v1/assets: "" when not given */
     int size;           /* GET .../preview */
+    int download;       /* GET .../file, .../conversions/:name: as an attachment */
 } ad_route_query;
 
 /* The validated path parameters of a request ("" when the route has none),

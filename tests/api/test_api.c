@@ -392,6 +392,31 @@ TEST(custom_data_put_replaces_and_validates)
     free(huge);
 }
 
+/* ?download=true on a file or a conversion: saved, not shown (the route's
+ * row; the OpenAPI document lists it with no other edit). */
+TEST(download_true_makes_an_attachment)
+{
+    char path[200], cd[400];
+    response r;
+    snprintf(path, sizeof path, "/api/v1/assets/%s/file", astro);
+    REQUIRE(get(&srv, path, &r) == 200);
+    CHECKF(header(&r, "Content-Disposition", cd, sizeof cd) && strncmp(cd, "inline;", 7) == 0, "%s", cd);
+    response_cleanup(&r);
+    snprintf(path, sizeof path, "/api/v1/assets/%s/file?download=true", astro);
+    REQUIRE(get(&srv, path, &r) == 200);
+    CHECK(r.len == astro_len && memcmp(r.body, astro_png, astro_len) == 0);
+    CHECKF(header(&r, "Content-Disposition", cd, sizeof cd) && strncmp(cd, "attachment;", 11) == 0 &&
+               strstr(cd, "astronaut.png"),
+           "%s", cd);
+    response_cleanup(&r);
+    snprintf(path, sizeof path, "/api/v1/assets/%s/file?download=maybe", astro);
+    CHECK(get(&srv, path, &r) == 400 && strcmp(err_param(&r), "download") == 0);
+    response_cleanup(&r);
+    snprintf(path, sizeof path, "/api/v1/assets/%s/conversions/none?download=1", astro);
+    CHECK(get(&srv, path, &r) == 404); /* parsed, then no such conversion */
+    response_cleanup(&r);
+}
+
 TEST(file_download_with_etag_and_range)
 {
     char path[160], etag[100], inm[140], cr[80];
