@@ -10,7 +10,35 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const known[] = {"mode", "disposition", "conversion_name", "metadata"};
+/* The spec's four, in the order their values are checked below; the
+ * route table lists them (and the API description is made from these
+ * rows), the checks below read their values by the spec's rules. */
+const ad_decl ad_bg_params[AD_BG_NPARAMS] = {
+    {.name = "mode",
+     .type = AD_DECL_ENUM,
+     .choices = "get_image|save_image|get_image_and_save",
+     .def = "get_image",
+     .help = "get_image: answer the cut-out; save_image: save it, answer JSON; "
+             "get_image_and_save: answer it and save it in the background (a job)"},
+    {.name = "disposition",
+     .type = AD_DECL_ENUM,
+     .choices = "add_conversion|add_new_asset",
+     .def = "",
+     .help = "required by save_image and get_image_and_save; ignored by get_image"},
+    {.name = "conversion_name",
+     .type = AD_DECL_STRING,
+     .min = 1,
+     .max = AD_CONVERSION_NAME_MAX,
+     .def = "",
+     .pattern = "^[a-zA-Z0-9_-]{1,30}$",
+     .expects = "^[a-zA-Z0-9_-]{1,30}$",
+     .help = "required with disposition=add_conversion, refused otherwise"},
+    {.name = "metadata",
+     .type = AD_DECL_ENUM,
+     .choices = "inherit",
+     .def = "",
+     .help = "only with disposition=add_new_asset: copy custom data and set lineage"},
+};
 
 static ad_status refuse(ad_bg_error *e, const char *code, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -45,13 +73,13 @@ const char *ad_bg_mode_name(ad_bg_mode m)
 
 /* The names in q: each once, each one of the spec's four (when spec is
  * given: their values into spec[]) or an output option (set into opt). */
-static ad_status take_names(const ad_query *q, const char *spec[4], ad_cutout_options *opt, ad_bg_error *e)
+static ad_status take_names(const ad_query *q, const char *spec[AD_BG_NPARAMS], ad_cutout_options *opt, ad_bg_error *e)
 {
     ad_cutout_options_default(opt);
     for (int i = 0; i < q->n; i++) {
         int k = -1;
-        for (int j = 0; j < 4 && spec; j++)
-            if (strcmp(q->v[i].key, known[j]) == 0)
+        for (int j = 0; j < AD_BG_NPARAMS && spec; j++)
+            if (strcmp(q->v[i].key, ad_bg_params[j].name) == 0)
                 k = j;
         char shown[40];
         snprintf(shown, sizeof shown, "%.39s", q->v[i].key);
@@ -92,7 +120,7 @@ ad_status ad_bg_options_parse(const ad_query *q, ad_cutout_options *opt, ad_bg_e
 
 ad_status ad_bg_params_parse(const ad_query *q, ad_bg_request *out, ad_cutout_options *opt, ad_bg_error *e)
 {
-    const char *val[4] = {NULL, NULL, NULL, NULL};
+    const char *val[AD_BG_NPARAMS] = {NULL};
     memset(out, 0, sizeof *out);
     if (take_names(q, val, opt, e) != AD_OK)
         return AD_EINVAL;

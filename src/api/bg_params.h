@@ -19,6 +19,12 @@ typedef struct {
     int inherit;                                      /* metadata=inherit (add_new_asset only) */
 } ad_bg_request;
 
+/* The spec's four parameters (mode, disposition, conversion_name,
+ * metadata) as rows of base/decl.h, for the route table and the API
+ * description; their values are checked by ad_bg_params_parse. */
+#define AD_BG_NPARAMS 4
+extern const ad_decl ad_bg_params[AD_BG_NPARAMS];
+
 /* A refusal in the spec's error shape: HTTP 400, a machine code
  * ("missing_parameter" or "invalid_parameter"), a sentence, and the name of
  * the parameter at fault. */

@@ -68,34 +68,6 @@ static const ad_decl file_params[] = {
      Q(download),
      .help = "true: Content-Disposition attachment (a browser saves the file instead of showing it)"},
 };
-/* bg_remove's own four (the spec's); its handler checks them, in the
- * spec's order, with the output options (bg_params.c) */
-static const ad_decl bg_remove_params[] = {
-    {.name = "mode",
-     .type = AD_DECL_ENUM,
-     .choices = "get_image|save_image|get_image_and_save",
-     .def = "get_image",
-     .help = "get_image: answer the cut-out; save_image: save it, answer JSON; "
-             "get_image_and_save: answer it and save it in the background (a job)"},
-    {.name = "disposition",
-     .type = AD_DECL_ENUM,
-     .choices = "add_conversion|add_new_asset",
-     .def = "",
-     .help = "required by save_image and get_image_and_save; ignored by get_image"},
-    {.name = "conversion_name",
-     .type = AD_DECL_STRING,
-     .min = 1,
-     .max = AD_CONVERSION_NAME_MAX,
-     .def = "",
-     .pattern = "^[a-zA-Z0-9_-]{1,30}$",
-     .expects = "^[a-zA-Z0-9_-]{1,30}$",
-     .help = "required with disposition=add_conversion, refused otherwise"},
-    {.name = "metadata",
-     .type = AD_DECL_ENUM,
-     .choices = "inherit",
-     .def = "",
-     .help = "only with disposition=add_new_asset: copy custom data and set lineage"},
-};
 #undef Q
 #define PARAMS(t) t, (int)(sizeof t / sizeof t[0])
 #define NONE NULL, 0
@@ -125,7 +97,7 @@ static const ad_route_def routes[] = {
      "a conversion's bytes", NULL},
     {"DELETE", A "/conversions/:conversion_name", ad_handle_delete_conversion, 1, NONE, STORE, "delete a conversion",
      NULL},
-    {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, PARAMS(bg_remove_params), STORE | NO_HEAD | OPTIONS,
+    {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, ad_bg_params, AD_BG_NPARAMS, STORE | NO_HEAD | OPTIONS,
      "remove the background", NULL},
     {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, NONE, STORE, "a background job", NULL},
     {"POST", "/api/v1/bg_remove", ad_handle_oneshot, 1, NONE, OPTIONS,
