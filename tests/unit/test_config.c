@@ -1,8 +1,10 @@
 /* test_config.c — config/: the settings table, its precedence (default <
  * file < environment < flag), its errors, and secrets. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "calib/model_open.h"
 #include "config/config.h"
 #include "harness.h"
 
@@ -111,4 +113,47 @@ TEST(secrets_are_never_printed_by_help)
     CHECK(strstr(buf, "do-not-print") == NULL);
     CHECK(strstr(buf, "--config") != NULL && strstr(buf, "--gc-grace") != NULL);
     unsetenv("ASSETD_API_KEY");
+}
+
+/* Issue 34: the int8 model's weight bits follow the CPU unless forced, and
+ * the precision named in ids and metrics says which (int8 / int8-w7). */
+TEST(int8_weights_follow_the_cpu_unless_forced)
+{
+    static const struct {
+        const char *value;
+        int bits; /* 0: the CPU's (8 with VNNI, 7 without) */
+    } rows[] = {{"auto", 0}, {"8", 8}, {"7", 7}};
+    const int cpu = ad_model_cpu_has_vnni() ? 8 : 7;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char a0[] = "assetd", a1[] = "--int8-weights", a2[8];
+        snprintf(a2, sizeof a2, "%s", rows[i].value);
+        char *argv[] = {a0, a1, a2, NULL};
+        int argc = 3;
+        ad_config c;
+        ad_err e = AD_ERR_INIT;
+        REQUIRE(ad_config_load(&c, &argc, argv, &e) == AD_OK);
+        int want = rows[i].bits ? rows[i].bits : cpu;
+        CHECKF(ad_calib_weight_bits(&c) == want, "%s: %d bits", rows[i].value, ad_calib_weight_bits(&c));
+        CHECK(strcmp(ad_calib_precision(&c), want == 8 ? "int8" : "int8-w7") == 0);
+        ad_config_cleanup(&c);
+    }
+    /* the environment forces it too (how the test command is run on the
+     * 7-bit path on a VNNI machine) */
+    setenv("ASSETD_INT8_WEIGHTS", "7", 1);
+    char b0[] = "assetd";
+    char *argv2[] = {b0, NULL};
+    int argc = 1;
+    ad_config c;
+    ad_err e = AD_ERR_INIT;
+    REQUIRE(ad_config_load(&c, &argc, argv2, &e) == AD_OK);
+    CHECK(strcmp(ad_calib_precision(&c), "int8-w7") == 0);
+    ad_config_cleanup(&c);
+    unsetenv("ASSETD_INT8_WEIGHTS");
+    /* anything else is refused, naming the setting */
+    char d0[] = "assetd", d1[] = "--int8-weights", d2[] = "6";
+    char *argv3[] = {d0, d1, d2, NULL};
+    argc = 3;
+    ad_err e3 = AD_ERR_INIT;
+    CHECK(ad_config_load(&c, &argc, argv3, &e3) == AD_EINVAL && strstr(e3.msg, "int8_weights") != NULL);
+    ad_config_cleanup(&c);
 }
