@@ -197,7 +197,7 @@ make -C "$ROOT" -s -j"$(nproc)" all
 # safely): deps/model-cache links to it. A checkout's own older cache is
 # moved over once.
 if [ -w /var/cache ] && [ "$(id -u)" = 0 ]; then
-    MACHINE_CACHE=/var/cache/assetd/model-cache
+    MACHINE_CACHE=/var/cache/assetd-checkouts/model-cache # not the installed service's /var/cache/assetd
 else
     MACHINE_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/assetd/model-cache
 fi
