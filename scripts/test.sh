@@ -110,11 +110,12 @@ count() {
 }
 
 # The quality test (~4 min of model passes over ../shared/data/bgeval, no
-# server, no port, nothing shared) runs beside everything else at the
-# lowest CPU priority: the suites after it leave about a third of the two
-# cores idle (waits, restarts, trickling clients), which it takes, and it
-# gives way at once to anything they run (beside them at normal priority,
-# an ASan server under eight 80 MiB uploads missed the body-rate floor).
+# server, no port, nothing shared) runs at the lowest CPU priority beside
+# the suites up to the ASan server's: they leave about a third of the two
+# cores idle (waits, restarts, trickling clients), which it takes. It is
+# joined before the ASan server suites: beside it, even at nice 19, the
+# ASan server under eight 80 MiB uploads starved one into the body-rate
+# floor's 408 (three runs of three; the plain server's suites passed).
 suite_bg "quality (bgeval)" nice -n 19 build/tests/test_bgeval
 
 # every unit test the Makefile builds from tests/unit/test_*.c
@@ -174,6 +175,7 @@ asan_api() {
         failed=$((failed + 1)); broken+=("asan server $label")
     fi
 }
+suite_join
 asan_api api build/tests/test_api
 asan_api durability build/tests/test_api_durability
 asan_api faults build/tests/test_faults
@@ -188,7 +190,6 @@ asan_api options build/tests/test_options
 ASSETD_CRASH_ITERATIONS=3 asan_api crash build/tests/test_crash
 ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke
-suite_join
 
 if [ ${#broken[@]} -gt 0 ]; then
     echo "failing suites: ${broken[*]}"
