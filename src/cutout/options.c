@@ -37,7 +37,7 @@ static const ad_preset_def presets[AD_PRESET_COUNT] = {AD_PRESETS(PRESET_ROW)};
 #define PRESET_CHOICE(e, name, side, mirrored, curve, grid, help) "|" #name
 #define PRESET_HELP_ROW(e, name, side, mirrored, curve, grid, help) "; " #name ": " help
 #define PRESET_CHOICES (&(AD_PRESETS(PRESET_CHOICE))[1]) /* past the first "|" */
-#define PRESET_HELP (&(AD_PRESETS(PRESET_HELP_ROW))[2]) /* past the first "; " */
+#define PRESET_HELP (&(AD_PRESETS(PRESET_HELP_ROW))[2])  /* past the first "; " */
 
 const ad_preset_def *ad_cutout_preset(int preset)
 {
