@@ -498,24 +498,6 @@ static ad_status sq_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
     return rc;
 }
 
-static void count_one(void *ctx, const char *row)
-{
-    (void)row;
-    ++*(int *)ctx;
-}
-
-static ad_status sq_lock_asset(ad_meta_tx *base, const char *id, ad_err *err)
-{
-    /* the write transaction is the database's only one: seeing the row is
-     * holding it */
-    conn_t *c = ((sq_tx *)base)->c;
-    int found = 0;
-    ad_status rc = each_sha(c, "SELECT id FROM assets WHERE id=?1", id, NULL, count_one, &found, err);
-    if (rc == AD_OK && !found)
-        rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
-    return rc;
-}
-
 static ad_status sq_set_custom_data(ad_meta_tx *base, const char *id, const char *json, ad_err *err)
 {
     int changes = 0;
@@ -566,6 +548,13 @@ static ad_status asset_exists(conn_t *c, const char *id, ad_err *err)
                             : db_fail(c->db, err, "asset");
     done(c, st);
     return rc;
+}
+
+/* The write transaction is the database's only one: seeing the row is
+ * holding it. */
+static ad_status sq_lock_asset(ad_meta_tx *base, const char *id, ad_err *err)
+{
+    return asset_exists(((sq_tx *)base)->c, id, err);
 }
 
 static ad_status sq_upsert_conversion(ad_meta_tx *base, const char *asset_id, const ad_conversion *cv,
