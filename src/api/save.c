@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/image.h"
+
 void ad_save_filename(const char *source, const char *content_type, char *out, size_t len)
 {
     const char *stem = source && *source ? source : "asset";
     const char *dot = strrchr(stem, '.');
     int stem_len = dot && dot != stem ? (int)(dot - stem) : (int)strlen(stem);
-    const char *slash = strchr(content_type, '/');
-    const char *ext = slash && strcmp(slash + 1, "jpeg") != 0 ? slash + 1 : "jpg";
+    const char *ext = ad_image_extension(content_type) ? ad_image_extension(content_type) : "png";
     snprintf(out, len, "%.*s.bg_removed.%s", stem_len > 200 ? 200 : stem_len, stem, ext);
 }
 

@@ -57,15 +57,6 @@ static ad_status read_stdin(void **out, size_t *len, ad_err *err)
     return AD_OK;
 }
 
-/* An option's flag spelling: max_side -> max-side. */
-static void flag_of(const char *name, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s", name);
-    for (char *p = buf; *p; p++)
-        if (*p == '_')
-            *p = '-';
-}
-
 /* The option a flag names, dashed or with underscores, "--name" or
  * "--name=value" (then *inline_value points at the value), or NULL. */
 static const ad_option_decl *option_of(const char *arg, const char **inline_value)
@@ -150,9 +141,9 @@ void ad_cmd_remove_options(FILE *f)
                "  --mask                 the 8-bit mask alone (= --channels alpha)\n");
     for (int i = 0; i < n; i++) {
         char flag[64], kind[400];
-        flag_of(d[i].name, flag, sizeof flag);
+        ad_config_flag(d[i].name, flag, sizeof flag);
         ad_decl_kind(&d[i], kind, sizeof kind);
-        fprintf(f, "  --%-20s %s (%s; default %s)\n", flag, d[i].help, kind, *d[i].def ? d[i].def : "none");
+        fprintf(f, "  %-22s %s (%s; default %s)\n", flag, d[i].help, kind, *d[i].def ? d[i].def : "none");
     }
     fprintf(f, "  --model medium|small   and every other setting: assetd help\n");
 }

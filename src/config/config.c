@@ -183,14 +183,6 @@ static ad_status assign(ad_config *cfg, const setting *s, const char *value, con
     return AD_OK;
 }
 
-static void flag_name(const setting *s, char *buf, size_t len)
-{
-    snprintf(buf, len, "--%s", s->name);
-    for (char *p = buf + 2; *p; p++)
-        if (*p == '_')
-            *p = '-';
-}
-
 static void env_name(const setting *s, char *buf, size_t len)
 {
     snprintf(buf, len, "ASSETD_%s", s->name);
@@ -320,7 +312,7 @@ ad_status ad_config_load(ad_config *cfg, int *argc, char **argv, ad_err *err)
         const char *value = NULL;
         for (size_t k = 0; k < NSETTINGS && !hit; k++) {
             char flag[64];
-            flag_name(&settings[k], flag, sizeof flag);
+            ad_config_flag(settings[k].name, flag, sizeof flag);
             size_t fl = strlen(flag);
             if (strcmp(argv[i], flag) == 0) {
                 if (i + 1 >= *argc)
@@ -410,18 +402,17 @@ const char *ad_config_str(const ad_config *cfg, const char *name)
 
 void ad_config_flag(const char *name, char *buf, size_t len)
 {
-    const setting *s = by_name(name);
-    if (s)
-        flag_name(s, buf, len);
-    else
-        snprintf(buf, len, "%s", name);
+    snprintf(buf, len, "--%s", name);
+    for (char *p = buf + 2; *p; p++)
+        if (*p == '_')
+            *p = '-';
 }
 
 void ad_config_print_help(FILE *f)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
         char flag[64], env[64];
-        flag_name(&settings[i], flag, sizeof flag);
+        ad_config_flag(settings[i].name, flag, sizeof flag);
         env_name(&settings[i], env, sizeof env);
         char resolved[PATH_MAX];
         const char *def = settings[i].def;

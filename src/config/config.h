@@ -85,7 +85,8 @@ long long ad_config_int(const ad_config *cfg, const char *name);
  * NULL for an unknown or integer setting. Borrowed from cfg. */
 const char *ad_config_str(const ad_config *cfg, const char *name);
 
-/* A setting's flag ("s3_bucket" -> "--s3-bucket") into buf. */
+/* The flag spelling of a setting's or option's name ("s3_bucket" ->
+ * "--s3-bucket") into buf. */
 void ad_config_flag(const char *name, char *buf, size_t len);
 
 /* One line per setting: flag, environment variable, default, help. */
