@@ -135,9 +135,12 @@ TEST(the_heartbeat_keeps_a_long_job_from_being_taken_over)
     REQUIRE(s != NULL);
     ad_store *other = open_tmp(dir, 0); /* a second instance on the same database */
     REQUIRE(other != NULL);
-    kind_state slow = {.sleep_ms = 900};
+    /* the job outlasts its lease three times over; the lease is long enough
+     * that a renewal delayed by a slow fsync (an ASan build on a busy disk:
+     * once, at 300 ms) does not lose it */
+    kind_state slow = {.sleep_ms = 3000};
     ad_job_kind kinds[] = {{"slow", run_slow, run_count, NULL, &slow}};
-    ad_jobrunner_config rc = {.kinds = kinds, .nkinds = 1, .max_attempts = 3, .backoff_ms = 10, .lease_ms = 300};
+    ad_jobrunner_config rc = {.kinds = kinds, .nkinds = 1, .max_attempts = 3, .backoff_ms = 10, .lease_ms = 1000};
     ad_jobrunner *r;
     ad_err e = AD_ERR_INIT;
     char id[33];
@@ -148,7 +151,7 @@ TEST(the_heartbeat_keeps_a_long_job_from_being_taken_over)
     CHECK(strcmp(held.owner, ad_store_instance(s)) == 0);
     ad_job_cleanup(&held);
     int stolen = 0;
-    for (int t = 0; t < 1400; t += 50) { /* the other instance keeps trying */
+    for (int t = 0; t < 3500; t += 50) { /* the other instance keeps trying */
         ad_job j;
         ad_err e2 = AD_ERR_INIT;
         if (ad_store_claim_job(other, 300, &j, &e2) == AD_OK) {
