@@ -39,6 +39,8 @@ typedef struct {
     ad_status (*open_preset_model)(void *ctx, int preset, ad_model **out, ad_err *err);
     void *open_preset_ctx;
     const char *model_id_preset[AD_PRESET_COUNT]; /* lent; names each such preset's model */
+    int model_side[AD_PRESET_COUNT];              /* each preset's model input side (a stored mask's) */
+    int64_t mask_store_bytes;                     /* stored masks' bound in all; 0: keep none (api/masks.h) */
     const char *tmp_dir; /* lent; where one-shot bodies wait, unlinked (NULL: $TMPDIR or /tmp) */
 } ad_api_config;
 

@@ -11,6 +11,7 @@
 
 #include "api/bg_params.h"
 #include "api/internal.h"
+#include "api/masks.h"
 #include "api/save.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -24,8 +25,9 @@ typedef struct {
     ad_cutout_options opt;
     char asset_id[AD_ID_LEN + 1];
     char sha256[65];
-    double queued_at;  /* ms, ad_clock_ms */
-    int width, height; /* the asset's, oriented: the cut-out's size */
+    double queued_at;      /* ms, ad_clock_ms */
+    int width, height;     /* the asset's, oriented: the cut-out's size */
+    ad_mask_origin origin; /* where the result's mask came from (X-Mask) */
 } cutout_task;
 
 /* Record the save of a result: for save_image it is applied now; for
@@ -43,6 +45,7 @@ static ad_http_resp *save(cutout_task *t, const ad_cutout_result *res, char job_
     snprintf(sv->content_type, sizeof sv->content_type, "%s", res->content_type);
     sv->width = res->width;
     sv->height = res->height;
+    snprintf(sv->mask, sizeof sv->mask, "%s", ad_mask_origin_name(t->origin));
     ad_status st = AD_OK;
     if (sv->new_asset)
         st = ad_id_new(sv->new_asset_id, &err);
@@ -115,11 +118,14 @@ static ad_http_resp *finish(cutout_task *t, ad_cutout_result *res)
     }
     if (t->bg.mode == AD_BG_SAVE_IMAGE) {
         ad_cutout_result_cleanup(res);
-        return save_image_json(t, &sv);
+        r = save_image_json(t, &sv);
+        ad_http_resp_header(r, "X-Mask", ad_mask_origin_name(t->origin));
+        return r;
     }
     r = ad_http_resp_take(200, res->content_type, res->data, res->len);
     res->data = NULL;
     ad_bg_describe_result(t->api, res, t->opt.preset, r);
+    ad_http_resp_header(r, "X-Mask", ad_mask_origin_name(t->origin));
     if (t->bg.mode == AD_BG_GET_IMAGE_AND_SAVE) {
         ad_http_resp_header(r, "X-Job-Id", job_id);
         if (sv.new_asset)
@@ -188,6 +194,7 @@ static ad_http_resp *answer_from_cache(cutout_task *t)
     ad_lru_value_unref(hit);
     if (res.data == NULL)
         return ad_reply_error(503, "out_of_memory", NULL, "out of memory");
+    t->origin = AD_MASK_STORED; /* no model pass ran for this answer */
     ad_http_resp *r = finish(t, &res);
     ad_http_resp_header(r, "X-Cache", "hit");
     return r;
@@ -207,20 +214,50 @@ ad_http_resp *ad_bg_waited_too_long(ad_api *api, double queued_at)
 }
 
 ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cutout_options *opt, const char *param,
-                           ad_cutout_result *res, ad_err *err)
+                           const char *source, ad_cutout_result *res, ad_mask_origin *origin, ad_err *err)
 {
     ad_cutout_limits lim = {.max_pixels = api->cfg.max_pixels, .threads = api->cfg.cutout_threads};
-    ad_model *model = ad_api_model_for(api, opt->preset, err);
-    ad_status st = model ? ad_cutout_run(model, src, len, opt, &lim, res, err) : AD_EBACKEND;
+    ad_cutout_mask mask = {0};
+    ad_model *model = NULL;
+    char key[65];
+    double t0 = ad_clock_ms();
+    *origin = AD_MASK_COMPUTED;
+    if (source) {
+        ad_masks_key(api, source, opt->preset, key);
+        if (ad_masks_load(api, key, opt->preset, &mask) == AD_OK)
+            *origin = AD_MASK_STORED;
+    }
+    double mask_ms = ad_clock_ms() - t0;
+    if (mask.data == NULL)
+        model = ad_api_model_for(api, opt->preset, err);
+    ad_status st = mask.data || model ? ad_cutout_run_mask(model, src, len, opt, &lim, &mask, res, err) : AD_EBACKEND;
+    if (st == AD_OK) {
+        res->timing.mask = mask_ms;
+        res->timing.total += mask_ms;
+        if (source && *origin == AD_MASK_COMPUTED) {
+            t0 = ad_clock_ms();
+            ad_masks_keep(api, key, source, &mask);
+            res->timing.total += ad_clock_ms() - t0;
+        }
+        if (source)
+            ad_masks_count(api, ad_mask_origin_name(*origin));
+    }
+    ad_cutout_mask_cleanup(&mask);
     if (st == AD_OK && api->cfg.metrics) {
+        /* a stage that did not run is not a 0 s sample of it */
+        const int stored = *origin == AD_MASK_STORED;
         const struct {
             const char *stage;
             double ms;
-        } stages[] = {{"decode", res->timing.decode},
-                      {"resize", res->timing.resize},
-                      {"infer", res->timing.infer},
-                      {"encode", res->timing.compose + res->timing.encode}};
+            int ran;
+        } stages[] = {{"mask", res->timing.mask, stored},
+                      {"decode", res->timing.decode, 1},
+                      {"resize", res->timing.resize, !stored},
+                      {"infer", res->timing.infer, !stored},
+                      {"encode", res->timing.compose + res->timing.encode, 1}};
         for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+            if (!stages[i].ran)
+                continue;
             char l[40];
             snprintf(l, sizeof l, "stage=\"%s\"", stages[i].stage);
             ad_metrics_observe(api->cfg.metrics, "assetd_cutout_stage_seconds", l, stages[i].ms / 1000.0);
@@ -274,7 +311,7 @@ static void run_cutout(void *arg)
                                : ad_reply_status(st, &err, NULL);
         goto out;
     }
-    if ((r = ad_bg_cutout(api, src, src_len, &t->opt, "asset_id", &res, &err)) != NULL) {
+    if ((r = ad_bg_cutout(api, src, src_len, &t->opt, "asset_id", t->sha256, &res, &t->origin, &err)) != NULL) {
         st = err.code ? err.code : AD_EBACKEND;
         goto out;
     }
@@ -283,8 +320,9 @@ static void run_cutout(void *arg)
         cache_put(t, &res);
     r = finish(t, &res);
 out:
-    ad_log(AD_LOG_INFO, "bg_remove", "asset=%s mode=%s status=%s ms=%.0f infer_ms=%.0f%s%s", t->asset_id,
-           ad_bg_mode_name(t->bg.mode), ad_status_name(st), res.timing.total, res.timing.infer,
+    ad_log(AD_LOG_INFO, "bg_remove", "asset=%s mode=%s status=%s mask=%s ms=%.0f infer_ms=%.0f%s%s", t->asset_id,
+           ad_bg_mode_name(t->bg.mode), ad_status_name(st), ad_mask_origin_name(t->origin), res.timing.total,
+           res.timing.infer,
            err.msg[0] ? " error=" : "", err.msg);
     free(src);
     ad_cutout_result_cleanup(&res);

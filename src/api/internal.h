@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "api/api.h"
+#include "api/masks.h"
 #include "api/query.h"
 #include "api/route.h"
 #include "cutout/cutout.h"
@@ -104,11 +105,13 @@ void ad_bg_describe_result(ad_api *api, const ad_cutout_result *res, int preset,
  * the caller's); ad_bg_waited_too_long is the 503 for a task that waited
  * past the limit (NULL: go on); ad_bg_cutout runs the pipeline on the
  * preset's model and returns NULL with *res filled, or the error answer
- * (422 / 413 naming param). */
+ * (422 / 413 naming param). source: the asset's blob, whose stored mask is
+ * used or, once computed, kept (masks.h); NULL keeps nothing (the one-shot
+ * route). *origin says where the mask came from. */
 ad_http_resp *ad_bg_submit(ad_api *api, ad_http_req *req, void (*run)(void *task), void *task);
 ad_http_resp *ad_bg_waited_too_long(ad_api *api, double queued_at);
 ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cutout_options *opt, const char *param,
-                           ad_cutout_result *res, ad_err *err);
+                           const char *source, ad_cutout_result *res, ad_mask_origin *origin, ad_err *err);
 
 /* ---- handlers (route.c's table): path parameters already validated */
 ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_args *a);

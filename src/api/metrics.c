@@ -30,6 +30,13 @@ void ad_api_metrics_declare(ad_metrics *m)
                        "Cut-outs refused with 503 because the queue was full or the wait too long.", NULL, 0);
     ad_metrics_declare(m, "assetd_cutout_cache_total", AD_METRIC_COUNTER,
                        "Cut-out cache lookups, by result (hit, miss).", NULL, 0);
+    ad_metrics_declare(m, "assetd_cutout_mask_total", AD_METRIC_COUNTER,
+                       "Masks of asset cut-outs by result: stored (no model pass), computed, damaged (dropped).",
+                       NULL, 0);
+    ad_metrics_declare(m, "assetd_mask_store_masks", AD_METRIC_GAUGE,
+                       "Masks kept in the store (all instances' on a shared store).", NULL, 0);
+    ad_metrics_declare(m, "assetd_mask_store_bytes", AD_METRIC_GAUGE,
+                       "Bytes of the masks kept in the store (bounded by --mask-store-mb).", NULL, 0);
     ad_metrics_declare(m, "assetd_jobs_total", AD_METRIC_COUNTER,
                        "Background job attempts, by kind and outcome (succeeded, retried, failed).", NULL, 0);
     ad_metrics_declare(m, "assetd_jobs", AD_METRIC_GAUGE,
@@ -78,6 +85,11 @@ ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_ar
                                              "status=\"failed\""};
         for (int i = 0; i < 4; i++)
             ad_metrics_set(m, "assetd_jobs", status[i], (double)jobs[i]);
+    }
+    int64_t masks, mask_bytes;
+    if (ad_store_mask_usage(api->cfg.store, &masks, &mask_bytes, &err) == AD_OK) {
+        ad_metrics_set(m, "assetd_mask_store_masks", "", (double)masks);
+        ad_metrics_set(m, "assetd_mask_store_bytes", "", (double)mask_bytes);
     }
     ad_store_stats st;
     ad_store_get_stats(api->cfg.store, &st);

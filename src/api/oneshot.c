@@ -193,11 +193,13 @@ static void run_oneshot(void *arg)
         }
         got += (size_t)n;
     }
-    if ((r = ad_bg_cutout(api, src, got, &t->opt, "file", &res, &err)) != NULL)
+    ad_mask_origin origin;
+    if ((r = ad_bg_cutout(api, src, got, &t->opt, "file", NULL, &res, &origin, &err)) != NULL)
         goto out;
     r = ad_http_resp_take(200, res.content_type, res.data, res.len);
     res.data = NULL;
     ad_bg_describe_result(api, &res, t->opt.preset, r);
+    ad_http_resp_header(r, "X-Mask", ad_mask_origin_name(origin)); /* always computed: nothing is kept */
     ad_http_resp_header(r, "Cache-Control", "no-store");
 out:
     ad_log(AD_LOG_INFO, "bg_remove", "oneshot bytes=%zu status=%s ms=%.0f infer_ms=%.0f%s%s", t->b->len,

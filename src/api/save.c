@@ -101,6 +101,8 @@ static char *payload_of(const ad_save *sv)
                           "new_asset_id", sv->new_asset_id, "inherit", sv->inherit, "blob", sv->result.sha256, "size",
                           (json_int_t)sv->result.size, "width", sv->width, "height", sv->height, "content_type",
                           sv->content_type);
+    if (j && sv->mask[0])
+        json_object_set_new(j, "mask", json_string(sv->mask));
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return text;
@@ -148,6 +150,7 @@ static ad_status parse_payload(const char *payload, ad_save *sv, ad_err *err)
     sv->width = (int)json_integer_value(json_object_get(j, "width"));
     sv->height = (int)json_integer_value(json_object_get(j, "height"));
     snprintf(sv->content_type, sizeof sv->content_type, "%s", jtext(j, "content_type"));
+    snprintf(sv->mask, sizeof sv->mask, "%s", jtext(j, "mask"));
     json_decref(j);
     if (!ad_id_valid(sv->asset_id) || !ad_sha256_valid(sv->result.sha256) ||
         (sv->new_asset ? !ad_id_valid(sv->new_asset_id) : !sv->conversion_name[0]))
@@ -197,6 +200,8 @@ static ad_status apply_job(void *ctx, ad_store_tx *tx, const ad_job *job, void *
     json_t *j = sv->new_asset
                     ? json_pack("{s:s}", "new_asset_id", sv->new_asset_id)
                     : json_pack("{s:s, s:s}", "asset_id", sv->asset_id, "conversion_name", sv->conversion_name);
+    if (j && sv->mask[0]) /* the model pass: made for this save, or read from the store */
+        json_object_set_new(j, "mask", json_string(sv->mask));
     *result = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     return *result ? AD_OK : ad_err_set(err, AD_ENOMEM, "out of memory");

@@ -19,6 +19,7 @@ typedef struct {
     ad_blob_pin result;                               /* the result, a pinned blob */
     char content_type[64];                            /* the result's */
     int width, height;
+    char mask[12]; /* "stored" or "computed" (X-Mask), echoed in the job's result; "" unknown */
 } ad_save;
 
 /* save_image: apply the save now, in one transaction that also releases

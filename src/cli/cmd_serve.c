@@ -124,9 +124,11 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .max_queue_wait_ms = (double)cfg->request_timeout * 1000.0,
         .cors_origins = cfg->cors_origins,
         .metrics = metrics,
+        .mask_store_bytes = (int64_t)cfg->mask_store_mb << 20,
     };
     for (int p = 0; p < AD_PRESET_COUNT; p++) {
         int side = ad_cutout_preset_side(cfg, p);
+        ac.model_side[p] = side;
         if (side == cfg->model_side)
             continue;
         ad_cutout_model_id(cfg, ad_calib_precision(cfg), side, preset_ids[p], sizeof preset_ids[p]);

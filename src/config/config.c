@@ -87,6 +87,9 @@ static const setting settings[] = {
     S(max_connections, T_INT, "512", 1, 100000, "concurrent connections"),
     S(max_custom_data, T_INT, "65536", 2, 1 << 24, "largest custom_data JSON, bytes"),
     S(cache_mb, T_INT, "256", 0, 1 << 20, "finished cut-outs kept in memory, MiB (0: no cache)"),
+    S(mask_store_mb, T_INT, "4096", 0, 1 << 24,
+      "MiB of model masks kept in the store, so a model pass happens once per image on every instance; least "
+      "recently used out first (0: keep none)"),
     S(request_timeout, T_INT, "60", 1, 86400,
       "seconds a connection may stay idle, and a cut-out may wait for a worker"),
     S(job_attempts, T_INT, "5", 1, 1000, "attempts of a background save before it fails"),

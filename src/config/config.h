@@ -46,6 +46,7 @@ typedef struct {
     long long max_connections;
     long long max_custom_data; /* bytes of custom_data JSON */
     long long cache_mb;        /* finished cut-outs kept in memory, MiB */
+    long long mask_store_mb;   /* stored masks' bound, MiB (0: none) */
     long long request_timeout; /* s; idle connection timeout */
     long long job_attempts;
     long long job_backoff_ms;

@@ -94,15 +94,64 @@ void ad_cutout_result_cleanup(ad_cutout_result *r)
     memset(r, 0, sizeof *r);
 }
 
-ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt,
-                        const ad_cutout_limits *lim, ad_cutout_result *out, ad_err *err)
+void ad_cutout_mask_cleanup(ad_cutout_mask *m)
+{
+    if (m == NULL)
+        return;
+    free(m->data);
+    memset(m, 0, sizeof *m);
+}
+
+/* The preset's mask from the decoded image: input tensor, passes, quantise.
+ * On success *out is a new side * side mask. */
+static ad_status make_mask(ad_model *model, const ad_pixmap *rgb, const ad_cutout_options *opt, ad_matte_grid grid,
+                           uint8_t **out, ad_cutout_timing *t, ad_err *err)
 {
     const int side = ad_model_side(model);
     const size_t plane = (size_t)side * side;
+    float *tensor = malloc(3 * plane * sizeof(float));
+    float *prob = malloc(plane * sizeof(float));
+    uint8_t *mask = malloc(plane);
+    ad_status rc;
+    double t0 = ad_clock_ms(), t1;
+    if (!tensor || !prob || !mask) {
+        rc = ad_err_set(err, AD_ENOMEM, "out of memory for model buffers");
+        goto out;
+    }
+    if ((rc = ad_matte_prepare_input(rgb, side, grid, tensor, err)) != AD_OK)
+        goto out;
+    t1 = ad_clock_ms();
+    t->resize = t1 - t0;
+    rc = run_passes(model, opt, tensor, prob, err);
+    t0 = ad_clock_ms();
+    t->infer = t0 - t1;
+    if (rc != AD_OK)
+        goto out;
+    ad_matte_quantise(prob, plane, mask);
+    *out = mask;
+    mask = NULL;
+out:
+    free(tensor);
+    free(prob);
+    free(mask);
+    return rc;
+}
+
+ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt,
+                        const ad_cutout_limits *lim, ad_cutout_result *out, ad_err *err)
+{
+    ad_cutout_mask m = {0};
+    ad_status rc = ad_cutout_run_mask(model, buf, len, opt, lim, &m, out, err);
+    ad_cutout_mask_cleanup(&m);
+    return rc;
+}
+
+ad_status ad_cutout_run_mask(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt,
+                             const ad_cutout_limits *lim, ad_cutout_mask *mask, ad_cutout_result *out, ad_err *err)
+{
     ad_pixmap rgb = {0};
     ad_matte_scaler scaler = {0};
-    float *tensor = NULL, *prob = NULL;
-    uint8_t *mask = NULL;
+    uint8_t *made = NULL;
     ad_cutout_timing t = {0};
     ad_status rc;
     double t0 = ad_clock_ms(), t1;
@@ -118,28 +167,19 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     t.width = rgb.width;
     t.height = rgb.height;
 
-    tensor = malloc(3 * plane * sizeof(float));
-    prob = malloc(plane * sizeof(float));
-    mask = malloc(plane);
-    if (!tensor || !prob || !mask) {
-        rc = ad_err_set(err, AD_ENOMEM, "out of memory for model buffers");
-        goto out;
+    if (mask->data == NULL) {
+        if (model == NULL) {
+            rc = ad_err_set(err, AD_EBACKEND, "no model and no stored mask");
+            goto out;
+        }
+        if ((rc = make_mask(model, &rgb, opt, grid, &made, &t, err)) != AD_OK)
+            goto out;
+        mask->data = made;
+        mask->side = ad_model_side(model);
     }
-    if ((rc = ad_matte_prepare_input(&rgb, side, grid, tensor, err)) != AD_OK)
-        goto out;
-    t0 = ad_clock_ms();
-    t.resize = t0 - t1;
-
-    rc = run_passes(model, opt, tensor, prob, err);
-    free(tensor);
-    tensor = NULL;
-    if (rc != AD_OK)
-        goto out;
     t1 = ad_clock_ms();
-    t.infer = t1 - t0;
-
-    ad_matte_quantise(prob, plane, mask);
-    if ((rc = ad_matte_scaler_init(&scaler, mask, side, side, rgb.width, rgb.height, grid, err)) != AD_OK)
+    if ((rc = ad_matte_scaler_init(&scaler, mask->data, mask->side, mask->side, rgb.width, rgb.height, grid, err)) !=
+        AD_OK)
         goto out;
     t0 = ad_clock_ms();
     t.compose = t0 - t1;
@@ -169,11 +209,12 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
     t.encode = t1 - t0;
     t.total = t.decode + t.resize + t.infer + t.compose + t.encode;
 out:
+    if (rc != AD_OK && made != NULL && mask->data == made) {
+        /* what was made is kept only with a result */
+        ad_cutout_mask_cleanup(mask);
+    }
     ad_pixmap_cleanup(&rgb);
     ad_matte_scaler_cleanup(&scaler);
-    free(tensor);
-    free(prob);
-    free(mask);
     out->timing = t;
     if (out->width == 0) {
         out->width = t.width;

@@ -26,6 +26,7 @@ typedef struct {
 
 /* Wall time of each stage of one run, in ms. */
 typedef struct {
+    double mask; /* reading a stored mask (the caller's, api/masks.c); 0 when computed */
     double decode, resize, infer;
     double compose; /* quantise + scaler set-up; the per-row compose runs inside encode */
     double encode, total;
@@ -56,5 +57,23 @@ void ad_cutout_result_cleanup(ad_cutout_result *r);
  * on failure. */
 ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt,
                         const ad_cutout_limits *lim, ad_cutout_result *out, ad_err *err);
+
+/* The model's 8-bit mask at its input side, after the preset's passes and
+ * curve: everything a cut-out costs before finishing, which depends only
+ * on the source bytes, the model and the preset (what api/masks.c keeps in
+ * the store, so that a model pass happens once per image). */
+typedef struct {
+    uint8_t *data; /* side * side bytes, malloc'd */
+    int side;
+} ad_cutout_mask;
+
+void ad_cutout_mask_cleanup(ad_cutout_mask *m); /* accepts NULL */
+
+/* ad_cutout_run with a mask in hand or wanted. mask->data set: no model
+ * pass, only the finishing (model may then be NULL). mask->data NULL: the
+ * passes run and, on success, mask gets the mask they made (the caller's
+ * to keep or clean up). */
+ad_status ad_cutout_run_mask(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt,
+                             const ad_cutout_limits *lim, ad_cutout_mask *mask, ad_cutout_result *out, ad_err *err);
 
 #endif

@@ -21,7 +21,7 @@
 #include "base/fsutil.h"
 #include "store/meta.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define STMT_CACHE 64
 
 typedef struct {
@@ -87,6 +87,20 @@ static const char schema_v3_keys[] = "ALTER TABLE api_keys ADD COLUMN id TEXT;"
 /* Version 4: the children of an asset found by index (a delete sets
  * their source_asset_id to null). */
 static const char schema_v4_lineage[] = "CREATE INDEX IF NOT EXISTS assets_source ON assets(source_asset_id);";
+
+/* Version 5: stored masks (one model pass per image): a row per (source,
+ * model, preset) key naming the mask's blob, found by source when the
+ * source goes, by blob for its references, by last use for eviction; and
+ * their count and bytes in one row, so that neither a bound check nor a
+ * scrape scans them. */
+static const char schema_v5_masks[] =
+    "CREATE TABLE masks(key TEXT PRIMARY KEY, source_sha256 TEXT NOT NULL, mask_sha256 TEXT NOT NULL,"
+    " bytes INTEGER NOT NULL, used_ms INTEGER NOT NULL);"
+    "CREATE INDEX masks_source ON masks(source_sha256);"
+    "CREATE INDEX masks_blob ON masks(mask_sha256);"
+    "CREATE INDEX masks_used ON masks(used_ms);"
+    "CREATE TABLE mask_usage(id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+    "INSERT INTO mask_usage VALUES(1, 0, 0);";
 
 /* Version 1 (before jobs had kinds and payloads) kept bg_remove's save in
  * columns of jobs; its rows become payloads in the format api/save.c reads,
@@ -711,6 +725,7 @@ static ad_status sq_blob_refs(ad_meta *base, ad_meta_tx *tx, const char *sha, in
     if (rc != AD_OK || (rc = prep(c, &st, err,
                                   "SELECT (SELECT count(*) FROM assets WHERE sha256=?1) +"
                                   " (SELECT count(*) FROM conversions WHERE sha256=?1) +"
+                                  " (SELECT count(*) FROM masks WHERE mask_sha256=?1) +"
                                   " (SELECT count(*) FROM blob_pins WHERE sha256=?1 AND"
                                   "  (expires_ms = 0 OR expires_ms > ?2))",
                                   "ti", sha, now)) != AD_OK)
@@ -1006,9 +1021,16 @@ static ad_status migrate(conn_t *c, ad_err *err)
         version = 3;
     }
     if (version == 3) { /* a delete unlinks the children it finds by index */
-        if (sqlite3_exec(c->db, schema_v4_lineage, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(c->db, "PRAGMA user_version=4", NULL, NULL, NULL) != SQLITE_OK)
+        if (sqlite3_exec(c->db, schema_v4_lineage, NULL, NULL, NULL) != SQLITE_OK) {
             rc = db_fail(c->db, err, "migrate lineage");
+            goto out;
+        }
+        version = 4;
+    }
+    if (version == 4) { /* stored masks */
+        if (sqlite3_exec(c->db, schema_v5_masks, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(c->db, "PRAGMA user_version=5", NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_fail(c->db, err, "migrate masks");
         goto out;
     }
     if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name='png_sha256'", -1, &st, NULL) ==
@@ -1024,7 +1046,8 @@ static ad_status migrate(conn_t *c, ad_err *err)
     if (sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
         (has_v1_jobs && sqlite3_exec(c->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
         sqlite3_exec(c->db, schema_v4_lineage, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(c->db, "PRAGMA user_version=4", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(c->db, schema_v5_masks, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, "PRAGMA user_version=5", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_fail(c->db, err, "schema");
 out:
     if (rc == AD_OK)
@@ -1112,6 +1135,130 @@ fail:
     return rc;
 }
 
+/* ------------------------------------------------------------ stored masks */
+
+/* a mask's last use is written at most this often (reads stay reads) */
+#define MASK_TOUCH_MS 60000
+
+static ad_status sq_get_mask(ad_meta *base, const char *key, int64_t now, char mask_sha[65], ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    int64_t used = 0;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = prep(c, &st, err, "SELECT mask_sha256, used_ms FROM masks WHERE key=?1", "t", key)) != AD_OK)
+        return rc;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        copy_col(st, 0, mask_sha, 65);
+        used = sqlite3_column_int64(st, 1);
+    } else {
+        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "no stored mask") : db_fail(c->db, err, "get mask");
+    }
+    done(c, st);
+    if (rc == AD_OK && now - used > MASK_TOUCH_MS) {
+        ad_err e2 = AD_ERR_INIT; /* a missed touch only ages the mask sooner */
+        exec_sql(c, &e2, NULL, "UPDATE masks SET used_ms=?2 WHERE key=?1", "ti", key, now);
+    }
+    return rc;
+}
+
+/* Remove the rows a SELECT of (key, mask_sha256, bytes) finds, their bytes
+ * off the total, their blobs to dropped. */
+static ad_status drop_mask_rows(conn_t *c, const char *sql, const char *arg, ad_meta_dropped_fn dropped, void *ctx,
+                                ad_err *err)
+{
+    sqlite3_stmt *st;
+    ad_status rc = prep(c, &st, err, sql, "t", arg);
+    if (rc != AD_OK)
+        return rc;
+    struct row {
+        char key[65], sha[65];
+        int64_t bytes;
+    } *v = NULL;
+    int n = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct row *g = realloc(v, sizeof *v * (size_t)(n + 1));
+        if (g == NULL) {
+            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+            break;
+        }
+        v = g;
+        copy_col(st, 0, v[n].key, sizeof v[n].key);
+        copy_col(st, 1, v[n].sha, sizeof v[n].sha);
+        v[n++].bytes = sqlite3_column_int64(st, 2);
+    }
+    if (rc == AD_OK && r != SQLITE_DONE)
+        rc = db_fail(c->db, err, "masks");
+    done(c, st);
+    for (int i = 0; rc == AD_OK && i < n; i++) {
+        rc = exec_sql(c, err, NULL, "DELETE FROM masks WHERE key=?1", "t", v[i].key);
+        if (rc == AD_OK)
+            rc = exec_sql(c, err, NULL, "UPDATE mask_usage SET count=count-1, bytes=bytes-?1 WHERE id=1", "i",
+                          v[i].bytes);
+        if (rc == AD_OK && dropped)
+            dropped(ctx, v[i].sha);
+    }
+    free(v);
+    return rc;
+}
+
+static ad_status sq_put_mask(ad_meta_tx *base, const ad_mask_row *m, int64_t max_bytes, int *inserted,
+                             ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
+{
+    conn_t *c = ((sq_tx *)base)->c;
+    int changes = 0;
+    *inserted = 0;
+    ad_status rc = exec_sql(c, err, &changes,
+                            "INSERT INTO masks(key, source_sha256, mask_sha256, bytes, used_ms) VALUES(?1, ?2, ?3, ?4, ?5)"
+                            " ON CONFLICT(key) DO NOTHING",
+                            "tttii", m->key, m->source_sha256, m->mask_sha256, m->bytes, m->used_ms);
+    if (rc != AD_OK || changes == 0)
+        return rc;
+    *inserted = 1;
+    if ((rc = exec_sql(c, err, NULL, "UPDATE mask_usage SET count=count+1, bytes=bytes+?1 WHERE id=1", "i",
+                       m->bytes)) != AD_OK)
+        return rc;
+    /* over the bound: the least recently used go, a few per insert (each
+     * insert adds one mask, so a few keep the total at the bound) */
+    for (int i = 0; rc == AD_OK && max_bytes > 0 && i < 16; i++) {
+        int64_t count, bytes;
+        if ((rc = base->meta->ops->mask_usage(base->meta, base, &count, &bytes, err)) != AD_OK || bytes <= max_bytes || count <= 1)
+            break;
+        rc = drop_mask_rows(c,
+                            "SELECT key, mask_sha256, bytes FROM masks WHERE key <> ?1 ORDER BY used_ms, key LIMIT 1",
+                            m->key, dropped, ctx, err);
+    }
+    return rc;
+}
+
+static ad_status sq_drop_masks(ad_meta_tx *base, const char *key, const char *source, ad_meta_dropped_fn dropped,
+                               void *ctx, ad_err *err)
+{
+    conn_t *c = ((sq_tx *)base)->c;
+    return key ? drop_mask_rows(c, "SELECT key, mask_sha256, bytes FROM masks WHERE key=?1", key, dropped, ctx, err)
+               : drop_mask_rows(c, "SELECT key, mask_sha256, bytes FROM masks WHERE source_sha256=?1", source, dropped,
+                                ctx, err);
+}
+
+static ad_status sq_mask_usage(ad_meta *base, ad_meta_tx *tx, int64_t *count, int64_t *bytes, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    ad_status rc = read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT count, bytes FROM mask_usage WHERE id=1", NULL)) != AD_OK)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *count = sqlite3_column_int64(st, 0);
+        *bytes = sqlite3_column_int64(st, 1);
+    } else {
+        rc = db_fail(c->db, err, "mask usage");
+    }
+    done(c, st);
+    return rc;
+}
+
 const ad_meta_ops ad_meta_sqlite_ops = {
     .name = "sqlite",
     .remote = 0,
@@ -1147,6 +1294,10 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .gc_enqueue = sq_gc_enqueue,
     .gc_dequeue = sq_gc_dequeue,
     .gc_due = sq_gc_due,
+    .get_mask = sq_get_mask,
+    .put_mask = sq_put_mask,
+    .drop_masks = sq_drop_masks,
+    .mask_usage = sq_mask_usage,
     .insert_job = sq_insert_job,
     .get_job = sq_get_job,
     .claim_job = sq_claim_job,

@@ -68,6 +68,16 @@ typedef struct {
     int64_t mtime_ms; /* when it was written, wall clock */
 } ad_blob_info;
 
+/* A stored mask (api/masks.c): the blob of the mask a model made for a
+ * source blob; key names the source, model and preset (a hex SHA-256). */
+typedef struct {
+    char key[65];
+    char source_sha256[65]; /* it goes when this blob goes */
+    char mask_sha256[65];   /* the mask's own blob */
+    int64_t bytes;          /* the mask blob's size */
+    int64_t used_ms;        /* last use, wall clock */
+} ad_mask_row;
+
 /* An API key as listed: never the key, only what identifies it. */
 typedef struct {
     char sha256[65]; /* the key's hash (for store copy; never shown) */

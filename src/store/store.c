@@ -580,6 +580,21 @@ ad_status ad_st_unpin_fn(ad_store_tx *tx, const void *pin, const void *b, const 
     return tx->s->meta->ops->unpin(tx->mt, p->sha256, p->owner, ad_st_note_dropped, tx, err);
 }
 
+typedef struct {
+    char (*v)[65];
+    int n;
+} dropped_list;
+
+static void remember(void *ctx, const char *sha)
+{
+    dropped_list *l = ctx;
+    char(*g)[65] = realloc(l->v, sizeof *g * (size_t)(l->n + 1));
+    if (g == NULL)
+        return; /* the blob stays until a sweep finds it unreferenced */
+    l->v = g;
+    snprintf(l->v[l->n++], 65, "%s", sha);
+}
+
 /* Collect one blob if, under its lock, nothing refers to it and it is
  * older than grace; its queue entry goes either way (it comes back when a
  * later transaction drops a reference again). The blob is removed while
@@ -605,6 +620,15 @@ void ad_st_gc_one(ad_store *s, const char *sha, int64_t grace, int *removed)
             goto end;
         }
         ad_err_clear(&err);
+        /* masks made from these bytes go with them (their own blobs are
+         * queued here, in this transaction, so a crash cannot leak them) */
+        dropped_list masks = {0};
+        rc = m->drop_masks(tx, NULL, sha, remember, &masks, &err);
+        for (int i = 0; rc == AD_OK && i < masks.n; i++)
+            rc = m->gc_enqueue(tx, masks.v[i], now, &err);
+        free(masks.v);
+        if (rc != AD_OK)
+            goto end;
         if (st == AD_OK && (st = s->blobs->ops->remove(s->blobs, sha, &err)) == AD_OK && removed)
             (*removed)++;
         if (st != AD_OK && st != AD_ENOTFOUND)
