@@ -7,7 +7,10 @@
 #   2. cold start: a fresh process to the first cut-out on disk;
 #   3. the HTTP service at concurrency 1, 2, 4 (throughput, p50/p95, peak RSS)
 #      beside the peer driven as a library at the same concurrency;
-#   4. assetd only: server cold start, a repeated request, GET rate.
+#   4. assetd only: server cold start, a repeated request, GET rate;
+#   5-6. presets beside quality, output options;
+#   7. stored masks: a variant from a stored mask against a first cut-out,
+#      same instance, after a restart, a second instance (bench/masks.sh).
 # The peer is installed into deps/peer from ../shared/peers when that folder
 # exists (npm registry only); otherwise assetd is reported alone.
 #
@@ -164,3 +167,7 @@ for opts in "" "--foreground on" "--bg_color white" "--crop true --max_side 1024
     t1=$(ms_now)
     printf '%-30s %6s ms  %8s bytes\n' "${opts:-(none)}" "$((t1 - t0))" "$(stat -c %s "$OUT/opt.out")"
 done
+
+echo
+echo "## 7. stored masks: a model pass once per image (the server over HTTP, cache off; bench/masks.sh)"
+bench/masks.sh

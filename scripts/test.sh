@@ -140,6 +140,8 @@ suite "operator (quick start, access log, request ids, keys, CORS, If-Range)" bu
 suite "metrics (promtool, counters move, no ids in labels)" build/tests/test_api_metrics
 suite "openapi (valid 3.1, same routes as the table, answers match its schemas)" build/tests/test_openapi
 suite "preview (sizes, orientation, alpha, ETag, cache, refusals)" build/tests/test_preview
+suite "stored masks (variants without a model pass, restart, lifetime, damage, bound, race, kill -9)" \
+    build/tests/test_masks
 suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, headers, cache key, saves, 400s)" \
     build/tests/test_options
 suite "web console (headless chromium: key, uploads, cut-outs, custom data, deletes, keyboard, phone)" \
@@ -153,6 +155,8 @@ if [ $servers_up = 1 ]; then
     ASSETD_TEST_STORE=postgres suite "api durability on postgres + s3" build/tests/test_api_durability
     ASSETD_TEST_STORE=postgres suite "limits on postgres + s3" build/tests/test_limits
     ASSETD_TEST_STORE=postgres suite "metrics on postgres + s3" build/tests/test_api_metrics
+    ASSETD_TEST_STORE=postgres suite "stored masks on postgres + s3 (a second instance, two racing)" \
+        build/tests/test_masks
     ASSETD_TEST_STORE=postgres suite "scale-out (two instances, nginx, lost servers, store copy)" build/tests/test_scaleout
 else
     failed=$((failed + 1)); broken+=("postgres + s3 servers")

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -289,6 +290,46 @@ static int store_args(const char *dir, const char **argv, int n, char url[600], 
                          "1500"};
     for (size_t i = 0; i < sizeof add / sizeof add[0]; i++)
         argv[n++] = add[i];
+    return n;
+}
+
+/* The stored masks' blob addresses (up to max) of the store of dir; -1 on
+ * failure. */
+static int mask_blobs(const char *dir, char (*shas)[65], int max)
+{
+    int n = 0;
+    if (!on_postgres()) {
+        char path[400];
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        snprintf(path, sizeof path, "%s/assetd.db", dir);
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+            sqlite3_close(db);
+            return -1;
+        }
+        sqlite3_busy_timeout(db, 5000);
+        if (sqlite3_prepare_v2(db, "SELECT mask_sha256 FROM masks ORDER BY used_ms", -1, &st, NULL) != SQLITE_OK) {
+            sqlite3_close(db);
+            return -1;
+        }
+        while (sqlite3_step(st) == SQLITE_ROW && n < max)
+            snprintf(shas[n++], 65, "%s", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return n;
+    }
+    char ns[24], url[600];
+    store_name(dir, ns);
+    const char *base = getenv("ASSETD_TEST_PG_URL");
+    snprintf(url, sizeof url, "%s%coptions=-csearch_path%%3D%s", base, strchr(base, '?') ? '&' : '?', ns);
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQexec(c, "SELECT mask_sha256 FROM masks ORDER BY used_ms");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        n = -1;
+    for (int i = 0; n >= 0 && i < PQntuples(r) && n < max; i++)
+        snprintf(shas[n++], 65, "%s", PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(c);
     return n;
 }
 

@@ -141,7 +141,8 @@ static int count_blobs(const char *dir)
 }
 
 /* Walk every listed asset: its served bytes must hash to its sha256. Returns
- * the number of distinct blobs referenced (assets + conversions), or -1. */
+ * the number of distinct blobs referenced (assets, conversions, stored
+ * masks), or -1. */
 static char (*ref_shas)[65]; /* filled by check_listing */
 
 static int cmp_sha(const void *a, const void *b) { return strcmp(a, b); }
@@ -205,6 +206,17 @@ static int check_listing(const server *s, int *bad, int full, unsigned *rs)
         if (!next[0])
             break;
     }
+    /* stored masks' blobs are referenced too (by their rows) */
+    if ((size_t)nsha + 4096 >= cap) {
+        cap += 4096;
+        shas = realloc(shas, cap * 65);
+    }
+    int nmasks = mask_blobs(s->dir, shas + nsha, 4096);
+    if (nmasks < 0) {
+        free(shas);
+        return -1;
+    }
+    nsha += nmasks;
     /* distinct blobs: sort, then drop repeats (shared bytes are stored once) */
     qsort(shas, (size_t)nsha, 65, cmp_sha);
     int u = 0;

@@ -375,12 +375,12 @@ TEST(losing_the_database_and_the_object_store_loses_nothing_acknowledged)
     /* no orphan: after the collector, objects = rows that refer to them */
     sleep_ms(2500);
     PGconn *c = PQconnectdb(getenv("ASSETD_TEST_PG_URL"));
-    char sql[400];
+    char sql[600];
     const char *ns = run_name("scale3");
     snprintf(sql, sizeof sql,
              "SELECT count(DISTINCT sha256) FROM (SELECT sha256 FROM %s.assets UNION SELECT sha256 FROM "
-             "%s.conversions UNION SELECT sha256 FROM %s.blob_pins) x",
-             ns, ns, ns);
+             "%s.conversions UNION SELECT sha256 FROM %s.blob_pins UNION SELECT mask_sha256 FROM %s.masks) x",
+             ns, ns, ns, ns);
     PGresult *q = PQexec(c, sql);
     int referenced = PQresultStatus(q) == PGRES_TUPLES_OK ? atoi(PQgetvalue(q, 0, 0)) : -1;
     PQclear(q);

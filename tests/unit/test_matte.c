@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "matte/foreground.h"
+#include "matte/mask_blob.h"
 #include "matte/matte.h"
 
 TEST(round_is_half_up_like_math_round)
@@ -291,4 +292,42 @@ TEST(foreground_estimation_recovers_the_subject_colour)
     free(F);
     ad_pixmap_cleanup(&img);
     ad_pixmap_cleanup(&est);
+}
+
+TEST(a_stored_mask_round_trips_and_any_damage_is_refused)
+{
+    enum { W = 96, H = 64 };
+    uint8_t mask[W * H];
+    for (int i = 0; i < W * H; i++)
+        mask[i] = (uint8_t)(i % W < 40 ? 0 : i % W > 50 ? 255 : (i % W - 40) * 25);
+    void *blob;
+    size_t len;
+    ad_err e = AD_ERR_INIT;
+    REQUIRE(ad_mask_blob_encode(mask, W, H, &blob, &len, &e) == AD_OK);
+    CHECK(len < sizeof mask / 4); /* runs deflate well */
+    uint8_t *back = NULL;
+    REQUIRE(ad_mask_blob_decode(blob, len, W, H, &back, &e) == AD_OK);
+    CHECK(memcmp(back, mask, sizeof mask) == 0);
+    free(back);
+    /* another size, a flipped byte anywhere, a cut: refused, nothing made */
+    ad_err e1 = AD_ERR_INIT;
+    CHECK(ad_mask_blob_decode(blob, len, W, W, &back, &e1) == AD_EINVAL && back == NULL);
+    int refused = 0;
+    for (size_t at = 0; at < len; at++) {
+        uint8_t *b = blob;
+        b[at] ^= 0x01;
+        ad_err e2 = AD_ERR_INIT;
+        if (ad_mask_blob_decode(blob, len, W, H, &back, &e2) == AD_EINVAL && back == NULL)
+            refused++;
+        else
+            free(back);
+        b[at] ^= 0x01;
+    }
+    CHECKF(refused == (int)len, "%d of %zu flipped bytes refused", refused, len);
+    ad_err e3 = AD_ERR_INIT;
+    CHECK(ad_mask_blob_decode(blob, len - 1, W, H, &back, &e3) == AD_EINVAL && back == NULL);
+    ad_err e4 = AD_ERR_INIT;
+    void *none = NULL;
+    CHECK(ad_mask_blob_encode(mask, 0, H, &none, &len, &e4) == AD_EINVAL && none == NULL);
+    free(blob);
 }
