@@ -74,17 +74,17 @@ metric() { curl -sf "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { pri
 stages() {
     curl -sf "http://127.0.0.1:$1/metrics" | awk '
         $1 ~ /^assetd_cutout_stage_seconds_sum/ { split($1, a, "\""); s[a[2]] = $2 * 1000 }
-        END { printf "%.1f %.1f %.1f\n", s["mask"], s["decode"], s["encode"] }'
+        END { printf "%.1f %.1f %.1f %.1f\n", s["mask"], s["decode"], s["encode"], s["mask_write"] }'
 }
 
 start on 18641
 start off 18642 --mask-store-mb 0
-printf '%-18s %5s | %9s %9s %7s | %8s %6s  %5s %6s %7s | %8s %6s\n' photo MP first_off first_on added variant share mask decode encode restart share
+printf '%-18s %5s | %9s %9s %7s %6s %6s | %8s %6s  %5s %6s %7s | %8s %6s\n' photo MP first_off first_on A/B write share variant share mask decode encode restart share
 n=0
 declare -A ids
 for img in "${photos[@]}"; do
     name=$(basename "$img")
-    offs=() ons=() vars=() sm=() sd=() se=()
+    offs=() ons=() vars=() sm=() sd=() se=() ws=()
     for r in $(seq "$ROUNDS"); do
         n=$((n + 1))
         # alternate which store goes first, so drift hits both
@@ -92,12 +92,17 @@ for img in "${photos[@]}"; do
         for which in $order; do
             port=18641; [ "$which" = off ] && port=18642
             id=$(upload "$port" "$img" "$n")
+            read -r _ _ _ w0 <<<"$(stages "$port")"
             read -r ms mask mp <<<"$(cutout "$port" "$id" "")"
-            if [ "$which" = off ]; then offs+=("$ms"); else ons+=("$ms"); ids[$name]=$id; fi
+            read -r _ _ _ w1 <<<"$(stages "$port")"
+            if [ "$which" = off ]; then offs+=("$ms"); else
+                ons+=("$ms"); ids[$name]=$id
+                ws+=("$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.1f", b - a }')")
+            fi
         done
-        read -r m0 d0 e0 <<<"$(stages 18641)"
+        read -r m0 d0 e0 _ <<<"$(stages 18641)"
         read -r ms mask _ <<<"$(cutout 18641 "${ids[$name]}" "crop=true")"
-        read -r m1 d1 e1 <<<"$(stages 18641)"
+        read -r m1 d1 e1 _ <<<"$(stages 18641)"
         [ "$mask" = stored ] || echo "  (variant answered X-Mask: $mask)"
         vars+=("$ms")
         sm+=("$(awk -v a="$m0" -v b="$m1" 'BEGIN { printf "%.1f", b - a }')")
@@ -107,26 +112,28 @@ for img in "${photos[@]}"; do
     off=$(printf '%s\n' "${offs[@]}" | median)
     on=$(printf '%s\n' "${ons[@]}" | median)
     var=$(printf '%s\n' "${vars[@]}" | median)
-    echo "$name $mp $off $on $var $(printf '%s\n' "${sm[@]}" | median) $(printf '%s\n' "${sd[@]}" | median)" \
-        "$(printf '%s\n' "${se[@]}" | median)" >>"$OUT/rows"
+    echo "$name $mp $off $on $(printf '%s\n' "${ws[@]}" | median) $var $(printf '%s\n' "${sm[@]}" | median)" \
+        "$(printf '%s\n' "${sd[@]}" | median) $(printf '%s\n' "${se[@]}" | median)" >>"$OUT/rows"
 done
 bytes=$(metric 18641 assetd_mask_store_bytes)
 masks=$(metric 18641 assetd_mask_store_masks)
 stop on
 stop off
 start on 18641
-while read -r name mp off on var vm vd ve; do
+while read -r name mp off on wr var vm vd ve; do
     rs=()
     for _ in $(seq "$ROUNDS"); do
         read -r ms mask _ <<<"$(cutout 18641 "${ids[$name]}" "bg_color=white&foreground=off")"
         rs+=("$ms")
     done
     after=$(printf '%s\n' "${rs[@]}" | median)
-    printf '%-18s %5s | %9s %9s %7s | %8s %6s  %5s %6s %7s | %8s %6s\n' "$name" "$mp" "$off" "$on" \
-        "$(pct "$((on - off))" "$off")" "$var" "$(pct "$var" "$on")" "$vm" "$vd" "$ve" "$after" "$(pct "$after" "$on")"
+    printf '%-18s %5s | %9s %9s %7s %6s %6s | %8s %6s  %5s %6s %7s | %8s %6s\n' "$name" "$mp" "$off" "$on" \
+        "$(pct "$((on - off))" "$off")" "$wr" "$(pct "$wr" "$on")" "$var" "$(pct "$var" "$on")" "$vm" "$vd" "$ve" \
+        "$after" "$(pct "$after" "$on")"
 done <"$OUT/rows"
-echo "# first_off/first_on: a first cut-out (model pass) with the mask store off / on; added: what"
-echo "# writing the mask costs. variant: crop=true from the stored mask on the same instance, with its"
+echo "# first_off/first_on: a first cut-out (model pass) with the mask store off / on, alternating (A/B:"
+echo "# their difference, mostly noise); write: the mask's encode + blob + row, timed in the server"
+echo "# (stage mask_write), and its share of first_on. variant: crop=true from the stored mask on the same instance, with its"
 echo "# stages in ms (mask: reading and checking the stored mask; encode: upscale, crop, PNG). restart:"
 echo "# bg_color=white&foreground=off after a restart. share: of first_on. What is left is the decode and"
 echo "# the encode of a full-size image, which the first cut-out pays too: at 12 MP the PNG encode dominates."

@@ -237,7 +237,8 @@ ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cu
         if (source && *origin == AD_MASK_COMPUTED) {
             t0 = ad_clock_ms();
             ad_masks_keep(api, key, source, &mask);
-            res->timing.total += ad_clock_ms() - t0;
+            res->timing.mask_write = ad_clock_ms() - t0;
+            res->timing.total += res->timing.mask_write;
         }
         if (source)
             ad_masks_count(api, ad_mask_origin_name(*origin));
@@ -250,11 +251,9 @@ ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cu
             const char *stage;
             double ms;
             int ran;
-        } stages[] = {{"mask", res->timing.mask, stored},
-                      {"decode", res->timing.decode, 1},
-                      {"resize", res->timing.resize, !stored},
-                      {"infer", res->timing.infer, !stored},
-                      {"encode", res->timing.compose + res->timing.encode, 1}};
+        } stages[] = {{"mask", res->timing.mask, stored},    {"mask_write", res->timing.mask_write, !stored && source},
+                      {"decode", res->timing.decode, 1},     {"resize", res->timing.resize, !stored},
+                      {"infer", res->timing.infer, !stored}, {"encode", res->timing.compose + res->timing.encode, 1}};
         for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
             if (!stages[i].ran)
                 continue;
@@ -322,8 +321,7 @@ static void run_cutout(void *arg)
 out:
     ad_log(AD_LOG_INFO, "bg_remove", "asset=%s mode=%s status=%s mask=%s ms=%.0f infer_ms=%.0f%s%s", t->asset_id,
            ad_bg_mode_name(t->bg.mode), ad_status_name(st), ad_mask_origin_name(t->origin), res.timing.total,
-           res.timing.infer,
-           err.msg[0] ? " error=" : "", err.msg);
+           res.timing.infer, err.msg[0] ? " error=" : "", err.msg);
     free(src);
     ad_cutout_result_cleanup(&res);
     ad_api_finish(api, t->req, r);

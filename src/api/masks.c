@@ -23,8 +23,7 @@ void ad_masks_key(const ad_api *api, const char *source_sha256, int preset, char
     const ad_preset_def *p = ad_cutout_preset(preset);
     /* "v1": the mask's meaning; a change to what a pass makes is a new
      * version, and the old masks age out */
-    int n = snprintf(id, sizeof id, "assetd-mask-v1\n%s\n%s\n%s", source_sha256, model ? model : "",
-                     p ? p->name : "");
+    int n = snprintf(id, sizeof id, "assetd-mask-v1\n%s\n%s\n%s", source_sha256, model ? model : "", p ? p->name : "");
     ad_sha256_hex(id, (size_t)n, key);
 }
 

@@ -20,9 +20,10 @@ void ad_api_metrics_declare(ad_metrics *m)
     ad_metrics_declare(m, "assetd_http_request_duration_seconds", AD_METRIC_HISTOGRAM,
                        "Time from a request's headers to the end of its answer, by route template.", latency_buckets,
                        (int)(sizeof latency_buckets / sizeof latency_buckets[0]));
-    ad_metrics_declare(m, "assetd_cutout_stage_seconds", AD_METRIC_HISTOGRAM,
-                       "Time of each stage of a cut-out (decode, resize, infer, encode).", stage_buckets,
-                       (int)(sizeof stage_buckets / sizeof stage_buckets[0]));
+    ad_metrics_declare(
+        m, "assetd_cutout_stage_seconds", AD_METRIC_HISTOGRAM,
+        "Time of each stage of a cut-out (mask: a stored mask read; decode, resize, infer, encode; mask_write).",
+        stage_buckets, (int)(sizeof stage_buckets / sizeof stage_buckets[0]));
     ad_metrics_declare(m, "assetd_cutout_queue_depth", AD_METRIC_GAUGE, "Cut-outs waiting for a worker.", NULL, 0);
     ad_metrics_declare(m, "assetd_cutout_workers_busy", AD_METRIC_GAUGE, "Cut-out workers running one.", NULL, 0);
     ad_metrics_declare(m, "assetd_cutout_workers", AD_METRIC_GAUGE, "Cut-out workers.", NULL, 0);
@@ -31,8 +32,8 @@ void ad_api_metrics_declare(ad_metrics *m)
     ad_metrics_declare(m, "assetd_cutout_cache_total", AD_METRIC_COUNTER,
                        "Cut-out cache lookups, by result (hit, miss).", NULL, 0);
     ad_metrics_declare(m, "assetd_cutout_mask_total", AD_METRIC_COUNTER,
-                       "Masks of asset cut-outs by result: stored (no model pass), computed, damaged (dropped).",
-                       NULL, 0);
+                       "Masks of asset cut-outs by result: stored (no model pass), computed, damaged (dropped).", NULL,
+                       0);
     ad_metrics_declare(m, "assetd_mask_store_masks", AD_METRIC_GAUGE,
                        "Masks kept in the store (all instances' on a shared store).", NULL, 0);
     ad_metrics_declare(m, "assetd_mask_store_bytes", AD_METRIC_GAUGE,

@@ -26,7 +26,8 @@ typedef struct {
 
 /* Wall time of each stage of one run, in ms. */
 typedef struct {
-    double mask; /* reading a stored mask (the caller's, api/masks.c); 0 when computed */
+    double mask;       /* reading a stored mask (the caller's, api/masks.c); 0 when computed */
+    double mask_write; /* keeping a computed mask (the caller's); 0 when stored or not kept */
     double decode, resize, infer;
     double compose; /* quantise + scaler set-up; the per-row compose runs inside encode */
     double encode, total;

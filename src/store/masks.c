@@ -52,8 +52,8 @@ static ad_status put_mask_fn(ad_store_tx *tx, const void *a, const void *pin, co
     return rc;
 }
 
-ad_status ad_store_put_mask(ad_store *s, const char *key, const char *source, const ad_blob_pin *pin,
-                            int64_t max_bytes, int *stored, ad_err *err)
+ad_status ad_store_put_mask(ad_store *s, const char *key, const char *source, const ad_blob_pin *pin, int64_t max_bytes,
+                            int *stored, ad_err *err)
 {
     *stored = 0;
     if (!key_ok(key, err) || !ad_st_sha_ok(source, err) || !ad_st_sha_ok(pin->sha256, err))

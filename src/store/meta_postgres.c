@@ -1080,8 +1080,7 @@ static ad_status pg_put_mask(ad_meta_tx *base, const ad_mask_row *m, int64_t max
         return rc;
     *inserted = 1;
     const char *q[] = {b};
-    if ((rc = run(c, err, NULL, NULL, "UPDATE mask_usage SET count=count+1, bytes=bytes+$1 WHERE id=1", 1, q)) !=
-        AD_OK)
+    if ((rc = run(c, err, NULL, NULL, "UPDATE mask_usage SET count=count+1, bytes=bytes+$1 WHERE id=1", 1, q)) != AD_OK)
         return rc;
     /* over the bound: the least recently used go, a few per insert (each
      * insert adds one mask, so a few keep the total at the bound); rows

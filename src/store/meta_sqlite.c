@@ -1210,10 +1210,11 @@ static ad_status sq_put_mask(ad_meta_tx *base, const ad_mask_row *m, int64_t max
     conn_t *c = ((sq_tx *)base)->c;
     int changes = 0;
     *inserted = 0;
-    ad_status rc = exec_sql(c, err, &changes,
-                            "INSERT INTO masks(key, source_sha256, mask_sha256, bytes, used_ms) VALUES(?1, ?2, ?3, ?4, ?5)"
-                            " ON CONFLICT(key) DO NOTHING",
-                            "tttii", m->key, m->source_sha256, m->mask_sha256, m->bytes, m->used_ms);
+    ad_status rc =
+        exec_sql(c, err, &changes,
+                 "INSERT INTO masks(key, source_sha256, mask_sha256, bytes, used_ms) VALUES(?1, ?2, ?3, ?4, ?5)"
+                 " ON CONFLICT(key) DO NOTHING",
+                 "tttii", m->key, m->source_sha256, m->mask_sha256, m->bytes, m->used_ms);
     if (rc != AD_OK || changes == 0)
         return rc;
     *inserted = 1;
@@ -1224,11 +1225,12 @@ static ad_status sq_put_mask(ad_meta_tx *base, const ad_mask_row *m, int64_t max
      * insert adds one mask, so a few keep the total at the bound) */
     for (int i = 0; rc == AD_OK && max_bytes > 0 && i < 16; i++) {
         int64_t count, bytes;
-        if ((rc = base->meta->ops->mask_usage(base->meta, base, &count, &bytes, err)) != AD_OK || bytes <= max_bytes || count <= 1)
+        if ((rc = base->meta->ops->mask_usage(base->meta, base, &count, &bytes, err)) != AD_OK || bytes <= max_bytes ||
+            count <= 1)
             break;
-        rc = drop_mask_rows(c,
-                            "SELECT key, mask_sha256, bytes FROM masks WHERE key <> ?1 ORDER BY used_ms, key LIMIT 1",
-                            m->key, dropped, ctx, err);
+        rc =
+            drop_mask_rows(c, "SELECT key, mask_sha256, bytes FROM masks WHERE key <> ?1 ORDER BY used_ms, key LIMIT 1",
+                           m->key, dropped, ctx, err);
     }
     return rc;
 }

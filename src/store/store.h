@@ -180,8 +180,8 @@ ad_status ad_store_get_mask(ad_store *s, const char *key, char mask_sha[65], ad_
  * source any more (its masks must not outlive it): then, as on failure,
  * the blob becomes collectable. Masks beyond max_bytes in all (0: no
  * bound) go, least recently used first. */
-ad_status ad_store_put_mask(ad_store *s, const char *key, const char *source, const ad_blob_pin *pin,
-                            int64_t max_bytes, int *stored, ad_err *err);
+ad_status ad_store_put_mask(ad_store *s, const char *key, const char *source, const ad_blob_pin *pin, int64_t max_bytes,
+                            int *stored, ad_err *err);
 /* Forget key's mask (it was found damaged): the row goes, and mask_sha's
  * bytes at once unless something else refers to them. */
 ad_status ad_store_drop_mask(ad_store *s, const char *key, const char *mask_sha, ad_err *err);

@@ -152,8 +152,10 @@ TEST(metadata_parts_conform)
          * blobs referenced, bytes counted, least recently used out first
          * over the bound, dropped by key or by source */
         ad_mask_row m1 = {.key = SHA_A, .source_sha256 = SHA_B, .mask_sha256 = MASK_1, .bytes = 100, .used_ms = now};
-        ad_mask_row m2 = {.key = SHA_B, .source_sha256 = SHA_B, .mask_sha256 = MASK_2, .bytes = 100, .used_ms = now + 1};
-        ad_mask_row m3 = {.key = KEY_3, .source_sha256 = SHA_A, .mask_sha256 = MASK_3, .bytes = 100, .used_ms = now + 2};
+        ad_mask_row m2 = {
+            .key = SHA_B, .source_sha256 = SHA_B, .mask_sha256 = MASK_2, .bytes = 100, .used_ms = now + 1};
+        ad_mask_row m3 = {
+            .key = KEY_3, .source_sha256 = SHA_A, .mask_sha256 = MASK_3, .bytes = 100, .used_ms = now + 2};
         int inserted = 0;
         int64_t count = -1, bytes = -1;
         char got_sha[65];
