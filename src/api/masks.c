@@ -47,7 +47,7 @@ ad_status ad_masks_load(ad_api *api, const char *key, int preset, ad_cutout_mask
     memset(mask, 0, sizeof *mask);
     if (api->cfg.mask_store_bytes <= 0 || side <= 0)
         return AD_ENOTFOUND;
-    ad_status st = ad_store_get_mask(s, key, sha, &err);
+    ad_status st = ad_store_get_derived(s, key, sha, &err);
     if (st != AD_OK) {
         if (st != AD_ENOTFOUND)
             ad_log(AD_LOG_WARN, "masks", "lookup failed (computing instead): %s", err.msg);
@@ -73,7 +73,7 @@ ad_status ad_masks_load(ad_api *api, const char *key, int preset, ad_cutout_mask
         ad_log(AD_LOG_WARN, "masks", "mask %s dropped: %s", sha, err.msg);
         ad_masks_count(api, "damaged");
         ad_err e2 = AD_ERR_INIT;
-        ad_store_drop_mask(s, key, sha, &e2);
+        ad_store_drop_derived(s, key, sha, &e2);
     } else {
         ad_log(AD_LOG_WARN, "masks", "mask %s unreadable (computing instead): %s", sha, err.msg);
     }
@@ -94,7 +94,8 @@ void ad_masks_keep(ad_api *api, const char *key, const char *source_sha256, cons
         st = ad_store_put_blob(api->cfg.store, blob, len, &pin, &err);
     free(blob);
     if (st == AD_OK)
-        st = ad_store_put_mask(api->cfg.store, key, source_sha256, &pin, api->cfg.mask_store_bytes, &stored, &err);
+        st = ad_store_put_derived(api->cfg.store, "mask", key, source_sha256, &pin, api->cfg.mask_store_bytes, &stored,
+                                  &err);
     if (st != AD_OK)
         ad_log(AD_LOG_WARN, "masks", "mask not stored (the next cut-out computes it again): %s", err.msg);
 }

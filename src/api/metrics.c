@@ -88,7 +88,7 @@ ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_ar
             ad_metrics_set(m, "assetd_jobs", status[i], (double)jobs[i]);
     }
     int64_t masks, mask_bytes;
-    if (ad_store_mask_usage(api->cfg.store, &masks, &mask_bytes, &err) == AD_OK) {
+    if (ad_store_derived_usage(api->cfg.store, "mask", &masks, &mask_bytes, &err) == AD_OK) {
         ad_metrics_set(m, "assetd_mask_store_masks", "", (double)masks);
         ad_metrics_set(m, "assetd_mask_store_bytes", "", (double)mask_bytes);
     }

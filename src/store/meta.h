@@ -91,20 +91,22 @@ typedef struct {
     /* up to max blobs whose GC is due, into shas */
     ad_status (*gc_due)(ad_meta *m, int64_t now_ms, int max, char (*shas)[65], int *n, ad_err *err);
 
-    /* stored masks. get_mask: AD_ENOTFOUND when key has none; marks the
-     * mask used at now_ms (written at most once a minute). put_mask: the
-     * row unless key has one (*inserted 0; the caller drops its blob), its
-     * bytes added to the masks' total, then the least recently used others
-     * removed while the total exceeds max_bytes (0: no bound). drop_masks:
-     * the mask of key, or (key NULL) every mask made from source. Removed
-     * masks' blobs go to dropped. mask_usage: how many and their bytes,
-     * from a counter (no scan). */
-    ad_status (*get_mask)(ad_meta *m, const char *key, int64_t now_ms, char mask_sha[65], ad_err *err);
-    ad_status (*put_mask)(ad_meta_tx *tx, const ad_mask_row *row, int64_t max_bytes, int *inserted,
-                          ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
-    ad_status (*drop_masks)(ad_meta_tx *tx, const char *key, const char *source, ad_meta_dropped_fn dropped, void *ctx,
-                            ad_err *err);
-    ad_status (*mask_usage)(ad_meta *m, ad_meta_tx *tx, int64_t *count, int64_t *bytes, ad_err *err);
+    /* derived blobs (masks, delivery variants). get_derived: AD_ENOTFOUND
+     * when key has none; marks it used at now_ms (written at most once a
+     * minute). put_derived: the row unless key has one (*inserted 0; the
+     * caller drops its blob), its bytes added to its kind's total, then the
+     * least recently used others of the kind removed while that total
+     * exceeds max_bytes (0: no bound). drop_derived: the row of key, or
+     * (key NULL) every one made from source. Removed rows' blobs go to
+     * dropped. derived_usage: how many of a kind and their bytes, from a
+     * counter (no scan). */
+    ad_status (*get_derived)(ad_meta *m, const char *key, int64_t now_ms, char blob_sha[65], ad_err *err);
+    ad_status (*put_derived)(ad_meta_tx *tx, const ad_derived_row *row, int64_t max_bytes, int *inserted,
+                             ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
+    ad_status (*drop_derived)(ad_meta_tx *tx, const char *key, const char *source, ad_meta_dropped_fn dropped,
+                              void *ctx, ad_err *err);
+    ad_status (*derived_usage)(ad_meta *m, ad_meta_tx *tx, const char *kind, int64_t *count, int64_t *bytes,
+                               ad_err *err);
 
     /* jobs: kind + payload; claimed under a lease */
     ad_status (*insert_job)(ad_meta_tx *tx, const char *id, const char *kind, const char *payload, ad_err *err);

@@ -56,16 +56,15 @@ static const char *const migrations[] = {
     /* 2: a delete finds the asset's children by index (their lineage is
      * set to null) */
     "CREATE INDEX assets_source ON assets(source_asset_id);",
-    /* 3: stored masks (one model pass per image, fleet-wide): a row per
-     * (source, model, preset) key naming the mask's blob; their count and
-     * bytes in one row, so that neither a bound check nor a scrape scans */
-    "CREATE TABLE masks(key TEXT PRIMARY KEY, source_sha256 TEXT NOT NULL, mask_sha256 TEXT NOT NULL,"
-    " bytes BIGINT NOT NULL, used_ms BIGINT NOT NULL);"
-    "CREATE INDEX masks_source ON masks(source_sha256);"
-    "CREATE INDEX masks_blob ON masks(mask_sha256);"
-    "CREATE INDEX masks_used ON masks(used_ms);"
-    "CREATE TABLE mask_usage(id INTEGER PRIMARY KEY CHECK (id = 1), count BIGINT NOT NULL, bytes BIGINT NOT NULL);"
-    "INSERT INTO mask_usage VALUES(1, 0, 0);",
+    /* 3: derived blobs (stored masks, delivery variants): a row per key
+     * naming the derived blob and its source; each kind's count and bytes
+     * in a row of its own, so that neither a bound check nor a scrape scans */
+    "CREATE TABLE derived(key TEXT PRIMARY KEY, kind TEXT NOT NULL, source_sha256 TEXT NOT NULL,"
+    " blob_sha256 TEXT NOT NULL, bytes BIGINT NOT NULL, used_ms BIGINT NOT NULL);"
+    "CREATE INDEX derived_source ON derived(source_sha256);"
+    "CREATE INDEX derived_blob ON derived(blob_sha256);"
+    "CREATE INDEX derived_used ON derived(kind, used_ms);"
+    "CREATE TABLE derived_usage(kind TEXT PRIMARY KEY, count BIGINT NOT NULL, bytes BIGINT NOT NULL);",
 };
 #define NMIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -637,7 +636,7 @@ static ad_status pg_blob_refs(ad_meta *base, ad_meta_tx *tx, const char *sha, in
     if (rc != AD_OK || (rc = run(c, err, &r, NULL,
                                  "SELECT (SELECT count(*) FROM assets WHERE sha256=$1) +"
                                  " (SELECT count(*) FROM conversions WHERE sha256=$1) +"
-                                 " (SELECT count(*) FROM masks WHERE mask_sha256=$1) +"
+                                 " (SELECT count(*) FROM derived WHERE blob_sha256=$1) +"
                                  " (SELECT count(*) FROM blob_pins WHERE sha256=$1 AND"
                                  "  (expires_ms = 0 OR expires_ms > $2))",
                                  2, p)) != AD_OK)
@@ -987,124 +986,126 @@ ad_status ad_meta_postgres_migrate(const char *url, ad_err *err)
     return rc;
 }
 
-/* ------------------------------------------------------------ stored masks */
+/* ---------------------------------------------------------- derived blobs */
 
-/* a mask's last use is written at most this often (reads stay reads) */
-#define MASK_TOUCH_MS 60000
+/* a derived blob's last use is written at most this often (reads stay reads) */
+#define DERIVED_TOUCH_MS 60000
 
-static ad_status pg_get_mask(ad_meta *base, const char *key, int64_t now, char mask_sha[65], ad_err *err)
+static ad_status pg_get_derived(ad_meta *base, const char *key, int64_t now, char blob_sha[65], ad_err *err)
 {
     pgc *c;
     PGresult *r;
     const char *p[] = {key};
     ad_status rc = conn((pg_meta *)base, &c, err);
     if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT mask_sha256, used_ms FROM masks WHERE key=$1", 1, p)) != AD_OK)
+        (rc = run(c, err, &r, NULL, "SELECT blob_sha256, used_ms FROM derived WHERE key=$1", 1, p)) != AD_OK)
         return rc;
     if (PQntuples(r) == 0) {
         PQclear(r);
-        return ad_err_set(err, AD_ENOTFOUND, "no stored mask");
+        return ad_err_set(err, AD_ENOTFOUND, "no such derived blob");
     }
-    copy_col(r, 0, 0, mask_sha, 65);
+    copy_col(r, 0, 0, blob_sha, 65);
     int64_t used = atoll(PQgetvalue(r, 0, 1));
     PQclear(r);
-    if (now - used > MASK_TOUCH_MS) {
+    if (now - used > DERIVED_TOUCH_MS) {
         char t[24];
         i64(t, now);
         const char *q[] = {key, t};
-        ad_err e2 = AD_ERR_INIT; /* a missed touch only ages the mask sooner */
-        run(c, &e2, NULL, NULL, "UPDATE masks SET used_ms=$2 WHERE key=$1", 2, q);
+        ad_err e2 = AD_ERR_INIT; /* a missed touch only ages it sooner */
+        run(c, &e2, NULL, NULL, "UPDATE derived SET used_ms=$2 WHERE key=$1", 2, q);
     }
     return AD_OK;
 }
 
-/* Run a DELETE ... RETURNING mask_sha256, bytes: the rows' bytes off the
- * total, their blobs to dropped. */
-static ad_status drop_mask_rows(pgc *c, const char *sql, const char *arg, ad_meta_dropped_fn dropped, void *ctx,
-                                ad_err *err)
+/* Run a DELETE ... RETURNING kind, blob_sha256, bytes: the rows' bytes off
+ * their kind's total, their blobs to dropped. */
+static ad_status drop_derived_rows(pgc *c, const char *sql, int n, const char *const *p, ad_meta_dropped_fn dropped,
+                                   void *ctx, ad_err *err)
 {
     PGresult *r;
-    const char *p[] = {arg};
-    ad_status rc = run(c, err, &r, NULL, sql, 1, p);
+    ad_status rc = run(c, err, &r, NULL, sql, n, p);
     if (rc != AD_OK)
         return rc;
-    int n = PQntuples(r);
-    int64_t bytes = 0;
-    for (int i = 0; i < n; i++) {
-        bytes += atoll(PQgetvalue(r, i, 1));
-        if (dropped)
-            dropped(ctx, PQgetvalue(r, i, 0));
+    for (int i = 0; rc == AD_OK && i < PQntuples(r); i++) {
+        const char *q[] = {PQgetvalue(r, i, 0), PQgetvalue(r, i, 2)};
+        rc = run(c, err, NULL, NULL, "UPDATE derived_usage SET count=count-1, bytes=bytes-$2 WHERE kind=$1", 2, q);
+        if (rc == AD_OK && dropped)
+            dropped(ctx, PQgetvalue(r, i, 1));
     }
     PQclear(r);
-    if (n == 0)
-        return AD_OK;
-    char nb[24], bb[24];
-    i64(nb, n);
-    i64(bb, bytes);
-    const char *q[] = {nb, bb};
-    return run(c, err, NULL, NULL, "UPDATE mask_usage SET count=count-$1, bytes=bytes-$2 WHERE id=1", 2, q);
+    return rc;
 }
 
-static ad_status pg_mask_usage(ad_meta *base, ad_meta_tx *tx, int64_t *count, int64_t *bytes, ad_err *err)
+static ad_status pg_derived_usage(ad_meta *base, ad_meta_tx *tx, const char *kind, int64_t *count, int64_t *bytes,
+                                  ad_err *err)
 {
     pgc *c;
     PGresult *r;
+    const char *p[] = {kind};
+    *count = *bytes = 0;
     ad_status rc = read_conn(base, tx, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL, "SELECT count, bytes FROM mask_usage WHERE id=1", 0, NULL)) != AD_OK)
+    if (rc != AD_OK ||
+        (rc = run(c, err, &r, NULL, "SELECT count, bytes FROM derived_usage WHERE kind=$1", 1, p)) != AD_OK)
         return rc;
     if (PQntuples(r) == 1) {
         *count = atoll(PQgetvalue(r, 0, 0));
         *bytes = atoll(PQgetvalue(r, 0, 1));
-    } else {
-        rc = ad_err_set(err, AD_EBACKEND, "postgres: mask_usage has no row");
     }
     PQclear(r);
-    return rc;
+    return AD_OK;
 }
 
-static ad_status pg_put_mask(ad_meta_tx *base, const ad_mask_row *m, int64_t max_bytes, int *inserted,
-                             ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
+static ad_status pg_put_derived(ad_meta_tx *base, const ad_derived_row *d, int64_t max_bytes, int *inserted,
+                                ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
 {
     pgc *c = ((pg_tx *)base)->c;
     char b[24], u[24];
     int changes = 0;
-    i64(b, m->bytes);
-    i64(u, m->used_ms);
-    const char *p[] = {m->key, m->source_sha256, m->mask_sha256, b, u};
+    i64(b, d->bytes);
+    i64(u, d->used_ms);
+    const char *p[] = {d->key, d->kind, d->source_sha256, d->blob_sha256, b, u};
     *inserted = 0;
     ad_status rc = run(c, err, NULL, &changes,
-                       "INSERT INTO masks(key, source_sha256, mask_sha256, bytes, used_ms) VALUES($1, $2, $3, $4, $5)"
-                       " ON CONFLICT(key) DO NOTHING",
-                       5, p);
+                       "INSERT INTO derived(key, kind, source_sha256, blob_sha256, bytes, used_ms)"
+                       " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(key) DO NOTHING",
+                       6, p);
     if (rc != AD_OK || changes == 0)
         return rc;
     *inserted = 1;
-    const char *q[] = {b};
-    if ((rc = run(c, err, NULL, NULL, "UPDATE mask_usage SET count=count+1, bytes=bytes+$1 WHERE id=1", 1, q)) != AD_OK)
+    const char *q[] = {d->kind, b};
+    if ((rc = run(c, err, NULL, NULL,
+                  "INSERT INTO derived_usage(kind, count, bytes) VALUES($1, 1, $2)"
+                  " ON CONFLICT(kind) DO UPDATE SET count=derived_usage.count+1,"
+                  " bytes=derived_usage.bytes+excluded.bytes",
+                  2, q)) != AD_OK)
         return rc;
     /* over the bound: the least recently used go, a few per insert (each
-     * insert adds one mask, so a few keep the total at the bound); rows
-     * another instance is evicting are skipped, not waited for */
+     * insert adds one, so a few keep the total at the bound); rows another
+     * instance is evicting are skipped, not waited for */
     for (int i = 0; rc == AD_OK && max_bytes > 0 && i < 16; i++) {
         int64_t count, bytes;
-        if ((rc = pg_mask_usage(base->meta, base, &count, &bytes, err)) != AD_OK || bytes <= max_bytes || count <= 1)
+        if ((rc = pg_derived_usage(base->meta, base, d->kind, &count, &bytes, err)) != AD_OK || bytes <= max_bytes ||
+            count <= 1)
             break;
-        rc = drop_mask_rows(c,
-                            "DELETE FROM masks WHERE key IN (SELECT key FROM masks WHERE key <> $1"
-                            " ORDER BY used_ms, key LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING mask_sha256, bytes",
-                            m->key, dropped, ctx, err);
+        const char *e[] = {d->key, d->kind};
+        rc = drop_derived_rows(c,
+                               "DELETE FROM derived WHERE key IN (SELECT key FROM derived WHERE kind=$2 AND key <> $1"
+                               " ORDER BY used_ms, key LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                               " RETURNING kind, blob_sha256, bytes",
+                               2, e, dropped, ctx, err);
     }
     return rc;
 }
 
-static ad_status pg_drop_masks(ad_meta_tx *base, const char *key, const char *source, ad_meta_dropped_fn dropped,
-                               void *ctx, ad_err *err)
+static ad_status pg_drop_derived(ad_meta_tx *base, const char *key, const char *source, ad_meta_dropped_fn dropped,
+                                 void *ctx, ad_err *err)
 {
     pgc *c = ((pg_tx *)base)->c;
-    return key ? drop_mask_rows(c, "DELETE FROM masks WHERE key=$1 RETURNING mask_sha256, bytes", key, dropped, ctx,
-                                err)
-               : drop_mask_rows(c, "DELETE FROM masks WHERE source_sha256=$1 RETURNING mask_sha256, bytes", source,
-                                dropped, ctx, err);
+    const char *p[] = {key ? key : source};
+    return drop_derived_rows(c,
+                             key ? "DELETE FROM derived WHERE key=$1 RETURNING kind, blob_sha256, bytes"
+                                 : "DELETE FROM derived WHERE source_sha256=$1 RETURNING kind, blob_sha256, bytes",
+                             1, p, dropped, ctx, err);
 }
 
 const ad_meta_ops ad_meta_postgres_ops = {
@@ -1142,10 +1143,10 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .gc_enqueue = pg_gc_enqueue,
     .gc_dequeue = pg_gc_dequeue,
     .gc_due = pg_gc_due,
-    .get_mask = pg_get_mask,
-    .put_mask = pg_put_mask,
-    .drop_masks = pg_drop_masks,
-    .mask_usage = pg_mask_usage,
+    .get_derived = pg_get_derived,
+    .put_derived = pg_put_derived,
+    .drop_derived = pg_drop_derived,
+    .derived_usage = pg_derived_usage,
     .insert_job = pg_insert_job,
     .get_job = pg_get_job,
     .claim_job = pg_claim_job,

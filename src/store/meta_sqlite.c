@@ -88,19 +88,18 @@ static const char schema_v3_keys[] = "ALTER TABLE api_keys ADD COLUMN id TEXT;"
  * their source_asset_id to null). */
 static const char schema_v4_lineage[] = "CREATE INDEX IF NOT EXISTS assets_source ON assets(source_asset_id);";
 
-/* Version 5: stored masks (one model pass per image): a row per (source,
- * model, preset) key naming the mask's blob, found by source when the
- * source goes, by blob for its references, by last use for eviction; and
- * their count and bytes in one row, so that neither a bound check nor a
- * scrape scans them. */
-static const char schema_v5_masks[] =
-    "CREATE TABLE masks(key TEXT PRIMARY KEY, source_sha256 TEXT NOT NULL, mask_sha256 TEXT NOT NULL,"
-    " bytes INTEGER NOT NULL, used_ms INTEGER NOT NULL);"
-    "CREATE INDEX masks_source ON masks(source_sha256);"
-    "CREATE INDEX masks_blob ON masks(mask_sha256);"
-    "CREATE INDEX masks_used ON masks(used_ms);"
-    "CREATE TABLE mask_usage(id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, bytes INTEGER NOT NULL);"
-    "INSERT INTO mask_usage VALUES(1, 0, 0);";
+/* Version 5: derived blobs (stored masks, delivery variants): a row per
+ * key naming the derived blob and the source it was made from, found by
+ * source when the source goes, by blob for its references, by kind and
+ * last use for eviction; and each kind's count and bytes in a row of its
+ * own, so that neither a bound check nor a scrape scans them. */
+static const char schema_v5_derived[] =
+    "CREATE TABLE derived(key TEXT PRIMARY KEY, kind TEXT NOT NULL, source_sha256 TEXT NOT NULL,"
+    " blob_sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, used_ms INTEGER NOT NULL);"
+    "CREATE INDEX derived_source ON derived(source_sha256);"
+    "CREATE INDEX derived_blob ON derived(blob_sha256);"
+    "CREATE INDEX derived_used ON derived(kind, used_ms);"
+    "CREATE TABLE derived_usage(kind TEXT PRIMARY KEY, count INTEGER NOT NULL, bytes INTEGER NOT NULL);";
 
 /* Version 1 (before jobs had kinds and payloads) kept bg_remove's save in
  * columns of jobs; its rows become payloads in the format api/save.c reads,
@@ -725,7 +724,7 @@ static ad_status sq_blob_refs(ad_meta *base, ad_meta_tx *tx, const char *sha, in
     if (rc != AD_OK || (rc = prep(c, &st, err,
                                   "SELECT (SELECT count(*) FROM assets WHERE sha256=?1) +"
                                   " (SELECT count(*) FROM conversions WHERE sha256=?1) +"
-                                  " (SELECT count(*) FROM masks WHERE mask_sha256=?1) +"
+                                  " (SELECT count(*) FROM derived WHERE blob_sha256=?1) +"
                                   " (SELECT count(*) FROM blob_pins WHERE sha256=?1 AND"
                                   "  (expires_ms = 0 OR expires_ms > ?2))",
                                   "ti", sha, now)) != AD_OK)
@@ -1027,10 +1026,10 @@ static ad_status migrate(conn_t *c, ad_err *err)
         }
         version = 4;
     }
-    if (version == 4) { /* stored masks */
-        if (sqlite3_exec(c->db, schema_v5_masks, NULL, NULL, NULL) != SQLITE_OK ||
+    if (version == 4) { /* derived blobs */
+        if (sqlite3_exec(c->db, schema_v5_derived, NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(c->db, "PRAGMA user_version=5", NULL, NULL, NULL) != SQLITE_OK)
-            rc = db_fail(c->db, err, "migrate masks");
+            rc = db_fail(c->db, err, "migrate derived blobs");
         goto out;
     }
     if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name='png_sha256'", -1, &st, NULL) ==
@@ -1046,7 +1045,7 @@ static ad_status migrate(conn_t *c, ad_err *err)
     if (sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
         (has_v1_jobs && sqlite3_exec(c->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
         sqlite3_exec(c->db, schema_v4_lineage, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(c->db, schema_v5_masks, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, schema_v5_derived, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(c->db, "PRAGMA user_version=5", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_fail(c->db, err, "schema");
 out:
@@ -1135,46 +1134,47 @@ fail:
     return rc;
 }
 
-/* ------------------------------------------------------------ stored masks */
+/* ---------------------------------------------------------- derived blobs */
 
-/* a mask's last use is written at most this often (reads stay reads) */
-#define MASK_TOUCH_MS 60000
+/* a derived blob's last use is written at most this often (reads stay reads) */
+#define DERIVED_TOUCH_MS 60000
 
-static ad_status sq_get_mask(ad_meta *base, const char *key, int64_t now, char mask_sha[65], ad_err *err)
+static ad_status sq_get_derived(ad_meta *base, const char *key, int64_t now, char blob_sha[65], ad_err *err)
 {
     conn_t *c;
     sqlite3_stmt *st;
     int64_t used = 0;
     ad_status rc = conn((sq_meta *)base, &c, err);
     if (rc != AD_OK ||
-        (rc = prep(c, &st, err, "SELECT mask_sha256, used_ms FROM masks WHERE key=?1", "t", key)) != AD_OK)
+        (rc = prep(c, &st, err, "SELECT blob_sha256, used_ms FROM derived WHERE key=?1", "t", key)) != AD_OK)
         return rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        copy_col(st, 0, mask_sha, 65);
+        copy_col(st, 0, blob_sha, 65);
         used = sqlite3_column_int64(st, 1);
     } else {
-        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "no stored mask") : db_fail(c->db, err, "get mask");
+        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "no such derived blob")
+                              : db_fail(c->db, err, "get derived");
     }
     done(c, st);
-    if (rc == AD_OK && now - used > MASK_TOUCH_MS) {
-        ad_err e2 = AD_ERR_INIT; /* a missed touch only ages the mask sooner */
-        exec_sql(c, &e2, NULL, "UPDATE masks SET used_ms=?2 WHERE key=?1", "ti", key, now);
+    if (rc == AD_OK && now - used > DERIVED_TOUCH_MS) {
+        ad_err e2 = AD_ERR_INIT; /* a missed touch only ages it sooner */
+        exec_sql(c, &e2, NULL, "UPDATE derived SET used_ms=?2 WHERE key=?1", "ti", key, now);
     }
     return rc;
 }
 
-/* Remove the rows a SELECT of (key, mask_sha256, bytes) finds, their bytes
- * off the total, their blobs to dropped. */
-static ad_status drop_mask_rows(conn_t *c, const char *sql, const char *arg, ad_meta_dropped_fn dropped, void *ctx,
-                                ad_err *err)
+/* Remove the rows a SELECT of (key, kind, blob_sha256, bytes) finds, their
+ * bytes off their kind's total, their blobs to dropped. */
+static ad_status drop_derived_rows(conn_t *c, const char *sql, const char *arg, const char *arg2,
+                                   ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
 {
     sqlite3_stmt *st;
-    ad_status rc = prep(c, &st, err, sql, "t", arg);
+    ad_status rc = prep(c, &st, err, sql, arg2 ? "tt" : "t", arg, arg2);
     if (rc != AD_OK)
         return rc;
     struct row {
-        char key[65], sha[65];
+        char key[65], kind[16], sha[65];
         int64_t bytes;
     } *v = NULL;
     int n = 0, r;
@@ -1186,17 +1186,18 @@ static ad_status drop_mask_rows(conn_t *c, const char *sql, const char *arg, ad_
         }
         v = g;
         copy_col(st, 0, v[n].key, sizeof v[n].key);
-        copy_col(st, 1, v[n].sha, sizeof v[n].sha);
-        v[n++].bytes = sqlite3_column_int64(st, 2);
+        copy_col(st, 1, v[n].kind, sizeof v[n].kind);
+        copy_col(st, 2, v[n].sha, sizeof v[n].sha);
+        v[n++].bytes = sqlite3_column_int64(st, 3);
     }
     if (rc == AD_OK && r != SQLITE_DONE)
-        rc = db_fail(c->db, err, "masks");
+        rc = db_fail(c->db, err, "derived");
     done(c, st);
     for (int i = 0; rc == AD_OK && i < n; i++) {
-        rc = exec_sql(c, err, NULL, "DELETE FROM masks WHERE key=?1", "t", v[i].key);
+        rc = exec_sql(c, err, NULL, "DELETE FROM derived WHERE key=?1", "t", v[i].key);
         if (rc == AD_OK)
-            rc = exec_sql(c, err, NULL, "UPDATE mask_usage SET count=count-1, bytes=bytes-?1 WHERE id=1", "i",
-                          v[i].bytes);
+            rc = exec_sql(c, err, NULL, "UPDATE derived_usage SET count=count-1, bytes=bytes-?2 WHERE kind=?1", "ti",
+                          v[i].kind, v[i].bytes);
         if (rc == AD_OK && dropped)
             dropped(ctx, v[i].sha);
     }
@@ -1204,61 +1205,68 @@ static ad_status drop_mask_rows(conn_t *c, const char *sql, const char *arg, ad_
     return rc;
 }
 
-static ad_status sq_put_mask(ad_meta_tx *base, const ad_mask_row *m, int64_t max_bytes, int *inserted,
-                             ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
+static ad_status sq_derived_usage(ad_meta *base, ad_meta_tx *tx, const char *kind, int64_t *count, int64_t *bytes,
+                                  ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *count = *bytes = 0;
+    ad_status rc = read_conn(base, tx, &c, err);
+    if (rc != AD_OK ||
+        (rc = prep(c, &st, err, "SELECT count, bytes FROM derived_usage WHERE kind=?1", "t", kind)) != AD_OK)
+        return rc;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *count = sqlite3_column_int64(st, 0);
+        *bytes = sqlite3_column_int64(st, 1);
+    } else if (r != SQLITE_DONE) {
+        rc = db_fail(c->db, err, "derived usage");
+    }
+    done(c, st);
+    return rc;
+}
+
+static ad_status sq_put_derived(ad_meta_tx *base, const ad_derived_row *d, int64_t max_bytes, int *inserted,
+                                ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
 {
     conn_t *c = ((sq_tx *)base)->c;
     int changes = 0;
     *inserted = 0;
-    ad_status rc =
-        exec_sql(c, err, &changes,
-                 "INSERT INTO masks(key, source_sha256, mask_sha256, bytes, used_ms) VALUES(?1, ?2, ?3, ?4, ?5)"
-                 " ON CONFLICT(key) DO NOTHING",
-                 "tttii", m->key, m->source_sha256, m->mask_sha256, m->bytes, m->used_ms);
+    ad_status rc = exec_sql(c, err, &changes,
+                            "INSERT INTO derived(key, kind, source_sha256, blob_sha256, bytes, used_ms)"
+                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(key) DO NOTHING",
+                            "ttttii", d->key, d->kind, d->source_sha256, d->blob_sha256, d->bytes, d->used_ms);
     if (rc != AD_OK || changes == 0)
         return rc;
     *inserted = 1;
-    if ((rc = exec_sql(c, err, NULL, "UPDATE mask_usage SET count=count+1, bytes=bytes+?1 WHERE id=1", "i",
-                       m->bytes)) != AD_OK)
+    if ((rc = exec_sql(c, err, NULL,
+                       "INSERT INTO derived_usage(kind, count, bytes) VALUES(?1, 1, ?2)"
+                       " ON CONFLICT(kind) DO UPDATE SET count=count+1, bytes=bytes+excluded.bytes",
+                       "ti", d->kind, d->bytes)) != AD_OK)
         return rc;
     /* over the bound: the least recently used go, a few per insert (each
-     * insert adds one mask, so a few keep the total at the bound) */
+     * insert adds one, so a few keep the total at the bound) */
     for (int i = 0; rc == AD_OK && max_bytes > 0 && i < 16; i++) {
         int64_t count, bytes;
-        if ((rc = base->meta->ops->mask_usage(base->meta, base, &count, &bytes, err)) != AD_OK || bytes <= max_bytes ||
+        if ((rc = sq_derived_usage(base->meta, base, d->kind, &count, &bytes, err)) != AD_OK || bytes <= max_bytes ||
             count <= 1)
             break;
-        rc =
-            drop_mask_rows(c, "SELECT key, mask_sha256, bytes FROM masks WHERE key <> ?1 ORDER BY used_ms, key LIMIT 1",
-                           m->key, dropped, ctx, err);
+        rc = drop_derived_rows(c,
+                               "SELECT key, kind, blob_sha256, bytes FROM derived WHERE kind=?2 AND key <> ?1"
+                               " ORDER BY used_ms, key LIMIT 1",
+                               d->key, d->kind, dropped, ctx, err);
     }
     return rc;
 }
 
-static ad_status sq_drop_masks(ad_meta_tx *base, const char *key, const char *source, ad_meta_dropped_fn dropped,
-                               void *ctx, ad_err *err)
+static ad_status sq_drop_derived(ad_meta_tx *base, const char *key, const char *source, ad_meta_dropped_fn dropped,
+                                 void *ctx, ad_err *err)
 {
     conn_t *c = ((sq_tx *)base)->c;
-    return key ? drop_mask_rows(c, "SELECT key, mask_sha256, bytes FROM masks WHERE key=?1", key, dropped, ctx, err)
-               : drop_mask_rows(c, "SELECT key, mask_sha256, bytes FROM masks WHERE source_sha256=?1", source, dropped,
-                                ctx, err);
-}
-
-static ad_status sq_mask_usage(ad_meta *base, ad_meta_tx *tx, int64_t *count, int64_t *bytes, ad_err *err)
-{
-    conn_t *c;
-    sqlite3_stmt *st;
-    ad_status rc = read_conn(base, tx, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT count, bytes FROM mask_usage WHERE id=1", NULL)) != AD_OK)
-        return rc;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *count = sqlite3_column_int64(st, 0);
-        *bytes = sqlite3_column_int64(st, 1);
-    } else {
-        rc = db_fail(c->db, err, "mask usage");
-    }
-    done(c, st);
-    return rc;
+    return key ? drop_derived_rows(c, "SELECT key, kind, blob_sha256, bytes FROM derived WHERE key=?1", key, NULL,
+                                   dropped, ctx, err)
+               : drop_derived_rows(c, "SELECT key, kind, blob_sha256, bytes FROM derived WHERE source_sha256=?1",
+                                   source, NULL, dropped, ctx, err);
 }
 
 const ad_meta_ops ad_meta_sqlite_ops = {
@@ -1296,10 +1304,10 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .gc_enqueue = sq_gc_enqueue,
     .gc_dequeue = sq_gc_dequeue,
     .gc_due = sq_gc_due,
-    .get_mask = sq_get_mask,
-    .put_mask = sq_put_mask,
-    .drop_masks = sq_drop_masks,
-    .mask_usage = sq_mask_usage,
+    .get_derived = sq_get_derived,
+    .put_derived = sq_put_derived,
+    .drop_derived = sq_drop_derived,
+    .derived_usage = sq_derived_usage,
     .insert_job = sq_insert_job,
     .get_job = sq_get_job,
     .claim_job = sq_claim_job,

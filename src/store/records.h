@@ -68,15 +68,18 @@ typedef struct {
     int64_t mtime_ms; /* when it was written, wall clock */
 } ad_blob_info;
 
-/* A stored mask (api/masks.c): the blob of the mask a model made for a
- * source blob; key names the source, model and preset (a hex SHA-256). */
+/* A derived blob (store/derived.c): made from a source blob, kept to be
+ * used again, found by key (a hex SHA-256 of what it was made from and
+ * how), gone with its source. Kinds: "mask" (api/masks.c: a model's mask),
+ * "variant" (api/delivery.c: a rendered delivery variant). */
 typedef struct {
     char key[65];
+    char kind[16];
     char source_sha256[65]; /* it goes when this blob goes */
-    char mask_sha256[65];   /* the mask's own blob */
-    int64_t bytes;          /* the mask blob's size */
+    char blob_sha256[65];   /* the derived bytes' own blob */
+    int64_t bytes;          /* the derived blob's size */
     int64_t used_ms;        /* last use, wall clock */
-} ad_mask_row;
+} ad_derived_row;
 
 /* An API key as listed: never the key, only what identifies it. */
 typedef struct {

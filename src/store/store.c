@@ -620,13 +620,14 @@ void ad_st_gc_one(ad_store *s, const char *sha, int64_t grace, int *removed)
             goto end;
         }
         ad_err_clear(&err);
-        /* masks made from these bytes go with them (their own blobs are
-         * queued here, in this transaction, so a crash cannot leak them) */
-        dropped_list masks = {0};
-        rc = m->drop_masks(tx, NULL, sha, remember, &masks, &err);
-        for (int i = 0; rc == AD_OK && i < masks.n; i++)
-            rc = m->gc_enqueue(tx, masks.v[i], now, &err);
-        free(masks.v);
+        /* what was derived from these bytes goes with them (the derived
+         * blobs are queued here, in this transaction, so a crash cannot
+         * leak them) */
+        dropped_list derived = {0};
+        rc = m->drop_derived(tx, NULL, sha, remember, &derived, &err);
+        for (int i = 0; rc == AD_OK && i < derived.n; i++)
+            rc = m->gc_enqueue(tx, derived.v[i], now, &err);
+        free(derived.v);
         if (rc != AD_OK)
             goto end;
         if (st == AD_OK && (st = s->blobs->ops->remove(s->blobs, sha, &err)) == AD_OK && removed)

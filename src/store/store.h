@@ -169,24 +169,26 @@ ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int
 /* How many jobs are in each ad_job_status (counts[AD_JOB_QUEUED], ...). */
 ad_status ad_store_count_jobs(ad_store *s, int64_t counts[4], ad_err *err);
 
-/* ---- stored masks (masks.c; what a mask is: api/masks.c) ------------- */
+/* ---- derived blobs (derived.c): masks, delivery variants ------------ */
 
-/* The blob of key's mask (key: a hex SHA-256), marking it used; AD_ENOTFOUND
- * when there is none. */
-ad_status ad_store_get_mask(ad_store *s, const char *key, char mask_sha[65], ad_err *err);
-/* Record pin's blob as key's mask, made from the blob source, in one
- * transaction that takes pin's reference; *stored = 1 when recorded, 0
- * when key has a mask already (another writer's won) or nothing refers to
- * source any more (its masks must not outlive it): then, as on failure,
- * the blob becomes collectable. Masks beyond max_bytes in all (0: no
- * bound) go, least recently used first. */
-ad_status ad_store_put_mask(ad_store *s, const char *key, const char *source, const ad_blob_pin *pin, int64_t max_bytes,
-                            int *stored, ad_err *err);
-/* Forget key's mask (it was found damaged): the row goes, and mask_sha's
- * bytes at once unless something else refers to them. */
-ad_status ad_store_drop_mask(ad_store *s, const char *key, const char *mask_sha, ad_err *err);
-/* How many masks are stored and their bytes (a counter, no scan). */
-ad_status ad_store_mask_usage(ad_store *s, int64_t *count, int64_t *bytes, ad_err *err);
+/* The blob derived under key (a hex SHA-256), marking it used;
+ * AD_ENOTFOUND when there is none. */
+ad_status ad_store_get_derived(ad_store *s, const char *key, char blob_sha[65], ad_err *err);
+/* Record pin's blob as the one of kind ("mask", "variant") derived under
+ * key from the blob source, in one transaction that takes pin's reference;
+ * *stored = 1 when recorded, 0 when key has one already (another writer's
+ * won) or nothing refers to source any more (what is made from it must
+ * not outlive it): then, as on failure, the blob becomes collectable.
+ * Blobs of the kind beyond max_bytes in all (0: no bound) go, least
+ * recently used first. */
+ad_status ad_store_put_derived(ad_store *s, const char *kind, const char *key, const char *source,
+                               const ad_blob_pin *pin, int64_t max_bytes, int *stored, ad_err *err);
+/* Forget key's derived blob (it was found damaged): the row goes, and
+ * blob_sha's bytes at once unless something else refers to them. */
+ad_status ad_store_drop_derived(ad_store *s, const char *key, const char *blob_sha, ad_err *err);
+/* How many derived blobs of a kind are stored and their bytes (a counter,
+ * no scan). */
+ad_status ad_store_derived_usage(ad_store *s, const char *kind, int64_t *count, int64_t *bytes, ad_err *err);
 
 /* ---- store copy (copy.h) -------------------------------------------- */
 

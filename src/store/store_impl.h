@@ -7,7 +7,7 @@
  *              release a pin)
  *   blob_io.c  writers, readers and pins          -> store.c
  *   gc.c       the collector: the queue, the sweep -> store.c
- *   masks.c    stored masks' rows                  -> store.c
+ *   derived.c  derived blobs' rows (masks, variants) -> store.c
  *   records.c  the records' cleanup
  * (arrows: who calls whom; nothing calls back up) */
 #ifndef AD_STORE_STORE_IMPL_H

@@ -293,7 +293,7 @@ static int store_args(const char *dir, const char **argv, int n, char url[600], 
     return n;
 }
 
-/* The stored masks' blob addresses (up to max) of the store of dir; -1 on
+/* The stored masks' blob addresses (derived blobs of kind "mask") (up to max) of the store of dir; -1 on
  * failure. */
 static int mask_blobs(const char *dir, char (*shas)[65], int max)
 {
@@ -308,7 +308,7 @@ static int mask_blobs(const char *dir, char (*shas)[65], int max)
             return -1;
         }
         sqlite3_busy_timeout(db, 5000);
-        if (sqlite3_prepare_v2(db, "SELECT mask_sha256 FROM masks ORDER BY used_ms", -1, &st, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(db, "SELECT blob_sha256 FROM derived WHERE kind='mask' ORDER BY used_ms", -1, &st, NULL) != SQLITE_OK) {
             sqlite3_close(db);
             return -1;
         }
@@ -323,7 +323,7 @@ static int mask_blobs(const char *dir, char (*shas)[65], int max)
     const char *base = getenv("ASSETD_TEST_PG_URL");
     snprintf(url, sizeof url, "%s%coptions=-csearch_path%%3D%s", base, strchr(base, '?') ? '&' : '?', ns);
     PGconn *c = PQconnectdb(url);
-    PGresult *r = PQexec(c, "SELECT mask_sha256 FROM masks ORDER BY used_ms");
+    PGresult *r = PQexec(c, "SELECT blob_sha256 FROM derived WHERE kind='mask' ORDER BY used_ms");
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         n = -1;
     for (int i = 0; n >= 0 && i < PQntuples(r) && n < max; i++)

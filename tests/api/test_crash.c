@@ -206,7 +206,8 @@ static int check_listing(const server *s, int *bad, int full, unsigned *rs)
         if (!next[0])
             break;
     }
-    /* stored masks' blobs are referenced too (by their rows) */
+    /* stored masks' blobs are referenced too (by their rows); the crash
+     * test makes no delivery variants */
     if ((size_t)nsha + 4096 >= cap) {
         cap += 4096;
         shas = realloc(shas, cap * 65);

@@ -379,7 +379,7 @@ TEST(losing_the_database_and_the_object_store_loses_nothing_acknowledged)
     const char *ns = run_name("scale3");
     snprintf(sql, sizeof sql,
              "SELECT count(DISTINCT sha256) FROM (SELECT sha256 FROM %s.assets UNION SELECT sha256 FROM "
-             "%s.conversions UNION SELECT sha256 FROM %s.blob_pins UNION SELECT mask_sha256 FROM %s.masks) x",
+             "%s.conversions UNION SELECT sha256 FROM %s.blob_pins UNION SELECT blob_sha256 FROM %s.derived) x",
              ns, ns, ns, ns);
     PGresult *q = PQexec(c, sql);
     int referenced = PQresultStatus(q) == PGRES_TUPLES_OK ? atoi(PQgetvalue(q, 0, 0)) : -1;

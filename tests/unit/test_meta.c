@@ -17,6 +17,7 @@ static const ad_meta_ops *const parts[] = {&ad_meta_sqlite_ops, &ad_meta_postgre
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define ID1 "0123456789abcdef0123456789abcdef"
 #define KEY_3 "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define KEY_4 "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
 #define MASK_1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define MASK_2 "2222222222222222222222222222222222222222222222222222222222222222"
 #define MASK_3 "3333333333333333333333333333333333333333333333333333333333333333"
@@ -148,45 +149,54 @@ TEST(metadata_parts_conform)
         CHECK(ops->count_jobs(m, counts, &e) == AD_OK && counts[AD_JOB_SUCCEEDED] == 1 && counts[AD_JOB_RUNNING] == 0 &&
               counts[AD_JOB_QUEUED] == 0 && counts[AD_JOB_FAILED] == 0);
 
-        /* stored masks: one row per key (a second insert loses), their
-         * blobs referenced, bytes counted, least recently used out first
-         * over the bound, dropped by key or by source */
-        ad_mask_row m1 = {.key = SHA_A, .source_sha256 = SHA_B, .mask_sha256 = MASK_1, .bytes = 100, .used_ms = now};
-        ad_mask_row m2 = {
-            .key = SHA_B, .source_sha256 = SHA_B, .mask_sha256 = MASK_2, .bytes = 100, .used_ms = now + 1};
-        ad_mask_row m3 = {
-            .key = KEY_3, .source_sha256 = SHA_A, .mask_sha256 = MASK_3, .bytes = 100, .used_ms = now + 2};
+        /* derived blobs: one row per key (a second insert loses), their
+         * blobs referenced, bytes counted per kind, least recently used of
+         * the kind out first over the bound, dropped by key or by source */
+        ad_derived_row m1 = {.key = SHA_A, .kind = "mask", .source_sha256 = SHA_B, .blob_sha256 = MASK_1,
+                             .bytes = 100, .used_ms = now};
+        ad_derived_row m2 = {.key = SHA_B, .kind = "mask", .source_sha256 = SHA_B, .blob_sha256 = MASK_2,
+                             .bytes = 100, .used_ms = now + 1};
+        ad_derived_row m3 = {.key = KEY_3, .kind = "mask", .source_sha256 = SHA_A, .blob_sha256 = MASK_3,
+                             .bytes = 100, .used_ms = now + 2};
+        ad_derived_row v1 = {.key = KEY_4, .kind = "variant", .source_sha256 = SHA_A, .blob_sha256 = MASK_3,
+                             .bytes = 1000, .used_ms = now - 5};
         int inserted = 0;
         int64_t count = -1, bytes = -1;
         char got_sha[65];
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
-        CHECK(ops->put_mask(tx, &m1, 0, &inserted, NULL, NULL, &e) == AD_OK && inserted == 1);
-        CHECK(ops->put_mask(tx, &m1, 0, &inserted, NULL, NULL, &e) == AD_OK && inserted == 0);
-        CHECK(ops->put_mask(tx, &m2, 0, &inserted, NULL, NULL, &e) == AD_OK && inserted == 1);
+        CHECK(ops->put_derived(tx, &m1, 0, &inserted, NULL, NULL, &e) == AD_OK && inserted == 1);
+        CHECK(ops->put_derived(tx, &m1, 0, &inserted, NULL, NULL, &e) == AD_OK && inserted == 0);
+        CHECK(ops->put_derived(tx, &m2, 0, &inserted, NULL, NULL, &e) == AD_OK && inserted == 1);
+        CHECK(ops->put_derived(tx, &v1, 0, &inserted, NULL, NULL, &e) == AD_OK && inserted == 1);
         CHECK(ops->commit(tx, &e) == AD_OK);
-        CHECK(ops->mask_usage(m, NULL, &count, &bytes, &e) == AD_OK && count == 2 && bytes == 200);
+        CHECK(ops->derived_usage(m, NULL, "mask", &count, &bytes, &e) == AD_OK && count == 2 && bytes == 200);
+        CHECK(ops->derived_usage(m, NULL, "variant", &count, &bytes, &e) == AD_OK && count == 1 && bytes == 1000);
+        CHECK(ops->derived_usage(m, NULL, "other", &count, &bytes, &e) == AD_OK && count == 0 && bytes == 0);
         CHECK(ops->blob_refs(m, NULL, MASK_1, now, &refs, &e) == AD_OK && refs == 1);
-        CHECK(ops->get_mask(m, SHA_A, now, got_sha, &e) == AD_OK && strcmp(got_sha, MASK_1) == 0);
+        CHECK(ops->get_derived(m, SHA_A, now, got_sha, &e) == AD_OK && strcmp(got_sha, MASK_1) == 0);
         ad_err e6 = AD_ERR_INIT;
-        CHECK(ops->get_mask(m, KEY_3, now, got_sha, &e6) == AD_ENOTFOUND);
+        CHECK(ops->get_derived(m, KEY_3, now, got_sha, &e6) == AD_ENOTFOUND);
         /* a use a minute later makes m1 the most recent: a bound of 250
-         * then evicts m2, not m1 */
-        CHECK(ops->get_mask(m, SHA_A, now + 120000, got_sha, &e) == AD_OK);
+         * then evicts m2 (not m1, and not the older variant: another kind) */
+        CHECK(ops->get_derived(m, SHA_A, now + 120000, got_sha, &e) == AD_OK);
         dropped dm = {0};
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
-        CHECK(ops->put_mask(tx, &m3, 250, &inserted, on_drop, &dm, &e) == AD_OK && inserted == 1);
+        CHECK(ops->put_derived(tx, &m3, 250, &inserted, on_drop, &dm, &e) == AD_OK && inserted == 1);
         CHECK(ops->commit(tx, &e) == AD_OK);
         CHECK(dm.n == 1 && strcmp(dm.shas[0], MASK_2) == 0);
-        CHECK(ops->mask_usage(m, NULL, &count, &bytes, &e) == AD_OK && count == 2 && bytes == 200);
+        CHECK(ops->derived_usage(m, NULL, "mask", &count, &bytes, &e) == AD_OK && count == 2 && bytes == 200);
+        CHECK(ops->derived_usage(m, NULL, "variant", &count, &bytes, &e) == AD_OK && count == 1);
         CHECK(ops->blob_refs(m, NULL, MASK_2, now, &refs, &e) == AD_OK && refs == 0);
-        /* by source, then by key */
+        CHECK(ops->blob_refs(m, NULL, MASK_3, now, &refs, &e) == AD_OK && refs == 2);
+        /* by source (both kinds), then by key */
         dropped dd = {0};
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
-        CHECK(ops->drop_masks(tx, NULL, SHA_B, on_drop, &dd, &e) == AD_OK);
-        CHECK(ops->drop_masks(tx, KEY_3, NULL, on_drop, &dd, &e) == AD_OK);
+        CHECK(ops->drop_derived(tx, NULL, SHA_A, on_drop, &dd, &e) == AD_OK);
+        CHECK(ops->drop_derived(tx, SHA_A, NULL, on_drop, &dd, &e) == AD_OK);
         CHECK(ops->commit(tx, &e) == AD_OK);
-        CHECK(dd.n == 2 && strcmp(dd.shas[0], MASK_1) == 0 && strcmp(dd.shas[1], MASK_3) == 0);
-        CHECK(ops->mask_usage(m, NULL, &count, &bytes, &e) == AD_OK && count == 0 && bytes == 0);
+        CHECK(dd.n == 3 && strcmp(dd.shas[2], MASK_1) == 0);
+        CHECK(ops->derived_usage(m, NULL, "mask", &count, &bytes, &e) == AD_OK && count == 0 && bytes == 0);
+        CHECK(ops->derived_usage(m, NULL, "variant", &count, &bytes, &e) == AD_OK && count == 0 && bytes == 0);
         ops->close(m);
         char cmd[96];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
