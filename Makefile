@@ -3,7 +3,7 @@
 # Dependencies are found with pkg-config; ONNX Runtime's headers come from
 # deps/ (scripts/setup.sh) and its library is dlopen'ed at run time.
 
-PKGS      := vips zlib sqlite3 jansson libpq libcurl
+PKGS      := vips zlib sqlite3 jansson libpq libcurl libcrypto
 CC        ?= cc
 OPT       ?= -O2
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \

@@ -31,7 +31,7 @@ want_test=0
 # ---------------------------------------------------------------- 1. apt
 APT_PKGS=(build-essential pkg-config ca-certificates
           libvips-dev libsqlite3-dev libjansson-dev libpq-dev
-          libcurl4-openssl-dev libdeflate-dev zlib1g-dev
+          libcurl4-openssl-dev libssl-dev libdeflate-dev zlib1g-dev
           nodejs npm)
 
 apt_updated=0
@@ -60,7 +60,8 @@ done
 # the web console in a headless browser (chromium); make bench loads the
 # server with wrk
 if [ $want_test = 1 ]; then
-    for p in clang-14 libclang-rt-14-dev postgresql-15 radosgw ceph-mon ceph-osd nginx-light curl iproute2 \
+    for p in clang-14 libclang-rt-14-dev postgresql-15 radosgw ceph-mon ceph-osd nginx-light \
+             libnginx-mod-http-image-filter curl iproute2 \
              systemd prometheus python3-jsonschema chromium fonts-dejavu-core wrk; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done

@@ -41,6 +41,13 @@ typedef struct {
     const char *model_id_preset[AD_PRESET_COUNT]; /* lent; names each such preset's model */
     int model_side[AD_PRESET_COUNT];              /* each preset's model input side (a stored mask's) */
     int64_t mask_store_bytes;                     /* stored masks' bound in all; 0: keep none (api/masks.h) */
+    /* delivery (delivery.c): the secrets that sign URLs (the first signs,
+     * every one verifies; none: minting answers 503), where the variants'
+     * renders run, and the variants' bound in the store (0: keep none) */
+    const char *const *delivery_secrets; /* lent */
+    int ndelivery_secrets;
+    ad_workpool *render_pool; /* lent */
+    int64_t variant_store_bytes;
     const char *tmp_dir; /* lent; where one-shot bodies wait, unlinked (NULL: $TMPDIR or /tmp) */
 } ad_api_config;
 
@@ -52,6 +59,10 @@ ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err);
  * /api/v1 is served (503 before). model and jobs are lent and must outlive
  * the api. Thread-safe. */
 void ad_api_set_ready(ad_api *api, ad_model *model, ad_jobrunner *jobs);
+
+/* What delivery URLs start with: "scheme://host[:port][/prefix]" (a
+ * trailing slash dropped). Call before serving. */
+void ad_api_set_public_url(ad_api *api, const char *url);
 
 /* Requests from now on get 503 (shutting down). Thread-safe. */
 void ad_api_set_draining(ad_api *api);

@@ -214,7 +214,8 @@ ad_http_resp *ad_bg_waited_too_long(ad_api *api, double queued_at)
 }
 
 ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cutout_options *opt, const char *param,
-                           const char *source, ad_cutout_result *res, ad_mask_origin *origin, ad_err *err)
+                           const char *source, unsigned flags, ad_cutout_result *res, ad_mask_origin *origin,
+                           ad_err *err)
 {
     ad_cutout_limits lim = {.max_pixels = api->cfg.max_pixels, .threads = api->cfg.cutout_threads};
     ad_cutout_mask mask = {0};
@@ -230,7 +231,7 @@ ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cu
     double mask_ms = ad_clock_ms() - t0;
     if (mask.data == NULL)
         model = ad_api_model_for(api, opt->preset, err);
-    ad_status st = mask.data || model ? ad_cutout_run_mask(model, src, len, opt, &lim, &mask, res, err) : AD_EBACKEND;
+    ad_status st = mask.data || model ? ad_cutout_run_mask(model, src, len, opt, &lim, &mask, flags, res, err) : AD_EBACKEND;
     if (st == AD_OK) {
         res->timing.mask = mask_ms;
         res->timing.total += mask_ms;
@@ -310,7 +311,7 @@ static void run_cutout(void *arg)
                                : ad_reply_status(st, &err, NULL);
         goto out;
     }
-    if ((r = ad_bg_cutout(api, src, src_len, &t->opt, "asset_id", t->sha256, &res, &t->origin, &err)) != NULL) {
+    if ((r = ad_bg_cutout(api, src, src_len, &t->opt, "asset_id", t->sha256, 0, &res, &t->origin, &err)) != NULL) {
         st = err.code ? err.code : AD_EBACKEND;
         goto out;
     }

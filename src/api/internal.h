@@ -17,8 +17,15 @@
  * a minute per key, not on every request. */
 #define KEY_USE_SLOTS 64
 
+/* Delivery's renders in progress (delivery.c). */
+typedef struct ad_delivery ad_delivery;
+ad_status ad_delivery_new(ad_delivery **out, ad_err *err);
+void ad_delivery_free(ad_delivery *d); /* accepts NULL */
+
 struct ad_api {
     ad_api_config cfg;
+    ad_delivery *delivery;
+    char public_url[256]; /* what delivery URLs start with (ad_api_set_public_url) */
     ad_model *model;
     ad_model *preset_model[AD_PRESET_COUNT]; /* a preset's own model, opened on first use (under preset_lock) */
     pthread_mutex_t preset_lock;
@@ -75,6 +82,7 @@ json_t *ad_asset_json(const ad_asset *a);
 enum {
     AD_BLOB_IMMUTABLE = 1,  /* cached for a year: an asset's bytes never change */
     AD_BLOB_ATTACHMENT = 2, /* Content-Disposition: attachment, whatever the type */
+    AD_BLOB_PUBLIC = 4,     /* a public URL's: the caller sets Cache-Control; no Content-Disposition */
 };
 ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, const char *content_type,
                             const char *filename, int flags);
@@ -107,14 +115,22 @@ void ad_bg_describe_result(ad_api *api, const ad_cutout_result *res, int preset,
  * preset's model and returns NULL with *res filled, or the error answer
  * (422 / 413 naming param). source: the asset's blob, whose stored mask is
  * used or, once computed, kept (masks.h); NULL keeps nothing (the one-shot
- * route). *origin says where the mask came from. */
+ * route). flags: AD_CUTOUT_* (pixels for delivery). *origin says where the
+ * mask came from. */
 ad_http_resp *ad_bg_submit(ad_api *api, ad_http_req *req, void (*run)(void *task), void *task);
 ad_http_resp *ad_bg_waited_too_long(ad_api *api, double queued_at);
 ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cutout_options *opt, const char *param,
-                           const char *source, ad_cutout_result *res, ad_mask_origin *origin, ad_err *err);
+                           const char *source, unsigned flags, ad_cutout_result *res, ad_mask_origin *origin,
+                           ad_err *err);
+
+/* The origin delivery URLs start with: --public-url, else the listen
+ * address (delivery.c). */
+const char *ad_api_public_url(const ad_api *api);
 
 /* ---- handlers (route.c's table): path parameters already validated */
 ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_mint(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_delivery(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_list(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_get_asset(ad_api *api, ad_http_req *req, const ad_route_args *a);

@@ -38,6 +38,19 @@ void ad_api_metrics_declare(ad_metrics *m)
                        "Masks kept in the store (all instances' on a shared store).", NULL, 0);
     ad_metrics_declare(m, "assetd_mask_store_bytes", AD_METRIC_GAUGE,
                        "Bytes of the masks kept in the store (bounded by --mask-store-mb).", NULL, 0);
+    ad_metrics_declare(m, "assetd_delivery_total", AD_METRIC_COUNTER,
+                       "Public URL requests by result: original, stored, rendered, joined (waited for a render), "
+                       "not_modified, forbidden, expired, not_found, busy.",
+                       NULL, 0);
+    ad_metrics_declare(m, "assetd_delivery_bytes_total", AD_METRIC_COUNTER, "Bytes of variants rendered and served.",
+                       NULL, 0);
+    ad_metrics_declare(m, "assetd_delivery_render_seconds", AD_METRIC_HISTOGRAM,
+                       "Time to render a delivery variant (read, transform, encode, store).", stage_buckets,
+                       (int)(sizeof stage_buckets / sizeof stage_buckets[0]));
+    ad_metrics_declare(m, "assetd_variant_store_variants", AD_METRIC_GAUGE,
+                       "Delivery variants kept in the store (all instances' on a shared store).", NULL, 0);
+    ad_metrics_declare(m, "assetd_variant_store_bytes", AD_METRIC_GAUGE,
+                       "Bytes of the delivery variants kept in the store (bounded by --variant-store-mb).", NULL, 0);
     ad_metrics_declare(m, "assetd_jobs_total", AD_METRIC_COUNTER,
                        "Background job attempts, by kind and outcome (succeeded, retried, failed).", NULL, 0);
     ad_metrics_declare(m, "assetd_jobs", AD_METRIC_GAUGE,
@@ -91,6 +104,10 @@ ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_ar
     if (ad_store_derived_usage(api->cfg.store, "mask", &masks, &mask_bytes, &err) == AD_OK) {
         ad_metrics_set(m, "assetd_mask_store_masks", "", (double)masks);
         ad_metrics_set(m, "assetd_mask_store_bytes", "", (double)mask_bytes);
+    }
+    if (ad_store_derived_usage(api->cfg.store, "variant", &masks, &mask_bytes, &err) == AD_OK) {
+        ad_metrics_set(m, "assetd_variant_store_variants", "", (double)masks);
+        ad_metrics_set(m, "assetd_variant_store_bytes", "", (double)mask_bytes);
     }
     ad_store_stats st;
     ad_store_get_stats(api->cfg.store, &st);

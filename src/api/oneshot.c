@@ -194,7 +194,7 @@ static void run_oneshot(void *arg)
         got += (size_t)n;
     }
     ad_mask_origin origin;
-    if ((r = ad_bg_cutout(api, src, got, &t->opt, "file", NULL, &res, &origin, &err)) != NULL)
+    if ((r = ad_bg_cutout(api, src, got, &t->opt, "file", NULL, 0, &res, &origin, &err)) != NULL)
         goto out;
     r = ad_http_resp_take(200, res.content_type, res.data, res.len);
     res.data = NULL;

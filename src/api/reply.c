@@ -158,6 +158,9 @@ ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, c
     if (ad_http_etag_match(ad_http_header(req, "If-None-Match"), etag)) {
         ad_http_resp *r = ad_http_resp_take(304, NULL, NULL, 0);
         ad_http_resp_header(r, "ETag", etag);
+        if (!(flags & AD_BLOB_PUBLIC))
+            ad_http_resp_header(r, "Cache-Control", flags & AD_BLOB_IMMUTABLE ? "private, max-age=31536000, immutable"
+                                                                               : "private, no-cache");
         return r;
     }
     ad_status st = ad_store_reader_open(api->cfg.store, sha256, &rd, &err);
@@ -186,6 +189,8 @@ ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, c
     }
     ad_http_resp_header(r, "ETag", etag);
     ad_http_resp_header(r, "Accept-Ranges", "bytes");
+    if (flags & AD_BLOB_PUBLIC)
+        return r;
     char cd[1200];
     disposition(content_type, filename, flags & AD_BLOB_ATTACHMENT, cd, sizeof cd);
     ad_http_resp_header(r, "Content-Disposition", cd);

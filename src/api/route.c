@@ -77,6 +77,7 @@ static const ad_decl file_params[] = {
 #define OFFLOAD AD_ROUTE_OFFLOAD
 #define NO_HEAD AD_ROUTE_NO_HEAD
 #define OPTIONS AD_ROUTE_OPTIONS
+#define SIGNED AD_ROUTE_SIGNED
 static const ad_route_def routes[] = {
     {"GET", "/healthz", ad_handle_healthz, 0, NONE, 0, "liveness and readiness", NULL},
     {"GET", "/metrics", ad_handle_metrics, 0, NONE, STORE, "Prometheus metrics", NULL},
@@ -99,6 +100,10 @@ static const ad_route_def routes[] = {
      NULL},
     {"GET", A "/addons/bg_remove", ad_handle_bg_remove, 1, ad_bg_params, AD_BG_NPARAMS, STORE | NO_HEAD | OPTIONS,
      "remove the background", NULL},
+    {"POST", A "/delivery_urls", ad_handle_mint, 1, NONE, STORE,
+     "mint a signed public URL of the asset, a conversion or a cut-out, with transformations", NULL},
+    {"GET", "/d/:signature/:asset_id/:variant/:options/:expires", ad_handle_delivery, 0, NONE, STORE | SIGNED,
+     "a signed public URL (no key): the original, a conversion or a cut-out, transformed", NULL},
     {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, NONE, STORE, "a background job", NULL},
     {"POST", "/api/v1/bg_remove", ad_handle_oneshot, 1, NONE, OPTIONS,
      "remove the background of the image sent; nothing is stored", ad_oneshot_begin},
@@ -108,6 +113,7 @@ static const ad_route_def routes[] = {
 #undef OFFLOAD
 #undef NO_HEAD
 #undef OPTIONS
+#undef SIGNED
 #undef PARAMS
 #undef NONE
 #define NROUTES (int)(sizeof routes / sizeof routes[0])
@@ -158,6 +164,15 @@ static int template_matches(const char *tpl, char **seg, int n)
     return 1;
 }
 
+/* A delivery URL's part: 1..size-1 bytes of the alphabet. */
+static int token_ok(const char *seg, size_t size, const char *alphabet)
+{
+    size_t n = strlen(seg);
+    return n >= 1 && n < size && strspn(seg, alphabet) == n;
+}
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
 /* Take the template's parameters from the segments into args; the first
  * malformed one is returned (NULL when all are well-formed). */
 static const char *take_params(const char *tpl, char **seg, ad_route_args *args)
@@ -180,6 +195,24 @@ static const char *take_params(const char *tpl, char **seg, ad_route_args *args)
                 snprintf(args->conversion_name, sizeof args->conversion_name, "%s", seg[i]);
             else if (!bad)
                 bad = "conversion_name";
+        } else {
+            static const struct {
+                const char *name, *alphabet;
+                size_t offset, size;
+            } tokens[] = {
+                {"signature", ALNUM "-_", offsetof(ad_route_args, signature), sizeof args->signature},
+                {"variant", ALNUM "._-", offsetof(ad_route_args, variant), sizeof args->variant},
+                {"options", ALNUM "._:,%-", offsetof(ad_route_args, options), sizeof args->options},
+                {"expires", "0123456789", offsetof(ad_route_args, expires), sizeof args->expires},
+            };
+            for (size_t k = 0; k < sizeof tokens / sizeof tokens[0]; k++) {
+                if (strcmp(name, tokens[k].name) != 0)
+                    continue;
+                if (token_ok(seg[i], tokens[k].size, tokens[k].alphabet))
+                    memcpy((char *)args + tokens[k].offset, seg[i], strlen(seg[i]) + 1);
+                else if (!bad)
+                    bad = tokens[k].name;
+            }
         }
     }
     return bad;

@@ -39,6 +39,12 @@ typedef struct {
     char asset_id[AD_ID_LEN + 1];
     char job_id[AD_ID_LEN + 1];
     char conversion_name[AD_CONVERSION_NAME_MAX + 1];
+    /* a delivery URL's parts (api/delivery.c checks their signature):
+     * only their length and alphabet are checked here */
+    char signature[48]; /* base64url */
+    char variant[48];   /* [A-Za-z0-9._-] */
+    char options[512];  /* [A-Za-z0-9._:,%-] */
+    char expires[16];   /* decimal digits */
     ad_route_query query;
 } ad_route_args;
 
@@ -53,11 +59,14 @@ enum {
                            * parses its query itself, by the spec's rules and order (bg_params.h),
                            * from the same rows */
     AD_ROUTE_NO_HEAD = 8, /* GET does not answer HEAD */
+    AD_ROUTE_SIGNED = 16, /* a signed public URL: a malformed part is 403 (any change to it is), the query is
+                           * not part of it and is ignored */
 };
 
 typedef struct {
     const char *method; /* "GET" also answers HEAD unless AD_ROUTE_NO_HEAD */
-    const char *path;   /* literal segments and :asset_id, :job_id, :conversion_name */
+    const char *path;   /* literal segments and :asset_id, :job_id, :conversion_name; :signature, :variant,
+                           :options, :expires */
     ad_route_handler handler;
     int auth;              /* needs an API key */
     const ad_decl *params; /* its query parameters (offsets into ad_route_query), or NULL: none */
@@ -82,7 +91,7 @@ typedef struct {
     const ad_route_def *route; /* AD_MATCH_OK and AD_MATCH_BAD_PARAM */
     int api;                   /* under /api/v1: needs a key, known route or not */
     char allow[64];            /* AD_MATCH_METHOD: the Allow header value */
-    const char *bad_param;     /* AD_MATCH_BAD_PARAM: "asset_id", "job_id" or "conversion_name" */
+    const char *bad_param;     /* AD_MATCH_BAD_PARAM: the parameter's name ("asset_id", ...) */
     char bad_query[64];        /* ad_route_parse_query: an unknown parameter's name as sent */
     ad_route_args args;
 } ad_route_match;

@@ -23,9 +23,24 @@ ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err)
         ad_api_metrics_declare(cfg->metrics);
     pthread_mutex_init(&api->key_lock, NULL);
     pthread_mutex_init(&api->preset_lock, NULL);
+    ad_status rc = ad_delivery_new(&api->delivery, err);
+    if (rc != AD_OK) {
+        ad_api_free(api);
+        return rc;
+    }
     *out = api;
     return AD_OK;
 }
+
+void ad_api_set_public_url(ad_api *api, const char *url)
+{
+    snprintf(api->public_url, sizeof api->public_url, "%s", url ? url : "");
+    size_t n = strlen(api->public_url);
+    while (n > 0 && api->public_url[n - 1] == '/')
+        api->public_url[--n] = '\0';
+}
+
+const char *ad_api_public_url(const ad_api *api) { return api->public_url; }
 
 void ad_api_set_ready(ad_api *api, ad_model *model, ad_jobrunner *jobs)
 {
@@ -68,6 +83,7 @@ void ad_api_free(ad_api *api)
         return;
     pthread_mutex_destroy(&api->key_lock);
     pthread_mutex_destroy(&api->preset_lock);
+    ad_delivery_free(api->delivery);
     for (int p = 0; p < AD_PRESET_COUNT; p++)
         ad_model_close(api->preset_model[p]);
     free(api);
@@ -250,6 +266,8 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
         return r;
     }
     case AD_MATCH_BAD_PARAM:
+        if (m->route->flags & AD_ROUTE_SIGNED) /* any change to a signed URL */
+            return ad_reply_error(403, "invalid_signature", "signature", "this URL's signature does not match it");
         if (strcmp(m->bad_param, "job_id") == 0)
             return ad_reply_error(404, "not_found", "job_id", "no job with this id");
         if (strcmp(m->bad_param, "conversion_name") == 0)
@@ -261,7 +279,7 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
     /* the query, parsed once from the route's rows: the handler sees values */
     const char *param;
     ad_err qerr = AD_ERR_INIT;
-    if (ad_route_parse_query(m, ad_http_query(req), &param, &qerr) != AD_OK)
+    if (!(m->route->flags & AD_ROUTE_SIGNED) && ad_route_parse_query(m, ad_http_query(req), &param, &qerr) != AD_OK)
         return ad_reply_error(400, "invalid_parameter", param, "%s", qerr.msg);
     return m->route->handler(api, req, &m->args);
 }

@@ -45,6 +45,17 @@ ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out,
 ad_status ad_cli_welcome_key(const ad_config *cfg, ad_store *store, char key[128], ad_err *err);
 void ad_cli_welcome_banner(const ad_config *cfg, int port, const char *key);
 
+/* The secrets that sign delivery URLs (secrets.c): --delivery-secrets,
+ * else the embedded store's DATA_DIR/delivery-secret, made on first start
+ * (0600); shared_store (many instances): refused without the setting.
+ * *out: *n strings, released with ad_cli_secrets_free. */
+ad_status ad_cli_delivery_secrets(const ad_config *cfg, int shared_store, char ***out, int *n, ad_err *err);
+void ad_cli_secrets_free(char **v, int n);
+
+/* "http://HOST:PORT" of the address listened on (a wildcard: this
+ * machine's loopback). */
+void ad_cli_origin(const ad_config *cfg, int port, char *buf, size_t len);
+
 void ad_cmd_remove_options(FILE *f);
 int ad_cmd_remove(const ad_cli_command *self, ad_config *cfg, int argc, char **argv);
 int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **argv);

@@ -40,7 +40,9 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
 {
     ad_err err = AD_ERR_INIT;
     ad_store *store = NULL;
-    ad_workpool *pool = NULL, *io_pool = NULL;
+    ad_workpool *pool = NULL, *io_pool = NULL, *render_pool = NULL;
+    char **secrets = NULL;
+    int nsecrets = 0;
     ad_api *api = NULL;
     ad_http_server *http = NULL;
     ad_lru *cache = NULL;
@@ -94,6 +96,12 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
     /* uploads (and a remote store's calls) leave the event loop */
     if (ad_workpool_new(ad_store_remote(store) ? 16 : 4, (int)cfg->max_connections, &io_pool, &err) != AD_OK)
         goto fail;
+    /* delivery's renders: a queue of their own, so that a flood of new
+     * public URLs cannot take the cut-outs' or the API's turn */
+    if (ad_workpool_new(workers, (int)cfg->render_queue, &render_pool, &err) != AD_OK)
+        goto fail;
+    if (ad_cli_delivery_secrets(cfg, ad_store_remote(store), &secrets, &nsecrets, &err) != AD_OK)
+        goto fail;
     if (cfg->cache_mb > 0 && (cache = ad_lru_new((size_t)cfg->cache_mb << 20)) == NULL) {
         ad_err_set(&err, AD_ENOMEM, "out of memory");
         goto fail;
@@ -125,6 +133,10 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .cors_origins = cfg->cors_origins,
         .metrics = metrics,
         .mask_store_bytes = (int64_t)cfg->mask_store_mb << 20,
+        .delivery_secrets = (const char *const *)secrets,
+        .ndelivery_secrets = nsecrets,
+        .render_pool = render_pool,
+        .variant_store_bytes = (int64_t)cfg->variant_store_mb << 20,
     };
     for (int p = 0; p < AD_PRESET_COUNT; p++) {
         int side = ad_cutout_preset_side(cfg, p);
@@ -156,6 +168,9 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         goto fail;
     ad_log(AD_LOG_INFO, "serve", "listening on %s port=%d data_dir=%s store=%s", cfg->listen, ad_http_port(http),
            cfg->data_dir, cfg->store);
+    char origin[300];
+    ad_cli_origin(cfg, ad_http_port(http), origin, sizeof origin);
+    ad_api_set_public_url(api, cfg->public_url[0] ? cfg->public_url : origin);
     if (ad_calib_open_model(cfg, threads, (int)cfg->model_side, &model, &err) != AD_OK)
         goto fail;
     if (metrics) {
@@ -217,6 +232,7 @@ shutdown:
     if (api)
         ad_api_set_draining(api);
     ad_workpool_free(pool); /* runs what was accepted; each answers its client */
+    ad_workpool_free(render_pool);
     ad_workpool_free(io_pool);
     ad_jobrunner_stop(jobs);
     ad_http_stop(http);
@@ -225,5 +241,6 @@ shutdown:
     ad_lru_free(cache);
     ad_store_close(store);
     ad_metrics_free(metrics);
+    ad_cli_secrets_free(secrets, nsecrets);
     return rc;
 }

@@ -47,17 +47,8 @@ ad_status ad_cli_welcome_key(const ad_config *cfg, ad_store *store, char key[128
 
 void ad_cli_welcome_banner(const ad_config *cfg, int port, const char *key)
 {
-    char host[256], photo[4200], url[300];
-    /* the address to call: the one listened on (a wildcard means this machine) */
-    snprintf(host, sizeof host, "%s", cfg->listen);
-    char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = '\0';
-    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
-    else if (strcmp(host, "[::]") == 0)
-        snprintf(host, sizeof host, "[::1]");
-    snprintf(url, sizeof url, "http://%s:%d", host, port);
+    char photo[4200], url[300];
+    ad_cli_origin(cfg, port, url, sizeof url);
     struct stat st;
     if (ad_config_deps_path("testdata/grace_hopper.jpg", photo, sizeof photo) != AD_OK || stat(photo, &st) != 0)
         snprintf(photo, sizeof photo, "photo.jpg");

@@ -87,6 +87,17 @@ static const setting settings[] = {
     S(max_connections, T_INT, "512", 1, 100000, "concurrent connections"),
     S(max_custom_data, T_INT, "65536", 2, 1 << 24, "largest custom_data JSON, bytes"),
     S(cache_mb, T_INT, "256", 0, 1 << 20, "finished cut-outs kept in memory, MiB (0: no cache)"),
+    S(delivery_secrets, T_SECRET, "", 0, 0,
+      "secrets that sign delivery URLs, comma-separated, 16+ characters each: the first signs, every one verifies "
+      "(rotate: put a new one first, drop the old once its URLs may go); the embedded store makes one on first "
+      "start (DATA_DIR/delivery-secret, 0600); a postgres store needs it (every instance signs alike)"),
+    S(public_url, T_STR, "", 0, 0,
+      "what delivery URLs start with, scheme://host[:port][/prefix] (default: http:// and the listen address)"),
+    S(variant_store_mb, T_INT, "2048", 0, 1 << 24,
+      "MiB of delivery variants kept in the store for every instance, least recently used out first (0: keep "
+      "none, render each time)"),
+    S(render_queue, T_INT, "32", 0, 100000,
+      "delivery renders that may wait for a worker; beyond that 503 (a flood of new URLs cannot starve the API)"),
     S(mask_store_mb, T_INT, "4096", 0, 1 << 24,
       "MiB of model masks kept in the store, so a model pass happens once per image on every instance; least "
       "recently used out first (0: keep none)"),

@@ -91,6 +91,7 @@ void ad_cutout_result_cleanup(ad_cutout_result *r)
     if (r == NULL)
         return;
     free(r->data);
+    ad_pixmap_cleanup(&r->pixels);
     memset(r, 0, sizeof *r);
 }
 
@@ -141,13 +142,14 @@ ad_status ad_cutout_run(ad_model *model, const void *buf, size_t len, const ad_c
                         const ad_cutout_limits *lim, ad_cutout_result *out, ad_err *err)
 {
     ad_cutout_mask m = {0};
-    ad_status rc = ad_cutout_run_mask(model, buf, len, opt, lim, &m, out, err);
+    ad_status rc = ad_cutout_run_mask(model, buf, len, opt, lim, &m, 0, out, err);
     ad_cutout_mask_cleanup(&m);
     return rc;
 }
 
 ad_status ad_cutout_run_mask(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt,
-                             const ad_cutout_limits *lim, ad_cutout_mask *mask, ad_cutout_result *out, ad_err *err)
+                             const ad_cutout_limits *lim, ad_cutout_mask *mask, unsigned flags, ad_cutout_result *out,
+                             ad_err *err)
 {
     ad_pixmap rgb = {0};
     ad_matte_scaler scaler = {0};
@@ -184,9 +186,9 @@ ad_status ad_cutout_run_mask(ad_model *model, const void *buf, size_t len, const
     t0 = ad_clock_ms();
     t.compose = t0 - t1;
 
-    if (!ad_cutout_options_plain(opt)) {
-        /* crop, shrink, colours, other formats: on whole images */
-        rc = ad_cutout_finish(&rgb, &scaler, opt, lim->threads, out, err);
+    if (!ad_cutout_options_plain(opt) || (flags & AD_CUTOUT_PIXELS)) {
+        /* crop, shrink, colours, other formats, pixels: on whole images */
+        rc = ad_cutout_finish(&rgb, &scaler, opt, lim->threads, flags & AD_CUTOUT_PIXELS, out, err);
     } else {
         /* Compose and encode in one pass: each encoder thread asks for its
          * rows, so the RGBA image is never held whole. */

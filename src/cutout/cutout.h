@@ -43,6 +43,7 @@ typedef struct {
 typedef struct {
     void *data;
     size_t len;
+    ad_pixmap pixels; /* AD_CUTOUT_PIXELS: the finished image instead of data (owned) */
     const char *content_type; /* static string, e.g. "image/png" */
     int width, height;        /* of the result (after crop and max_side) */
     ad_cutout_box subject;    /* where alpha >= ~10%, in the oriented original's pixels; width 0: none */
@@ -70,11 +71,19 @@ typedef struct {
 
 void ad_cutout_mask_cleanup(ad_cutout_mask *m); /* accepts NULL */
 
+enum {
+    /* the finished image as pixels (out->pixels: RGBA, RGB when flattened,
+     * grey for channels=alpha), not encoded: opt->format is not applied
+     * (a caller that transforms and encodes it itself, api/delivery.c) */
+    AD_CUTOUT_PIXELS = 1,
+};
+
 /* ad_cutout_run with a mask in hand or wanted. mask->data set: no model
  * pass, only the finishing (model may then be NULL). mask->data NULL: the
  * passes run and, on success, mask gets the mask they made (the caller's
- * to keep or clean up). */
+ * to keep or clean up). flags: AD_CUTOUT_*. */
 ad_status ad_cutout_run_mask(ad_model *model, const void *buf, size_t len, const ad_cutout_options *opt,
-                             const ad_cutout_limits *lim, ad_cutout_mask *mask, ad_cutout_result *out, ad_err *err);
+                             const ad_cutout_limits *lim, ad_cutout_mask *mask, unsigned flags, ad_cutout_result *out,
+                             ad_err *err);
 
 #endif

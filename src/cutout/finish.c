@@ -106,7 +106,7 @@ static void swap_in(ad_pixmap *cur, ad_pixmap *next)
 }
 
 ad_status ad_cutout_finish(const ad_pixmap *rgb, const ad_matte_scaler *scaler, const ad_cutout_options *opt,
-                           int threads, ad_cutout_result *out, ad_err *err)
+                           int threads, int pixels, ad_cutout_result *out, ad_err *err)
 {
     const int W = rgb->width, H = rgb->height;
     const size_t n = (size_t)W * H;
@@ -157,9 +157,10 @@ ad_status ad_cutout_finish(const ad_pixmap *rgb, const ad_matte_scaler *scaler, 
             goto out;
         swap_in(&cur, &next);
     }
-    if (!mask_only && (opt->bg_color.set || opt->format == AD_FORMAT_JPG)) {
+    const int jpg = !pixels && opt->format == AD_FORMAT_JPG;
+    if (!mask_only && (opt->bg_color.set || jpg)) {
         ad_option_color bg = opt->bg_color.set ? opt->bg_color : (ad_option_color){1, 255, 255, 255, 255};
-        if (opt->format == AD_FORMAT_JPG && bg.a < 255) { /* JPEG has no alpha: the colour over white */
+        if (jpg && bg.a < 255) { /* JPEG has no alpha: the colour over white */
             float a = bg.a / 255.0f;
             bg.r = (uint8_t)(bg.r * a + 255 * (1 - a) + 0.5f);
             bg.g = (uint8_t)(bg.g * a + 255 * (1 - a) + 0.5f);
@@ -172,12 +173,18 @@ ad_status ad_cutout_finish(const ad_pixmap *rgb, const ad_matte_scaler *scaler, 
     }
     out->width = cur.width;
     out->height = cur.height;
-    out->content_type = ad_cutout_content_type(opt);
-    if (opt->format == AD_FORMAT_WEBP) {
+    if (pixels) {
+        out->pixels = cur;
+        memset(&cur, 0, sizeof cur);
+        st = AD_OK;
+    } else if (opt->format == AD_FORMAT_WEBP) {
+        out->content_type = ad_cutout_content_type(opt);
         st = ad_image_encode_webp_lossless(&cur, &out->data, &out->len, err);
     } else if (opt->format == AD_FORMAT_JPG) {
+        out->content_type = ad_cutout_content_type(opt);
         st = ad_image_encode_jpeg(&cur, &out->data, &out->len, err);
     } else {
+        out->content_type = ad_cutout_content_type(opt);
         ad_png_options po;
         ad_png_options_default(&po);
         po.threads = threads;

@@ -14,9 +14,10 @@
 #define AD_CUTOUT_BOX_ALPHA 26
 
 /* rgb: the oriented original (3 bands); scaler: the mask brought to rgb's
- * size. Fills out's data, len, content_type, width, height and subject.
- * Errors: AD_ENOMEM, AD_EBACKEND (encoder). */
+ * size. Fills out's data, len, content_type, width, height and subject
+ * (pixels: out->pixels instead of data, len and content_type, and
+ * opt->format not applied). Errors: AD_ENOMEM, AD_EBACKEND (encoder). */
 ad_status ad_cutout_finish(const ad_pixmap *rgb, const ad_matte_scaler *scaler, const ad_cutout_options *opt,
-                           int threads, ad_cutout_result *out, ad_err *err);
+                           int threads, int pixels, ad_cutout_result *out, ad_err *err);
 
 #endif

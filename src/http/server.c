@@ -239,6 +239,26 @@ int ad_http_resp_header(ad_http_resp *resp, const char *name, const char *value)
     return 1;
 }
 
+int ad_http_resp_status(const ad_http_resp *r) { return r ? r->status : 500; }
+
+ad_http_resp *ad_http_resp_copy(const ad_http_resp *r)
+{
+    if (r == NULL || r->fd >= 0 || r->read)
+        return NULL;
+    void *data = NULL;
+    if (r->len && (data = malloc(r->len)) == NULL)
+        return NULL;
+    if (r->len)
+        memcpy(data, r->data, r->len);
+    ad_http_resp *c = ad_http_resp_take(r->status, r->content_type, data, r->len);
+    for (const header *h = r->headers; c && h; h = h->next)
+        if (!ad_http_resp_header(c, h->name, h->value)) {
+            ad_http_resp_free(c);
+            return NULL;
+        }
+    return c;
+}
+
 void ad_http_resp_free(ad_http_resp *r)
 {
     if (r == NULL)

@@ -145,5 +145,10 @@ ad_http_resp *ad_http_resp_stream(int status, const char *content_type, uint64_t
 /* Add a header (copied). Returns 0 on failure. */
 int ad_http_resp_header(ad_http_resp *resp, const char *name, const char *value);
 void ad_http_resp_free(ad_http_resp *resp);
+/* The status of an answer (500 for NULL). */
+int ad_http_resp_status(const ad_http_resp *resp);
+/* A copy of an answer whose body is in memory (NULL for a file or a
+ * stream, or out of memory): the same answer for another request. */
+ad_http_resp *ad_http_resp_copy(const ad_http_resp *resp);
 
 #endif
