@@ -143,7 +143,7 @@ if [ "${BENCH_PG:-1}" != 0 ] && pg_env=$(scripts/pg-up.sh 2>/dev/null) && eval "
     scripts/ceph-up.sh "$OUT/ceph" >/dev/null 2>&1; then
     url="postgres://postgres@127.0.0.1:$PGPORT/postgres"
     pg=(--store postgres --database-url "$url" --s3-endpoint http://127.0.0.1:7480 --s3-bucket masksbench
-        --s3-access-key AK --s3-secret-key SK)
+        --s3-access-key AK --s3-secret-key SK --delivery-secrets bench-delivery-secret-0123456789)
     start pa 18643 "${pg[@]}"
     start pb 18644 "${pg[@]}"
     echo

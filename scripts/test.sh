@@ -142,6 +142,8 @@ suite "openapi (valid 3.1, same routes as the table, answers match its schemas)"
 suite "preview (sizes, orientation, alpha, ETag, cache, refusals)" build/tests/test_preview
 suite "stored masks (variants without a model pass, restart, lifetime, damage, bound, race, kill -9)" \
     build/tests/test_masks
+suite "delivery (signed public URLs, transformations, negotiation, caching, rotation, renders once, flood)" \
+    build/tests/test_delivery
 suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, headers, cache key, saves, 400s)" \
     build/tests/test_options
 suite "web console (headless chromium: key, uploads, cut-outs, custom data, deletes, keyboard, phone)" \
@@ -157,6 +159,8 @@ if [ $servers_up = 1 ]; then
     ASSETD_TEST_STORE=postgres suite "metrics on postgres + s3" build/tests/test_api_metrics
     ASSETD_TEST_STORE=postgres suite "stored masks on postgres + s3 (a second instance, two racing)" \
         build/tests/test_masks
+    ASSETD_TEST_STORE=postgres suite "delivery on postgres + s3 (a second instance serves the first's render)" \
+        build/tests/test_delivery
     ASSETD_TEST_STORE=postgres suite "scale-out (two instances, nginx, lost servers, store copy)" build/tests/test_scaleout
 else
     failed=$((failed + 1)); broken+=("postgres + s3 servers")
@@ -192,6 +196,7 @@ asan_api openapi build/tests/test_openapi
 asan_api preview build/tests/test_preview
 asan_api options build/tests/test_options
 ASSETD_MASKS_SHORT=1 asan_api masks build/tests/test_masks
+ASSETD_DELIVERY_SHORT=1 asan_api delivery build/tests/test_delivery
 ASSETD_CRASH_ITERATIONS=3 asan_api crash build/tests/test_crash
 ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke

@@ -231,7 +231,8 @@ ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cu
     double mask_ms = ad_clock_ms() - t0;
     if (mask.data == NULL)
         model = ad_api_model_for(api, opt->preset, err);
-    ad_status st = mask.data || model ? ad_cutout_run_mask(model, src, len, opt, &lim, &mask, flags, res, err) : AD_EBACKEND;
+    ad_status st =
+        mask.data || model ? ad_cutout_run_mask(model, src, len, opt, &lim, &mask, flags, res, err) : AD_EBACKEND;
     if (st == AD_OK) {
         res->timing.mask = mask_ms;
         res->timing.total += mask_ms;

@@ -40,9 +40,9 @@ enum { V_ORIGINAL, V_CONVERSION, V_BG_REMOVE };
 
 /* The bg_remove output options a variant may take (its format is the
  * transformation's). */
-static const char *const bg_options[] = {"preset",     "bg_color",   "crop",  "crop_margin",
-                                         "channels",   "foreground", "clear_transparent"};
-#define NBG (sizeof bg_options / sizeof bg_options[0])
+const char *const ad_delivery_bg_options[] = {"preset",     "bg_color",          "crop", "crop_margin", "channels",
+                                              "foreground", "clear_transparent", NULL};
+#define NBG (sizeof ad_delivery_bg_options / sizeof ad_delivery_bg_options[0] - 1)
 
 /* What a URL names and how. */
 typedef struct {
@@ -94,7 +94,7 @@ void ad_delivery_free(ad_delivery *d)
 static int bg_option(const char *name)
 {
     for (size_t i = 0; i < NBG; i++)
-        if (strcmp(bg_options[i], name) == 0)
+        if (strcmp(ad_delivery_bg_options[i], name) == 0)
             return 1;
     return 0;
 }
@@ -116,9 +116,13 @@ static ad_status set_option(durl *d, const char *name, const char *value, ad_err
         return ad_decl_set(row, &d->t, value, err);
     if (d->kind == V_BG_REMOVE && bg_option(name))
         return ad_cutout_option_set(&d->cut, name, value, 1, err);
-    if (bg_option(name) || ad_cutout_option_find(name, 1))
-        return ad_err_set(err, AD_ENOTFOUND, "option '%s' is for variant bg_remove only%s", name,
-                          bg_option(name) ? "" : " (and not among its delivery options)");
+    if (ad_cutout_option_find(name, 1) && !bg_option(name))
+        return ad_err_set(err, AD_ENOTFOUND,
+                          "option '%s' is not a delivery option (w, h, fit and format size and "
+                          "encode a variant)",
+                          name);
+    if (bg_option(name))
+        return ad_err_set(err, AD_ENOTFOUND, "option '%s' is for variant bg_remove only", name);
     return ad_err_set(err, AD_ENOTFOUND, "unknown option '%s' (w, h, fit, enlarge, format, q%s)", name,
                       d->kind == V_BG_REMOVE ? ", and bg_remove's output options" : "");
 }
@@ -329,8 +333,9 @@ ad_http_resp *ad_handle_mint(ad_api *api, ad_http_req *req, const ad_route_args 
     durl d;
     durl_init(&d, V_ORIGINAL);
     if (!json_is_object(j)) {
-        r = ad_reply_error(400, "invalid_body", NULL, "the body must be a JSON object (variant, options, expires_in)%s%s",
-                           j ? "" : ": ", j ? "" : je.text);
+        r = ad_reply_error(400, "invalid_body", NULL,
+                           "the body must be a JSON object (variant, options, expires_in)%s%s", j ? "" : ": ",
+                           j ? "" : je.text);
         goto out;
     }
     const char *key;
@@ -497,8 +502,7 @@ static void variant_key(ad_api *api, const durl *d, const char *source, const ch
     if (d->t.format != AD_OUT_AUTO)
         snprintf(fmt, sizeof fmt, "%d", d->t.format);
     else
-        snprintf(fmt, sizeof fmt, "auto-%s",
-                 acc->avif && ad_image_can_avif() ? "avif" : acc->webp ? "webp" : "other");
+        snprintf(fmt, sizeof fmt, "auto-%s", acc->avif && ad_image_can_avif() ? "avif" : acc->webp ? "webp" : "other");
     if (d->kind == V_BG_REMOVE)
         ad_masks_key(api, source, d->cut.preset, mask);
     int n = snprintf(text, sizeof text, "assetd-variant-1\n%s\n%s\n%s\n%s\n%s", source, tok, opts, fmt, mask);
@@ -621,7 +625,8 @@ static void run_render(void *arg)
         /* kept for every instance; when it cannot be, it is still served */
         ad_blob_pin pin;
         int stored = 0;
-        if (api->cfg.variant_store_bytes > 0 && ad_store_put_blob(api->cfg.store, out.data, out.len, &pin, &err) == AD_OK &&
+        if (api->cfg.variant_store_bytes > 0 &&
+            ad_store_put_blob(api->cfg.store, out.data, out.len, &pin, &err) == AD_OK &&
             ad_store_put_derived(api->cfg.store, "variant", t->key, t->source, &pin, api->cfg.variant_store_bytes,
                                  &stored, &err) != AD_OK)
             ad_log(AD_LOG_WARN, "delivery", "variant not stored (rendered again next time): %s", err.msg);

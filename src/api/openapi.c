@@ -16,6 +16,7 @@
 #include "api/internal.h"
 #include "base/log.h"
 #include "cutout/options.h"
+#include "image/transform.h"
 
 /* The bytes of openapi.json between two symbols (the assembler reads the
  * file: no generator, no xxd). */
@@ -60,8 +61,9 @@ static json_t *choices_json(const char *choices, int as_int)
     return a;
 }
 
-/* One query parameter of the document, from its row. */
-static json_t *param_json(const ad_decl *d)
+/* The schema of a row's value; json: as a JSON body field (booleans as
+ * booleans), else as a query parameter's text. */
+static json_t *schema_json(const ad_decl *d, int json)
 {
     json_t *schema = json_object();
     switch (d->type) {
@@ -83,6 +85,12 @@ static json_t *param_json(const ad_decl *d)
             json_object_set_new(schema, "default", json_integer(atoll(d->def)));
         break;
     case AD_DECL_BOOL:
+        if (json) {
+            json_object_set_new(schema, "type", json_string("boolean"));
+            if (*d->def)
+                json_object_set_new(schema, "default", json_boolean(strcmp(d->def, "true") == 0));
+            break;
+        }
         json_object_set_new(schema, "type", json_string("string"));
         json_object_set_new(schema, "enum", choices_json("true|false|1|0", 0));
         if (*d->def)
@@ -101,8 +109,41 @@ static json_t *param_json(const ad_decl *d)
             json_object_set_new(schema, "default", json_string(d->def));
         break;
     }
-    return json_pack("{s:s, s:s, s:b, s:o, s:s}", "name", d->name, "in", "query", "required", 0, "schema", schema,
-                     "description", d->help ? d->help : "");
+    return schema;
+}
+
+/* One query parameter of the document, from its row. */
+static json_t *param_json(const ad_decl *d)
+{
+    return json_pack("{s:s, s:s, s:b, s:o, s:s}", "name", d->name, "in", "query", "required", 0, "schema",
+                     schema_json(d, 0), "description", d->help ? d->help : "");
+}
+
+/* The delivery options' properties, from the transformation's rows and
+ * the bg_remove options a variant takes (api/delivery.c). */
+static void add_delivery_options(json_t *doc)
+{
+    json_t *props = json_object_get(
+        json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"), "DeliveryOptions"),
+        "properties");
+    if (props == NULL)
+        return;
+    for (int i = 0; i < ad_transform_nparams; i++) {
+        const ad_decl *d = &ad_transform_params[i];
+        json_t *sc = schema_json(d, 1);
+        json_object_set_new(sc, "description", json_string(d->help ? d->help : ""));
+        json_object_set_new(props, d->name, sc);
+    }
+    for (int i = 0; ad_delivery_bg_options[i]; i++) {
+        const ad_decl *d = ad_cutout_option_find(ad_delivery_bg_options[i], 1);
+        if (d == NULL)
+            continue;
+        json_t *sc = schema_json(d, 1);
+        char help[600];
+        snprintf(help, sizeof help, "variant bg_remove only: %s", d->help ? d->help : "");
+        json_object_set_new(sc, "description", json_string(help));
+        json_object_set_new(props, d->name, sc);
+    }
 }
 
 /* The operation's parameters: those the document keeps by hand (path,
@@ -147,6 +188,7 @@ static void build_document(void)
         ad_log(AD_LOG_ERROR, "openapi", "the built-in document does not parse: %s (line %d)", jerr.text, jerr.line);
         return;
     }
+    add_delivery_options(doc);
     int n;
     const ad_route_def *t = ad_route_table(&n);
     json_t *paths = json_object_get(doc, "paths");

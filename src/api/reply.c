@@ -159,8 +159,9 @@ ad_http_resp *ad_reply_blob(ad_api *api, ad_http_req *req, const char *sha256, c
         ad_http_resp *r = ad_http_resp_take(304, NULL, NULL, 0);
         ad_http_resp_header(r, "ETag", etag);
         if (!(flags & AD_BLOB_PUBLIC))
-            ad_http_resp_header(r, "Cache-Control", flags & AD_BLOB_IMMUTABLE ? "private, max-age=31536000, immutable"
-                                                                               : "private, no-cache");
+            ad_http_resp_header(r, "Cache-Control",
+                                flags & AD_BLOB_IMMUTABLE ? "private, max-age=31536000, immutable"
+                                                          : "private, no-cache");
         return r;
     }
     ad_status st = ad_store_reader_open(api->cfg.store, sha256, &rd, &err);

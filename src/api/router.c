@@ -240,6 +240,15 @@ static int needs_key(const ad_route_match *m)
 static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
 {
     int healthz = m->route && m->route->handler == ad_handle_healthz;
+    /* a delivery URL with a byte changed into another shape is as forged
+     * as one with a byte changed in place */
+    if (m->status == AD_MATCH_NONE && strncmp(ad_http_path(req), "/d/", 3) == 0) {
+        ad_http_resp *r =
+            ad_reply_error(403, "invalid_signature", "signature", "this URL's signature does not match it");
+        ad_http_resp_header(r, "Access-Control-Allow-Origin", "*");
+        ad_http_resp_header(r, "Cache-Control", "no-store");
+        return r;
+    }
     if (m->status == AD_MATCH_NONE && !m->api)
         return ad_reply_error(404, "not_found", NULL, "no route for this path");
     /* every /api/v1 path needs a key, known route or not, but the public

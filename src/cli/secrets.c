@@ -74,8 +74,7 @@ ad_status ad_cli_delivery_secrets(const ad_config *cfg, int shared_store, char *
         if (len >= MIN_SECRET)
             rc = add(out, n, text, len, err);
         else
-            rc = ad_err_set(err, AD_EINVAL, "%s: too short to be a secret (remove it to have a new one made)",
-                            path);
+            rc = ad_err_set(err, AD_EINVAL, "%s: too short to be a secret (remove it to have a new one made)", path);
         memset(text, 0, len);
         free(text);
         goto out;

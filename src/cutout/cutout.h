@@ -43,7 +43,7 @@ typedef struct {
 typedef struct {
     void *data;
     size_t len;
-    ad_pixmap pixels; /* AD_CUTOUT_PIXELS: the finished image instead of data (owned) */
+    ad_pixmap pixels;         /* AD_CUTOUT_PIXELS: the finished image instead of data (owned) */
     const char *content_type; /* static string, e.g. "image/png" */
     int width, height;        /* of the result (after crop and max_side) */
     ad_cutout_box subject;    /* where alpha >= ~10%, in the oriented original's pixels; width 0: none */

@@ -29,8 +29,14 @@ const ad_decl ad_transform_params[] = {
      T(format),
      .help = "auto: AVIF if the browser takes it (and this build encodes it), else WebP if it takes it, else PNG "
              "with transparency, JPEG without"},
-    {.name = "q", .type = AD_DECL_INT, .min = 1, .max = 100, .def = "", T(q), .help = "lossy quality (default: "
-                                                                                      "WebP 80, AVIF 50, JPEG 82)"},
+    {.name = "q",
+     .type = AD_DECL_INT,
+     .min = 1,
+     .max = 100,
+     .def = "",
+     T(q),
+     .help = "lossy quality (default: "
+             "WebP 80, AVIF 50, JPEG 82)"},
 };
 #undef T
 const int ad_transform_nparams = (int)(sizeof ad_transform_params / sizeof ad_transform_params[0]);
@@ -137,8 +143,8 @@ static ad_status encode(VipsImage *img, const ad_transform *t, const ad_accept *
     /* 8-bit sRGB (or grey) whatever the source's depth and model */
     VipsInterpretation in = vips_image_guess_interpretation(img);
     if (img->BandFmt != VIPS_FORMAT_UCHAR || (in != VIPS_INTERPRETATION_sRGB && in != VIPS_INTERPRETATION_B_W)) {
-        if (vips_colourspace(img, &x, in == VIPS_INTERPRETATION_GREY16 ? VIPS_INTERPRETATION_B_W
-                                                                       : VIPS_INTERPRETATION_sRGB,
+        if (vips_colourspace(img, &x,
+                             in == VIPS_INTERPRETATION_GREY16 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB,
                              NULL) != 0) {
             rc = vips_failed(err, AD_EUNSUPPORTED, "colour conversion");
             goto out;

@@ -287,8 +287,15 @@ static int store_args(const char *dir, const char **argv, int n, char url[600], 
                          "--s3-secret-key",
                          getenv("ASSETD_TEST_S3_SECRET_KEY") ? getenv("ASSETD_TEST_S3_SECRET_KEY") : "SK",
                          "--job-lease-ms",
-                         "1500"};
-    for (size_t i = 0; i < sizeof add / sizeof add[0]; i++)
+                         "1500",
+                         /* instances of one store sign delivery URLs alike */
+                         "--delivery-secrets",
+                         getenv("ASSETD_TEST_DELIVERY_SECRETS") ? getenv("ASSETD_TEST_DELIVERY_SECRETS")
+                                                                : "test-delivery-secret-0123456789abcdef"};
+    size_t nadd = sizeof add / sizeof add[0];
+    if (getenv("ASSETD_TEST_DELIVERY_SECRETS") && !*getenv("ASSETD_TEST_DELIVERY_SECRETS"))
+        nadd -= 2; /* "": started without, to see the refusal */
+    for (size_t i = 0; i < nadd; i++)
         argv[n++] = add[i];
     return n;
 }

@@ -152,14 +152,26 @@ TEST(metadata_parts_conform)
         /* derived blobs: one row per key (a second insert loses), their
          * blobs referenced, bytes counted per kind, least recently used of
          * the kind out first over the bound, dropped by key or by source */
-        ad_derived_row m1 = {.key = SHA_A, .kind = "mask", .source_sha256 = SHA_B, .blob_sha256 = MASK_1,
-                             .bytes = 100, .used_ms = now};
-        ad_derived_row m2 = {.key = SHA_B, .kind = "mask", .source_sha256 = SHA_B, .blob_sha256 = MASK_2,
-                             .bytes = 100, .used_ms = now + 1};
-        ad_derived_row m3 = {.key = KEY_3, .kind = "mask", .source_sha256 = SHA_A, .blob_sha256 = MASK_3,
-                             .bytes = 100, .used_ms = now + 2};
-        ad_derived_row v1 = {.key = KEY_4, .kind = "variant", .source_sha256 = SHA_A, .blob_sha256 = MASK_3,
-                             .bytes = 1000, .used_ms = now - 5};
+        ad_derived_row m1 = {
+            .key = SHA_A, .kind = "mask", .source_sha256 = SHA_B, .blob_sha256 = MASK_1, .bytes = 100, .used_ms = now};
+        ad_derived_row m2 = {.key = SHA_B,
+                             .kind = "mask",
+                             .source_sha256 = SHA_B,
+                             .blob_sha256 = MASK_2,
+                             .bytes = 100,
+                             .used_ms = now + 1};
+        ad_derived_row m3 = {.key = KEY_3,
+                             .kind = "mask",
+                             .source_sha256 = SHA_A,
+                             .blob_sha256 = MASK_3,
+                             .bytes = 100,
+                             .used_ms = now + 2};
+        ad_derived_row v1 = {.key = KEY_4,
+                             .kind = "variant",
+                             .source_sha256 = SHA_A,
+                             .blob_sha256 = MASK_3,
+                             .bytes = 1000,
+                             .used_ms = now - 5};
         int inserted = 0;
         int64_t count = -1, bytes = -1;
         char got_sha[65];
