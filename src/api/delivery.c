@@ -795,8 +795,15 @@ ad_http_resp *ad_handle_delivery(ad_api *api, ad_http_req *req, const ad_route_a
     variant_key(api, &d, source, opts, &acc, key);
     if (api->cfg.variant_store_bytes > 0 && ad_store_get_derived(api->cfg.store, key, blob, &err) == AD_OK) {
         r = ad_reply_blob(api, req, blob, stored_type(api, blob), NULL, AD_BLOB_PUBLIC);
-        count(api, ad_http_resp_status(r) == 304 ? "not_modified" : "stored", 0);
-        goto out;
+        if (ad_http_resp_status(r) != 500) {
+            count(api, ad_http_resp_status(r) == 304 ? "not_modified" : "stored", 0);
+            goto out;
+        }
+        /* its bytes are gone (a lost object): forgotten, made again */
+        ad_http_resp_free(r);
+        r = NULL;
+        ad_err e2 = AD_ERR_INIT;
+        ad_store_drop_derived(api->cfg.store, key, blob, &e2);
     }
     render_task *t = calloc(1, sizeof *t);
     if (t == NULL) {

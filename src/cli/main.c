@@ -7,6 +7,7 @@
 #include "base/version.h"
 #include "cli/cli.h"
 #include "image/image.h"
+#include "image/transform.h"
 
 static const ad_cli_command commands[] = {
     {"serve", {{"", "run the HTTP service (--listen, --data-dir, ...)"}}, NULL, NULL, ad_cmd_serve, 1},
@@ -60,6 +61,12 @@ static void help(FILE *f)
     fprintf(f, "  %-3d %s\n", 1, "any other failure");
     fprintf(f, "\nsettings (flag or --flag=value, environment variable; a flag goes before or after the command):\n");
     ad_config_print_help(f);
+    /* what this build's libvips can encode for delivery URLs (format=auto) */
+    ad_err err = AD_ERR_INIT;
+    int avif = ad_image_startup(NULL, &err) == AD_OK && ad_image_can_avif();
+    fprintf(f, "\ndelivery formats (/d/ URLs, format=auto on Accept): WebP, JPEG, PNG, and AVIF: %s\n",
+            avif ? "yes (libheif with an AV1 encoder)"
+                 : "no (this libvips has no AV1 encoder: AVIF is answered as WebP; Debian 12's libheif1 has one)");
 }
 
 int main(int argc, char **argv)

@@ -386,11 +386,72 @@
           } catch (e) { setMessage('detail-message', 'Could not delete: ' + e.describe()); }
         },
       });
+      const link = el('button', {
+        type: 'button', text: 'Copy link', 'aria-label': 'Copy a public link to conversion ' + c.name,
+        onclick: () => { $('link-of').value = 'conversion/' + c.name; makeLink('conversion/' + c.name); },
+      });
       body.append(el('tr', { 'data-name': c.name },
         el('td', {}, el('code', { text: c.name })), el('td', { text: c.content_type }),
         el('td', { text: bytes(c.size) }), el('td', { text: when(c.created_at) }),
-        el('td', {}, view, ' ', dl, ' ', del)));
+        el('td', {}, view, ' ', dl, ' ', link, ' ', del)));
     }
+  }
+
+  // The options of a public link (POST .../delivery_urls): the size and
+  // format asked for; for the cut-out, the output options of the form
+  // above that a link takes (its format is the link's).
+  function linkRequest(variant) {
+    const options = {};
+    const w = $('link-width').value.trim();
+    if (w) options.w = Number(w);
+    if ($('link-format').value !== 'auto' || w || variant === 'bg_remove') options.format = $('link-format').value;
+    if (variant === 'bg_remove') {
+      options.preset = $('opt-preset').value;
+      options.channels = $('opt-channels').value;
+      if ($('opt-bg-on').checked) options.bg_color = $('opt-bg').value.slice(1);
+      if ($('opt-crop').checked) {
+        options.crop = true;
+        if ($('opt-margin').value.trim() && $('opt-margin').value.trim() !== '0') options.crop_margin = $('opt-margin').value.trim();
+      }
+    }
+    const body = { variant, options };
+    if ($('link-expiry').value) body.expires_in = Number($('link-expiry').value);
+    return body;
+  }
+
+  async function makeLink(variant) {
+    setMessage('link-error', '');
+    $('link-status').textContent = 'Making the link…';
+    let j;
+    try {
+      j = await apiJSON(assetPath(current.id) + '/delivery_urls', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(linkRequest(variant)),
+      });
+    } catch (e) {
+      $('link-status').textContent = '';
+      setMessage('link-error', 'Could not make the link: ' + e.describe());
+      return;
+    }
+    const out = $('link-url');
+    out.value = j.url;
+    out.hidden = false;
+    const until = j.expires_at ? ' It works until ' + when(j.expires_at) + '.' : '';
+    try {
+      await navigator.clipboard.writeText(j.url);
+      $('link-status').textContent = 'Copied to the clipboard.' + until;
+    } catch (e) {
+      out.select();
+      $('link-status').textContent = 'Copy the link below.' + until;
+    }
+  }
+
+  function renderLinkChoices(a) {
+    const sel = $('link-of');
+    for (const o of [...sel.options]) if (o.value.startsWith('conversion/')) o.remove();
+    for (const c of a.conversions) sel.append(el('option', { value: 'conversion/' + c.name, text: 'conversion ' + c.name }));
+    $('link-url').hidden = true;
+    $('link-status').textContent = '';
+    setMessage('link-error', '');
   }
 
   function renderAsset(a) {
@@ -400,6 +461,7 @@
     $('detail-body').hidden = false;
     renderMeta(a);
     renderConversions(a);
+    renderLinkChoices(a);
     markCurrent();
   }
 
@@ -678,6 +740,14 @@
     });
     $('delete-asset').addEventListener('click', deleteAsset);
     $('custom-form').addEventListener('submit', saveCustomData);
+    $('link-form').addEventListener('submit', (ev) => { ev.preventDefault(); if (current) makeLink($('link-of').value); });
+    // the cut-out shown, with the output options that made it
+    $('link-cutout').addEventListener('click', () => {
+      if (!current) return;
+      $('link-of').value = 'bg_remove';
+      makeLink('bg_remove');
+      $('link-form').scrollIntoView({ block: 'nearest' });
+    });
     $('bg-form').addEventListener('submit', runBgRemove);
     $('bg-form').addEventListener('change', syncBgForm);
     $('compare-range').addEventListener('input', (ev) => setCompare(Number(ev.target.value)));

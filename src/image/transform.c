@@ -115,6 +115,8 @@ void ad_accept_parse(const char *accept, ad_accept *out)
 
 int ad_transform_resolve(int format, const ad_accept *acc, int has_alpha)
 {
+    if (format == AD_OUT_AVIF && !ad_image_can_avif())
+        return AD_OUT_WEBP; /* said in assetd help: this libvips has no AV1 encoder */
     if (format != AD_OUT_AUTO)
         return format;
     if (acc && acc->avif && ad_image_can_avif())

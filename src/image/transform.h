@@ -47,7 +47,8 @@ void ad_accept_parse(const char *accept, ad_accept *out);
 
 /* The format a result is encoded in: format itself unless AD_OUT_AUTO,
  * which is AVIF when accepted and encodable, else WebP when accepted,
- * else PNG when the result has alpha, JPEG otherwise. */
+ * else PNG when the result has alpha, JPEG otherwise (AVIF asked where it
+ * cannot be encoded: WebP). */
 int ad_transform_resolve(int format, const ad_accept *acc, int has_alpha);
 
 /* The encoded result: data malloc'd (free), content_type static. */

@@ -1,6 +1,7 @@
 /* test_scaleout.c — many instances on one PostgreSQL + radosgw store
  * (issue 12), real servers started by scripts/test.sh: two instances
- * agree, directly and through nginx (packaging/nginx-assetd.conf); a killed
+ * agree, directly and through nginx (packaging/nginx-assetd.conf, its
+ * cache of delivery URLs too); a killed
  * instance's background saves are finished by the other once its lease
  * expires, each exactly once; the database and the object store killed
  * under load give JSON 503s, lose nothing acknowledged and leave no orphan,
@@ -172,6 +173,20 @@ TEST(two_instances_agree_directly_and_through_nginx)
     snprintf(path, sizeof path, "/api/v1/assets/%s/file", id2);
     REQUIRE(get(&a, path, &ca) == 200 && get(&b, path, &ce) == 200);
     CHECK(ca.len == rocket_len && ce.len == rocket_len && memcmp(ca.body, rocket_jpg, rocket_len) == 0);
+    response_cleanup(&ca), response_cleanup(&ce);
+    /* a delivery URL minted by A, through the edge: the second answer is
+     * the edge's cached copy (packaging/nginx-assetd.conf, location /d/) */
+    snprintf(path, sizeof path, "/api/v1/assets/%s/delivery_urls", id2);
+    const char *body = "{\"options\":{\"w\":200}}";
+    REQUIRE(request(&a, "POST", path, h, 1, body, strlen(body), &r) == 201);
+    char dpath[1024], cs[32] = "";
+    snprintf(dpath, sizeof dpath, "%s", jstr(r.json, "path"));
+    response_cleanup(&r);
+    const char *webp[] = {"Accept: image/webp", NULL};
+    REQUIRE(request(&edge, "GET", dpath, webp, 0, NULL, 0, &ca) == 200);
+    REQUIRE(request(&edge, "GET", dpath, webp, 0, NULL, 0, &ce) == 200);
+    CHECK(header(&ce, "X-Cache-Status", cs, sizeof cs) && strcmp(cs, "HIT") == 0);
+    CHECK(ca.len > 100 && ca.len == ce.len && memcmp(ca.body, ce.body, ca.len) == 0);
     response_cleanup(&ca), response_cleanup(&ce);
     nginx_stop(ndir);
     server_kill(&a, SIGTERM);

@@ -296,6 +296,29 @@ async function main() {
       check(/HTTP 400/.test(await text('#bg-error')), await text('#bg-error'));
     });
 
+    await test('public links: the original at 100 px and a conversion open without a key; a changed byte is refused', async () => {
+      await page.getByLabel('What the link shows').selectOption('original');
+      await page.getByLabel('Width (px, empty: as it is)').fill('100');
+      await page.getByLabel('Image type').selectOption('png');
+      await page.locator('#link-make').click();
+      await page.locator('#link-status', { hasText: /Copied|Copy the link/ }).waitFor();
+      const url = await page.locator('#link-url').inputValue();
+      check(/^http:\/\/127\.0\.0\.1:\d+\/d\/[A-Za-z0-9_-]{43}\//.test(url), url);
+      const r = await fetch(url); // no key
+      const b = Buffer.from(await r.arrayBuffer());
+      check(r.status === 200 && r.headers.get('content-type') === 'image/png' && b.readUInt32BE(16) === 100,
+        'original link: ' + r.status + ' ' + r.headers.get('content-type'));
+      const forged = url.replace(/\/d\/(.)/, (m, c) => '/d/' + (c === 'A' ? 'B' : 'A'));
+      check((await fetch(forged)).status === 403, 'a changed signature was served');
+      await page.getByRole('button', { name: 'Copy a public link to conversion web_cut' }).click();
+      await page.waitForFunction(() => document.getElementById('link-url').value.includes('conversion.web_cut'));
+      const c = await fetch(await page.locator('#link-url').inputValue());
+      check(c.status === 200, 'conversion link ' + c.status);
+      await page.getByLabel('Width (px, empty: as it is)').fill('');
+      await page.getByLabel('Image type').selectOption('auto');
+      await shot('05a-public-link');
+    });
+
     await test('get_image_and_save to a new asset with metadata=inherit: the job is followed, lineage links back', async () => {
       await apiGet('/api/v1/assets/' + hopperId + '/custom_data', {
         method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"sku":"GH-1"}',
