@@ -41,8 +41,8 @@ start() { # NAME PORT ARGS...
 }
 upload() { curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: image/jpeg' --data-binary @"$2" \
     "http://127.0.0.1:$1/api/v1/assets?filename=p.jpg" | sed -E 's/.*"id":"([0-9a-f]+)".*/\1/'; }
-mint() { curl -sf -X POST -H "Authorization: Bearer $KEY" -d "$3" \
-    "http://127.0.0.1:$1/api/v1/assets/$2/delivery_urls" | sed -E 's/.*"path":"([^"]+)".*/\1/'; }
+mint() { printf '%s\n' "$(curl -sf -X POST -H "Authorization: Bearer $KEY" -d "$3" \
+    "http://127.0.0.1:$1/api/v1/assets/$2/delivery_urls" | sed -E 's/.*"path":"([^"]+)".*/\1/')"; }
 # wrk over the paths in a file (one per line, in turn), c connections:
 # prints "req/s p99_ms"
 WRK_LUA="$OUT/paths.lua"
@@ -89,7 +89,11 @@ NGX_MOD=/usr/lib/nginx/modules/ngx_http_image_filter_module.so
 if command -v nginx >/dev/null && [ -f "$NGX_MOD" ]; then
     mkdir -p "$OUT/nginx/www"
     cp "$SRC" "$OUT/nginx/www/photo.jpg"
+    # workers of a root nginx run as www-data, who cannot read the bench's
+    # private folder
+    [ "$(id -u)" = 0 ] && NGX_USER="user root;" || NGX_USER=""
     cat >"$OUT/nginx/nginx.conf" <<NGX
+$NGX_USER
 load_module $NGX_MOD;
 worker_processes 2;
 pid $OUT/nginx/nginx.pid;
@@ -118,12 +122,12 @@ fi
 printf '%-58s %9s %8s\n' "" "req/s" "p99_ms"
 printf '%-58s %9s %8s   (%s bytes; %s errors)\n' "a. stored variant read, c=32" "$s_rate" "$s_p99" \
     "$(stat -c %s "$OUT/v.webp")" "$s_err"
-printf '%-58s %9s %8s   stored/render %s\n' "b. assetd: uncached 2400x1600 JPEG -> 400 px WebP, c=4" "$a_rate" "$a_p99" \
-    "$(ratio "$s_rate" "$a_rate")"
-[ -n "$sh_rate" ] && printf '%-58s %9s %8s   assetd/sharp %s\n' "   node + sharp: the same resize, c=4" "$sh_rate" \
-    "$sh_p99" "$(ratio "$a_rate" "$sh_rate")"
-[ -n "$ng_rate" ] && printf '%-58s %9s %8s   assetd/nginx %s\n' "   nginx image_filter: 400 px JPEG, c=4" "$ng_rate" \
-    "$ng_p99" "$(ratio "$a_rate" "$ng_rate")"
+printf '%-58s %9s %8s   stored/render %s (%s errors)\n' "b. assetd: uncached 2400x1600 JPEG -> 400 px WebP, c=4" \
+    "$a_rate" "$a_p99" "$(ratio "$s_rate" "$a_rate")" "$a_err"
+[ -n "$sh_rate" ] && printf '%-58s %9s %8s   assetd/sharp %s (%s errors)\n' "   node + sharp: the same resize, c=4" \
+    "$sh_rate" "$sh_p99" "$(ratio "$a_rate" "$sh_rate")" "$sh_err"
+[ -n "$ng_rate" ] && printf '%-58s %9s %8s   assetd/nginx %s (%s errors)\n' "   nginx image_filter: 400 px JPEG, c=4" \
+    "$ng_rate" "$ng_p99" "$(ratio "$a_rate" "$ng_rate")" "$ng_err"
 [ -z "$sh_rate" ] && echo "   (no deps/peer: sharp not measured; make bench installs the peer)"
 
 # c. a bg_remove variant: mask computed now vs stored

@@ -10,7 +10,10 @@
 #   4. assetd only: server cold start, a repeated request, GET rate;
 #   5-6. presets beside quality, output options;
 #   7. stored masks: a variant from a stored mask against a first cut-out,
-#      same instance, after a restart, a second instance (bench/masks.sh).
+#      same instance, after a restart, a second instance (bench/masks.sh);
+#   8. delivery: a stored variant's read rate, an uncached resize beside a
+#      node server with sharp and nginx's image_filter, a bg_remove variant
+#      from a stored mask (bench/delivery.sh).
 # The peer is installed into deps/peer from ../shared/peers when that folder
 # exists (npm registry only); otherwise assetd is reported alone.
 #
@@ -171,3 +174,7 @@ done
 echo
 echo "## 7. stored masks: a model pass once per image (the server over HTTP, cache off; bench/masks.sh)"
 bench/masks.sh
+
+echo
+echo "## 8. delivery: public URLs read from the store, first renders beside sharp and nginx (bench/delivery.sh)"
+bench/delivery.sh

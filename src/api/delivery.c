@@ -537,6 +537,23 @@ static const char *stored_type(ad_api *api, const char *sha)
     return t;
 }
 
+/* The media type a variant is encoded in when the URL and Accept say it
+ * (NULL: format=auto for a client that takes neither AVIF nor WebP, PNG or
+ * JPEG by the result's alpha: read from the bytes). */
+static const char *known_type(const durl *d, const ad_accept *acc)
+{
+    switch (ad_transform_resolve(d->t.format, acc, 0)) {
+    case AD_OUT_WEBP:
+        return "image/webp";
+    case AD_OUT_AVIF:
+        return "image/avif";
+    case AD_OUT_PNG:
+        return "image/png";
+    default:
+        return d->t.format == AD_OUT_JPG ? "image/jpeg" : NULL;
+    }
+}
+
 /* A render on the render pool. */
 typedef struct {
     ad_api *api;
@@ -794,7 +811,8 @@ ad_http_resp *ad_handle_delivery(ad_api *api, ad_http_req *req, const ad_route_a
     canonical_options(&d, opts, sizeof opts);
     variant_key(api, &d, source, opts, &acc, key);
     if (api->cfg.variant_store_bytes > 0 && ad_store_get_derived(api->cfg.store, key, blob, &err) == AD_OK) {
-        r = ad_reply_blob(api, req, blob, stored_type(api, blob), NULL, AD_BLOB_PUBLIC);
+        r = ad_reply_blob(api, req, blob, known_type(&d, &acc) ? known_type(&d, &acc) : stored_type(api, blob), NULL,
+                          AD_BLOB_PUBLIC);
         if (ad_http_resp_status(r) != 500) {
             count(api, ad_http_resp_status(r) == 304 ? "not_modified" : "stored", 0);
             goto out;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "api/save.h"
@@ -97,8 +98,10 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
     if (ad_workpool_new(ad_store_remote(store) ? 16 : 4, (int)cfg->max_connections, &io_pool, &err) != AD_OK)
         goto fail;
     /* delivery's renders: a queue of their own, so that a flood of new
-     * public URLs cannot take the cut-outs' or the API's turn */
-    if (ad_workpool_new(workers, (int)cfg->render_queue, &render_pool, &err) != AD_OK)
+     * public URLs cannot take the cut-outs' or the API's turn; a thread
+     * per core (a resize is tens of ms, not a model pass) */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ad_workpool_new(cores > 2 ? (int)cores : 2, (int)cfg->render_queue, &render_pool, &err) != AD_OK)
         goto fail;
     if (ad_cli_delivery_secrets(cfg, ad_store_remote(store), &secrets, &nsecrets, &err) != AD_OK)
         goto fail;
