@@ -202,7 +202,7 @@ const char *ad_http_head_field(const ad_http_head *h, const char *name)
 
 /* ------------------------------------------------------------ chunked */
 
-enum { C_SIZE, C_EXT, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER, C_TRAILER_LF, C_END_LF };
+enum { C_SIZE, C_BWS, C_EXT, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER, C_TRAILER_LF, C_END_LF };
 
 #define CHUNK_LINE_MAX 4096
 #define TRAILER_MAX 16384
@@ -223,11 +223,26 @@ ad_chunked_result ad_http_chunked_decode(ad_http_chunked *d, char *in, size_t le
                 i++;
                 break;
             }
-            if (d->digits == 0)
+            /* after the size only what RFC 9112 allows there: CR, an
+             * extension (";"), or the whitespace before one. Anything else
+             * ("0x34", "5zz") is refused, as nginx does: a front end that
+             * read such a size differently would smuggle a request in the
+             * body (issue 30) */
+            if (d->digits == 0 || (c != '\r' && c != ';' && c != ' ' && c != '\t'))
                 return AD_CHUNKED_ERROR;
-            d->state = C_EXT;
+            d->state = c == ';' ? C_EXT : c == '\r' ? C_SIZE_LF : C_BWS;
             d->line = 0;
-            break;  /* the same byte again, as an extension or CR */
+            i++;
+            break;
+        case C_BWS: /* whitespace, then an extension or the line's end */
+            if (c == ';')
+                d->state = C_EXT;
+            else if (c == '\r')
+                d->state = C_SIZE_LF;
+            else if ((c != ' ' && c != '\t') || ++d->line > CHUNK_LINE_MAX)
+                return AD_CHUNKED_ERROR;
+            i++;
+            break;
         case C_EXT: /* chunk extensions are ignored (RFC 9112 7.1.1) */
             if (c == '\r')
                 d->state = C_SIZE_LF;

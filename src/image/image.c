@@ -194,7 +194,14 @@ static ad_status open_image(const void *buf, size_t len, VipsImage **out, char f
         vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", fail_on, NULL);
     if (img == NULL) {
         ad_status big = too_large_for_decoder(buf, len, NULL, err);
-        return big == AD_ETOOBIG ? big : vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
+        if (big == AD_ETOOBIG) {
+            /* libvips' error buffer is the process's: left there, this
+             * request's text would be the next failed decode's, another
+             * client's (issue 30) */
+            vips_error_clear();
+            return big;
+        }
+        return vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
     }
     *out = img;
     return AD_OK;

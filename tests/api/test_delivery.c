@@ -470,6 +470,60 @@ TEST(secrets_rotate_and_urls_survive_a_restart)
     unsetenv("ASSETD_TEST_DELIVERY_SECRETS");
 }
 
+/* mkimage KIND from a test photo, read back (as test_preview does). */
+static int made(const char *dir, const char *kind, const char *photo, const char *ext, char **out, size_t *len)
+{
+    const char *mk = getenv("ASSETD_MKIMAGE") ? getenv("ASSETD_MKIMAGE") : "build/tests/mkimage";
+    const char *td = getenv("ASSETD_TESTDATA") ? getenv("ASSETD_TESTDATA") : "deps/testdata";
+    char path[400], cmd[1200];
+    snprintf(path, sizeof path, "%s-%s-%s.%s", dir, kind, photo, ext);
+    snprintf(cmd, sizeof cmd, "%s %s %s/%s %s", mk, kind, td, photo, path);
+    return system(cmd) == 0 && read_file(path, out, len);
+}
+
+TEST(orientation_alpha_and_the_variants_lifetime_follow_the_source)
+{
+    char dir[256], rot_id[33], cut_id[33], path[1024];
+    server srv;
+    response r;
+    int w, h, ct;
+    char fmt[16];
+    temp_dir(dir, sizeof dir, "delivery-source");
+    const char *const args[] = {"--gc-grace", "1", NULL};
+    REQUIRE(server_start(&srv, dir, args));
+    /* stored 600x512 with EXIF orientation 6: shown, and delivered, 512x600 */
+    char *rot;
+    size_t rot_len;
+    REQUIRE(made(dir, "rot6", "grace_hopper.jpg", "jpg", &rot, &rot_len));
+    REQUIRE(upload(&srv, "rot.jpg", "image/jpeg", rot, rot_len, rot_id) == 201);
+    free(rot);
+    mint_path(&srv, rot_id, "{\"options\":{\"w\":256,\"format\":\"png\"}}", path);
+    REQUIRE(fetch(&srv, "GET", path, NULL, &r) == 200);
+    CHECK(image_of(&r, &w, &h, fmt) && w == 256 && h == 300);
+    response_cleanup(&r);
+    /* a cut-out keeps its transparency where the format has it */
+    REQUIRE(upload(&srv, "astro.png", "image/png", astro_png, astro_len, cut_id) == 201);
+    mint_path(&srv, cut_id, "{\"variant\":\"bg_remove\",\"options\":{\"w\":128,\"format\":\"png\"}}", path);
+    REQUIRE(fetch(&srv, "GET", path, NULL, &r) == 200);
+    CHECK(png_info(&r, &w, &h, &ct) && w == 128 && ct == 6);
+    response_cleanup(&r);
+    CHECK(metric(&srv, "assetd_variant_store_variants") == 2);
+    /* the variants go with their sources (after the grace period) */
+    for (int k = 0; k < 2; k++) {
+        char ap[200];
+        snprintf(ap, sizeof ap, "/api/v1/assets/%s", k ? cut_id : rot_id);
+        REQUIRE(request(&srv, "DELETE", ap, NULL, 1, NULL, 0, &r) == 204);
+        response_cleanup(&r);
+    }
+    int gone = 0;
+    for (int i = 0; i < 100 && !gone; i++) {
+        sleep_ms(100);
+        gone = metric(&srv, "assetd_variant_store_variants") == 0 && metric(&srv, "assetd_variant_store_bytes") == 0;
+    }
+    CHECK(gone);
+    server_kill(&srv, SIGTERM);
+}
+
 typedef struct {
     const server *s;
     const char *path;

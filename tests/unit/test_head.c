@@ -162,6 +162,12 @@ TEST(chunked_bodies_in_every_split)
         "1000000000000000\r\n",  /* 16 hex digits */
         "\r\n",                  /* no size */
         "0\r\nTrailer\n\r\n",    /* bare LF in a trailer */
+        /* issue 30: after the size only CR, ";" or the whitespace before
+         * it; a front end reading "0x34" as 52 would smuggle a request */
+        "0x34\r\n\r\n",
+        "5zz\r\nhello\r\n0\r\n\r\n",
+        "5 z\r\nhello\r\n0\r\n\r\n",
+        "5-1\r\nhello\r\n0\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char data[64];
@@ -171,4 +177,6 @@ TEST(chunked_bodies_in_every_split)
     char data[64];
     size_t n, end;
     CHECK(decode_split("5\r\nhel", 64, data, &n, &end) == AD_CHUNKED_MORE && n == 3);
+    /* whitespace before an extension is allowed (BWS) */
+    CHECK(decode_split("5 \t;a=b\r\nhello\r\n0 \r\n\r\n", 64, data, &n, &end) == AD_CHUNKED_DONE && n == 5);
 }

@@ -304,3 +304,50 @@ TEST(formats_outside_the_photo_allowlist_are_refused)
         CHECKF(ad_image_probe(docs[i], strlen(docs[i]), &info, &err) == AD_EUNSUPPORTED, "doc %zu", i);
     }
 }
+
+/* A PNG whose header declares width x height (the pixels are not there). */
+static size_t png_declaring(uint32_t width, uint32_t height, uint8_t *out)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    uint8_t ihdr[17] = {'I', 'H', 'D', 'R'};
+    for (int i = 0; i < 4; i++) {
+        ihdr[4 + i] = (uint8_t)(width >> (24 - 8 * i));
+        ihdr[8 + i] = (uint8_t)(height >> (24 - 8 * i));
+    }
+    ihdr[12] = 8; /* bit depth */
+    ihdr[13] = 2; /* RGB */
+    uint32_t crc = (uint32_t)crc32(0, ihdr, sizeof ihdr);
+    size_t n = 0;
+    memcpy(out + n, sig, 8), n += 8;
+    out[n++] = 0, out[n++] = 0, out[n++] = 0, out[n++] = 13;
+    memcpy(out + n, ihdr, sizeof ihdr), n += sizeof ihdr;
+    for (int i = 0; i < 4; i++)
+        out[n++] = (uint8_t)(crc >> (24 - 8 * i));
+    return n;
+}
+
+/* Issue 30: libvips' error buffer is the process's; the refusal of an
+ * image too large for the decoders must not leave its text there for the
+ * next failed decode (another client's) to report. */
+TEST(a_refused_image_leaves_no_error_text_for_the_next_decode)
+{
+    /* a JPEG that starts well and has no scan: its own error, alone */
+    static const uint8_t broken[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F',  0,
+                                     1,    1,    0,    0,    1, 0,  1,   0,   0,   0xff, 0xd9};
+    ad_pixmap pm;
+    ad_err alone = AD_ERR_INIT;
+    REQUIRE(ad_image_decode_rgb(broken, sizeof broken, 0, &pm, &alone) == AD_EUNSUPPORTED);
+    /* now after refusals for size: a PNG past the pixel limit, and a JPEG
+     * past libjpeg's 65500 (whose load fails inside libvips, with text) */
+    uint8_t big[64];
+    size_t n = png_declaring(70000, 70000, big);
+    ad_err e = AD_ERR_INIT;
+    CHECK(ad_image_decode_rgb(big, n, 0, &pm, &e) == AD_ETOOBIG);
+    static const uint8_t wide[] = {0xff, 0xd8, 0xff, 0xc0, 0,    17, 8, 0xff, 0xff, 0xff, 0xff, 3,
+                                   1,    0x11, 0,    2,    0x11, 0,  3, 0x11, 0,    0xff, 0xd9};
+    ad_err e2 = AD_ERR_INIT;
+    CHECK(ad_image_decode_rgb(wide, sizeof wide, 0, &pm, &e2) == AD_ETOOBIG);
+    ad_err after = AD_ERR_INIT;
+    REQUIRE(ad_image_decode_rgb(broken, sizeof broken, 0, &pm, &after) == AD_EUNSUPPORTED);
+    CHECKF(strcmp(after.msg, alone.msg) == 0, "alone: \"%s\"; after a refused one: \"%s\"", alone.msg, after.msg);
+}
