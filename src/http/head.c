@@ -17,13 +17,18 @@ static int is_tchar(unsigned char c)
 size_t ad_http_head_len(const char *buf, size_t len, size_t *scanned)
 {
     size_t i = *scanned > 3 ? *scanned - 3 : 0;
-    for (; i + 4 <= len; i++) {
-        const char *p = memchr(buf + i, '\r', len - i);
+    for (; i < len; i++) {
+        const char *p = memchr(buf + i, '\n', len - i);
         if (p == NULL)
             break;
         i = (size_t)(p - buf);
-        if (i + 4 <= len && memcmp(p, "\r\n\r\n", 4) == 0)
-            return i + 4;
+        /* a bare LF ends the head here, for ad_http_head_parse to refuse
+         * at once: waiting for a CRLF CRLF that a client using LF alone
+         * never sends would hold the connection to the idle timeout */
+        if (i == 0 || buf[i - 1] != '\r')
+            return i + 1;
+        if (i >= 3 && memcmp(buf + i - 3, "\r\n\r\n", 4) == 0)
+            return i + 1;
     }
     *scanned = len;
     return 0;
@@ -70,6 +75,27 @@ static int list_has(const char *v, const char *t)
     return 0;
 }
 
+/* RFC 9110 7.2 / RFC 3986 3.2.2: Host = uri-host [ ":" port ], a reg-name
+ * (unreserved, sub-delims, pct-encoded), an IPv4 or a bracketed IPv6
+ * literal. Not empty. */
+static int host_ok(const char *v)
+{
+    const char *p = v;
+    if (*p == '[') {
+        p = strchr(p, ']');
+        if (p == NULL || p == v + 1 || strspn(v + 1, "0123456789abcdefABCDEF:.") != (size_t)(p - v - 1))
+            return 0;
+        p++;
+    } else {
+        p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%");
+        if (p == v)
+            return 0;
+    }
+    if (*p == ':')
+        p += 1 + strspn(p + 1, "0123456789");
+    return *p == '\0';
+}
+
 /* The request line "METHOD SP target SP HTTP/1.x", NUL-terminated at its
  * CR. */
 static ad_head_result parse_request_line(char *line, ad_http_head *out, int *status, const char **code,
@@ -114,6 +140,8 @@ static ad_head_result parse_length(const char *v, ad_http_head *out, int *status
             return REFUSE(413, "body_too_large", "request body exceeds the configured limit");
         n = n * 10 + (uint64_t)(*p - '0');
     }
+    if (n >= UINT64_C(1) << 63)
+        return REFUSE(413, "body_too_large", "request body exceeds the configured limit");
     out->length = n;
     return AD_HEAD_OK;
 }
@@ -137,7 +165,7 @@ ad_head_result ad_http_head_parse(char *buf, size_t len, ad_http_head *out, int 
     ad_head_result r = parse_request_line(line, out, status, code, message);
     if (r != AD_HEAD_OK)
         return r;
-    int hosts = 0, lengths = 0, encodings = 0;
+    int hosts = 0, lengths = 0, encodings = 0, authorizations = 0;
     const char *te = NULL, *cl = NULL, *connection = NULL;
     for (line = cr + 2; line < end; line = cr + 2) {
         cr = memmem(line, (size_t)(buf + len - line), "\r\n", 2);
@@ -152,13 +180,18 @@ ad_head_result ad_http_head_parse(char *buf, size_t len, ad_http_head *out, int 
         *p = '\0';
         char *value = trim(p + 1, cr);
         for (const char *v = value; *v; v++)
-            if ((unsigned char)*v < 0x20 && *v != '\t')
+            if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
                 return REFUSE(400, "bad_request", "a control character in a header value");
         if (out->n_fields == AD_HTTP_MAX_FIELDS)
             return REFUSE(431, "header_too_large", "more header fields than this server takes");
         out->fields[out->n_fields++] = (ad_http_field){line, value};
-        if (strcasecmp(line, "Host") == 0)
+        if (strcasecmp(line, "Host") == 0) {
             hosts++;
+            if (!host_ok(value))
+                return REFUSE(400, "bad_request", "the Host header is empty or not a host[:port]");
+        } else if (strcasecmp(line, "Authorization") == 0 && ++authorizations > 1)
+            /* which one counts would be anyone's guess: a proxy's may not be ours */
+            return REFUSE(400, "bad_request", "more than one Authorization header");
         else if (strcasecmp(line, "Content-Length") == 0)
             lengths++, cl = value;
         else if (strcasecmp(line, "Transfer-Encoding") == 0)

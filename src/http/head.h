@@ -43,8 +43,9 @@ typedef enum {
     AD_HEAD_REFUSED,    /* answer *status with *message (static) and close */
 } ad_head_result;
 
-/* The length of the head at the start of buf (through its blank line), or
- * 0 when it is not all there yet. *scanned (0 at first) remembers how far
+/* The length of the head at the start of buf (through its blank line, or
+ * through a bare LF, which ad_http_head_parse then refuses at once), or 0
+ * when it is not all there yet. *scanned (0 at first) remembers how far
  * earlier calls looked, so that a head sent a byte at a time is not
  * searched again from its start each time. */
 size_t ad_http_head_len(const char *buf, size_t len, size_t *scanned);

@@ -742,9 +742,10 @@ static void begin_request(conn *c, size_t head_len)
     }
     if (over) {
         r->too_big = 1;
-        /* a client waiting for 100 Continue has sent nothing yet: refuse
-         * now; the body never comes */
-        if (r->head.expect_continue) {
+        /* a client waiting for 100 Continue has sent nothing yet, and a
+         * length past what would be drained is never read whole: refuse
+         * now, not at the idle timeout */
+        if (r->head.expect_continue || (r->head.framing == AD_HTTP_BODY_LENGTH && r->head.length > drain_limit(s))) {
             refuse(c, too_large());
             return;
         }

@@ -287,10 +287,20 @@ TEST(ambiguous_or_absurd_framing_is_refused_once_in_json)
         {"POST /api/v1/assets HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551617\r\n\r\nhello", 413},
         {"POST /api/v1/assets HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
         {"POST /api/v1/assets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
-        {"GET /api/v1/assets HTTP/1.1\r\n\r\n", 400},             /* no Host */
-        {"GET /api/v1/assets\r\nHost: x\r\n\r\n", 400},           /* no version */
-        {"GET /api/v1/assets HTTP/2.0\r\nHost: x\r\n\r\n", 505},  /* another version */
-        {"GET /api/v1/assets HTTP/1.1\nHost: x\r\n\r\n", 400},    /* bare LF */
+        {"GET /api/v1/assets HTTP/1.1\r\n\r\n", 400},            /* no Host */
+        {"GET /api/v1/assets\r\nHost: x\r\n\r\n", 400},          /* no version */
+        {"GET /api/v1/assets HTTP/2.0\r\nHost: x\r\n\r\n", 505}, /* another version */
+        {"GET /api/v1/assets HTTP/1.1\nHost: x\r\n\r\n", 400},   /* bare LF */
+        {"GET /api/v1/assets HTTP/1.1\nHost: x\n\n", 400},       /* LF alone throughout: at once (issue 30) */
+        /* issue 30: a Host that is no host, two keys, DEL in a value */
+        {"GET /api/v1/assets HTTP/1.1\r\nHost:\r\n\r\n", 400},
+        {"GET /api/v1/assets HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
+        {"GET /api/v1/assets HTTP/1.1\r\nHost: x/y\r\n\r\n", 400},
+        {"GET /api/v1/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n", 400},
+        {"GET /api/v1/assets HTTP/1.1\r\nHost: x\r\nX-A: a\x7f\r\n\r\n", 400},
+        /* lengths no body will fill: answered at once, not at the idle timeout */
+        {"POST /api/v1/assets HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775808\r\n\r\n", 413},
+        {"POST /api/v1/assets HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775807\r\n\r\n", 413},
         {"GET /api/v1/ass ets HTTP/1.1\r\nHost: x\r\n\r\n", 400}, /* a space in the target */
         {"G<T /api/v1/assets HTTP/1.1\r\nHost: x\r\n\r\n", 400},  /* not a method */
         {"GET /api/v1/assets HTTP/1.1\r\nHost: x\r\n  folded\r\n\r\n", 400},

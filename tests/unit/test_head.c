@@ -119,6 +119,48 @@ TEST(head_length_is_found_in_any_split)
     }
     scanned = 0;
     CHECK(ad_http_head_len("GET / HTTP/1.1\r\n", 16, &scanned) == 0);
+    /* issue 30: lines ended by LF alone end the head at the first one, to
+     * be refused now rather than waited on to the idle timeout */
+    const char *lf = "GET / HTTP/1.1\nHost: x\n\n";
+    scanned = 0;
+    size_t got = ad_http_head_len(lf, strlen(lf), &scanned);
+    CHECK(got == 15);
+    ad_http_head h;
+    int status;
+    const char *code, *message;
+    char copy[64];
+    memcpy(copy, lf, got);
+    CHECK(ad_http_head_parse(copy, got, &h, &status, &code, &message) == AD_HEAD_REFUSED && status == 400);
+    /* Host must be a host[:port]; one Authorization; no DEL in a value */
+    static const char *const refused[] = {
+        "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: user@x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x:8o\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: [zz]\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: a\r\nauthorization: b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX: \x7f\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char c2[128];
+        size_t l = strlen(refused[i]);
+        memcpy(c2, refused[i], l);
+        CHECKF(ad_http_head_parse(c2, l, &h, &status, &code, &message) == AD_HEAD_REFUSED && status == 400,
+               "refused %zu accepted", i);
+    }
+    static const char *const hosts[] = {"example.com", "127.0.0.1:8080", "[::1]:80", "a-b.c_d",
+                                        "xn--bcher-kva.example"};
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        char c2[128];
+        int l = snprintf(c2, sizeof c2, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", hosts[i]);
+        CHECKF(ad_http_head_parse(c2, (size_t)l, &h, &status, &code, &message) == AD_HEAD_OK, "host %s refused",
+               hosts[i]);
+    }
+    /* a length of 2^63 or more is no body this server takes: 413 from the head */
+    char big[128];
+    size_t n =
+        (size_t)snprintf(big, sizeof big, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775808\r\n\r\n");
+    CHECK(ad_http_head_parse(big, n, &h, &status, &code, &message) == AD_HEAD_REFUSED && status == 413);
 }
 
 /* Decode body fed in pieces of step bytes; the data, and where it ended. */
