@@ -164,6 +164,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .max_header = (size_t)cfg->max_header,
         .max_connections = (unsigned)cfg->max_connections,
         .timeout = (unsigned)cfg->request_timeout,
+        .head_timeout = (unsigned)cfg->header_timeout,
         .handler = ad_api_handle,
         .app = api,
     };

@@ -101,6 +101,9 @@ static const setting settings[] = {
     S(mask_store_mb, T_INT, "4096", 0, 1 << 24,
       "MiB of model masks kept in the store, so a model pass happens once per image on every instance; least "
       "recently used out first (0: keep none)"),
+    S(header_timeout, T_INT, "10", 1, 3600,
+      "seconds a request's line and headers may take from their first byte; a client trickling them is answered "
+      "408 and closed"),
     S(request_timeout, T_INT, "60", 1, 86400,
       "seconds a connection may stay idle, and a cut-out may wait for a worker"),
     S(job_attempts, T_INT, "5", 1, 1000, "attempts of a background save before it fails"),

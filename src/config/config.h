@@ -52,6 +52,7 @@ typedef struct {
     long long variant_store_mb; /* delivery variants' bound, MiB (0: none) */
     long long render_queue;     /* delivery renders waiting */
     long long request_timeout;  /* s; idle connection timeout */
+    long long header_timeout;   /* s; a head's whole time */
     long long job_attempts;
     long long job_backoff_ms;
     long long job_start_delay_ms;

@@ -138,6 +138,7 @@ struct conn {
     int in_epoll;    /* the socket is in the thread's epoll (not while parked) */
     int drained;     /* the last read came back short: wait for epoll before reading again */
     double last;     /* s, monotonic: the last progress (for the idle timeout) */
+    double head_t0;  /* s, monotonic: the first byte of the head being read (0: none yet) */
     char *in;        /* bytes read but not yet used: the head, pipelined requests */
     size_t in_len, in_cap, scanned;
     ad_http_req *req; /* the request being read, handled or answered */
@@ -767,9 +768,9 @@ static int take_body(conn *c, const char *data, size_t n)
 {
     ad_http_server *s = c->t->srv;
     ad_http_req *r = c->req;
-    if (n == 0)
-        return 0;
     r->received += n;
+    /* checked on every read, data or not: chunk extensions and trailers
+     * move the idle timer but are not progress (issue 30) */
     double elapsed = now_s() - r->started;
     if (s->cfg.min_rate && elapsed > RATE_GRACE_S && (double)r->received < (double)s->cfg.min_rate * elapsed) {
         fprintf(stderr, "http: a request body arrives at %.0f bytes/s, under the minimum of %u: refused\n",
@@ -777,6 +778,8 @@ static int take_body(conn *c, const char *data, size_t n)
         refuse(c, error_resp(408, "body_too_slow", "the request body arrives slower than the configured minimum rate"));
         return -1;
     }
+    if (n == 0)
+        return 0;
     int refused = r->too_big || r->over_budget || r->sink_failed || r->mode == AD_HTTP_BODY_DISCARD;
     if (!refused && r->mode == AD_HTTP_BODY_SINK) {
         if (r->received > s->cfg.max_body) {
@@ -869,8 +872,11 @@ static int step_head(conn *c)
             c->in_len -= skip;
             c->scanned = 0;
         }
+        if (c->in_len > 0 && c->head_t0 == 0)
+            c->head_t0 = now_s(); /* bytes of the next request (pipelined, or just read) */
         size_t n = ad_http_head_len(c->in, c->in_len, &c->scanned);
         if (n > 0 || c->in_len > limit) {
+            c->head_t0 = 0;
             if (n == 0 || n > limit) {
                 if ((c->req = req_new(c)) == NULL) {
                     c->state = S_CLOSED;
@@ -1269,13 +1275,33 @@ static void accept_some(io_thread *t)
     }
 }
 
+/* A head that took longer than the head timeout from its first byte: a
+ * client trickling it a byte at a time would keep its slot forever, the
+ * idle timer restarting on every byte (issue 30). Answered 408, closed. */
+static void head_too_slow(conn *c)
+{
+    if ((c->req = req_new(c)) == NULL) {
+        conn_close(c);
+        return;
+    }
+    c->req->head.minor = 1;
+    c->head_t0 = 0;
+    refuse(c, error_resp(408, "header_timeout", "the request head took longer than the configured header_timeout"));
+    conn_run(c, 0);
+}
+
 /* Close the connections idle for longer than the timeout; one waiting for
  * its handler is not idle. */
 static void sweep(io_thread *t, double now)
 {
     unsigned timeout = t->srv->cfg.timeout;
+    unsigned head_timeout = t->srv->cfg.head_timeout;
     for (conn *c = t->conns, *next; c; c = next) {
         next = c->next;
+        if (c->state == S_HEAD && head_timeout && c->head_t0 > 0 && now - c->head_t0 > (double)head_timeout) {
+            head_too_slow(c);
+            continue;
+        }
         if (c->state == S_LINGER ? now > c->linger_end
                                  : c->state != S_HANDLER && timeout && now - c->last > (double)timeout)
             conn_close(c);

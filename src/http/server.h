@@ -59,6 +59,7 @@ typedef struct {
     size_t max_header;        /* bytes of request line + headers */
     unsigned max_connections; /* concurrent connections */
     unsigned timeout;         /* s; idle connections are closed */
+    unsigned head_timeout;    /* s from a head's first byte to its end, else 408 and closed (0: none) */
     unsigned min_rate;        /* bytes/s a body must average after its first 10 s (0: no floor); else the
                                  connection is closed */
     ad_http_handler handler;

@@ -65,6 +65,76 @@ TEST(slow_clients_do_not_starve_others_and_are_timed_out)
     server_kill(&s, SIGTERM);
 }
 
+/* Issue 30: a byte now and then restarted the idle timer, so a head or a
+ * chunked body's extensions could hold a slot forever. A head has a total
+ * deadline from its first byte (--header-timeout) and is answered 408; a
+ * body's extension and trailer bytes are not progress, so the body-rate
+ * floor cuts it (408) after its grace. /healthz answers throughout. */
+TEST(trickled_heads_and_chunk_extensions_are_cut_at_their_deadlines)
+{
+    char dir[256];
+    temp_dir(dir, sizeof dir, "data");
+    server s;
+    const char *args[] = {"--header-timeout", "2", "--request-timeout", "8", NULL};
+    REQUIRE(server_start(&s, dir, args));
+    enum { HEADS = 30, BODIES = 4, N = HEADS + BODIES };
+    int fds[N];
+    double answered[N];
+    char first[N][16];
+    char lead[256];
+    snprintf(lead, sizeof lead,
+             "POST /api/v1/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n5;",
+             API_KEY);
+    for (int i = 0; i < N; i++) {
+        fds[i] = connect_to(&s);
+        answered[i] = 0;
+        first[i][0] = '\0';
+        const char *start = i < HEADS ? "GET /healthz HTTP/1.1\r\nX-Slow: " : lead;
+        if (fds[i] >= 0)
+            send(fds[i], start, strlen(start), MSG_NOSIGNAL);
+    }
+    double t0 = now_s(), worst = 0;
+    int health = 0, tries = 0;
+    /* one byte per connection every 0.5 s, well within the idle timeout */
+    while (now_s() - t0 < 13.0) {
+        for (int i = 0; i < N; i++) {
+            if (fds[i] < 0 || answered[i] > 0)
+                continue;
+            send(fds[i], "a", 1, MSG_NOSIGNAL);
+            char buf[256];
+            ssize_t k = recv(fds[i], buf, sizeof buf - 1, MSG_DONTWAIT);
+            if (k > 0) {
+                buf[k] = '\0';
+                answered[i] = now_s() - t0;
+                snprintf(first[i], sizeof first[i], "%.12s", buf);
+            }
+        }
+        double h0 = now_s();
+        response r;
+        health += get(&s, "/healthz", &r) == 200;
+        response_cleanup(&r);
+        tries++;
+        worst = now_s() - h0 > worst ? now_s() - h0 : worst;
+        sleep_ms(500);
+    }
+    int heads_cut = 0, bodies_cut = 0;
+    for (int i = 0; i < N; i++) {
+        int is_408 = strncmp(first[i], "HTTP/1.1 408", 12) == 0;
+        if (i < HEADS)
+            heads_cut += is_408 && answered[i] >= 1.5 && answered[i] < 4.0;
+        else
+            bodies_cut += is_408 && answered[i] >= 9.0 && answered[i] < 13.0;
+        if (fds[i] >= 0)
+            close(fds[i]);
+    }
+    CHECKF(heads_cut == HEADS, "%d of %d trickled heads answered 408 at the 2 s deadline", heads_cut, HEADS);
+    CHECKF(bodies_cut == BODIES, "%d of %d extension-only bodies answered 408 after the rate grace", bodies_cut,
+           BODIES);
+    CHECKF(health == tries && worst < 1.0, "/healthz: %d of %d, slowest %.3f s", health, tries, worst);
+    server_kill(&s, SIGTERM);
+}
+
 TEST(oversized_headers_are_refused_and_harmless)
 {
     char dir[256];
