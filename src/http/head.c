@@ -235,7 +235,29 @@ const char *ad_http_head_field(const ad_http_head *h, const char *name)
 
 /* ------------------------------------------------------------ chunked */
 
-enum { C_SIZE, C_BWS, C_EXT, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER, C_TRAILER_LF, C_END_LF };
+/* The decoder's states. After a size: BWS, then per extension (RFC 9112
+ * 7.1.1) ";" BWS name [BWS "=" BWS (token | quoted-string)] BWS; trailer
+ * lines (7.1.2) are fields: a token, ":", a value without control bytes. */
+enum {
+    C_SIZE,
+    C_BWS,       /* whitespace after the size or an extension */
+    C_EXT_NAME0, /* after ";": whitespace, then the name's first byte */
+    C_EXT_NAME,  /* in the name */
+    C_EXT_EQ,    /* after the name: whitespace, "=", ";" or CR */
+    C_EXT_VAL0,  /* after "=": whitespace, then a token or a quoted-string */
+    C_EXT_TOKEN, /* in a token value */
+    C_EXT_QS,    /* in a quoted-string */
+    C_EXT_QP,    /* after a backslash in it */
+    C_SIZE_LF,
+    C_DATA,
+    C_DATA_CR,
+    C_DATA_LF,
+    C_TRAILER,      /* at a trailer line's start (CR: the end) */
+    C_TRAILER_NAME, /* in a field name */
+    C_TRAILER_VAL,  /* in its value */
+    C_TRAILER_LF,
+    C_END_LF
+};
 
 #define CHUNK_LINE_MAX 4096
 #define TRAILER_MAX 16384
@@ -263,26 +285,63 @@ ad_chunked_result ad_http_chunked_decode(ad_http_chunked *d, char *in, size_t le
              * body (issue 30) */
             if (d->digits == 0 || (c != '\r' && c != ';' && c != ' ' && c != '\t'))
                 return AD_CHUNKED_ERROR;
-            d->state = c == ';' ? C_EXT : c == '\r' ? C_SIZE_LF : C_BWS;
+            d->state = c == ';' ? C_EXT_NAME0 : c == '\r' ? C_SIZE_LF : C_BWS;
             d->line = 0;
             i++;
             break;
         case C_BWS: /* whitespace, then an extension or the line's end */
-            if (c == ';')
-                d->state = C_EXT;
+        case C_EXT_EQ:
+        case C_EXT_NAME0:
+        case C_EXT_VAL0:
+        case C_EXT_NAME:
+        case C_EXT_TOKEN:
+        case C_EXT_QS:
+        case C_EXT_QP: {
+            unsigned char u = (unsigned char)c;
+            int ws = c == ' ' || c == '\t', st = d->state;
+            if (++d->line > CHUNK_LINE_MAX)
+                return AD_CHUNKED_ERROR;
+            i++;
+            if (st == C_EXT_QS) {
+                if (c == '"')
+                    d->state = C_BWS;
+                else if (c == '\\')
+                    d->state = C_EXT_QP;
+                else if (!(ws || u == 0x21 || (u >= 0x23 && u != 0x5c && u != 0x7f)))
+                    return AD_CHUNKED_ERROR; /* qdtext: no control bytes */
+                break;
+            }
+            if (st == C_EXT_QP) {
+                if (!(ws || (u >= 0x21 && u != 0x7f)))
+                    return AD_CHUNKED_ERROR;
+                d->state = C_EXT_QS;
+                break;
+            }
+            if ((st == C_EXT_NAME || st == C_EXT_TOKEN) && is_tchar(u))
+                break;
+            if (ws) { /* BWS: wherever whitespace may be, it may go on */
+                d->state = st == C_EXT_NAME ? C_EXT_EQ : st == C_EXT_TOKEN ? C_BWS : st;
+                break;
+            }
+            if (st == C_EXT_NAME0 || st == C_EXT_VAL0) {
+                if (is_tchar(u))
+                    d->state = st == C_EXT_NAME0 ? C_EXT_NAME : C_EXT_TOKEN;
+                else if (st == C_EXT_VAL0 && c == '"')
+                    d->state = C_EXT_QS;
+                else
+                    return AD_CHUNKED_ERROR;
+                break;
+            }
+            if (c == '=' && (st == C_EXT_NAME || st == C_EXT_EQ))
+                d->state = C_EXT_VAL0;
+            else if (c == ';')
+                d->state = C_EXT_NAME0;
             else if (c == '\r')
                 d->state = C_SIZE_LF;
-            else if ((c != ' ' && c != '\t') || ++d->line > CHUNK_LINE_MAX)
+            else
                 return AD_CHUNKED_ERROR;
-            i++;
             break;
-        case C_EXT: /* chunk extensions are ignored (RFC 9112 7.1.1) */
-            if (c == '\r')
-                d->state = C_SIZE_LF;
-            else if (c == '\n' || ++d->line > CHUNK_LINE_MAX)
-                return AD_CHUNKED_ERROR;
-            i++;
-            break;
+        }
         case C_SIZE_LF:
             if (c != '\n')
                 return AD_CHUNKED_ERROR;
@@ -315,17 +374,29 @@ ad_chunked_result ad_http_chunked_decode(ad_http_chunked *d, char *in, size_t le
             d->state = C_SIZE;
             i++;
             break;
-        case C_TRAILER: /* trailer fields are read and dropped */
-            if (c == '\r')
-                d->state = d->line == 0 ? C_END_LF : C_TRAILER_LF;
-            else if (c == '\n')
-                return AD_CHUNKED_ERROR;
-            else
-                d->line++;
+        case C_TRAILER: /* trailer fields are checked, then dropped */
+        case C_TRAILER_NAME:
+        case C_TRAILER_VAL: {
+            unsigned char u = (unsigned char)c;
             if (++d->trailer > TRAILER_MAX)
                 return AD_CHUNKED_ERROR;
             i++;
+            if (d->state == C_TRAILER && c == '\r') {
+                d->state = C_END_LF;
+            } else if (d->state != C_TRAILER_VAL) {
+                if (is_tchar(u))
+                    d->state = C_TRAILER_NAME;
+                else if (c == ':' && d->state == C_TRAILER_NAME)
+                    d->state = C_TRAILER_VAL;
+                else
+                    return AD_CHUNKED_ERROR; /* a line that is no field */
+            } else if (c == '\r') {
+                d->state = C_TRAILER_LF;
+            } else if ((u < 0x20 && c != '\t') || u == 0x7f) {
+                return AD_CHUNKED_ERROR;
+            }
             break;
+        }
         case C_TRAILER_LF:
             if (c != '\n')
                 return AD_CHUNKED_ERROR;

@@ -219,6 +219,29 @@ TEST(chunked_bodies_in_every_split)
     char data[64];
     size_t n, end;
     CHECK(decode_split("5\r\nhel", 64, data, &n, &end) == AD_CHUNKED_MORE && n == 3);
+    /* RFC 9112 7.1: extensions are ";" name ["=" token | quoted-string]
+     * with optional whitespace around; trailer lines are fields */
+    static const char *const good[] = {
+        "5;a=b;c\r\nhello\r\n0\r\n\r\n",
+        "5 ; a = \"q \\\" d\" ;b\r\nhello\r\n0\r\n\r\n",
+        "5;a=\"x\"  ;b=c\r\nhello\r\n0;last\r\nX-T: v v\r\nY:\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        CHECKF(decode_split(good[i], 3, data, &n, &end) == AD_CHUNKED_DONE && n == 5, "good %zu refused", i);
+    static const char *const grammar[] = {
+        "5;\r\nhello\r\n0\r\n\r\n",      /* no name */
+        "5;a b\r\nhello\r\n0\r\n\r\n",   /* two names */
+        "5;a=\r\nhello\r\n0\r\n\r\n",    /* no value */
+        "5;=b\r\nhello\r\n0\r\n\r\n",    /* no name, a value */
+        "5;a=b c\r\nhello\r\n0\r\n\r\n", /* two values */
+        "5;a=\"x\r\nhello\r\n0\r\n\r\n", /* a quote not closed */
+        "5;a=(x)\r\nhello\r\n0\r\n\r\n", /* not a token */
+        "0\r\nNoColon\r\n\r\n",          /* a trailer line that is no field */
+        "0\r\n: v\r\n\r\n",              /* no field name */
+        "0\r\nX: a\x01\r\n\r\n",         /* a control byte in a trailer value */
+    };
+    for (size_t i = 0; i < sizeof grammar / sizeof grammar[0]; i++)
+        CHECKF(decode_split(grammar[i], 2, data, &n, &end) == AD_CHUNKED_ERROR, "grammar %zu accepted", i);
     /* whitespace before an extension is allowed (BWS) */
     CHECK(decode_split("5 \t;a=b\r\nhello\r\n0 \r\n\r\n", 64, data, &n, &end) == AD_CHUNKED_DONE && n == 5);
 }
