@@ -144,6 +144,7 @@ suite "stored masks (variants without a model pass, restart, lifetime, damage, b
     build/tests/test_masks
 suite "delivery (signed public URLs, transformations, negotiation, caching, rotation, renders once, flood)" \
     build/tests/test_delivery
+suite "key scopes (every route x read, write, admin; keys create --scope)" build/tests/test_scopes
 suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, headers, cache key, saves, 400s)" \
     build/tests/test_options
 suite "web console (headless chromium: key, uploads, cut-outs, custom data, deletes, keyboard, phone)" \
@@ -161,6 +162,7 @@ if [ $servers_up = 1 ]; then
         build/tests/test_masks
     ASSETD_TEST_STORE=postgres suite "delivery on postgres + s3 (a second instance serves the first's render)" \
         build/tests/test_delivery
+    ASSETD_TEST_STORE=postgres suite "key scopes on postgres + s3" build/tests/test_scopes
     ASSETD_TEST_STORE=postgres suite "scale-out (two instances, nginx, lost servers, store copy)" build/tests/test_scaleout
 else
     failed=$((failed + 1)); broken+=("postgres + s3 servers")

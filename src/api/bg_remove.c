@@ -349,6 +349,12 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_
         r = ad_reply_error(400, be.code, be.param, "%s", be.message);
         goto out;
     }
+    /* a GET that saves is a write */
+    if (bg.mode != AD_BG_GET_IMAGE && args->key_scope < AD_SCOPE_WRITE) {
+        r = ad_reply_scope(args->key_scope, AD_SCOPE_WRITE,
+                           bg.mode == AD_BG_SAVE_IMAGE ? "mode=save_image" : "mode=get_image_and_save");
+        goto out;
+    }
     if ((r = ad_load_asset(api, id, &a)) != NULL)
         goto out;
     if (a.width < 0) {

@@ -123,6 +123,10 @@ ad_http_resp *ad_bg_cutout(ad_api *api, const void *src, size_t len, const ad_cu
                            const char *source, unsigned flags, ad_cutout_result *res, ad_mask_origin *origin,
                            ad_err *err);
 
+/* 403 insufficient_scope naming Authorization: the key's scope have, what
+ * it asked ("POST /api/v1/assets", "mode=save_image") and the scope need. */
+ad_http_resp *ad_reply_scope(int have, int need, const char *what);
+
 /* The origin delivery URLs start with: --public-url, else the listen
  * address (delivery.c). */
 const char *ad_api_public_url(const ad_api *api);

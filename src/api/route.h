@@ -45,6 +45,7 @@ typedef struct {
     char variant[48];   /* [A-Za-z0-9._-] */
     char options[512];  /* [A-Za-z0-9._:,%-] */
     char expires[16];   /* decimal digits */
+    int key_scope;      /* the request's key's scope (ad_scope), when the route needs a key */
     ad_route_query query;
 } ad_route_args;
 
@@ -61,6 +62,7 @@ enum {
     AD_ROUTE_NO_HEAD = 8, /* GET does not answer HEAD */
     AD_ROUTE_SIGNED = 16, /* a signed public URL: a malformed part is 403 (any change to it is), the query is
                            * not part of it and is ignored */
+    AD_ROUTE_ADMIN = 32,  /* needs a key of scope admin (keys, webhooks); else GET/HEAD read, the rest write */
 };
 
 typedef struct {

@@ -127,7 +127,8 @@ static void note_key_use(ad_api *api, const char *id)
 /* Bearer key -> its SHA-256 -> a row in the store. Only the hash is stored
  * and compared, in the database's index: the time a lookup takes depends on
  * the hash of what the client sent, which tells it nothing about any key. */
-static ad_status check_key(ad_api *api, ad_http_req *req, ad_err *err)
+/* The key's id into the request (access log) and *scope its scope. */
+static ad_status check_key(ad_api *api, ad_http_req *req, int *scope, ad_err *err)
 {
     const char *h = ad_http_header(req, "Authorization");
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -140,7 +141,7 @@ static ad_status check_key(ad_api *api, ad_http_req *req, ad_err *err)
         return AD_ENOTFOUND;
     char sha[65], id[17];
     ad_sha256_hex(key, n, sha);
-    ad_status st = ad_store_has_key(api->cfg.store, sha, id, err);
+    ad_status st = ad_store_has_key(api->cfg.store, sha, id, scope, err);
     if (st != AD_OK)
         return st;
     ad_http_set_subject(req, id);
@@ -148,10 +149,29 @@ static ad_status check_key(ad_api *api, ad_http_req *req, ad_err *err)
     return AD_OK;
 }
 
-static int authorised(ad_api *api, ad_http_req *req)
+/* The scope a route asks of a key: admin for the routes that say so,
+ * read for GET and HEAD, write for the rest (a handler may ask for more:
+ * bg_remove's save modes are writes made by a GET). */
+static int needed_scope(const ad_route_def *r, const char *method)
+{
+    if (r->flags & AD_ROUTE_ADMIN)
+        return AD_SCOPE_ADMIN;
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ? AD_SCOPE_READ : AD_SCOPE_WRITE;
+}
+
+static int authorised(ad_api *api, ad_http_req *req, const ad_route_def *r)
 {
     ad_err err = AD_ERR_INIT;
-    return check_key(api, req, &err) == AD_OK;
+    int scope = AD_SCOPE_READ;
+    return check_key(api, req, &scope, &err) == AD_OK && scope >= needed_scope(r, ad_http_method(req));
+}
+
+ad_http_resp *ad_reply_scope(int have, int need, const char *what)
+{
+    ad_http_resp *r =
+        ad_reply_error(403, "insufficient_scope", "Authorization", "this key's scope is %s; %s needs a key of scope %s",
+                       ad_scope_name(have), what, ad_scope_name(need));
+    return r;
 }
 
 static ad_http_resp *unavailable(const char *code)
@@ -192,8 +212,9 @@ static const char *allowed_origin(ad_api *api, ad_http_req *req)
 }
 
 /* What a browser script may read of an answer besides the basics. */
-#define EXPOSED \
-    "X-Job-Id, X-New-Asset-Id, X-Request-Id, X-Cache, Retry-After, ETag, Content-Disposition, Content-Range, Location"
+#define EXPOSED                                                                                                      \
+    "X-Job-Id, X-New-Asset-Id, X-Request-Id, X-Cache, X-Mask, X-Key-Scope, Retry-After, ETag, Content-Disposition, " \
+    "Content-Range, Location"
 
 static void add_cors(ad_api *api, ad_http_req *req, ad_http_resp *r)
 {
@@ -254,9 +275,10 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
     /* every /api/v1 path needs a key, known route or not, but the public
      * routes of the table; a store that cannot say is the server's trouble
      * (503), not the client's (401) */
+    int scope = -1;
     if (needs_key(m)) {
         ad_err err = AD_ERR_INIT;
-        ad_status st = check_key(api, req, &err);
+        ad_status st = check_key(api, req, &scope, &err);
         if (st == AD_ENOTFOUND)
             return ad_reply_error(401, "unauthorized", "Authorization",
                                   "a valid API key is required (Authorization: Bearer <key>)");
@@ -285,12 +307,26 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
     case AD_MATCH_OK:
         break;
     }
+    if (scope >= 0) {
+        /* the route's scope (a key that can do less is told what it would need) */
+        int need = needed_scope(m->route, ad_http_method(req));
+        if (scope < need) {
+            char what[96];
+            snprintf(what, sizeof what, "%s %s", ad_http_method(req), m->route->path);
+            return ad_reply_scope(scope, need, what);
+        }
+        m->args.key_scope = scope;
+    }
     /* the query, parsed once from the route's rows: the handler sees values */
     const char *param;
     ad_err qerr = AD_ERR_INIT;
     if (!(m->route->flags & AD_ROUTE_SIGNED) && ad_route_parse_query(m, ad_http_query(req), &param, &qerr) != AD_OK)
         return ad_reply_error(400, "invalid_parameter", param, "%s", qerr.msg);
-    return m->route->handler(api, req, &m->args);
+    ad_http_resp *r = m->route->handler(api, req, &m->args);
+    /* what the key may do, for a client that adapts to it (the console) */
+    if (scope >= 0 && r && r != AD_DEFERRED)
+        ad_http_resp_header(r, "X-Key-Scope", ad_scope_name(scope));
+    return r;
 }
 
 typedef struct {
@@ -347,7 +383,7 @@ ad_http_body_mode ad_api_on_headers(void *app, ad_http_req *req)
         return AD_HTTP_BODY_MEMORY;
     /* a body nobody will accept is not worth a byte of disk: it is read
      * and dropped, and the handler's refusal answers it */
-    if (!serving(api) || (m.route->auth && !authorised(api, req)))
+    if (!serving(api) || (m.route->auth && !authorised(api, req, m.route)))
         return AD_HTTP_BODY_DISCARD;
     return m.route->body(api, req);
 }

@@ -84,7 +84,8 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         }
         char sha[65];
         ad_sha256_hex(cfg->api_key, n, sha);
-        if (ad_store_add_key(store, sha, "ASSETD_API_KEY", NULL, &err) != AD_OK)
+        /* the operator's own key: every right */
+        if (ad_store_add_key(store, sha, "ASSETD_API_KEY", AD_SCOPE_ADMIN, NULL, &err) != AD_OK)
             goto fail;
     }
     char welcome_key[128] = "";

@@ -26,7 +26,7 @@ ad_status ad_cli_welcome_key(const ad_config *cfg, ad_store *store, char key[128
         free(text);
         key[strcspn(key, "\r\n")] = '\0';
         ad_sha256_hex(key, strlen(key), sha);
-        if (ad_store_has_key(store, sha, NULL, NULL) == AD_OK)
+        if (ad_store_has_key(store, sha, NULL, NULL, NULL) == AD_OK)
             return AD_OK; /* the key of an earlier quick start, still valid */
     }
     /* a new key, kept where the next quick start finds it */
@@ -38,7 +38,8 @@ ad_status ad_cli_welcome_key(const ad_config *cfg, ad_store *store, char key[128
         return rc;
     snprintf(key, 128, "adk_%s%s", a, b);
     ad_sha256_hex(key, strlen(key), sha);
-    if ((rc = ad_store_add_key(store, sha, "quick start", NULL, err)) != AD_OK)
+    /* the person at the terminal runs this server: every right */
+    if ((rc = ad_store_add_key(store, sha, "quick start", AD_SCOPE_ADMIN, NULL, err)) != AD_OK)
         return rc;
     char line[140];
     int n = snprintf(line, sizeof line, "%s\n", key);

@@ -149,16 +149,21 @@
       return;
     }
     key = candidate;
+    let res;
     try {
-      await api('/api/v1/assets?limit=1');
+      res = await api('/api/v1/assets?limit=1');
     } catch (e) {
       if (e.status !== 401) signOut('Could not check the key: ' + e.describe());
       return;
     }
+    // what the key may do: a read key sees, and is not offered what it cannot do
+    const scope = res.headers.get('X-Key-Scope') || 'admin';
+    document.body.dataset.scope = scope;
     sessionStorage.setItem(KEY_STORAGE, key);
     $('key-input').value = '';
     $('key-forget').hidden = false;
-    $('key-status').textContent = 'Signed in: the server accepted this key (…' + key.slice(-4) + '). Paste another to switch.';
+    $('key-status').textContent = 'Signed in: the server accepted this key (…' + key.slice(-4) + ', scope ' + scope +
+      (scope === 'read' ? ': it can look, not change' : '') + '). Paste another to switch.';
     $('key-status').hidden = false;
     $('intro').hidden = true;
     $('app').hidden = false;

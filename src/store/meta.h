@@ -67,12 +67,14 @@ typedef struct {
     ad_status (*delete_conversion)(ad_meta_tx *tx, const char *asset_id, const char *name, ad_meta_dropped_fn dropped,
                                    void *ctx, ad_err *err);
 
-    /* API keys, by the SHA-256 hex of the key. has_key: AD_OK (a valid,
-     * unrevoked key; id_out gets its id) or AD_ENOTFOUND. revoke:
+    /* API keys, by the SHA-256 hex of the key, with their scope
+     * (ad_scope). has_key: AD_OK (a valid, unrevoked key; id_out gets its
+     * id, scope_out its scope) or AD_ENOTFOUND. revoke:
      * AD_ENOTFOUND for an unknown id. list: *out is an array of *n,
      * freed with free. */
-    ad_status (*add_key)(ad_meta_tx *tx, const char *key_sha256, const char *id, const char *label, ad_err *err);
-    ad_status (*has_key)(ad_meta *m, const char *key_sha256, char id_out[17], ad_err *err);
+    ad_status (*add_key)(ad_meta_tx *tx, const char *key_sha256, const char *id, const char *label, int scope,
+                         ad_err *err);
+    ad_status (*has_key)(ad_meta *m, const char *key_sha256, char id_out[17], int *scope_out, ad_err *err);
     ad_status (*touch_key)(ad_meta_tx *tx, const char *id, const char *when, ad_err *err);
     ad_status (*revoke_key)(ad_meta_tx *tx, const char *id, ad_err *err);
     ad_status (*list_keys)(ad_meta *m, ad_key_info **out, int *n, ad_err *err);

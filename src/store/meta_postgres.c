@@ -64,7 +64,9 @@ static const char *const migrations[] = {
     "CREATE INDEX derived_source ON derived(source_sha256);"
     "CREATE INDEX derived_blob ON derived(blob_sha256);"
     "CREATE INDEX derived_used ON derived(kind, used_ms);"
-    "CREATE TABLE derived_usage(kind TEXT PRIMARY KEY, count BIGINT NOT NULL, bytes BIGINT NOT NULL);",
+    "CREATE TABLE derived_usage(kind TEXT PRIMARY KEY, count BIGINT NOT NULL, bytes BIGINT NOT NULL);"
+    /* and keys with a scope: those of an older store keep what they could do */
+    "ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';",
 };
 #define NMIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -499,30 +501,35 @@ static ad_status pg_delete_conversion(ad_meta_tx *base, const char *asset_id, co
 
 static void now_text(char out[32]) { ad_time_rfc3339(out); }
 
-static ad_status pg_add_key(ad_meta_tx *base, const char *key_sha, const char *id, const char *label, ad_err *err)
+static ad_status pg_add_key(ad_meta_tx *base, const char *key_sha, const char *id, const char *label, int scope,
+                            ad_err *err)
 {
     char now[32];
     now_text(now);
-    const char *p[] = {key_sha, id, label ? label : "", now};
+    const char *p[] = {key_sha, id, label ? label : "", now, ad_scope_name(scope)};
     return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO api_keys(sha256, id, label, created_at) VALUES($1, $2, $3, $4)"
+               "INSERT INTO api_keys(sha256, id, label, created_at, scope) VALUES($1, $2, $3, $4, $5)"
                " ON CONFLICT(sha256) DO NOTHING",
-               4, p);
+               5, p);
 }
 
-static ad_status pg_has_key(ad_meta *base, const char *key_sha, char id_out[17], ad_err *err)
+static ad_status pg_has_key(ad_meta *base, const char *key_sha, char id_out[17], int *scope_out, ad_err *err)
 {
     pgc *c;
     PGresult *r;
     const char *p[] = {key_sha};
     ad_status rc = conn((pg_meta *)base, &c, err);
     if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT id FROM api_keys WHERE sha256=$1 AND revoked_at IS NULL", 1, p)) != AD_OK)
+        (rc = run(c, err, &r, NULL, "SELECT id, scope FROM api_keys WHERE sha256=$1 AND revoked_at IS NULL", 1, p)) !=
+            AD_OK)
         return rc;
-    if (PQntuples(r) == 0)
+    if (PQntuples(r) == 0) {
         rc = AD_ENOTFOUND;
-    else
+    } else {
         copy_col(r, 0, 0, id_out, 17);
+        int sc = ad_scope_parse(PQgetvalue(r, 0, 1));
+        *scope_out = sc < 0 ? AD_SCOPE_READ : sc;
+    }
     PQclear(r);
     return rc;
 }
@@ -554,7 +561,7 @@ static ad_status pg_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
     *n = 0;
     ad_status rc = conn((pg_meta *)base, &c, err);
     if (rc != AD_OK || (rc = run(c, err, &r, NULL,
-                                 "SELECT id, label, created_at, last_used_at, revoked_at, sha256 FROM api_keys"
+                                 "SELECT id, label, created_at, last_used_at, revoked_at, sha256, scope FROM api_keys"
                                  " ORDER BY created_at, id",
                                  0, NULL)) != AD_OK)
         return rc;
@@ -571,6 +578,8 @@ static ad_status pg_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
         copy_col(r, i, 3, ki->last_used_at, sizeof ki->last_used_at);
         copy_col(r, i, 4, ki->revoked_at, sizeof ki->revoked_at);
         copy_col(r, i, 5, ki->sha256, sizeof ki->sha256);
+        int sc = ad_scope_parse(PQgetvalue(r, i, 6));
+        ki->scope = sc < 0 ? AD_SCOPE_READ : sc;
     }
     *n = k;
     PQclear(r);
@@ -584,11 +593,12 @@ static ad_status pg_import_key(ad_meta_tx *base, const ad_key_info *k, ad_err *e
                        k->label,
                        k->created_at,
                        k->last_used_at[0] ? k->last_used_at : NULL,
-                       k->revoked_at[0] ? k->revoked_at : NULL};
+                       k->revoked_at[0] ? k->revoked_at : NULL,
+                       ad_scope_name(k->scope)};
     return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at)"
-               " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-               6, p);
+               "INSERT INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at, scope)"
+               " VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+               7, p);
 }
 
 /* ----------------------------------------------------- blob bookkeeping */

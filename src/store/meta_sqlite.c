@@ -88,7 +88,7 @@ static const char schema_v3_keys[] = "ALTER TABLE api_keys ADD COLUMN id TEXT;"
  * their source_asset_id to null). */
 static const char schema_v4_lineage[] = "CREATE INDEX IF NOT EXISTS assets_source ON assets(source_asset_id);";
 
-/* Version 5: derived blobs (stored masks, delivery variants): a row per
+/* Version 5: keys' scopes; derived blobs (stored masks, delivery variants): a row per
  * key naming the derived blob and the source it was made from, found by
  * source when the source goes, by blob for its references, by kind and
  * last use for eviction; and each kind's count and bytes in a row of its
@@ -99,7 +99,9 @@ static const char schema_v5_derived[] =
     "CREATE INDEX derived_source ON derived(source_sha256);"
     "CREATE INDEX derived_blob ON derived(blob_sha256);"
     "CREATE INDEX derived_used ON derived(kind, used_ms);"
-    "CREATE TABLE derived_usage(kind TEXT PRIMARY KEY, count INTEGER NOT NULL, bytes INTEGER NOT NULL);";
+    "CREATE TABLE derived_usage(kind TEXT PRIMARY KEY, count INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+    /* and keys with a scope: those of an older store keep what they could do */
+    "ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';";
 
 /* Version 1 (before jobs had kinds and payloads) kept bg_remove's save in
  * columns of jobs; its rows become payloads in the format api/save.c reads,
@@ -597,26 +599,30 @@ static ad_status sq_delete_conversion(ad_meta_tx *base, const char *asset_id, co
 
 /* ------------------------------------------------------------------- keys */
 
-static ad_status sq_add_key(ad_meta_tx *base, const char *key_sha, const char *id, const char *label, ad_err *err)
+static ad_status sq_add_key(ad_meta_tx *base, const char *key_sha, const char *id, const char *label, int scope,
+                            ad_err *err)
 {
     char now[32];
     ad_time_rfc3339(now);
     return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT OR IGNORE INTO api_keys(sha256, created_at, id, label) VALUES(?1, ?2, ?3, ?4)", "tttt",
-                    key_sha, now, id, label ? label : "");
+                    "INSERT OR IGNORE INTO api_keys(sha256, created_at, id, label, scope) VALUES(?1, ?2, ?3, ?4, ?5)",
+                    "ttttt", key_sha, now, id, label ? label : "", ad_scope_name(scope));
 }
 
-static ad_status sq_has_key(ad_meta *base, const char *key_sha, char id_out[17], ad_err *err)
+static ad_status sq_has_key(ad_meta *base, const char *key_sha, char id_out[17], int *scope_out, ad_err *err)
 {
     conn_t *c;
     sqlite3_stmt *st;
     ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT id FROM api_keys WHERE sha256=?1 AND revoked_at IS NULL", "t",
-                                  key_sha)) != AD_OK)
+    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT id, scope FROM api_keys WHERE sha256=?1 AND revoked_at IS NULL",
+                                  "t", key_sha)) != AD_OK)
         return rc;
     int r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
+    if (r == SQLITE_ROW) {
         copy_col(st, 0, id_out, 17);
+        int sc = ad_scope_parse((const char *)sqlite3_column_text(st, 1));
+        *scope_out = sc < 0 ? AD_SCOPE_READ : sc; /* a value no release writes: the least */
+    }
     rc = r == SQLITE_ROW ? AD_OK : r == SQLITE_DONE ? AD_ENOTFOUND : db_fail(c->db, err, "key");
     done(c, st);
     return rc;
@@ -647,7 +653,7 @@ static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
     *n = 0;
     ad_status rc = conn((sq_meta *)base, &c, err);
     if (rc != AD_OK || (rc = prep(c, &st, err,
-                                  "SELECT id, label, created_at, last_used_at, revoked_at, sha256 FROM api_keys"
+                                  "SELECT id, label, created_at, last_used_at, revoked_at, sha256, scope FROM api_keys"
                                   " ORDER BY created_at, id",
                                   NULL)) != AD_OK)
         return rc;
@@ -666,6 +672,8 @@ static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
         copy_col(st, 3, k->last_used_at, sizeof k->last_used_at);
         copy_col(st, 4, k->revoked_at, sizeof k->revoked_at);
         copy_col(st, 5, k->sha256, sizeof k->sha256);
+        int sc = ad_scope_parse((const char *)sqlite3_column_text(st, 6));
+        k->scope = sc < 0 ? AD_SCOPE_READ : sc;
     }
     if (rc == AD_OK && r != SQLITE_DONE)
         rc = db_fail(c->db, err, "keys");
@@ -681,10 +689,10 @@ static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
 static ad_status sq_import_key(ad_meta_tx *base, const ad_key_info *k, ad_err *err)
 {
     return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT OR IGNORE INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                    "tttttt", k->sha256, k->id, k->label, k->created_at, k->last_used_at[0] ? k->last_used_at : NULL,
-                    k->revoked_at[0] ? k->revoked_at : NULL);
+                    "INSERT OR IGNORE INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at, scope)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "ttttttt", k->sha256, k->id, k->label, k->created_at, k->last_used_at[0] ? k->last_used_at : NULL,
+                    k->revoked_at[0] ? k->revoked_at : NULL, ad_scope_name(k->scope));
 }
 
 /* ----------------------------------------------------- blob bookkeeping */

@@ -30,3 +30,17 @@ const char *ad_job_status_name(ad_job_status s)
     static const char *names[] = {"queued", "running", "succeeded", "failed"};
     return (unsigned)s < 4 ? names[s] : "unknown";
 }
+
+const char *ad_scope_name(int scope)
+{
+    static const char *names[] = {"read", "write", "admin"};
+    return (unsigned)scope < AD_SCOPE_COUNT ? names[scope] : "admin";
+}
+
+int ad_scope_parse(const char *name)
+{
+    for (int i = 0; name && i < AD_SCOPE_COUNT; i++)
+        if (strcmp(name, ad_scope_name(i)) == 0)
+            return i;
+    return -1;
+}

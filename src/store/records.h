@@ -89,7 +89,16 @@ typedef struct {
     char created_at[32];
     char last_used_at[32]; /* "" when never */
     char revoked_at[32];   /* "" while valid */
+    int scope;             /* ad_scope */
 } ad_key_info;
+
+/* What a key may do: read = GET and HEAD; write = everything but managing
+ * keys and webhooks; admin = everything. A key of an older store is admin. */
+typedef enum { AD_SCOPE_READ, AD_SCOPE_WRITE, AD_SCOPE_ADMIN, AD_SCOPE_COUNT } ad_scope;
+
+/* "read", "write", "admin"; ad_scope_parse: the scope, or -1. */
+const char *ad_scope_name(int scope);
+int ad_scope_parse(const char *name);
 
 /* How to open a store: which two parts, and their settings. Strings are
  * lent for the duration of ad_store_open. */

@@ -459,16 +459,26 @@ ad_status ad_store_delete_conversion(ad_store *s, const char *asset_id, const ch
     CALL(s, "delete_conversion", ad_st_in_tx(s, delete_conversion_fn, asset_id, name, NULL, err));
 }
 
-static ad_status add_key_fn(ad_store_tx *tx, const void *sha, const void *id, const void *label, ad_err *err)
+typedef struct {
+    const char *id, *label;
+    int scope;
+} key_args;
+
+static ad_status add_key_fn(ad_store_tx *tx, const void *sha, const void *args, const void *c, ad_err *err)
 {
-    return tx->s->meta->ops->add_key(tx->mt, sha, id, label, err);
+    (void)c;
+    const key_args *k = args;
+    return tx->s->meta->ops->add_key(tx->mt, sha, k->id, k->label, k->scope, err);
 }
 
-ad_status ad_store_add_key(ad_store *s, const char *key_sha256, const char *label, char id_out[17], ad_err *err)
+ad_status ad_store_add_key(ad_store *s, const char *key_sha256, const char *label, int scope, char id_out[17],
+                           ad_err *err)
 {
     char id[AD_ID_LEN + 1];
     if (!ad_st_sha_ok(key_sha256, err))
         return AD_EINVAL;
+    if (scope < 0 || scope >= AD_SCOPE_COUNT)
+        return ad_err_set(err, AD_EINVAL, "a key's scope is read, write or admin");
     if (label && strlen(label) > 127)
         return ad_err_set(err, AD_EINVAL, "a key's label is at most 127 bytes");
     ad_status rc = ad_id_new(id, err);
@@ -477,15 +487,18 @@ ad_status ad_store_add_key(ad_store *s, const char *key_sha256, const char *labe
     id[16] = '\0';
     if (id_out)
         memcpy(id_out, id, 17);
-    CALL(s, "add_key", ad_st_in_tx(s, add_key_fn, key_sha256, id, label ? label : "", err));
+    key_args k = {id, label ? label : "", scope};
+    CALL(s, "add_key", ad_st_in_tx(s, add_key_fn, key_sha256, &k, NULL, err));
 }
 
-ad_status ad_store_has_key(ad_store *s, const char *key_sha256, char id_out[17], ad_err *err)
+ad_status ad_store_has_key(ad_store *s, const char *key_sha256, char id_out[17], int *scope_out, ad_err *err)
 {
     char id[17];
+    int scope;
     if (!ad_st_sha_ok(key_sha256, err))
         return AD_EINVAL;
-    CALL(s, "has_key", s->meta->ops->has_key(s->meta, key_sha256, id_out ? id_out : id, err));
+    CALL(s, "has_key",
+         s->meta->ops->has_key(s->meta, key_sha256, id_out ? id_out : id, scope_out ? scope_out : &scope, err));
 }
 
 static int key_id_ok(const char *id)

@@ -144,14 +144,16 @@ ad_status ad_store_set_custom_data(ad_store *s, const char *id, const char *json
 ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char *name, ad_conversion *out, ad_err *err);
 ad_status ad_store_delete_conversion(ad_store *s, const char *asset_id, const char *name, ad_err *err);
 
-/* API keys, stored by the SHA-256 hex of the key. add: a new key's hash
- * and label (may be NULL); id_out (may be NULL) gets the id operators see
- * it by. has_key: AD_OK for a known, unrevoked key (id_out, may be NULL,
- * gets its id) or AD_ENOTFOUND. touch records its use now. revoke: at
+/* API keys, stored by the SHA-256 hex of the key. add: a new key's hash,
+ * label (may be NULL) and scope (ad_scope); id_out (may be NULL) gets the
+ * id operators see it by. has_key: AD_OK for a known, unrevoked key
+ * (id_out and scope_out, may be NULL, get its id and scope) or
+ * AD_ENOTFOUND. touch records its use now. revoke: at
  * once, for every server on the store; AD_ENOTFOUND for an unknown id.
  * list: *out is an array of *n, freed with free. */
-ad_status ad_store_add_key(ad_store *s, const char *key_sha256, const char *label, char id_out[17], ad_err *err);
-ad_status ad_store_has_key(ad_store *s, const char *key_sha256, char id_out[17], ad_err *err);
+ad_status ad_store_add_key(ad_store *s, const char *key_sha256, const char *label, int scope, char id_out[17],
+                           ad_err *err);
+ad_status ad_store_has_key(ad_store *s, const char *key_sha256, char id_out[17], int *scope_out, ad_err *err);
 ad_status ad_store_touch_key(ad_store *s, const char *id, ad_err *err);
 ad_status ad_store_revoke_key(ad_store *s, const char *id, ad_err *err);
 ad_status ad_store_list_keys(ad_store *s, ad_key_info **out, int *n, ad_err *err);

@@ -17,7 +17,7 @@
 // "RESULT passed=N failed=M skipped=K" line.
 'use strict';
 
-const { spawn } = require('child_process');
+const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -542,6 +542,26 @@ async function main() {
       check(div && Math.abs(div.x + div.width / 2 - (stage.x + 0.3 * stage.width)) < 3 && div.height > 0.9 * stage.height,
         'divider ' + JSON.stringify(div) + ' on ' + JSON.stringify(stage));
       await shot('09-papercuts');
+    });
+
+    await test('a read key (issue 30): it sees the library, is told its scope and is not offered changes', async () => {
+      const readKey = execFileSync(BIN, ['keys', 'create', '--scope', 'read', '--data-dir', path.join(tmp, 'data')],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      await page.evaluate((k) => sessionStorage.setItem('assetd.key', k), readKey);
+      await page.reload();
+      await page.locator('#key-status', { hasText: 'scope read' }).waitFor();
+      await page.locator('#asset-list button[data-id]').first().waitFor();
+      check(await page.locator('.upload').isHidden(), 'the upload zone is offered to a read key');
+      await page.locator('#asset-list button[data-id]').first().click();
+      await page.locator('#detail-body').waitFor();
+      check(await page.locator('#delete-asset').isHidden() && await page.locator('#custom-save').isHidden(),
+        'delete or custom-data save offered to a read key');
+      check(await page.getByLabel('Save only (save_image)').isHidden(), 'save modes offered to a read key');
+      await shot('09-read-key');
+      // back to the suite's key
+      await page.evaluate((k) => sessionStorage.setItem('assetd.key', k), KEY);
+      await page.reload();
+      await page.locator('#key-status', { hasText: 'scope admin' }).waitFor();
     });
 
     await test('a key revoked while the console is open signs it out with the reason', async () => {

@@ -432,16 +432,19 @@ TEST(keys_are_looked_up_by_hash)
         ad_err e = AD_ERR_INIT;
         const char *h = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
         char id[17], seen[17];
-        CHECK(ad_store_has_key(s, h, NULL, &e) == AD_ENOTFOUND);
-        CHECK(ad_store_add_key(s, h, "ci", id, &e) == AD_OK && ad_store_add_key(s, h, "twice", NULL, &e) == AD_OK);
-        CHECK(ad_store_has_key(s, h, seen, &e) == AD_OK && strcmp(seen, id) == 0);
+        int scope = -1;
+        CHECK(ad_store_has_key(s, h, NULL, NULL, &e) == AD_ENOTFOUND);
+        CHECK(ad_store_add_key(s, h, "ci", AD_SCOPE_READ, id, &e) == AD_OK &&
+              ad_store_add_key(s, h, "twice", AD_SCOPE_ADMIN, NULL, &e) == AD_OK);
+        CHECK(ad_store_has_key(s, h, seen, &scope, &e) == AD_OK && strcmp(seen, id) == 0 && scope == AD_SCOPE_READ);
         CHECK(ad_store_touch_key(s, id, &e) == AD_OK && ad_store_revoke_key(s, id, &e) == AD_OK);
         ad_err e2 = AD_ERR_INIT;
-        CHECK(ad_store_has_key(s, h, NULL, &e2) == AD_ENOTFOUND);
+        CHECK(ad_store_has_key(s, h, NULL, NULL, &e2) == AD_ENOTFOUND);
         ad_key_info *v;
         int n;
         REQUIRE(ad_store_list_keys(s, &v, &n, &e) == AD_OK);
-        CHECK(n == 1 && v[0].last_used_at[0] && v[0].revoked_at[0] && strcmp(v[0].label, "ci") == 0);
+        CHECK(n == 1 && v[0].last_used_at[0] && v[0].revoked_at[0] && strcmp(v[0].label, "ci") == 0 &&
+              v[0].scope == AD_SCOPE_READ);
         free(v);
         ad_store_close(s);
         rm_tree(d);
@@ -452,9 +455,14 @@ TEST(keys_are_looked_up_by_hash)
     ad_err e = AD_ERR_INIT;
     const char *h = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     char id[17], again[17], seen[17];
-    CHECK(ad_store_has_key(s, h, NULL, &e) == AD_ENOTFOUND);
-    CHECK(ad_store_add_key(s, h, "ci", id, &e) == AD_OK && ad_store_add_key(s, h, "twice", again, &e) == AD_OK);
-    CHECK(ad_store_has_key(s, h, seen, &e) == AD_OK && strcmp(seen, id) == 0); /* the first one stays */
+    int scope = -1;
+    CHECK(ad_store_has_key(s, h, NULL, NULL, &e) == AD_ENOTFOUND);
+    CHECK(ad_store_add_key(s, h, "ci", AD_SCOPE_WRITE, id, &e) == AD_OK &&
+          ad_store_add_key(s, h, "twice", AD_SCOPE_READ, again, &e) == AD_OK);
+    /* the first one stays, with its scope */
+    CHECK(ad_store_has_key(s, h, seen, &scope, &e) == AD_OK && strcmp(seen, id) == 0 && scope == AD_SCOPE_WRITE);
+    ad_err e7 = AD_ERR_INIT;
+    CHECK(ad_store_add_key(s, h, "bad", 7, NULL, &e7) == AD_EINVAL);
     ad_key_info *v;
     int n;
     REQUIRE(ad_store_list_keys(s, &v, &n, &e) == AD_OK);
@@ -463,7 +471,7 @@ TEST(keys_are_looked_up_by_hash)
     CHECK(ad_store_touch_key(s, id, &e) == AD_OK);
     CHECK(ad_store_revoke_key(s, id, &e) == AD_OK);
     ad_err e5 = AD_ERR_INIT;
-    CHECK(ad_store_has_key(s, h, NULL, &e5) == AD_ENOTFOUND); /* refused from now on */
+    CHECK(ad_store_has_key(s, h, NULL, NULL, &e5) == AD_ENOTFOUND); /* refused from now on */
     REQUIRE(ad_store_list_keys(s, &v, &n, &e) == AD_OK);
     CHECK(n == 1 && v[0].last_used_at[0] && v[0].revoked_at[0]);
     free(v);
