@@ -48,7 +48,8 @@ typedef struct {
     int ndelivery_secrets;
     ad_workpool *render_pool; /* lent */
     int64_t variant_store_bytes;
-    const char *tmp_dir; /* lent; where one-shot bodies wait, unlinked (NULL: $TMPDIR or /tmp) */
+    struct ad_ratelimit *ratelimit; /* lent; per-key budgets (api/ratelimit.h), NULL: none */
+    const char *tmp_dir;            /* lent; where one-shot bodies wait, unlinked (NULL: $TMPDIR or /tmp) */
 } ad_api_config;
 
 typedef struct ad_api ad_api;

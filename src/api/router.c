@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "api/internal.h"
+#include "api/ratelimit.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/sha256.h"
 #include "cutout/options.h"
@@ -127,8 +129,9 @@ static void note_key_use(ad_api *api, const char *id)
 /* Bearer key -> its SHA-256 -> a row in the store. Only the hash is stored
  * and compared, in the database's index: the time a lookup takes depends on
  * the hash of what the client sent, which tells it nothing about any key. */
-/* The key's id into the request (access log) and *scope its scope. */
-static ad_status check_key(ad_api *api, ad_http_req *req, int *scope, ad_err *err)
+/* The key's id into the request (access log) and id_out, *scope its
+ * scope. */
+static ad_status check_key(ad_api *api, ad_http_req *req, int *scope, char id_out[17], ad_err *err)
 {
     const char *h = ad_http_header(req, "Authorization");
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -146,7 +149,46 @@ static ad_status check_key(ad_api *api, ad_http_req *req, int *scope, ad_err *er
         return st;
     ad_http_set_subject(req, id);
     note_key_use(api, id);
+    memcpy(id_out, id, sizeof id);
     return AD_OK;
+}
+
+static const char *const bucket_names[AD_BUCKET_COUNT] = {"requests", "cutouts"};
+
+/* The IETF RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-
+ * ratelimit-headers) of the budgets a request drew on: a quota of burst
+ * per the seconds a full bucket takes to refill; what is left, and when it
+ * is full again. */
+static void rate_headers(ad_http_resp *r, const ad_ratelimit_take *t)
+{
+    char policy[160] = "", now[160] = "";
+    for (int b = 0; b < AD_BUCKET_COUNT; b++) {
+        if (!t[b].limited)
+            continue;
+        size_t p = strlen(policy), n = strlen(now);
+        int w = (t[b].burst + t[b].rate - 1) / t[b].rate;
+        snprintf(policy + p, sizeof policy - p, "%s\"%s\";q=%d;w=%d", p ? ", " : "", bucket_names[b], t[b].burst,
+                 w < 1 ? 1 : w);
+        snprintf(now + n, sizeof now - n, "%s\"%s\";r=%d;t=%d", n ? ", " : "", bucket_names[b], t[b].remaining,
+                 t[b].reset_s);
+    }
+    if (policy[0]) {
+        ad_http_resp_header(r, "RateLimit-Policy", policy);
+        ad_http_resp_header(r, "RateLimit", now);
+    }
+}
+
+/* 429 for the budget b that ran out. */
+static ad_http_resp *rate_limited(const ad_ratelimit_take *t, ad_bucket b)
+{
+    char ra[16];
+    ad_http_resp *r = ad_reply_error(429, "rate_limited", "Authorization",
+                                     "this key may make %d %s a second (bursts of %d); retry in %d s", t[b].rate,
+                                     bucket_names[b], t[b].burst, t[b].retry_s);
+    snprintf(ra, sizeof ra, "%d", t[b].retry_s);
+    ad_http_resp_header(r, "Retry-After", ra);
+    rate_headers(r, t);
+    return r;
 }
 
 /* The scope a route asks of a key: admin for the routes that say so,
@@ -163,7 +205,8 @@ static int authorised(ad_api *api, ad_http_req *req, const ad_route_def *r)
 {
     ad_err err = AD_ERR_INIT;
     int scope = AD_SCOPE_READ;
-    return check_key(api, req, &scope, &err) == AD_OK && scope >= needed_scope(r, ad_http_method(req));
+    char id[17];
+    return check_key(api, req, &scope, id, &err) == AD_OK && scope >= needed_scope(r, ad_http_method(req));
 }
 
 ad_http_resp *ad_reply_scope(int have, int need, const char *what)
@@ -276,9 +319,10 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
      * routes of the table; a store that cannot say is the server's trouble
      * (503), not the client's (401) */
     int scope = -1;
+    char key_id[17] = "";
     if (needs_key(m)) {
         ad_err err = AD_ERR_INIT;
-        ad_status st = check_key(api, req, &scope, &err);
+        ad_status st = check_key(api, req, &scope, key_id, &err);
         if (st == AD_ENOTFOUND)
             return ad_reply_error(401, "unauthorized", "Authorization",
                                   "a valid API key is required (Authorization: Bearer <key>)");
@@ -307,6 +351,19 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
     case AD_MATCH_OK:
         break;
     }
+    ad_ratelimit_take takes[AD_BUCKET_COUNT] = {{0}};
+    if (scope >= 0 && api->cfg.ratelimit) {
+        /* the key's budgets: requests, and cut-outs for the routes that
+         * make them */
+        double now = ad_clock_ms() / 1000.0;
+        for (int b = 0; b < AD_BUCKET_COUNT; b++) {
+            if (b == AD_BUCKET_CUTOUTS && !(m->route->flags & AD_ROUTE_OPTIONS))
+                continue;
+            ad_ratelimit_take_one(api->cfg.ratelimit, key_id, (ad_bucket)b, now, &takes[b]);
+            if (!takes[b].allowed)
+                return rate_limited(takes, (ad_bucket)b);
+        }
+    }
     if (scope >= 0) {
         /* the route's scope (a key that can do less is told what it would need) */
         int need = needed_scope(m->route, ad_http_method(req));
@@ -324,8 +381,10 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
         return ad_reply_error(400, "invalid_parameter", param, "%s", qerr.msg);
     ad_http_resp *r = m->route->handler(api, req, &m->args);
     /* what the key may do, for a client that adapts to it (the console) */
-    if (scope >= 0 && r && r != AD_DEFERRED)
+    if (scope >= 0 && r && r != AD_DEFERRED) {
         ad_http_resp_header(r, "X-Key-Scope", ad_scope_name(scope));
+        rate_headers(r, takes);
+    }
     return r;
 }
 

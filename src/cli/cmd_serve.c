@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/ratelimit.h"
 #include "api/save.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -43,6 +44,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
     ad_store *store = NULL;
     ad_workpool *pool = NULL, *io_pool = NULL, *render_pool = NULL;
     char **secrets = NULL;
+    ad_ratelimit *ratelimit = NULL;
     int nsecrets = 0;
     ad_api *api = NULL;
     ad_http_server *http = NULL;
@@ -106,6 +108,14 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         goto fail;
     if (ad_cli_delivery_secrets(cfg, ad_store_remote(store), &secrets, &nsecrets, &err) != AD_OK)
         goto fail;
+    if (cfg->rate_limit > 0 || cfg->cutout_rate_limit > 0) {
+        int rate[AD_BUCKET_COUNT] = {(int)cfg->rate_limit, (int)cfg->cutout_rate_limit};
+        int burst[AD_BUCKET_COUNT] = {(int)cfg->rate_burst, (int)cfg->cutout_rate_burst};
+        if ((ratelimit = ad_ratelimit_new(rate, burst)) == NULL) {
+            ad_err_set(&err, AD_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
     if (cfg->cache_mb > 0 && (cache = ad_lru_new((size_t)cfg->cache_mb << 20)) == NULL) {
         ad_err_set(&err, AD_ENOMEM, "out of memory");
         goto fail;
@@ -141,6 +151,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .ndelivery_secrets = nsecrets,
         .render_pool = render_pool,
         .variant_store_bytes = (int64_t)cfg->variant_store_mb << 20,
+        .ratelimit = ratelimit,
     };
     for (int p = 0; p < AD_PRESET_COUNT; p++) {
         int side = ad_cutout_preset_side(cfg, p);
@@ -247,5 +258,6 @@ shutdown:
     ad_store_close(store);
     ad_metrics_free(metrics);
     ad_cli_secrets_free(secrets, nsecrets);
+    ad_ratelimit_free(ratelimit);
     return rc;
 }

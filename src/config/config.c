@@ -101,6 +101,12 @@ static const setting settings[] = {
     S(mask_store_mb, T_INT, "4096", 0, 1 << 24,
       "MiB of model masks kept in the store, so a model pass happens once per image on every instance; least "
       "recently used out first (0: keep none)"),
+    S(rate_limit, T_INT, "0", 0, 1000000,
+      "requests a second each API key may make (0: no limit; counted by each instance); beyond it 429"),
+    S(rate_burst, T_INT, "0", 0, 1000000, "requests a key may make at once before rate_limit applies (0: rate_limit)"),
+    S(cutout_rate_limit, T_INT, "0", 0, 1000000,
+      "cut-outs a second each key may ask for, a budget of its own beside rate_limit (0: no limit)"),
+    S(cutout_rate_burst, T_INT, "0", 0, 1000000, "cut-outs a key may ask for at once (0: cutout_rate_limit)"),
     S(header_timeout, T_INT, "10", 1, 3600,
       "seconds a request's line and headers may take from their first byte; a client trickling them is answered "
       "408 and closed"),

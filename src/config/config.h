@@ -44,15 +44,17 @@ typedef struct {
     long long max_body_memory; /* MiB of bodies in memory at once */
     long long min_upload_rate; /* bytes/s after 10 s */
     long long max_connections;
-    long long max_custom_data;  /* bytes of custom_data JSON */
-    long long cache_mb;         /* finished cut-outs kept in memory, MiB */
-    long long mask_store_mb;    /* stored masks' bound, MiB (0: none) */
-    char *delivery_secrets;     /* comma-separated (secret) */
-    char *public_url;           /* delivery URLs' origin ("" = the listen address) */
-    long long variant_store_mb; /* delivery variants' bound, MiB (0: none) */
-    long long render_queue;     /* delivery renders waiting */
-    long long request_timeout;  /* s; idle connection timeout */
-    long long header_timeout;   /* s; a head's whole time */
+    long long max_custom_data;                      /* bytes of custom_data JSON */
+    long long cache_mb;                             /* finished cut-outs kept in memory, MiB */
+    long long mask_store_mb;                        /* stored masks' bound, MiB (0: none) */
+    char *delivery_secrets;                         /* comma-separated (secret) */
+    char *public_url;                               /* delivery URLs' origin ("" = the listen address) */
+    long long variant_store_mb;                     /* delivery variants' bound, MiB (0: none) */
+    long long render_queue;                         /* delivery renders waiting */
+    long long request_timeout;                      /* s; idle connection timeout */
+    long long header_timeout;                       /* s; a head's whole time */
+    long long rate_limit, rate_burst;               /* per key, requests/s (0: none) */
+    long long cutout_rate_limit, cutout_rate_burst; /* per key, cut-outs/s (0: none) */
     long long job_attempts;
     long long job_backoff_ms;
     long long job_start_delay_ms;

@@ -135,6 +135,65 @@ TEST(trickled_heads_and_chunk_extensions_are_cut_at_their_deadlines)
     server_kill(&s, SIGTERM);
 }
 
+/* Issue 30: per-key budgets. A key past its requests a second (and
+ * burst) is answered 429 with Retry-After and the IETF RateLimit fields;
+ * another key is not; the budget refills; cut-outs have a budget of their
+ * own, so a key that spent it can still read. */
+TEST(per_key_rate_limits_answer_429_and_refill)
+{
+    char dir[256], other[384];
+    temp_dir(dir, sizeof dir, "data");
+    server s;
+    const char *args[] = {
+        "--rate-limit", "5", "--rate-burst", "5", "--cutout-rate-limit", "1", "--cutout-rate-burst", "2", NULL};
+    REQUIRE(server_start(&s, dir, args));
+    const char *kargs[] = {"create", "--scope", "write", NULL};
+    REQUIRE(keys_cli(dir, kargs, other, sizeof other));
+    char id[33];
+    sleep_ms(1100); /* the upload's token back */
+    REQUIRE(upload(&s, "a.png", "image/png", astro_png, astro_len, id) == 201);
+    sleep_ms(1100);
+    response r;
+    char v[128];
+    int ok = 0;
+    for (int i = 0; i < 5; i++) {
+        ok += get(&s, "/api/v1/assets?limit=1", &r) == 200 && header(&r, "RateLimit-Policy", v, sizeof v) &&
+              strcmp(v, "\"requests\";q=5;w=1") == 0;
+        response_cleanup(&r);
+    }
+    CHECK(ok == 5);
+    CHECK(get(&s, "/api/v1/assets?limit=1", &r) == 429 && is_error_shape(&r) &&
+          strcmp(err_code(&r), "rate_limited") == 0 && strcmp(err_param(&r), "Authorization") == 0);
+    CHECK(header(&r, "Retry-After", v, sizeof v) && atoi(v) >= 1);
+    CHECK(header(&r, "RateLimit", v, sizeof v) && strncmp(v, "\"requests\";r=0;t=", 17) == 0);
+    response_cleanup(&r);
+    /* another key has its own budget */
+    CHECK(as_key(&s, other, "GET", "/api/v1/assets?limit=1", NULL, &r) == 200);
+    response_cleanup(&r);
+    /* refilled */
+    sleep_ms(1100);
+    CHECK(get(&s, "/api/v1/assets?limit=1", &r) == 200);
+    response_cleanup(&r);
+    /* cut-outs: two at once, the third waits for the cut-out budget, a
+     * read goes on */
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove?channels=alpha", id);
+    CHECK(get(&s, path, &r) == 200); /* made now, from the cache below: a fast burst */
+    response_cleanup(&r);
+    sleep_ms(2100);
+    long a = get(&s, path, &r);
+    response_cleanup(&r);
+    long b = get(&s, path, &r);
+    response_cleanup(&r);
+    CHECKF(a == 200 && b == 200, "cut-outs %ld %ld", a, b);
+    CHECK(get(&s, path, &r) == 429 && strstr(jstr(json_object_get(r.json, "error"), "message"), "cutouts") != NULL);
+    response_cleanup(&r);
+    snprintf(path, sizeof path, "/api/v1/assets/%s", id);
+    CHECK(get(&s, path, &r) == 200);
+    response_cleanup(&r);
+    server_kill(&s, SIGTERM);
+}
+
 TEST(oversized_headers_are_refused_and_harmless)
 {
     char dir[256];

@@ -16,56 +16,6 @@
 
 static void setup(void) { api_setup(); }
 
-/* `assetd keys VERB ...` on the store of dir (as the server opens it): its
- * standard output into out. */
-static int keys_cli(const char *dir, const char *const *args, char *out, size_t len)
-{
-    const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
-    int p[2];
-    if (pipe(p) != 0)
-        return 0;
-    pid_t pid = fork();
-    if (pid == 0) {
-        const char *argv[60] = {bin, "--data-dir", dir};
-        int n = 3;
-        char url[600], ns[24];
-        if (on_postgres())
-            n = store_args(dir, argv, n, url, ns);
-        argv[n++] = "keys";
-        for (int i = 0; args[i] && n < 58; i++)
-            argv[n++] = args[i];
-        argv[n] = NULL;
-        dup2(p[1], 1);
-        close(p[0]);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t got = 0;
-    ssize_t k;
-    while (got + 1 < len && (k = read(p[0], out + got, len - 1 - got)) > 0)
-        got += (size_t)k;
-    out[got] = '\0';
-    close(p[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    if (strcmp(args[0], "create") == 0) /* the key alone */
-        out[strcspn(out, "\n")] = '\0';
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/* A request with another key than the suite's. */
-static long as_key(const server *s, const char *key, const char *method, const char *path, const char *body,
-                   response *r)
-{
-    char auth[420];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %.380s", key);
-    const char *h[] = {auth, "Content-Type: application/json", NULL};
-    return request(s, method, path, h, 0, body, body ? strlen(body) : 0, r);
-}
-
 TEST(every_route_asks_the_scope_its_method_needs)
 {
     char dir[256], keys[AD_SCOPE_COUNT][384];
