@@ -145,6 +145,8 @@ suite "stored masks (variants without a model pass, restart, lifetime, damage, b
 suite "delivery (signed public URLs, transformations, negotiation, caching, rotation, renders once, flood)" \
     build/tests/test_delivery
 suite "key scopes (every route x read, write, admin; keys create --scope)" build/tests/test_scopes
+suite "HTTP held to nginx (a differential test: what nginx refuses is refused, framing agrees)" \
+    build/tests/test_differential
 suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, headers, cache key, saves, 400s)" \
     build/tests/test_options
 suite "web console (headless chromium: key, uploads, cut-outs, custom data, deletes, keyboard, phone)" \

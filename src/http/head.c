@@ -103,7 +103,9 @@ static ad_head_result parse_request_line(char *line, ad_http_head *out, int *sta
 {
     char *p = line;
     out->method = p;
-    while (is_tchar((unsigned char)*p))
+    /* methods are upper-case letters (with '_' and '-', as nginx takes
+     * them): "get" or "PO0T" is no method a front end would pass on */
+    while ((*p >= 'A' && *p <= 'Z') || *p == '_' || *p == '-')
         p++;
     if (p == line || *p != ' ' || p - line > 32)
         return REFUSE(400, "bad_request", "malformed request line: no method");
@@ -114,7 +116,7 @@ static ad_head_result parse_request_line(char *line, ad_http_head *out, int *sta
     if (p == out->target || *p != ' ')
         return REFUSE(400, "bad_request", "malformed request line: no request target");
     *p++ = '\0';
-    if (out->target[0] != '/' && strcmp(out->target, "*") != 0)
+    if (out->target[0] != '/') /* no absolute form, no "*": nothing here takes them */
         return REFUSE(400, "bad_request", "the request target must be a path starting with '/'");
     if (strncmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' || p[6] != '.' || p[7] < '0' || p[7] > '9' ||
         p[8] != '\0')
@@ -178,6 +180,10 @@ ad_head_result ad_http_head_parse(char *buf, size_t len, ad_http_head *out, int 
         if (p == line || *p != ':')
             return REFUSE(400, "bad_request", "malformed header field");
         *p = '\0';
+        /* a tab around Transfer-Encoding's value is not the chunked nginx
+         * reads (501 there): not here either */
+        if (strcasecmp(line, "Transfer-Encoding") == 0 && memchr(p + 1, '\t', (size_t)(cr - p - 1)))
+            return REFUSE(501, "not_implemented", "the only Transfer-Encoding served is chunked");
         char *value = trim(p + 1, cr);
         for (const char *v = value; *v; v++)
             if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)

@@ -26,8 +26,9 @@ TEST(request_heads_table)
         int status; /* 0: accepted */
     } rows[] = {
         {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0},
-        {"GET /a?b=c HTTP/1.0\r\n\r\n", 0}, /* no Host needed in 1.0 */
-        {"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 0},
+        {"GET /a?b=c HTTP/1.0\r\n\r\n", 0},                    /* no Host needed in 1.0 */
+        {"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 400},        /* nothing here takes "*" (nginx refuses it too) */
+        {"get / HTTP/1.1\r\nHost: x\r\n\r\n", 400},            /* methods are upper case (as nginx takes them) */
         {"GET / HTTP/1.1\r\n\r\n", 400},                       /* 1.1 without Host */
         {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400}, /* two Hosts */
         {"GET /\r\nHost: x\r\n\r\n", 400},                     /* HTTP/0.9 style */
