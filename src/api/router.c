@@ -377,7 +377,12 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
     /* the query, parsed once from the route's rows: the handler sees values */
     const char *param;
     ad_err qerr = AD_ERR_INIT;
-    if (!(m->route->flags & AD_ROUTE_SIGNED) && ad_route_parse_query(m, ad_http_query(req), &param, &qerr) != AD_OK)
+    /* a public route without parameters takes any query and ignores it
+     * (a cache-busting health check: /healthz?t=...); the API's routes
+     * refuse what they do not know, by name */
+    int public_plain = !m->route->auth && m->route->nparams == 0 && !(m->route->flags & AD_ROUTE_OPTIONS);
+    if (!(m->route->flags & AD_ROUTE_SIGNED) && !public_plain &&
+        ad_route_parse_query(m, ad_http_query(req), &param, &qerr) != AD_OK)
         return ad_reply_error(400, "invalid_parameter", param, "%s", qerr.msg);
     ad_http_resp *r = m->route->handler(api, req, &m->args);
     /* what the key may do, for a client that adapts to it (the console) */

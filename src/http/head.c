@@ -116,7 +116,21 @@ static ad_head_result parse_request_line(char *line, ad_http_head *out, int *sta
     if (p == out->target || *p != ' ')
         return REFUSE(400, "bad_request", "malformed request line: no request target");
     *p++ = '\0';
-    if (out->target[0] != '/') /* no absolute form, no "*": nothing here takes them */
+    /* the absolute form (RFC 9112 3.2.2: a server must accept it) is read
+     * as the path it names; "*" and the authority form serve nothing here */
+    if (strncasecmp(out->target, "http://", 7) == 0 || strncasecmp(out->target, "https://", 8) == 0) {
+        char *auth = strstr(out->target, "://") + 3, *slash = strchr(auth, '/');
+        if (auth[0] == '/' || auth[0] == '\0' || (slash == NULL && strchr(auth, '?')))
+            return REFUSE(400, "bad_request", "malformed absolute request target");
+        if (slash == NULL) { /* "http://host": the root; the host's bytes hold "/" */
+            auth[-1] = '/';
+            auth[0] = '\0';
+            out->target = auth - 1;
+        } else {
+            out->target = slash;
+        }
+    }
+    if (out->target[0] != '/')
         return REFUSE(400, "bad_request", "the request target must be a path starting with '/'");
     if (strncmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' || p[6] != '.' || p[7] < '0' || p[7] > '9' ||
         p[8] != '\0')

@@ -311,6 +311,14 @@ TEST(ambiguous_or_absurd_framing_is_refused_once_in_json)
         CHECKF(status == rows[i].status && once, "row %zu: status %d, json once %d, %d status lines", i, status, once,
                status_lines);
     }
+    /* taken: the absolute form (RFC 9112 3.2.2), and a query on a public
+     * route without parameters (a cache-busting health check) */
+    static const char *const taken[] = {"GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                                        "GET /healthz?t=1733570000 HTTP/1.1\r\nHost: x\r\n\r\n"};
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+        REQUIRE(exchange(&s, taken[i], strlen(taken[i]), &status, &once));
+        CHECKF(status == 200, "taken %zu: status %d", i, status);
+    }
     /* a malformed chunked body, after a good head */
     n = snprintf(req, sizeof req,
                  "POST /api/v1/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"

@@ -34,7 +34,7 @@ TEST(request_heads_table)
         {"GET /\r\nHost: x\r\n\r\n", 400},                     /* HTTP/0.9 style */
         {"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400},           /* two spaces */
         {"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400},            /* not a token */
-        {"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400},    /* absolute form */
+        {"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 0},      /* absolute form: taken (issue 30) */
         {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},
         {"GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505},
         {"GET / HTTX/1.1\r\nHost: x\r\n\r\n", 400},
@@ -56,14 +56,25 @@ TEST(request_heads_table)
         {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
         {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
         {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        /* the absolute form is accepted (RFC 9112 3.2.2), read as its path */
+        {"GET http://x/a?b HTTP/1.1\r\nHost: x\r\n\r\n", 0},
+        {"GET HTTP://x:8080 HTTP/1.1\r\nHost: x\r\n\r\n", 0},
+        {"GET http:///a HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+        {"GET ftp://x/a HTTP/1.1\r\nHost: x\r\n\r\n", 400},
     };
     char buf[512];
+    ad_http_head abs;
+    int abs_status;
+    CHECK(parse("GET http://x/a?b HTTP/1.1\r\nHost: x\r\n\r\n", &abs, buf, sizeof buf, &abs_status) == AD_HEAD_OK &&
+          strcmp(abs.target, "/a?b") == 0);
+    CHECK(parse("GET http://x HTTP/1.1\r\nHost: x\r\n\r\n", &abs, buf, sizeof buf, &abs_status) == AD_HEAD_OK &&
+          strcmp(abs.target, "/") == 0);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         ad_http_head h;
         int status = -1;
         ad_head_result r = parse(rows[i].text, &h, buf, sizeof buf, &status);
         if (rows[i].status == 0)
-            CHECKF(r == AD_HEAD_OK, "row %zu: refused %d", i, status);
+            CHECKF(r == AD_HEAD_OK && h.target[0] == '/', "row %zu: refused %d", i, status);
         else
             CHECKF(r == AD_HEAD_REFUSED && status == rows[i].status, "row %zu: result %d status %d", i, r, status);
     }
