@@ -45,8 +45,10 @@ void ad_image_shutdown(void) { vips_shutdown(); }
 static int orientation_of(VipsImage *img)
 {
     int o = 1;
-    if (vips_image_get_typeof(img, VIPS_META_ORIENTATION) && vips_image_get_int(img, VIPS_META_ORIENTATION, &o) != 0)
+    if (vips_image_get_typeof(img, VIPS_META_ORIENTATION) && vips_image_get_int(img, VIPS_META_ORIENTATION, &o) != 0) {
         o = 1;
+        vips_error_clear(); /* a field of another type: its text is nobody's error */
+    }
     return o >= 1 && o <= 8 ? o : 1;
 }
 
@@ -299,6 +301,8 @@ ad_status ad_image_probe_reader(ad_image_read_fn read, void *ctx, uint64_t size,
         rc = got > 0 ? too_large_for_decoder(head, (size_t)got, info, err) : AD_EUNSUPPORTED;
         if (rc != AD_ETOOBIG)
             rc = vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
+        else
+            vips_error_clear(); /* not left for another request's failure (issue 30) */
         goto out;
     }
     int o = orientation_of(img);
