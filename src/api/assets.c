@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/custom_data.h"
 #include "api/internal.h"
@@ -91,6 +92,68 @@ ad_http_resp *ad_handle_put_custom_data(ad_api *api, ad_http_req *req, const ad_
         r = ad_handle_get_asset(api, req, args);
 out:
     free(custom);
+    return r;
+}
+
+ad_http_resp *ad_handle_get_custom_data(ad_api *api, ad_http_req *req, const ad_route_args *args)
+{
+    (void)req;
+    ad_asset a;
+    ad_http_resp *r = ad_load_asset(api, args->asset_id, &a);
+    if (r)
+        return r;
+    json_t *j = json_loads(a.custom_data ? a.custom_data : "{}", 0, NULL);
+    ad_asset_cleanup(&a);
+    r = j ? ad_reply_json(200, j) : ad_reply_error(500, "internal", NULL, "stored custom data does not parse");
+    ad_http_resp_header(r, "Cache-Control", "private, no-cache");
+    return r;
+}
+
+/* PATCH: an RFC 7396 merge patch applied in one transaction that holds the
+ * row against every other writer (concurrent patches of other keys all
+ * land), under the limits of PUT. */
+ad_http_resp *ad_handle_patch_custom_data(ad_api *api, ad_http_req *req, const ad_route_args *args)
+{
+    ad_err err = AD_ERR_INIT;
+    ad_store_tx *tx = NULL;
+    ad_asset a = {0};
+    char *merged = NULL;
+    ad_http_resp *r = NULL;
+    size_t len;
+    const char *body = ad_http_body(req, &len);
+    const char *ct = ad_http_header(req, "Content-Type");
+    size_t ctl = ct ? strcspn(ct, "; ") : 0;
+    if (ct == NULL || ctl != 28 || strncasecmp(ct, "application/merge-patch+json", 28) != 0)
+        return ad_reply_error(415, "unsupported_media_type", "Content-Type",
+                              "a custom-data patch is Content-Type: application/merge-patch+json (RFC 7396)");
+    ad_status st = ad_store_begin(api->cfg.store, &tx, &err);
+    if (st == AD_OK)
+        st = ad_store_tx_lock_asset_for_update(tx, args->asset_id, &err);
+    if (st == AD_OK)
+        st = ad_store_tx_get_asset(tx, args->asset_id, &a, &err);
+    if (st != AD_OK) {
+        r = ad_reply_asset_status(st, &err);
+        goto out;
+    }
+    st = ad_custom_data_merge(a.custom_data, body ? body : "", len, api->cfg.max_custom_data, &merged, &err);
+    if (st != AD_OK) {
+        r = st == AD_ETOOBIG  ? ad_reply_error(413, "too_large", "custom_data", "%s", err.msg)
+            : st == AD_EINVAL ? ad_reply_error(400, "invalid_parameter", "custom_data", "%s", err.msg)
+                              : ad_reply_status(st, &err, "custom_data");
+        goto out;
+    }
+    st = ad_store_tx_set_custom_data(tx, args->asset_id, merged, &err);
+    if (st == AD_OK) {
+        st = ad_store_commit(tx, &err);
+        tx = NULL;
+    }
+    r = ad_reply_asset_status(st, &err);
+    if (r == NULL)
+        r = ad_handle_get_asset(api, req, args);
+out:
+    ad_store_rollback(tx);
+    ad_asset_cleanup(&a);
+    free(merged);
     return r;
 }
 

@@ -70,3 +70,63 @@ ad_status ad_custom_data_normalise(const char *text, size_t len, size_t max, cha
     json_decref(j);
     return *out ? AD_OK : ad_err_set(err, AD_ENOMEM, "out of memory");
 }
+
+/* RFC 7396 section 2, MergePatch(Target, Patch). Takes target's reference;
+ * returns the result's (new or the same). */
+static json_t *merge_patch(json_t *target, json_t *patch)
+{
+    if (!json_is_object(patch)) {
+        json_decref(target);
+        return json_incref(patch);
+    }
+    if (!json_is_object(target)) {
+        json_decref(target);
+        target = json_object();
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(patch, k, v)
+    {
+        if (json_is_null(v)) {
+            json_object_del(target, k);
+        } else {
+            json_t *cur = json_object_get(target, k);
+            json_t *merged = merge_patch(json_incref(cur), v);
+            json_object_set_new(target, k, merged);
+        }
+    }
+    return target;
+}
+
+ad_status ad_custom_data_merge(const char *current, const char *patch, size_t len, size_t max, char **out, ad_err *err)
+{
+    json_error_t je;
+    *out = NULL;
+    if (len > max)
+        return ad_err_set(err, AD_ETOOBIG, "the patch is %zu bytes; custom_data's limit is %zu", len, max);
+    json_t *p = json_loadb(patch, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (p == NULL)
+        return ad_err_set(err, AD_EINVAL, "the patch is not valid JSON: %s (at %d)", je.text, je.position);
+    char shown[64];
+    long at = lossy_number(patch, len, shown, sizeof shown);
+    if (at >= 0) {
+        json_decref(p);
+        return ad_err_set(err, AD_EINVAL, "the patch has the number %s (at %ld), which a double cannot hold", shown,
+                          at);
+    }
+    json_t *t = json_loads(current && *current ? current : "{}", 0, NULL);
+    t = merge_patch(t ? t : json_object(), p);
+    json_decref(p);
+    ad_status rc = AD_OK;
+    if (!json_is_object(t)) {
+        rc = ad_err_set(err, AD_EINVAL, "custom_data must stay a JSON object (the patch is one to merge)");
+    } else if ((*out = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+        rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+    } else if (strlen(*out) > max) {
+        rc = ad_err_set(err, AD_ETOOBIG, "custom_data would be %zu bytes; the limit is %zu", strlen(*out), max);
+        free(*out);
+        *out = NULL;
+    }
+    json_decref(t);
+    return rc;
+}

@@ -135,6 +135,8 @@ const char *ad_api_public_url(const ad_api *api);
 ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_args *a);
 /* The bg_remove output options a delivery variant takes (NULL-ended). */
 extern const char *const ad_delivery_bg_options[];
+ad_http_resp *ad_handle_get_custom_data(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_patch_custom_data(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_mint(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_delivery(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_upload(ad_api *api, ad_http_req *req, const ad_route_args *a);

@@ -69,7 +69,7 @@ void ad_api_metrics_count_request(ad_metrics *m, const ad_http_done *d)
 {
     /* methods outside this list are one label, so a client cannot make
      * series */
-    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"};
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
     const char *method = "other";
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(d->method, methods[i]) == 0)

@@ -54,8 +54,9 @@ typedef struct {
      * becomes null), in the same transaction */
     ad_status (*delete_asset)(ad_meta_tx *tx, const char *id, ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
     /* hold the asset against deletion until tx ends (a child's lineage is
-     * about to name it); AD_ENOTFOUND when it is gone */
-    ad_status (*lock_asset)(ad_meta_tx *tx, const char *id, ad_err *err);
+     * about to name it), or (for_update) against every other writer of it
+     * (a read-modify-write of its custom data); AD_ENOTFOUND when it is gone */
+    ad_status (*lock_asset)(ad_meta_tx *tx, const char *id, int for_update, ad_err *err);
     ad_status (*set_custom_data)(ad_meta_tx *tx, const char *id, const char *json, ad_err *err);
 
     /* conversions. upsert replaces atomically (dropped: the old blob).

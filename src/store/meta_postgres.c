@@ -408,13 +408,17 @@ static ad_status pg_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
     return rc;
 }
 
-static ad_status pg_lock_asset(ad_meta_tx *base, const char *id, ad_err *err)
+static ad_status pg_lock_asset(ad_meta_tx *base, const char *id, int for_update, ad_err *err)
 {
     pgc *c = ((pg_tx *)base)->c;
     PGresult *r;
     const char *p[] = {id};
-    /* KEY SHARE: conflicts with a DELETE, not with a custom-data update */
-    ad_status rc = run(c, err, &r, NULL, "SELECT 1 FROM assets WHERE id=$1 FOR KEY SHARE", 1, p);
+    /* KEY SHARE: conflicts with a DELETE, not with a custom-data update;
+     * UPDATE: with every other writer of the row */
+    ad_status rc = run(c, err, &r, NULL,
+                       for_update ? "SELECT 1 FROM assets WHERE id=$1 FOR UPDATE"
+                                  : "SELECT 1 FROM assets WHERE id=$1 FOR KEY SHARE",
+                       1, p);
     if (rc != AD_OK)
         return rc;
     if (PQntuples(r) == 0)

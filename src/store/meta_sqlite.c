@@ -567,8 +567,9 @@ static ad_status asset_exists(conn_t *c, const char *id, ad_err *err)
 
 /* The write transaction is the database's only one: seeing the row is
  * holding it. */
-static ad_status sq_lock_asset(ad_meta_tx *base, const char *id, ad_err *err)
+static ad_status sq_lock_asset(ad_meta_tx *base, const char *id, int for_update, ad_err *err)
 {
+    (void)for_update;
     return asset_exists(((sq_tx *)base)->c, id, err);
 }
 

@@ -284,7 +284,21 @@ ad_status ad_store_tx_lock_asset(ad_store_tx *tx, const char *id, ad_err *err)
 {
     if (!ad_id_valid(id))
         return ad_err_set(err, AD_ENOTFOUND, "asset not found");
-    CALL(tx->s, "lock_asset", tx->s->meta->ops->lock_asset(tx->mt, id, err));
+    CALL(tx->s, "lock_asset", tx->s->meta->ops->lock_asset(tx->mt, id, 0, err));
+}
+
+ad_status ad_store_tx_lock_asset_for_update(ad_store_tx *tx, const char *id, ad_err *err)
+{
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_ENOTFOUND, "asset not found");
+    CALL(tx->s, "lock_asset", tx->s->meta->ops->lock_asset(tx->mt, id, 1, err));
+}
+
+ad_status ad_store_tx_set_custom_data(ad_store_tx *tx, const char *id, const char *json, ad_err *err)
+{
+    if (!ad_id_valid(id))
+        return ad_err_set(err, AD_ENOTFOUND, "asset not found");
+    CALL(tx->s, "set_custom_data", tx->s->meta->ops->set_custom_data(tx->mt, id, json, err));
 }
 
 static ad_status check_asset(const ad_asset *a, ad_err *err)

@@ -116,6 +116,11 @@ ad_status ad_store_tx_get_asset(ad_store_tx *tx, const char *id, ad_asset *out, 
  * it as its source (a delete unlinks the children it can see: this makes
  * it see this one). AD_ENOTFOUND when it is gone. */
 ad_status ad_store_tx_lock_asset(ad_store_tx *tx, const char *id, ad_err *err);
+/* Hold an asset against every other writer of it until tx ends (a
+ * read-modify-write); AD_ENOTFOUND when it is gone. Then its custom data,
+ * replaced in tx. */
+ad_status ad_store_tx_lock_asset_for_update(ad_store_tx *tx, const char *id, ad_err *err);
+ad_status ad_store_tx_set_custom_data(ad_store_tx *tx, const char *id, const char *json, ad_err *err);
 /* Insert an asset with its conversions; AD_ECONFLICT when the id exists. */
 ad_status ad_store_tx_insert_asset(ad_store_tx *tx, const ad_asset *a, ad_err *err);
 /* Add or replace a conversion atomically; AD_ENOTFOUND without the asset. */

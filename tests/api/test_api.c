@@ -933,3 +933,98 @@ TEST(get_image_and_save_answers_png_then_saves_in_the_background)
             CHECK(conversion_is_cutout(src, "bg"));
     }
 }
+
+/* Issue 28 (integrations.md, section 4): custom data read alone, and
+ * changed by an RFC 7396 merge patch, atomically. */
+static long patch_custom(const char *id, const char *ctype, const char *body, response *r)
+{
+    char path[200], cth[120];
+    snprintf(path, sizeof path, "/api/v1/assets/%s/custom_data", id);
+    snprintf(cth, sizeof cth, "Content-Type: %s", ctype);
+    const char *h[] = {cth, NULL};
+    return request(&srv, "PATCH", path, h, 1, body, strlen(body), r);
+}
+
+typedef struct {
+    const char *id;
+    int n;
+    long status;
+} patcher;
+
+static void *patch_thread(void *arg)
+{
+    patcher *p = arg;
+    char body[64];
+    response r;
+    snprintf(body, sizeof body, "{\"k%d\": %d}", p->n, p->n);
+    p->status = patch_custom(p->id, "application/merge-patch+json", body, &r);
+    response_cleanup(&r);
+    return NULL;
+}
+
+TEST(custom_data_is_read_alone_and_merge_patched_atomically)
+{
+    char id[33], path[200];
+    response r;
+    REQUIRE(upload(&srv, "p.png", "image/png", astro_png, astro_len, id) == 201);
+    snprintf(path, sizeof path, "/api/v1/assets/%s/custom_data", id);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    const char *first = "{\"sku\":\"A-1\",\"dims\":{\"w\":800,\"h\":600},\"tags\":[\"a\"],\"gone\":true}";
+    REQUIRE(request(&srv, "PUT", path, h, 1, first, strlen(first), &r) == 200);
+    response_cleanup(&r);
+    REQUIRE(get(&srv, path, &r) == 200);
+    CHECK(json_is_object(r.json) && strcmp(jstr(r.json, "sku"), "A-1") == 0);
+    response_cleanup(&r);
+    /* merge: change a nested key, remove two, replace an array, add one */
+    REQUIRE(patch_custom(id, "application/merge-patch+json",
+                         "{\"dims\":{\"w\":1024,\"h\":null},\"gone\":null,\"tags\":[\"b\"],\"new\":{\"x\":1}}",
+                         &r) == 200);
+    json_t *cd = json_object_get(r.json, "custom_data");
+    CHECK(strcmp(jstr(cd, "sku"), "A-1") == 0);
+    CHECK(json_integer_value(json_object_get(json_object_get(cd, "dims"), "w")) == 1024 &&
+          json_object_get(json_object_get(cd, "dims"), "h") == NULL && json_object_get(cd, "gone") == NULL);
+    CHECK(json_array_size(json_object_get(cd, "tags")) == 1 &&
+          strcmp(json_string_value(json_array_get(json_object_get(cd, "tags"), 0)), "b") == 0);
+    CHECK(json_integer_value(json_object_get(json_object_get(cd, "new"), "x")) == 1);
+    response_cleanup(&r);
+    /* refusals, each naming its part, nothing changed */
+    CHECK(patch_custom(id, "application/json", "{\"a\":1}", &r) == 415 && strcmp(err_param(&r), "Content-Type") == 0);
+    response_cleanup(&r);
+    CHECK(patch_custom(id, "application/merge-patch+json", "{\"a\":", &r) == 400 &&
+          strcmp(err_param(&r), "custom_data") == 0);
+    response_cleanup(&r);
+    CHECK(patch_custom(id, "application/merge-patch+json", "[1,2]", &r) == 400 &&
+          strcmp(err_param(&r), "custom_data") == 0);
+    response_cleanup(&r);
+    CHECK(patch_custom(id, "application/merge-patch+json", "{\"a\":1e999}", &r) == 400);
+    response_cleanup(&r);
+    CHECK(patch_custom("0123456789abcdef0123456789abcdef", "application/merge-patch+json", "{}", &r) == 404 &&
+          strcmp(err_param(&r), "asset_id") == 0);
+    response_cleanup(&r);
+    REQUIRE(get(&srv, path, &r) == 200);
+    CHECK(json_object_get(r.json, "a") == NULL && strcmp(jstr(r.json, "sku"), "A-1") == 0);
+    response_cleanup(&r);
+    /* sixteen patches of sixteen keys at once: every one lands */
+    enum { N = 16 };
+    patcher p[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = (patcher){id, i, 0};
+        pthread_create(&t[i], NULL, patch_thread, &p[i]);
+    }
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        ok += p[i].status == 200;
+    }
+    CHECK(ok == N);
+    REQUIRE(get(&srv, path, &r) == 200);
+    int have = 0;
+    for (int i = 0; i < N; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "k%d", i);
+        have += json_integer_value(json_object_get(r.json, k)) == i;
+    }
+    CHECKF(have == N, "%d of %d concurrent patches kept", have, N);
+    response_cleanup(&r);
+}

@@ -94,9 +94,9 @@ TEST(metadata_parts_conform)
         memcpy(child.sha256, SHA_B, 65);
         memcpy(child.source_asset_id, ID1, 33);
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
-        CHECK(ops->lock_asset(tx, ID1, &e) == AD_OK);
+        CHECK(ops->lock_asset(tx, ID1, 0, &e) == AD_OK && ops->lock_asset(tx, ID1, 1, &e) == AD_OK);
         ad_err e5 = AD_ERR_INIT;
-        CHECK(ops->lock_asset(tx, "00000000000000000000000000000000", &e5) == AD_ENOTFOUND);
+        CHECK(ops->lock_asset(tx, "00000000000000000000000000000000", 1, &e5) == AD_ENOTFOUND);
         CHECK(ops->insert_asset(tx, &child, &e) == AD_OK);
         CHECK(ops->commit(tx, &e) == AD_OK);
         /* deleting the asset drops both its blobs, and unlinks the child */
