@@ -61,33 +61,11 @@ typedef struct waiter {
     struct waiter *next;
 } waiter;
 
-typedef struct flight {
+typedef struct ad_delivery_flight {
     char key[65];
     waiter *waiters;
-    struct flight *next;
+    struct ad_delivery_flight *next;
 } flight;
-
-struct ad_delivery {
-    pthread_mutex_t lock;
-    flight *flights;
-};
-
-ad_status ad_delivery_new(ad_delivery **out, ad_err *err)
-{
-    *out = calloc(1, sizeof **out);
-    if (*out == NULL)
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    pthread_mutex_init(&(*out)->lock, NULL);
-    return AD_OK;
-}
-
-void ad_delivery_free(ad_delivery *d)
-{
-    if (d == NULL)
-        return;
-    pthread_mutex_destroy(&d->lock);
-    free(d);
-}
 
 /* ---- options ---------------------------------------------------------- */
 
@@ -564,20 +542,20 @@ typedef struct {
     int vary;
 } render_task;
 
-static flight *find_flight(ad_delivery *dv, const char *key)
+static flight *find_flight(ad_api *api, const char *key)
 {
-    for (flight *f = dv->flights; f; f = f->next)
+    for (flight *f = api->flights; f; f = f->next)
         if (strcmp(f->key, key) == 0)
             return f;
     return NULL;
 }
 
 /* Take the flight of key off the list: its waiters are the caller's. */
-static waiter *land(ad_delivery *dv, const char *key)
+static waiter *land(ad_api *api, const char *key)
 {
-    pthread_mutex_lock(&dv->lock);
+    pthread_mutex_lock(&api->flights_lock);
     waiter *w = NULL;
-    for (flight **p = &dv->flights; *p; p = &(*p)->next)
+    for (flight **p = &api->flights; *p; p = &(*p)->next)
         if (strcmp((*p)->key, key) == 0) {
             flight *f = *p;
             *p = f->next;
@@ -585,7 +563,7 @@ static waiter *land(ad_delivery *dv, const char *key)
             free(f);
             break;
         }
-    pthread_mutex_unlock(&dv->lock);
+    pthread_mutex_unlock(&api->flights_lock);
     return w;
 }
 
@@ -652,7 +630,7 @@ static void run_render(void *arg)
     }
     ad_log(AD_LOG_INFO, "delivery", "render %s ms=%.0f bytes=%zu", failed ? "failed" : "ok", ad_clock_ms() - t0,
            out.len);
-    waiter *w = land(api->delivery, t->key);
+    waiter *w = land(api, t->key);
     while (w) {
         waiter *next = w->next;
         ad_http_resp *r;
@@ -686,36 +664,35 @@ static void run_render(void *arg)
 /* Render the variant for req, or wait for the render already under way. */
 static ad_http_resp *render_later(ad_api *api, ad_http_req *req, render_task *t)
 {
-    ad_delivery *dv = api->delivery;
     waiter *w = calloc(1, sizeof *w);
     if (w == NULL) {
         free(t);
         return ad_reply_error(503, "out_of_memory", NULL, "out of memory");
     }
     w->req = req;
-    pthread_mutex_lock(&dv->lock);
-    flight *f = find_flight(dv, t->key);
+    pthread_mutex_lock(&api->flights_lock);
+    flight *f = find_flight(api, t->key);
     if (f) {
         /* the same variant is being made: wait for it */
         ad_http_defer(req);
         w->next = f->waiters;
         f->waiters = w;
-        pthread_mutex_unlock(&dv->lock);
+        pthread_mutex_unlock(&api->flights_lock);
         free(t);
         count(api, "joined", 0);
         return AD_DEFERRED;
     }
     if ((f = calloc(1, sizeof *f)) == NULL) {
-        pthread_mutex_unlock(&dv->lock);
+        pthread_mutex_unlock(&api->flights_lock);
         free(w);
         free(t);
         return ad_reply_error(503, "out_of_memory", NULL, "out of memory");
     }
     memcpy(f->key, t->key, sizeof f->key);
     f->waiters = w;
-    f->next = dv->flights;
-    dv->flights = f;
-    pthread_mutex_unlock(&dv->lock);
+    f->next = api->flights;
+    api->flights = f;
+    pthread_mutex_unlock(&api->flights_lock);
     ad_http_defer(req);
     if (ad_workpool_submit(api->cfg.render_pool, run_render, t) == AD_OK)
         return AD_DEFERRED;
@@ -724,7 +701,7 @@ static ad_http_resp *render_later(ad_api *api, ad_http_req *req, render_task *t)
     char key[65];
     memcpy(key, t->key, sizeof key);
     free(t);
-    w = land(dv, key); /* this request and any that joined meanwhile */
+    w = land(api, key); /* this request and any that joined meanwhile */
     count(api, "busy", 0);
     while (w) {
         waiter *next = w->next;

@@ -17,15 +17,15 @@
  * a minute per key, not on every request. */
 #define KEY_USE_SLOTS 64
 
-/* Delivery's renders in progress (delivery.c). */
-typedef struct ad_delivery ad_delivery;
-ad_status ad_delivery_new(ad_delivery **out, ad_err *err);
-void ad_delivery_free(ad_delivery *d); /* accepts NULL */
+/* A delivery render in progress and the requests waiting for it
+ * (delivery.c; the api makes and destroys the lock, as its others). */
+struct ad_delivery_flight;
 
 struct ad_api {
     ad_api_config cfg;
-    ad_delivery *delivery;
-    char public_url[256]; /* what delivery URLs start with (ad_api_set_public_url) */
+    pthread_mutex_t flights_lock;
+    struct ad_delivery_flight *flights; /* under flights_lock */
+    char public_url[256];               /* what delivery URLs start with (ad_api_set_public_url) */
     ad_model *model;
     ad_model *preset_model[AD_PRESET_COUNT]; /* a preset's own model, opened on first use (under preset_lock) */
     pthread_mutex_t preset_lock;

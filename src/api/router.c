@@ -25,11 +25,7 @@ ad_status ad_api_new(const ad_api_config *cfg, ad_api **out, ad_err *err)
         ad_api_metrics_declare(cfg->metrics);
     pthread_mutex_init(&api->key_lock, NULL);
     pthread_mutex_init(&api->preset_lock, NULL);
-    ad_status rc = ad_delivery_new(&api->delivery, err);
-    if (rc != AD_OK) {
-        ad_api_free(api);
-        return rc;
-    }
+    pthread_mutex_init(&api->flights_lock, NULL);
     *out = api;
     return AD_OK;
 }
@@ -85,7 +81,7 @@ void ad_api_free(ad_api *api)
         return;
     pthread_mutex_destroy(&api->key_lock);
     pthread_mutex_destroy(&api->preset_lock);
-    ad_delivery_free(api->delivery);
+    pthread_mutex_destroy(&api->flights_lock);
     for (int p = 0; p < AD_PRESET_COUNT; p++)
         ad_model_close(api->preset_model[p]);
     free(api);

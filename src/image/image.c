@@ -1,13 +1,13 @@
 /* image.c — see image.h. */
 #include "image/image.h"
+#include "image/image_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <vips/vips.h>
 
-/* libvips keeps one error buffer per process; take its text into err and
- * clear it so the next failure does not inherit stale text. */
-static ad_status vips_fail(ad_err *err, ad_status code, const char *what)
+/* See image_impl.h. */
+ad_status ad_image_vips_fail(ad_err *err, ad_status code, const char *what)
 {
     const char *msg = vips_error_buffer();
     char line[200];
@@ -29,7 +29,7 @@ ad_status ad_image_startup(const char *argv0, ad_err *err)
 {
     g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO, drop_log, NULL);
     if (VIPS_INIT(argv0 ? argv0 : "assetd") != 0)
-        return vips_fail(err, AD_EBACKEND, "libvips init");
+        return ad_image_vips_fail(err, AD_EBACKEND, "libvips init");
     /* A service decodes every image once; the operation cache would only
      * hold on to memory between requests. */
     vips_cache_set_max(0);
@@ -203,7 +203,7 @@ static ad_status open_image(const void *buf, size_t len, VipsImage **out, char f
             vips_error_clear();
             return big;
         }
-        return vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
+        return ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
     }
     *out = img;
     return AD_OK;
@@ -300,7 +300,7 @@ ad_status ad_image_probe_reader(ad_image_read_fn read, void *ctx, uint64_t size,
         long got = read(ctx, 0, head, size < sizeof head ? (size_t)size : sizeof head);
         rc = got > 0 ? too_large_for_decoder(head, (size_t)got, info, err) : AD_EUNSUPPORTED;
         if (rc != AD_ETOOBIG)
-            rc = vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
+            rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot read image");
         else
             vips_error_clear(); /* not left for another request's failure (issue 30) */
         goto out;
@@ -360,7 +360,7 @@ static ad_status to_srgb8(VipsImage **img, int keep_alpha, ad_err *err)
     *img = NULL;
     if (!keep_alpha && vips_image_hasalpha(cur) && cur->Bands > 1) {
         if (vips_extract_band(cur, &t, 0, "n", cur->Bands - 1, NULL) != 0) {
-            rc = vips_fail(err, AD_EUNSUPPORTED, "cannot drop alpha");
+            rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot drop alpha");
             goto out;
         }
         g_object_unref(cur);
@@ -381,7 +381,7 @@ static ad_status to_srgb8(VipsImage **img, int keep_alpha, ad_err *err)
     if (!(keep_alpha && (in == VIPS_INTERPRETATION_B_W || in == VIPS_INTERPRETATION_GREY16)) &&
         in != VIPS_INTERPRETATION_sRGB) {
         if (vips_colourspace(cur, &t, VIPS_INTERPRETATION_sRGB, NULL) != 0) {
-            rc = vips_fail(err, AD_EUNSUPPORTED, "cannot convert to sRGB");
+            rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot convert to sRGB");
             goto out;
         }
         g_object_unref(cur);
@@ -392,14 +392,14 @@ static ad_status to_srgb8(VipsImage **img, int keep_alpha, ad_err *err)
          * RGB16 -> sRGB; this catches the rest). */
         int shift = cur->BandFmt == VIPS_FORMAT_USHORT;
         if (shift ? vips_rshift_const1(cur, &t, 8, NULL) : vips_cast(cur, &t, VIPS_FORMAT_UCHAR, NULL)) {
-            rc = vips_fail(err, AD_EUNSUPPORTED, "cannot convert to 8-bit");
+            rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot convert to 8-bit");
             goto out;
         }
         g_object_unref(cur);
         cur = t;
         if (shift) {
             if (vips_cast(cur, &t, VIPS_FORMAT_UCHAR, NULL) != 0) {
-                rc = vips_fail(err, AD_EUNSUPPORTED, "cannot convert to 8-bit");
+                rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot convert to 8-bit");
                 goto out;
             }
             g_object_unref(cur);
@@ -427,7 +427,7 @@ static ad_status materialise(VipsImage *img, ad_pixmap *out, ad_err *err)
     size_t size = (size_t)img->Xsize * (size_t)img->Ysize * (size_t)img->Bands;
     VipsImage *dst = vips_image_new_from_memory(out->data, size, img->Xsize, img->Ysize, img->Bands, VIPS_FORMAT_UCHAR);
     if (dst == NULL || vips_image_write(img, dst) != 0) {
-        rc = vips_fail(err, AD_EUNSUPPORTED, "cannot decode image");
+        rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot decode image");
         ad_pixmap_cleanup(out);
     }
     if (dst)
@@ -487,11 +487,11 @@ ad_status ad_image_preview(const void *buf, size_t len, uint64_t max_pixels, int
      * fail_on set: tests/api/test_preview.c). EXIF orientation applied,
      * colour to sRGB, never enlarged. */
     if (vips_thumbnail_image(img, &thumb, side, "height", side, "size", VIPS_SIZE_DOWN, NULL) != 0) {
-        rc = vips_fail(err, AD_EUNSUPPORTED, "cannot make a preview");
+        rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot make a preview");
         goto out;
     }
     if (vips_webpsave_buffer(thumb, &webp, &webp_len, "Q", 80, "strip", TRUE, NULL) != 0) {
-        rc = vips_fail(err, AD_EUNSUPPORTED, "cannot read the image");
+        rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot read the image");
         goto out;
     }
     if ((*out = malloc(webp_len)) == NULL) {
@@ -585,13 +585,13 @@ ad_status ad_image_encode_png_vips(const ad_pixmap *pm, void **png, size_t *len,
     VipsImage *img = vips_image_new_from_memory(pm->data, (size_t)pm->width * pm->height * pm->bands, pm->width,
                                                 pm->height, pm->bands, VIPS_FORMAT_UCHAR);
     if (img == NULL)
-        return vips_fail(err, AD_EBACKEND, "png encode");
+        return ad_image_vips_fail(err, AD_EBACKEND, "png encode");
     void *buf = NULL;
     size_t n = 0;
     int r = vips_pngsave_buffer(img, &buf, &n, NULL);
     g_object_unref(img);
     if (r != 0)
-        return vips_fail(err, AD_EBACKEND, "png encode");
+        return ad_image_vips_fail(err, AD_EBACKEND, "png encode");
     *png = malloc(n);
     if (*png == NULL) {
         g_free(buf);
@@ -640,7 +640,7 @@ ad_status ad_image_shrink(const ad_pixmap *in, int max_side, ad_pixmap *out, ad_
     double scale = (double)max_side / longest;
     VipsImage *img = wrap(in), *t[4] = {0};
     if (img == NULL)
-        return vips_fail(err, AD_EBACKEND, "shrink");
+        return ad_image_vips_fail(err, AD_EBACKEND, "shrink");
     ad_status st = AD_OK;
     VipsImage *cur = img;
     int alpha = in->bands == 4;
@@ -648,13 +648,13 @@ ad_status ad_image_shrink(const ad_pixmap *in, int max_side, ad_pixmap *out, ad_
         vips_resize(alpha ? t[0] : cur, &t[1], scale, "kernel", VIPS_KERNEL_LANCZOS3, NULL) != 0 ||
         (alpha && vips_unpremultiply(t[1], &t[2], NULL) != 0) ||
         vips_cast(alpha ? t[2] : t[1], &t[3], VIPS_FORMAT_UCHAR, NULL) != 0) {
-        st = vips_fail(err, AD_EBACKEND, "shrink");
+        st = ad_image_vips_fail(err, AD_EBACKEND, "shrink");
         goto out;
     }
     size_t n = 0;
     void *mem = vips_image_write_to_memory(t[3], &n);
     if (mem == NULL) {
-        st = vips_fail(err, AD_EBACKEND, "shrink");
+        st = ad_image_vips_fail(err, AD_EBACKEND, "shrink");
         goto out;
     }
     if ((st = ad_pixmap_init(out, t[3]->Xsize, t[3]->Ysize, in->bands, err)) == AD_OK)
@@ -675,7 +675,7 @@ ad_status ad_image_encode_webp_lossless(const ad_pixmap *pm, void **out, size_t 
     *len = 0;
     VipsImage *img = wrap(pm);
     if (img == NULL)
-        return vips_fail(err, AD_EBACKEND, "webp encode");
+        return ad_image_vips_fail(err, AD_EBACKEND, "webp encode");
     void *buf = NULL;
     size_t n = 0;
     /* libvips 8.14 (Debian 12) has no "exact": libwebp may then change the
@@ -683,7 +683,7 @@ ad_status ad_image_encode_webp_lossless(const ad_pixmap *pm, void **out, size_t 
     int r = vips_webpsave_buffer(img, &buf, &n, "lossless", TRUE, "strip", TRUE, NULL);
     g_object_unref(img);
     if (r != 0)
-        return vips_fail(err, AD_EBACKEND, "webp encode");
+        return ad_image_vips_fail(err, AD_EBACKEND, "webp encode");
     return take_buffer(buf, n, out, len, err);
 }
 
@@ -695,12 +695,12 @@ ad_status ad_image_encode_jpeg(const ad_pixmap *pm, void **out, size_t *len, ad_
         return ad_err_set(err, AD_EINVAL, "jpeg encode: %d bands (want 1 or 3)", pm->bands);
     VipsImage *img = wrap(pm);
     if (img == NULL)
-        return vips_fail(err, AD_EBACKEND, "jpeg encode");
+        return ad_image_vips_fail(err, AD_EBACKEND, "jpeg encode");
     void *buf = NULL;
     size_t n = 0;
     int r = vips_jpegsave_buffer(img, &buf, &n, "Q", 90, "strip", TRUE, NULL);
     g_object_unref(img);
     if (r != 0)
-        return vips_fail(err, AD_EBACKEND, "jpeg encode");
+        return ad_image_vips_fail(err, AD_EBACKEND, "jpeg encode");
     return take_buffer(buf, n, out, len, err);
 }

@@ -9,6 +9,7 @@
 #include <vips/vips.h>
 
 #include "image/image.h"
+#include "image/image_impl.h"
 
 #define T(field) .offset = offsetof(ad_transform, field)
 const ad_decl ad_transform_params[] = {
@@ -45,18 +46,6 @@ void ad_transform_default(ad_transform *t)
 {
     memset(t, 0, sizeof *t);
     ad_decl_defaults(ad_transform_params, ad_transform_nparams, t);
-}
-
-static ad_status vips_failed(ad_err *err, ad_status code, const char *what)
-{
-    const char *msg = vips_error_buffer();
-    char line[200];
-    snprintf(line, sizeof line, "%s", msg && *msg ? msg : "unknown error");
-    char *nl = strchr(line, '\n');
-    if (nl)
-        *nl = '\0';
-    vips_error_clear();
-    return ad_err_set(err, code, "%s: %s", what, line);
 }
 
 static int avif_ok;
@@ -148,14 +137,14 @@ static ad_status encode(VipsImage *img, const ad_transform *t, const ad_accept *
         if (vips_colourspace(img, &x,
                              in == VIPS_INTERPRETATION_GREY16 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB,
                              NULL) != 0) {
-            rc = vips_failed(err, AD_EUNSUPPORTED, "colour conversion");
+            rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "colour conversion");
             goto out;
         }
         replace(&img, x);
         x = NULL;
         if (img->BandFmt != VIPS_FORMAT_UCHAR) {
             if (vips_cast_uchar(img, &x, NULL) != 0) {
-                rc = vips_failed(err, AD_EUNSUPPORTED, "depth conversion");
+                rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "depth conversion");
                 goto out;
             }
             replace(&img, x);
@@ -169,7 +158,7 @@ static ad_status encode(VipsImage *img, const ad_transform *t, const ad_accept *
         r = vips_flatten(img, &x, "background", bg, NULL);
         vips_area_unref(VIPS_AREA(bg));
         if (r != 0) {
-            rc = vips_failed(err, AD_EUNSUPPORTED, "flatten");
+            rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "flatten");
             goto out;
         }
         replace(&img, x);
@@ -197,7 +186,7 @@ static ad_status encode(VipsImage *img, const ad_transform *t, const ad_accept *
         break;
     }
     if (r != 0) {
-        rc = vips_failed(err, AD_EUNSUPPORTED, "encode");
+        rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "encode");
         goto out;
     }
     if ((out->data = malloc(len ? len : 1)) == NULL) {
@@ -249,7 +238,7 @@ ad_status ad_image_transform(const void *buf, size_t len, uint64_t max_pixels, c
      * asked), orientation, colour to sRGB from an embedded profile */
     if (vips_thumbnail_buffer((void *)buf, len, &img, tw, "height", th, "size", size, "crop", crop, "option_string",
                               "fail_on=error", NULL) != 0)
-        return vips_failed(err, AD_EUNSUPPORTED, "cannot read the image");
+        return ad_image_vips_fail(err, AD_EUNSUPPORTED, "cannot read the image");
     return encode(img, t, acc, out, err);
 }
 
@@ -261,11 +250,11 @@ ad_status ad_image_transform_pixmap(const ad_pixmap *px, const int focus[4], con
     const int W = px->width, H = px->height;
     mem = vips_image_new_from_memory(px->data, (size_t)W * H * px->bands, W, H, px->bands, VIPS_FORMAT_UCHAR);
     if (mem == NULL)
-        return vips_failed(err, AD_ENOMEM, "image from memory");
+        return ad_image_vips_fail(err, AD_ENOMEM, "image from memory");
     if (vips_copy(mem, &img, "interpretation", px->bands <= 2 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB,
                   NULL) != 0) {
         g_object_unref(mem);
-        return vips_failed(err, AD_ENOMEM, "image from memory");
+        return ad_image_vips_fail(err, AD_ENOMEM, "image from memory");
     }
     g_object_unref(mem);
     ad_status rc = AD_OK;
@@ -278,7 +267,7 @@ ad_status ad_image_transform_pixmap(const ad_pixmap *px, const int focus[4], con
         sw = sw < 1 ? 1 : sw;
         sh = sh < 1 ? 1 : sh;
         if (vips_thumbnail_image(img, &x, sw, "height", sh, "size", VIPS_SIZE_FORCE, NULL) != 0) {
-            rc = vips_failed(err, AD_EUNSUPPORTED, "resize");
+            rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "resize");
             goto out;
         }
         replace(&img, x);
@@ -290,7 +279,7 @@ ad_status ad_image_transform_pixmap(const ad_pixmap *px, const int focus[4], con
         left = left < 0 ? 0 : left + cw > img->Xsize ? img->Xsize - cw : left;
         top = top < 0 ? 0 : top + ch > img->Ysize ? img->Ysize - ch : top;
         if (vips_extract_area(img, &x, left, top, cw, ch, NULL) != 0) {
-            rc = vips_failed(err, AD_EUNSUPPORTED, "crop");
+            rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "crop");
             goto out;
         }
         replace(&img, x);
@@ -306,7 +295,7 @@ ad_status ad_image_transform_pixmap(const ad_pixmap *px, const int focus[4], con
             }
         }
         if (vips_thumbnail_image(img, &x, tw, "height", th, "size", size, NULL) != 0) {
-            rc = vips_failed(err, AD_EUNSUPPORTED, "resize");
+            rc = ad_image_vips_fail(err, AD_EUNSUPPORTED, "resize");
             goto out;
         }
         replace(&img, x);

@@ -403,15 +403,13 @@ static int keys_cli(const char *dir, const char *const *args, char *out, size_t 
 
 /* Start `assetd serve` on 127.0.0.1:0 over dir with extra args
  * (NULL-terminated); wait for /healthz 200. Returns 1 on success. */
-static int server_start(server *s, const char *dir, const char *const *extra)
+/* Fork `assetd serve` on 127.0.0.1:0 over dir (and the test store's
+ * settings) with extra args, its output appended to log; the child's pid. */
+static pid_t spawn_serve(const char *dir, const char *const *extra, const char *log)
 {
     const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
-    snprintf(s->dir, sizeof s->dir, "%s", dir);
-    snprintf(s->log, sizeof s->log, "%s.log", dir);
-    struct stat st;
-    off_t from = stat(s->log, &st) == 0 ? st.st_size : 0;
-    s->pid = fork();
-    if (s->pid == 0) {
+    pid_t pid = fork();
+    if (pid == 0) {
         const char *argv[60] = {bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir};
         int n = 6;
         char url[600], ns[24];
@@ -420,13 +418,23 @@ static int server_start(server *s, const char *dir, const char *const *extra)
         for (int i = 0; extra && extra[i] && n < 58; i++)
             argv[n++] = extra[i];
         argv[n] = NULL;
-        int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
         setenv("ASSETD_API_KEY", API_KEY, 1);
         execv(bin, (char *const *)argv);
         _exit(127);
     }
+    return pid;
+}
+
+static int server_start(server *s, const char *dir, const char *const *extra)
+{
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    snprintf(s->log, sizeof s->log, "%s.log", dir);
+    struct stat st;
+    off_t from = stat(s->log, &st) == 0 ? st.st_size : 0;
+    s->pid = spawn_serve(dir, extra, s->log);
     if (nstarted == 0)
         atexit(kill_started);
     if (nstarted < 64)
@@ -481,6 +489,23 @@ static long as_key(const server *s, const char *key, const char *method, const c
     snprintf(auth, sizeof auth, "Authorization: Bearer %.380s", key);
     const char *h[] = {auth, "Content-Type: application/json", NULL};
     return request(s, method, path, h, 0, body, body ? strlen(body) : 0, r);
+}
+
+/* A counter or gauge of /metrics (the first series whose line starts with
+ * prefix); -1 when absent. */
+static double metric(const server *s, const char *prefix)
+{
+    response r;
+    double v = -1;
+    if (get(s, "/metrics", &r) == 200 && r.body) {
+        for (const char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+            if (strncmp(p, prefix, strlen(prefix)) == 0 && p[strlen(prefix)] == ' ') {
+                v = atof(p + strlen(prefix) + 1);
+                break;
+            }
+    }
+    response_cleanup(&r);
+    return v;
 }
 
 /* A fresh temporary folder name (not created: the server creates it). */

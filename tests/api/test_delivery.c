@@ -69,20 +69,6 @@ static int image_of(const response *r, int *w, int *h, char fmt[16])
     return 1;
 }
 
-static double metric(const server *s, const char *name)
-{
-    response r;
-    double v = -1;
-    if (get(s, "/metrics", &r) == 200 && r.body)
-        for (const char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-            if (strncmp(p, name, strlen(name)) == 0 && p[strlen(name)] == ' ') {
-                v = atof(p + strlen(name) + 1);
-                break;
-            }
-    response_cleanup(&r);
-    return v;
-}
-
 static int has_header(const response *r, const char *name, const char *want)
 {
     char v[256];
@@ -93,26 +79,10 @@ static int has_header(const response *r, const char *name, const char *want)
  * once: its exit status (-1 when it kept running), its log into log. */
 static int serve_exit(const char *dir, const char *const *extra, char **log)
 {
-    const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
     char logp[300];
     snprintf(logp, sizeof logp, "%s.exit.log", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        const char *argv[60] = {bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir};
-        int n = 6;
-        char url[600], ns[24];
-        if (on_postgres())
-            n = store_args(dir, argv, n, url, ns);
-        for (int i = 0; extra && extra[i] && n < 58; i++)
-            argv[n++] = extra[i];
-        argv[n] = NULL;
-        int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 2);
-        dup2(fd, 1);
-        setenv("ASSETD_API_KEY", API_KEY, 1);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
+    unlink(logp);
+    pid_t pid = spawn_serve(dir, extra, logp);
     int status = -1;
     for (int i = 0; i < 300; i++) {
         if (waitpid(pid, &status, WNOHANG) == pid) {

@@ -133,23 +133,6 @@ static long fresh(const server *s, const char *query, const void *img, size_t le
     return request(s, "POST", path, h, 1, img, len, r);
 }
 
-/* A counter or gauge of /metrics (the first series whose line starts with
- * prefix); -1 when absent. */
-static double metric(const server *s, const char *prefix)
-{
-    response r;
-    double v = -1;
-    if (get(s, "/metrics", &r) == 200 && r.body) {
-        for (const char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-            if (strncmp(p, prefix, strlen(prefix)) == 0 && p[strlen(prefix)] == ' ') {
-                v = atof(p + strlen(prefix) + 1);
-                break;
-            }
-    }
-    response_cleanup(&r);
-    return v;
-}
-
 /* The tests left out on this run (see the top). */
 static int left_to_sqlite(void) { return on_postgres() || getenv("ASSETD_MASKS_SHORT"); }
 
