@@ -18,7 +18,7 @@ B         ?= build
 # Library modules: everything but the CLI front.
 LIB_SRC   := $(wildcard src/base/*.c src/config/*.c src/image/*.c src/infer/*.c \
                         src/matte/*.c src/calib/*.c src/cutout/*.c src/store/*.c src/job/*.c \
-                        src/http/*.c src/api/*.c)
+                        src/http/*.c src/net/*.c src/webhook/*.c src/api/*.c)
 CLI_SRC   := $(wildcard src/cli/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(B)/%.o)

@@ -50,6 +50,7 @@ typedef struct {
     int64_t variant_store_bytes;
     struct ad_ratelimit *ratelimit; /* lent; per-key budgets (api/ratelimit.h), NULL: none */
     const char *tmp_dir;            /* lent; where one-shot bodies wait, unlinked (NULL: $TMPDIR or /tmp) */
+    int allow_private_urls;         /* requests made for users (webhooks) may reach private addresses */
 } ad_api_config;
 
 typedef struct ad_api ad_api;

@@ -10,6 +10,7 @@
 #include "api/internal.h"
 #include "http/multipart.h"
 #include "image/image.h"
+#include "store/records_json.h"
 
 ad_http_resp *ad_parse_custom_data(ad_api *api, const char *text, size_t len, char **out)
 {
@@ -35,7 +36,7 @@ ad_http_resp *ad_handle_list(ad_api *api, ad_http_req *req, const ad_route_args 
     ad_err err = AD_ERR_INIT;
     ad_store *s = api->cfg.store;
     /* one more than asked tells whether another page exists */
-    ad_status st = ad_store_list_assets(s, cursor, (int)limit + 1, &v, &n, &err);
+    ad_status st = ad_store_list_assets(s, &args->query.filter, cursor, (int)limit + 1, &v, &n, &err);
     if (st != AD_OK) {
         r = ad_reply_status(st, &err, NULL);
         goto out;
@@ -202,6 +203,32 @@ ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const a
     return ad_http_resp_take(204, NULL, NULL, 0);
 }
 
+ad_http_resp *ad_handle_list_jobs(ad_api *api, ad_http_req *req, const ad_route_args *args)
+{
+    (void)req;
+    ad_job_filter f = {.status = args->query.job_status - 1};
+    snprintf(f.asset_id, sizeof f.asset_id, "%s", args->query.asset_id);
+    int64_t limit = args->query.limit, cursor = args->query.cursor[0] ? strtoll(args->query.cursor, NULL, 10) : 0;
+    ad_job *v = NULL;
+    int n = 0;
+    ad_err err = AD_ERR_INIT;
+    ad_status st = ad_store_list_job_page(api->cfg.store, &f, cursor, (int)limit + 1, &v, &n, &err);
+    if (st != AD_OK)
+        return ad_reply_status(st, &err, NULL);
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, ad_job_to_json(&v[i]));
+    char buf[32];
+    if (n > limit)
+        snprintf(buf, sizeof buf, "%" PRId64, v[limit - 1].seq);
+    ad_http_resp *r = ad_reply_json(
+        200, json_pack("{s:o, s:o}", "items", items, "next_cursor", n > limit ? json_string(buf) : json_null()));
+    for (int i = 0; i < n; i++)
+        ad_job_cleanup(&v[i]);
+    free(v);
+    return r;
+}
+
 ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const ad_route_args *args)
 {
     (void)req;
@@ -212,13 +239,7 @@ ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const ad_route_ar
         return ad_reply_error(404, "not_found", "job_id", "no job with this id");
     if (st != AD_OK)
         return ad_reply_status(st, &err, NULL);
-    json_t *result = j.result ? json_loads(j.result, 0, NULL) : NULL;
-    ad_http_resp *r =
-        ad_reply_json(200, json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:o}", "id", j.id, "kind", j.kind, "status",
-                                     ad_job_status_name(j.status), "attempts", j.attempts, "error",
-                                     j.error ? json_string(j.error) : json_null(), "result",
-                                     result ? result : json_null(), "created_at", j.created_at, "finished_at",
-                                     j.finished_at[0] ? json_string(j.finished_at) : json_null()));
+    ad_http_resp *r = ad_reply_json(200, ad_job_to_json(&j));
     ad_job_cleanup(&j);
     return r;
 }

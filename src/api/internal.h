@@ -148,6 +148,11 @@ ad_http_resp *ad_handle_get_file(ad_api *api, ad_http_req *req, const ad_route_a
 ad_http_resp *ad_handle_get_conversion(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_delete_conversion(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_get_job(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_list_jobs(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_create_webhook(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_list_webhooks(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_delete_webhook(ad_api *api, ad_http_req *req, const ad_route_args *a);
+ad_http_resp *ad_handle_webhook_deliveries(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_preview(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_openapi(ad_api *api, ad_http_req *req, const ad_route_args *a);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "webhook/dispatch.h"
 #include "base/version.h"
 
 static const double latency_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -55,6 +56,7 @@ void ad_api_metrics_declare(ad_metrics *m)
                        "Background job attempts, by kind and outcome (succeeded, retried, failed).", NULL, 0);
     ad_metrics_declare(m, "assetd_jobs", AD_METRIC_GAUGE,
                        "Background jobs in the store by status (all instances' jobs on a shared store).", NULL, 0);
+    ad_dispatch_metrics_declare(m);
     ad_metrics_declare(m, "assetd_store_calls_total", AD_METRIC_COUNTER, "Calls into the store.", NULL, 0);
     ad_metrics_declare(m, "assetd_store_errors_total", AD_METRIC_COUNTER,
                        "Store calls that failed (not counting \"not found\").", NULL, 0);
@@ -109,6 +111,7 @@ ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_ar
         ad_metrics_set(m, "assetd_variant_store_variants", "", (double)masks);
         ad_metrics_set(m, "assetd_variant_store_bytes", "", (double)mask_bytes);
     }
+    ad_dispatch_metrics_sample(m, api->cfg.store);
     ad_store_stats st;
     ad_store_get_stats(api->cfg.store, &st);
     ad_metrics_set(m, "assetd_store_calls_total", "", (double)st.calls);

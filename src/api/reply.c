@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "store/records_json.h"
 #include "http/range.h"
 
 ad_http_resp *ad_reply_json(int status, json_t *j)
@@ -50,25 +51,7 @@ ad_http_resp *ad_reply_status(ad_status st, const ad_err *err, const char *param
     return r;
 }
 
-json_t *ad_asset_json(const ad_asset *a)
-{
-    json_t *custom = json_loads(a->custom_data ? a->custom_data : "{}", 0, NULL);
-    json_t *convs = json_array();
-    for (int i = 0; convs && i < a->nconversions; i++) {
-        const ad_conversion *c = &a->conversions[i];
-        json_array_append_new(convs, json_pack("{s:s, s:s, s:I, s:s}", "name", c->name, "content_type", c->content_type,
-                                               "size", (json_int_t)c->size, "created_at", c->created_at));
-    }
-    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", a->id, "filename",
-                          a->filename ? a->filename : "", "content_type", a->content_type ? a->content_type : "",
-                          "size", (json_int_t)a->size, "sha256", a->sha256, "width",
-                          a->width >= 0 ? json_integer(a->width) : json_null(), "height",
-                          a->height >= 0 ? json_integer(a->height) : json_null(), "created_at", a->created_at,
-                          "custom_data", custom ? custom : json_object(), "source_asset_id",
-                          a->source_asset_id[0] ? json_string(a->source_asset_id) : json_null(), "conversions",
-                          convs ? convs : json_array());
-    return j;
-}
+json_t *ad_asset_json(const ad_asset *a) { return ad_asset_to_json(a); }
 
 /* A blob sent from a reader that has no file descriptor. */
 typedef struct {

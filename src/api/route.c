@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/bg_params.h"
 #include "api/internal.h"
 #include "api/query.h"
+#include "store/custom_index.h"
 
 /* ---- the query parameters of each route: one row each (base/decl.h) */
 
@@ -25,20 +27,241 @@ static int cursor_ok(const char *s)
     return 1;
 }
 
+/* custom_data.<dotted path>=<value>, repeatable for several paths */
+static int custom_parse(const char *path, const char *value, void *field, const char **why)
+{
+    ad_asset_filter *f = field;
+    if (!ad_custom_index_path_ok(path)) {
+        *why = "a dotted path of 1-200 bytes, at most 8 keys, none empty";
+        return 0;
+    }
+    if (strlen(value) > AD_CUSTOM_VALUE_MAX) {
+        *why = "a value of at most 512 bytes";
+        return 0;
+    }
+    if (f->ncustom == AD_FILTER_CUSTOM_MAX) {
+        *why = "at most 8 custom_data filters";
+        return 0;
+    }
+    ad_custom_match *m = &f->custom[f->ncustom++];
+    snprintf(m->path, sizeof m->path, "%s", path);
+    snprintf(m->value, sizeof m->value, "%s", value);
+    return 1;
+}
+
+/* A media type's token characters (RFC 6838), lowercased into out. */
+static int type_token(const char *s, size_t n, char *out)
+{
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("!#$&^_.+-", c)))
+            return 0;
+        out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    out[n] = '\0';
+    return 1;
+}
+
+/* content_type: "image/png", or a family ("image/" then a star) kept as "image/" */
+static int content_type_parse(const char *value, void *field)
+{
+    char *out = field, type[64], sub[64];
+    const char *slash = strchr(value, '/');
+    if (slash == NULL || !type_token(value, (size_t)(slash - value), type))
+        return 0;
+    if (strcmp(slash + 1, "*") == 0) {
+        snprintf(out, 128, "%s/", type);
+        return 1;
+    }
+    if (!type_token(slash + 1, strlen(slash + 1), sub))
+        return 0;
+    snprintf(out, 128, "%s/%s", type, sub);
+    return 1;
+}
+
+static int two(const char *s, int *v)
+{
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return 0;
+    *v = (s[0] - '0') * 10 + (s[1] - '0');
+    return 1;
+}
+
+/* RFC 3339 ("2026-12-07T10:00:00Z", "...T10:00:00.5+01:00") as created_at
+ * is stored: UTC, milliseconds, "Z" */
+static int time_parse(const char *v, void *field)
+{
+    int y1, y2, mo, d, h, mi, sec, oh = 0, om = 0, ms = 0;
+    if (strlen(v) < 20 || !two(v, &y1) || !two(v + 2, &y2) || v[4] != '-' || !two(v + 5, &mo) || v[7] != '-' ||
+        !two(v + 8, &d) || (v[10] != 'T' && v[10] != 't') || !two(v + 11, &h) || v[13] != ':' || !two(v + 14, &mi) ||
+        v[16] != ':' || !two(v + 17, &sec))
+        return 0;
+    const char *p = v + 19;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*p - '0');
+        if (digits == 0)
+            return 0;
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    int sign = 0;
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+        sign = 0;
+    } else if ((*p == '+' || *p == '-') && two(p + 1, &oh) && p[3] == ':' && two(p + 4, &om) && p[6] == '\0' &&
+               oh < 24 && om < 60) {
+        sign = *p == '+' ? 1 : -1;
+    } else {
+        return 0;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return 0;
+    struct tm tm = {.tm_year = y1 * 100 + y2 - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi,
+                    .tm_sec = sec};
+    time_t t = timegm(&tm);
+    if (tm.tm_mday != d) /* 31 February */
+        return 0;
+    t -= sign * (oh * 3600 + om * 60);
+    struct tm u;
+    if (gmtime_r(&t, &u) == NULL || u.tm_year + 1900 > 9999 || u.tm_year + 1900 < 0)
+        return 0;
+    char *out = field;
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &u);
+    snprintf(out + n, 32 - n, ".%03dZ", ms);
+    return 1;
+}
+
+/* status: one of the job states, kept as its ad_job_status + 1 (0: any) */
+static int job_status_parse(const char *value, void *field)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(value, ad_job_status_name((ad_job_status)i)) == 0) {
+            *(int *)field = i + 1;
+            return 1;
+        }
+    return 0;
+}
+
+static int id_ok(const char *s) { return ad_id_valid(s); }
+
+#define LIMIT(what)                                                                                                 \
+    {.name = "limit", .type = AD_DECL_INT, .min = 1, .max = 100, .def = "20", Q(limit), .help = what " per page"}
+#define CURSOR                                                                                                      \
+    {.name = "cursor",                                                                                              \
+     .type = AD_DECL_STRING,                                                                                        \
+     .min = 1,                                                                                                      \
+     .max = 18,                                                                                                     \
+     .def = "",                                                                                                     \
+     Q(cursor),                                                                                                     \
+     .size = sizeof(((ad_route_query *)0)->cursor),                                                                 \
+     .pattern = "^[1-9][0-9]{0,17}$",                                                                               \
+     .expects = "a next_cursor from a previous page",                                                               \
+     .valid = cursor_ok,                                                                                            \
+     .help = "`next_cursor` of the previous page (with the same filters)"}
+
 static const ad_decl list_params[] = {
-    {.name = "limit", .type = AD_DECL_INT, .min = 1, .max = 100, .def = "20", Q(limit), .help = "assets per page"},
-    {.name = "cursor",
+    LIMIT("assets"),
+    CURSOR,
+    {.name = "custom_data.",
+     .type = AD_DECL_CUSTOM,
+     .def = "",
+     Q(filter),
+     .flags = AD_DECL_PREFIX,
+     .parse_named = custom_parse,
+     .expects = "custom_data.<dotted path>=<value>",
+     .help = "custom data at a dotted path (`custom_data.dims.w=800`) equals the value: a string equal to it, a number "
+             "equal to it read as a number, true/false, null; repeatable for several paths"},
+    {.name = "filename_prefix",
      .type = AD_DECL_STRING,
      .min = 1,
-     .max = 18,
+     .max = 255,
      .def = "",
-     Q(cursor),
-     .size = sizeof(((ad_route_query *)0)->cursor),
-     .pattern = "^[1-9][0-9]{0,17}$",
-     .expects = "a next_cursor from a previous page",
-     .valid = cursor_ok,
-     .help = "`next_cursor` of the previous page"},
+     Q(filter.filename_prefix),
+     .size = sizeof(((ad_asset_filter *)0)->filename_prefix),
+     .expects = "1-255 bytes of UTF-8 without control characters or slashes",
+     .valid = ad_upload_filename_ok,
+     .help = "the filename starts with this"},
+    {.name = "content_type",
+     .type = AD_DECL_CUSTOM,
+     .def = "",
+     Q(filter.content_type),
+     .pattern = "^[A-Za-z0-9!#$&^_.+-]+/([A-Za-z0-9!#$&^_.+-]+|\\*)$",
+     .expects = "a media type (image/png) or a family (image/*)",
+     .parse = content_type_parse,
+     .help = "exactly this media type, or (`image/*`) any of its family"},
+    {.name = "created_after",
+     .type = AD_DECL_CUSTOM,
+     .def = "",
+     Q(filter.created_after),
+     .expects = "an RFC 3339 time (2026-12-07T10:00:00Z)",
+     .parse = time_parse,
+     .help = "created at or after this RFC 3339 time"},
+    {.name = "created_before",
+     .type = AD_DECL_CUSTOM,
+     .def = "",
+     Q(filter.created_before),
+     .expects = "an RFC 3339 time (2026-12-07T10:00:00Z)",
+     .parse = time_parse,
+     .help = "created before this RFC 3339 time"},
+    {.name = "source_asset_id",
+     .type = AD_DECL_STRING,
+     .min = 32,
+     .max = 32,
+     .def = "",
+     Q(filter.source_asset_id),
+     .size = sizeof(((ad_asset_filter *)0)->source_asset_id),
+     .pattern = "^[0-9a-f]{32}$",
+     .expects = "an asset id (32 lowercase hex)",
+     .valid = id_ok,
+     .help = "assets made from this one (lineage)"},
+    {.name = "has_conversion",
+     .type = AD_DECL_STRING,
+     .min = 1,
+     .max = 30,
+     .def = "",
+     Q(filter.has_conversion),
+     .size = sizeof(((ad_asset_filter *)0)->has_conversion),
+     .pattern = "^[a-zA-Z0-9_-]{1,30}$",
+     .expects = "a conversion name (^[a-zA-Z0-9_-]{1,30}$)",
+     .valid = ad_bg_conversion_name_valid,
+     .help = "assets that hold a conversion of this name"},
+    {.name = "order",
+     .type = AD_DECL_ENUM,
+     .choices = "newest|oldest",
+     .def = "newest",
+     Q(filter.oldest_first),
+     .help = "newest first or oldest first"},
 };
+static const ad_decl jobs_params[] = {
+    LIMIT("jobs"),
+    CURSOR,
+    {.name = "status",
+     .type = AD_DECL_CUSTOM,
+     .def = "",
+     Q(job_status),
+     .pattern = "^(queued|running|succeeded|failed)$",
+     .expects = "one of queued, running, succeeded, failed",
+     .parse = job_status_parse,
+     .help = "only jobs in this state"},
+    {.name = "asset_id",
+     .type = AD_DECL_STRING,
+     .min = 32,
+     .max = 32,
+     .def = "",
+     Q(asset_id),
+     .size = sizeof(((ad_route_query *)0)->asset_id),
+     .pattern = "^[0-9a-f]{32}$",
+     .expects = "an asset id (32 lowercase hex)",
+     .valid = id_ok,
+     .help = "only the jobs of this asset"},
+};
+static const ad_decl deliveries_params[] = {LIMIT("attempts"), CURSOR};
+#undef LIMIT
+#undef CURSOR
 static const ad_decl upload_params[] = {
     {.name = "filename",
      .type = AD_DECL_STRING,
@@ -78,6 +301,7 @@ static const ad_decl file_params[] = {
 #define NO_HEAD AD_ROUTE_NO_HEAD
 #define OPTIONS AD_ROUTE_OPTIONS
 #define SIGNED AD_ROUTE_SIGNED
+#define ADMIN AD_ROUTE_ADMIN
 static const ad_route_def routes[] = {
     {"GET", "/healthz", ad_handle_healthz, 0, NONE, 0, "liveness and readiness", NULL},
     {"GET", "/metrics", ad_handle_metrics, 0, NONE, STORE, "Prometheus metrics", NULL},
@@ -107,7 +331,16 @@ static const ad_route_def routes[] = {
      "mint a signed public URL of the asset, a conversion or a cut-out, with transformations", NULL},
     {"GET", "/d/:signature/:asset_id/:variant/:options/:expires", ad_handle_delivery, 0, NONE, STORE | SIGNED,
      "a signed public URL (no key): the original, a conversion or a cut-out, transformed", NULL},
+    {"GET", "/api/v1/jobs", ad_handle_list_jobs, 1, PARAMS(jobs_params), STORE, "list background jobs, newest first",
+     NULL},
     {"GET", "/api/v1/jobs/:job_id", ad_handle_get_job, 1, NONE, STORE, "a background job", NULL},
+    {"POST", "/api/v1/webhooks", ad_handle_create_webhook, 1, NONE, STORE | ADMIN,
+     "subscribe a URL to events (the secret is shown once)", NULL},
+    {"GET", "/api/v1/webhooks", ad_handle_list_webhooks, 1, NONE, STORE | ADMIN, "list webhooks", NULL},
+    {"DELETE", "/api/v1/webhooks/:webhook_id", ad_handle_delete_webhook, 1, NONE, STORE | ADMIN, "delete a webhook",
+     NULL},
+    {"GET", "/api/v1/webhooks/:webhook_id/deliveries", ad_handle_webhook_deliveries, 1, PARAMS(deliveries_params),
+     STORE | ADMIN, "a webhook's latest delivery attempts, newest first", NULL},
     {"POST", "/api/v1/bg_remove", ad_handle_oneshot, 1, NONE, OPTIONS,
      "remove the background of the image sent; nothing is stored", ad_oneshot_begin},
 };
@@ -117,6 +350,7 @@ static const ad_route_def routes[] = {
 #undef NO_HEAD
 #undef OPTIONS
 #undef SIGNED
+#undef ADMIN
 #undef PARAMS
 #undef NONE
 #define NROUTES (int)(sizeof routes / sizeof routes[0])
@@ -187,12 +421,12 @@ static const char *take_params(const char *tpl, char **seg, ad_route_args *args)
         if (ts[i][0] != ':')
             continue;
         const char *name = ts[i] + 1;
-        if (strcmp(name, "asset_id") == 0 || strcmp(name, "job_id") == 0) {
-            char *dst = name[0] == 'a' ? args->asset_id : args->job_id;
+        if (strcmp(name, "asset_id") == 0 || strcmp(name, "job_id") == 0 || strcmp(name, "webhook_id") == 0) {
+            char *dst = name[0] == 'a' ? args->asset_id : name[0] == 'j' ? args->job_id : args->webhook_id;
             if (ad_id_valid(seg[i]))
                 memcpy(dst, seg[i], AD_ID_LEN + 1);
             else if (!bad)
-                bad = name[0] == 'a' ? "asset_id" : "job_id";
+                bad = name[0] == 'a' ? "asset_id" : name[0] == 'j' ? "job_id" : "webhook_id";
         } else if (strcmp(name, "conversion_name") == 0) {
             if (ad_bg_conversion_name_valid(seg[i]))
                 snprintf(args->conversion_name, sizeof args->conversion_name, "%s", seg[i]);
@@ -296,7 +530,24 @@ ad_status ad_route_parse_query(ad_route_match *m, const char *query, const char 
     for (int i = 0; i < q.n; i++) {
         const char *k = q.v[i].key;
         const ad_decl *d = ad_decl_find(r->params, r->nparams, k);
+        const ad_decl *fam = d ? NULL : ad_decl_find_prefix(r->params, r->nparams, k);
         *param = d ? d->name : NULL;
+        if (fam) { /* custom_data.<path>: named as sent */
+            snprintf(m->bad_query, sizeof m->bad_query, "%.223s", k);
+            *param = m->bad_query;
+            for (int j = 0; j < i; j++)
+                if (strcmp(q.v[j].key, k) == 0) {
+                    rc = ad_err_set(err, AD_EINVAL, "parameter '%s' is given more than once", m->bad_query);
+                    goto out;
+                }
+            const char *why = "";
+            if (!fam->parse_named(k + strlen(fam->name), q.v[i].value ? q.v[i].value : "",
+                                  (char *)&m->args.query + fam->offset, &why)) {
+                rc = ad_err_set(err, AD_EINVAL, "%s: %s", m->bad_query, why);
+                goto out;
+            }
+            continue;
+        }
         if (d == NULL) {
             /* the name as sent, for the refusal: kept in the match */
             snprintf(m->bad_query, sizeof m->bad_query, "%.63s", k);

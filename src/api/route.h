@@ -31,6 +31,9 @@ typedef struct {
     char filename[256]; /* POST /api/v1/assets: "" when not given */
     int size;           /* GET .../preview */
     int download;       /* GET .../file, .../conversions/:name: as an attachment */
+    ad_asset_filter filter;       /* GET /api/v1/assets: its filters (integrations.md section 3) */
+    int job_status;               /* GET /api/v1/jobs: 0 any, else an ad_job_status + 1 */
+    char asset_id[AD_ID_LEN + 1]; /* GET /api/v1/jobs: "" any */
 } ad_route_query;
 
 /* The validated path parameters of a request ("" when the route has none),
@@ -38,6 +41,7 @@ typedef struct {
 typedef struct {
     char asset_id[AD_ID_LEN + 1];
     char job_id[AD_ID_LEN + 1];
+    char webhook_id[AD_ID_LEN + 1];
     char conversion_name[AD_CONVERSION_NAME_MAX + 1];
     /* a delivery URL's parts (api/delivery.c checks their signature):
      * only their length and alphabet are checked here */
@@ -67,8 +71,8 @@ enum {
 
 typedef struct {
     const char *method; /* "GET" also answers HEAD unless AD_ROUTE_NO_HEAD */
-    const char *path;   /* literal segments and :asset_id, :job_id, :conversion_name; :signature, :variant,
-                           :options, :expires */
+    const char *path;   /* literal segments and :asset_id, :job_id, :webhook_id, :conversion_name;
+                           :signature, :variant, :options, :expires */
     ad_route_handler handler;
     int auth;              /* needs an API key */
     const ad_decl *params; /* its query parameters (offsets into ad_route_query), or NULL: none */
@@ -94,7 +98,7 @@ typedef struct {
     int api;                   /* under /api/v1: needs a key, known route or not */
     char allow[64];            /* AD_MATCH_METHOD: the Allow header value */
     const char *bad_param;     /* AD_MATCH_BAD_PARAM: the parameter's name ("asset_id", ...) */
-    char bad_query[64];        /* ad_route_parse_query: an unknown parameter's name as sent */
+    char bad_query[224];       /* ad_route_parse_query: an unknown or prefixed parameter's name as sent */
     ad_route_args args;
 } ad_route_match;
 

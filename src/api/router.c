@@ -341,6 +341,8 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
             return ad_reply_error(403, "invalid_signature", "signature", "this URL's signature does not match it");
         if (strcmp(m->bad_param, "job_id") == 0)
             return ad_reply_error(404, "not_found", "job_id", "no job with this id");
+        if (strcmp(m->bad_param, "webhook_id") == 0)
+            return ad_reply_error(404, "not_found", "webhook_id", "no webhook with this id");
         if (strcmp(m->bad_param, "conversion_name") == 0)
             return ad_reply_error(404, "not_found", "conversion_name", "no conversion with this name");
         return ad_reply_error(404, "not_found", "asset_id", "no asset with this id");

@@ -116,7 +116,7 @@ ad_status ad_save_enqueue(ad_store *s, const ad_save *sv, char job_id[AD_ID_LEN 
     if (rc == AD_OK)
         rc = ad_store_begin(s, &tx, err);
     if (rc == AD_OK)
-        rc = ad_store_tx_insert_job(tx, job_id, ad_save_job_kind.name, payload, &sv->result, err);
+        rc = ad_store_tx_insert_job(tx, job_id, ad_save_job_kind.name, payload, sv->asset_id, &sv->result, err);
     free(payload);
     if (rc == AD_OK)
         return ad_store_commit(tx, err);

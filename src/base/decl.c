@@ -10,7 +10,15 @@
 const ad_decl *ad_decl_find(const ad_decl *t, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
+        if (!(t[i].flags & AD_DECL_PREFIX) && strcmp(t[i].name, name) == 0)
+            return &t[i];
+    return NULL;
+}
+
+const ad_decl *ad_decl_find_prefix(const ad_decl *t, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if ((t[i].flags & AD_DECL_PREFIX) && strncmp(t[i].name, name, strlen(t[i].name)) == 0)
             return &t[i];
     return NULL;
 }

@@ -36,16 +36,23 @@ typedef struct ad_decl {
     int (*valid)(const char *value); /* STRING: 0 refuses; NULL: any text */
     int (*parse)(const char *value, void *field);           /* CUSTOM: 0 refuses */
     int (*print)(const void *field, char *buf, size_t len); /* CUSTOM: as snprintf */
+    /* AD_DECL_PREFIX: a family of parameters named name + a suffix
+     * ("custom_data." + "dims.w"), each parsed into the one field; 0
+     * refuses (and sets *why to a static sentence) */
+    int (*parse_named)(const char *suffix, const char *value, void *field, const char **why);
     int flags;                                              /* AD_DECL_* */
     const char *help;
 } ad_decl;
 
 enum {
     AD_DECL_CLI_ONLY = 1, /* a command-line flag only, not an API parameter */
+    AD_DECL_PREFIX = 2,   /* name is a prefix: any parameter starting with it, repeatable (parse_named) */
 };
 
 /* The row called name, or NULL. */
 const ad_decl *ad_decl_find(const ad_decl *t, int n, const char *name);
+/* The AD_DECL_PREFIX row whose name starts name, or NULL. */
+const ad_decl *ad_decl_find_prefix(const ad_decl *t, int n, const char *name);
 
 /* Parse value into d's field of base. AD_EINVAL with a sentence naming the
  * parameter and what it accepts. */

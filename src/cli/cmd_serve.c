@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "http/server.h"
 #include "job/runner.h"
+#include "webhook/dispatch.h"
 #include "store/store.h"
 
 /* A preset's own model (fast, best: another side), opened by the api on
@@ -51,6 +52,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
     ad_lru *cache = NULL;
     ad_model *model = NULL;
     ad_jobrunner *jobs = NULL;
+    ad_dispatcher *hooks = NULL;
     ad_metrics *metrics = NULL;
     int rc = 1;
     if (argc > 1) {
@@ -152,6 +154,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .render_pool = render_pool,
         .variant_store_bytes = (int64_t)cfg->variant_store_mb << 20,
         .ratelimit = ratelimit,
+        .allow_private_urls = (int)cfg->allow_private_urls,
     };
     for (int p = 0; p < AD_PRESET_COUNT; p++) {
         int side = ad_cutout_preset_side(cfg, p);
@@ -213,6 +216,20 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
     };
     if (ad_jobrunner_start(store, &jc, &jobs, &err) != AD_OK)
         goto fail;
+    ad_dispatch_config dc = {
+        .store = store,
+        .metrics = metrics,
+        .threads = 4,
+        .allow_private = (int)cfg->allow_private_urls,
+        .max_attempts = (int)cfg->webhook_max_attempts,
+        .max_age_ms = cfg->webhook_max_age * 3600 * 1000,
+        .timeout_ms = 10000,
+        .log_keep_ms = cfg->webhook_log_days * 86400 * 1000,
+        /* a test hook: how often an idle deliverer looks for due work */
+        .poll_ms = getenv("ASSETD_TEST_WEBHOOK_POLL_MS") ? atoll(getenv("ASSETD_TEST_WEBHOOK_POLL_MS")) : 1000,
+    };
+    if (ad_dispatcher_start(&dc, &hooks, &err) != AD_OK)
+        goto fail;
     ad_api_set_ready(api, model, jobs);
     int nkeys = 0;
     ad_key_info *keys = NULL;
@@ -251,6 +268,7 @@ shutdown:
     ad_workpool_free(render_pool);
     ad_workpool_free(io_pool);
     ad_jobrunner_stop(jobs);
+    ad_dispatcher_stop(hooks);
     ad_http_stop(http);
     ad_api_free(api);
     ad_model_close(model);

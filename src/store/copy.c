@@ -124,7 +124,7 @@ ad_status ad_store_copy(ad_store *from, ad_store *to, void (*progress)(void *ctx
     for (;;) {
         ad_asset *v;
         int n;
-        if ((rc = ad_store_list_assets(from, before, 100, &v, &n, err)) != AD_OK)
+        if ((rc = ad_store_list_assets(from, NULL, before, 100, &v, &n, err)) != AD_OK)
             return rc;
         for (int i = 0; rc == AD_OK && i < n; i++) {
             rc = copy_asset(from, to, &v[i], rep, err);

@@ -47,9 +47,13 @@ typedef struct {
      * the blobs of the asset and its conversions. */
     ad_status (*insert_asset)(ad_meta_tx *tx, const ad_asset *a, ad_err *err);
     ad_status (*get_asset)(ad_meta *m, ad_meta_tx *tx, const char *id, ad_asset *out, ad_err *err);
-    /* newest first, seq < before (before <= 0: from the newest); *out is an
-     * array of *n assets, each released with ad_asset_cleanup, then free */
-    ad_status (*list_assets)(ad_meta *m, int64_t before, int limit, ad_asset **out, int *n, ad_err *err);
+    /* a page of the assets f selects in f's order, after cursor (a seq;
+     * 0: from the start), answered from an index (store/asset_query.h);
+     * *out is an array of *n assets, each released with ad_asset_cleanup,
+     * then free. insert_asset and set_custom_data keep the custom data's
+     * index entries (store/custom_index.h) in the same transaction. */
+    ad_status (*list_assets)(ad_meta *m, const ad_asset_filter *f, int64_t cursor, int limit, ad_asset **out, int *n,
+                             ad_err *err);
     /* delete also unlinks the asset's children (their source_asset_id
      * becomes null), in the same transaction */
     ad_status (*delete_asset)(ad_meta_tx *tx, const char *id, ad_meta_dropped_fn dropped, void *ctx, ad_err *err);
@@ -111,8 +115,10 @@ typedef struct {
     ad_status (*derived_usage)(ad_meta *m, ad_meta_tx *tx, const char *kind, int64_t *count, int64_t *bytes,
                                ad_err *err);
 
-    /* jobs: kind + payload; claimed under a lease */
-    ad_status (*insert_job)(ad_meta_tx *tx, const char *id, const char *kind, const char *payload, ad_err *err);
+    /* jobs: kind + payload (and the asset it works on, "" none, for the
+     * list's filter); claimed under a lease */
+    ad_status (*insert_job)(ad_meta_tx *tx, const char *id, const char *kind, const char *payload, const char *asset_id,
+                            ad_err *err);
     ad_status (*get_job)(ad_meta *m, const char *id, ad_job *out, ad_err *err);
     /* the oldest due queued job, or a running one whose lease expired:
      * running, owner, lease until now + lease_ms, attempts + 1.
@@ -134,6 +140,40 @@ typedef struct {
     ad_status (*job_holds)(ad_meta *m, const char *id, char (*shas)[65], int max, int *n, ad_err *err);
     /* how many jobs are in each ad_job_status (metrics) */
     ad_status (*count_jobs)(ad_meta *m, int64_t counts[4], ad_err *err);
+    /* the jobs list: f's jobs newest first, seq < before (<= 0: from the
+     * newest); *out freed with ad_job_cleanup each, then free */
+    ad_status (*list_job_page)(ad_meta *m, const ad_job_filter *f, int64_t before, int limit, ad_job **out, int *n,
+                               ad_err *err);
+
+    /* webhooks (records.h). add: AD_ECONFLICT when the id exists. list:
+     * every endpoint oldest first, or (id not NULL) that one (*n 0 when
+     * unknown); *out freed with ad_webhook_cleanup each, then free.
+     * delete: AD_ENOTFOUND; its deliveries and log go with it. */
+    ad_status (*add_webhook)(ad_meta_tx *tx, const ad_webhook *w, ad_err *err);
+    ad_status (*list_webhooks)(ad_meta *m, const char *id, ad_webhook **out, int *n, ad_err *err);
+    ad_status (*delete_webhook)(ad_meta_tx *tx, const char *id, ad_err *err);
+    /* how many endpoints subscribe to type (NULL: how many there are) */
+    ad_status (*webhook_subscribers)(ad_meta *m, ad_meta_tx *tx, const char *type, int64_t *n, ad_err *err);
+    /* the outbox: a pending delivery of body to every endpoint subscribed
+     * to type, due at now, in the caller's transaction */
+    ad_status (*enqueue_event)(ad_meta_tx *tx, const char *event_id, const char *type, const char *body, int64_t now_ms,
+                               ad_err *err);
+    /* up to max pending deliveries due at now and not leased (or whose
+     * lease passed: its holder died), leased to owner until now +
+     * lease_ms, attempts + 1; N instances share them (SKIP LOCKED) */
+    ad_status (*claim_deliveries)(ad_meta *m, const char *owner, int64_t now_ms, int64_t lease_ms, int max,
+                                  ad_webhook_delivery *out, int *n, ad_err *err);
+    /* an attempt's end (o; RETRY: due again at next_ms) and its log row, in
+     * one transaction; AD_ECONFLICT when owner no longer holds it */
+    ad_status (*end_delivery)(ad_meta *m, int64_t seq, const char *owner, ad_delivery_outcome o, int64_t next_ms,
+                              const char *webhook_id, const ad_webhook_attempt *a, ad_err *err);
+    /* an endpoint's attempts, newest first, seq < before (<= 0: newest) */
+    ad_status (*list_attempts)(ad_meta *m, const char *webhook_id, int64_t before, int limit, ad_webhook_attempt *out,
+                               int *n, ad_err *err);
+    /* up to max attempts logged, and ended deliveries made, before before_ms */
+    ad_status (*prune_webhooks)(ad_meta *m, int64_t before_ms, int max, ad_err *err);
+    /* pending deliveries and the oldest one's creation (0 when none) */
+    ad_status (*webhook_queue)(ad_meta *m, int64_t *pending, int64_t *oldest_ms, ad_err *err);
 } ad_meta_ops;
 
 struct ad_meta {

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/asset_query.h"
+#include "store/custom_index.h"
 #include "store/meta.h"
 
 typedef struct {
@@ -67,7 +69,44 @@ static const char *const migrations[] = {
     "CREATE TABLE derived_usage(kind TEXT PRIMARY KEY, count BIGINT NOT NULL, bytes BIGINT NOT NULL);"
     /* and keys with a scope: those of an older store keep what they could do */
     "ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';",
+    /* 4: search and integrations (integrations.md): custom data as index
+     * entries (store/custom_index.h) found by (path, key) in seq order and
+     * by seq when rewritten (existing assets' are entered by index_all
+     * after this step, in its transaction); the list's other filters by
+     * index, text ranges in bytes' order (COLLATE "C"); jobs with their
+     * asset and an insertion order; webhooks, their outbox and the log of
+     * attempts */
+    "CREATE TABLE custom_index(path TEXT NOT NULL, key TEXT NOT NULL, tag TEXT NOT NULL, seq BIGINT NOT NULL,"
+    " PRIMARY KEY(path, key, seq));"
+    "CREATE INDEX custom_index_seq ON custom_index(seq, path);"
+    "CREATE INDEX assets_filename ON assets(filename COLLATE \"C\");"
+    "CREATE INDEX assets_type ON assets(content_type, seq);"
+    "CREATE INDEX assets_type_range ON assets(content_type COLLATE \"C\");"
+    "CREATE INDEX assets_created ON assets(created_at COLLATE \"C\");"
+    "CREATE INDEX conversions_name ON conversions(name, asset_id);"
+    "ALTER TABLE jobs ADD COLUMN asset_id TEXT;"
+    "ALTER TABLE jobs ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY;"
+    "UPDATE jobs SET asset_id = payload::jsonb->>'asset_id';"
+    "CREATE INDEX jobs_seq ON jobs(seq);"
+    "CREATE INDEX jobs_status_seq ON jobs(status, seq);"
+    "CREATE INDEX jobs_asset ON jobs(asset_id, seq);"
+    "CREATE TABLE webhooks(id TEXT PRIMARY KEY, url TEXT NOT NULL, events TEXT NOT NULL,"
+    " description TEXT NOT NULL, secret TEXT NOT NULL, created_at TEXT NOT NULL);"
+    "CREATE TABLE webhook_deliveries(seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, webhook_id TEXT NOT NULL,"
+    " event_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL, owner TEXT,"
+    " lease_until BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_ms);"
+    "CREATE INDEX webhook_deliveries_done ON webhook_deliveries(state, created_ms);"
+    "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id);"
+    "CREATE TABLE webhook_attempts(seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, webhook_id TEXT NOT NULL,"
+    " event_id TEXT NOT NULL, type TEXT NOT NULL, attempt INTEGER NOT NULL, status INTEGER NOT NULL, error TEXT,"
+    " duration_ms BIGINT NOT NULL, at TEXT NOT NULL, at_ms BIGINT NOT NULL);"
+    "CREATE INDEX webhook_attempts_hook ON webhook_attempts(webhook_id, seq);"
+    "CREATE INDEX webhook_attempts_at ON webhook_attempts(at_ms);",
 };
+/* The migration after which existing custom data is entered (index_all). */
+#define MIGRATION_SEARCH 4
 #define NMIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
 /* A failed call: SQLSTATE to a status, the server's text kept. A lost
@@ -228,6 +267,9 @@ static ad_status pg_commit(ad_meta_tx *base, ad_err *err)
 
 #define ASSET_COLS \
     "id, filename, content_type, size, sha256, width, height, created_at, custom_data, source_asset_id, seq"
+#define ASSET_COLS_A                                                                                          \
+    "a.id, a.filename, a.content_type, a.size, a.sha256, a.width, a.height, a.created_at, a.custom_data," \
+    " a.source_asset_id, a.seq"
 
 static ad_status insert_conversion(pgc *c, const char *asset_id, const ad_conversion *cv, ad_err *err)
 {
@@ -240,6 +282,38 @@ static ad_status insert_conversion(pgc *c, const char *asset_id, const ad_conver
                " content_type=excluded.content_type, size=excluded.size, sha256=excluded.sha256,"
                " created_at=excluded.created_at",
                6, p);
+}
+
+/* Rewrite the custom_index entries of the asset at seq (text) from its
+ * custom data, in the caller's transaction. */
+static ad_status index_custom(pgc *c, const char *seq, const char *json, ad_err *err)
+{
+    ad_custom_entry *e = NULL;
+    int n = 0;
+    const char *sp[] = {seq};
+    ad_status rc = run(c, err, NULL, NULL, "DELETE FROM custom_index WHERE seq=$1", 1, sp);
+    if (rc == AD_OK)
+        rc = ad_custom_index_entries(json, &e, &n, err);
+    for (int i = 0; rc == AD_OK && i < n; i++) {
+        const char *p[] = {e[i].path, e[i].key, e[i].tag, seq};
+        rc = run(c, err, NULL, NULL,
+                 "INSERT INTO custom_index(path, key, tag, seq) VALUES($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, p);
+    }
+    free(e);
+    return rc;
+}
+
+/* Enter every asset's custom data (migration MIGRATION_SEARCH, once). */
+static ad_status index_all(pgc *c, ad_err *err)
+{
+    PGresult *r;
+    ad_status rc = run(c, err, &r, NULL, "SELECT seq, custom_data FROM assets", 0, NULL);
+    if (rc != AD_OK)
+        return rc;
+    for (int i = 0; rc == AD_OK && i < PQntuples(r); i++)
+        rc = index_custom(c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), err);
+    PQclear(r);
+    return rc;
 }
 
 static ad_status pg_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *err)
@@ -259,9 +333,10 @@ static ad_status pg_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *er
                        a->created_at,
                        a->custom_data ? a->custom_data : "{}",
                        a->source_asset_id[0] ? a->source_asset_id : NULL};
-    ad_status rc = run(c, err, NULL, NULL,
+    PGresult *r = NULL;
+    ad_status rc = run(c, err, &r, NULL,
                        "INSERT INTO assets(id, filename, content_type, size, sha256, width, height, created_at,"
-                       " custom_data, source_asset_id) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                       " custom_data, source_asset_id) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
                        10, p);
     if (rc == AD_ECONFLICT) {
         ad_err_clear(err);
@@ -269,6 +344,9 @@ static ad_status pg_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *er
     }
     for (int i = 0; rc == AD_OK && i < a->nconversions; i++)
         rc = insert_conversion(c, a->id, &a->conversions[i], err);
+    if (rc == AD_OK)
+        rc = index_custom(c, PQgetvalue(r, 0, 0), a->custom_data ? a->custom_data : "{}", err);
+    PQclear(r);
     return rc;
 }
 
@@ -332,20 +410,20 @@ static ad_status pg_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_
     return rc;
 }
 
-static ad_status pg_list_assets(ad_meta *base, int64_t before, int limit, ad_asset **out, int *n, ad_err *err)
+static ad_status pg_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t cursor, int limit, ad_asset **out,
+                                int *n, ad_err *err)
 {
     pgc *c;
     PGresult *r;
-    char b[24], l[24];
+    ad_asset_query q;
     *out = NULL;
     *n = 0;
-    i64(b, before > 0 ? before : INT64_MAX);
-    i64(l, limit);
-    const char *p[] = {b, l};
     ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT " ASSET_COLS " FROM assets WHERE seq < $1 ORDER BY seq DESC LIMIT $2", 2,
-                  p)) != AD_OK)
+    if (rc != AD_OK || (rc = ad_asset_query_build(f, cursor, limit, '$', " COLLATE \"C\"", ASSET_COLS_A, &q, err)) != AD_OK)
+        return rc;
+    rc = run(c, err, &r, NULL, q.sql, q.nparams, (const char *const *)q.param);
+    ad_asset_query_cleanup(&q);
+    if (rc != AD_OK)
         return rc;
     int k = PQntuples(r);
     ad_asset *v = calloc((size_t)k + 1, sizeof *v);
@@ -390,13 +468,17 @@ static ad_status pg_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
     const char *p[] = {id};
     /* the asset row first: its lock makes a concurrent save wait, then
      * find it gone */
-    ad_status rc = run(c, err, &r, NULL, "DELETE FROM assets WHERE id=$1 RETURNING sha256", 1, p);
+    ad_status rc = run(c, err, &r, NULL, "DELETE FROM assets WHERE id=$1 RETURNING sha256, seq", 1, p);
     if (rc != AD_OK)
         return rc;
-    if (PQntuples(r) == 0)
+    if (PQntuples(r) == 0) {
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
-    else if (dropped)
-        dropped(ctx, PQgetvalue(r, 0, 0));
+    } else {
+        if (dropped)
+            dropped(ctx, PQgetvalue(r, 0, 0));
+        const char *sp[] = {PQgetvalue(r, 0, 1)};
+        rc = run(c, err, NULL, NULL, "DELETE FROM custom_index WHERE seq=$1", 1, sp);
+    }
     PQclear(r);
     if (rc == AD_OK)
         rc = each_sha(c, "DELETE FROM conversions WHERE asset_id=$1 RETURNING sha256", 1, p, dropped, ctx, err);
@@ -429,11 +511,17 @@ static ad_status pg_lock_asset(ad_meta_tx *base, const char *id, int for_update,
 
 static ad_status pg_set_custom_data(ad_meta_tx *base, const char *id, const char *json, ad_err *err)
 {
+    pgc *c = ((pg_tx *)base)->c;
     const char *p[] = {id, json};
-    int changes = 0;
-    ad_status rc = run(((pg_tx *)base)->c, err, NULL, &changes, "UPDATE assets SET custom_data=$2 WHERE id=$1", 2, p);
-    if (rc == AD_OK && changes == 0)
+    PGresult *r;
+    ad_status rc = run(c, err, &r, NULL, "UPDATE assets SET custom_data=$2 WHERE id=$1 RETURNING seq", 2, p);
+    if (rc != AD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
+    else
+        rc = index_custom(c, PQgetvalue(r, 0, 0), json, err);
+    PQclear(r);
     return rc;
 }
 
@@ -699,7 +787,8 @@ static ad_status pg_gc_due(ad_meta *base, int64_t now, int max, char (*shas)[65]
 
 /* ------------------------------------------------------------------- jobs */
 
-#define JOB_COLS "id, kind, payload, status, attempts, error, result, created_at, finished_at, owner, lease_until"
+#define JOB_COLS \
+    "id, kind, payload, status, attempts, error, result, created_at, finished_at, owner, lease_until, asset_id, seq"
 
 static void read_job(PGresult *r, int row, ad_job *j)
 {
@@ -715,15 +804,57 @@ static void read_job(PGresult *r, int row, ad_job *j)
     copy_col(r, row, 8, j->finished_at, sizeof j->finished_at);
     copy_col(r, row, 9, j->owner, sizeof j->owner);
     j->lease_until_ms = atoll(PQgetvalue(r, row, 10));
+    copy_col(r, row, 11, j->asset_id, sizeof j->asset_id);
+    j->seq = atoll(PQgetvalue(r, row, 12));
 }
 
-static ad_status pg_insert_job(ad_meta_tx *base, const char *id, const char *kind, const char *payload, ad_err *err)
+static ad_status pg_insert_job(ad_meta_tx *base, const char *id, const char *kind, const char *payload,
+                               const char *asset_id, ad_err *err)
 {
     char now[32];
     now_text(now);
-    const char *p[] = {id, kind, payload, now};
+    const char *p[] = {id, kind, payload, now, asset_id && asset_id[0] ? asset_id : NULL};
     return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO jobs(id, kind, payload, status, created_at) VALUES($1, $2, $3, 0, $4)", 4, p);
+               "INSERT INTO jobs(id, kind, payload, status, created_at, asset_id) VALUES($1, $2, $3, 0, $4, $5)", 5, p);
+}
+
+static ad_status pg_list_job_page(ad_meta *base, const ad_job_filter *f, int64_t before, int limit, ad_job **out,
+                                  int *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    char st[16], b[24], l[24];
+    snprintf(st, sizeof st, "%d", f->status);
+    i64(b, before > 0 ? before : INT64_MAX);
+    i64(l, limit);
+    const char *p[] = {st, f->asset_id, b, l};
+    *out = NULL;
+    *n = 0;
+    static const char *const sql[4] = {
+        "SELECT " JOB_COLS " FROM jobs WHERE $1::int IS NOT NULL AND $2::text IS NOT NULL AND seq < $3"
+        " ORDER BY seq DESC LIMIT $4",
+        "SELECT " JOB_COLS " FROM jobs WHERE status = $1 AND $2::text IS NOT NULL AND seq < $3"
+        " ORDER BY seq DESC LIMIT $4",
+        "SELECT " JOB_COLS " FROM jobs WHERE $1::int IS NOT NULL AND asset_id = $2 AND seq < $3"
+        " ORDER BY seq DESC LIMIT $4",
+        "SELECT " JOB_COLS " FROM jobs WHERE status = $1 AND asset_id = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4",
+    };
+    int which = (f->status >= 0 ? 1 : 0) | (f->asset_id[0] ? 2 : 0);
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL, sql[which], 4, p)) != AD_OK)
+        return rc;
+    int k = PQntuples(r);
+    ad_job *v = calloc((size_t)k + 1, sizeof *v);
+    if (v == NULL) {
+        PQclear(r);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < k; i++)
+        read_job(r, i, &v[i]);
+    PQclear(r);
+    *out = v;
+    *n = k;
+    return AD_OK;
 }
 
 static ad_status pg_get_job(ad_meta *base, const char *id, ad_job *out, ad_err *err)
@@ -876,8 +1007,8 @@ static ad_status pg_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
                        j->created_at,
                        j->finished_at[0] ? j->finished_at : NULL};
     return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO jobs(id, kind, payload, status, attempts, error, result, created_at, finished_at)"
-               " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+               "INSERT INTO jobs(id, kind, payload, status, attempts, error, result, created_at, finished_at, asset_id)"
+               " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $3::jsonb->>'asset_id') ON CONFLICT DO NOTHING",
                9, p);
 }
 
@@ -935,6 +1066,8 @@ static ad_status migrate(pgc *c, ad_err *err)
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             rc = pg_fail(c->conn, r, err, "migrate");
         PQclear(r);
+        if (rc == AD_OK && v == MIGRATION_SEARCH)
+            rc = index_all(c, err);
         if (rc == AD_OK)
             rc = run(c, err, NULL, NULL, "INSERT INTO schema_migrations(version, applied_at) VALUES($1, $2)", 2, vp);
         if (rc == AD_OK)
@@ -1122,6 +1255,248 @@ static ad_status pg_drop_derived(ad_meta_tx *base, const char *key, const char *
                              1, p, dropped, ctx, err);
 }
 
+/* --------------------------------------------------------------- webhooks */
+
+#define HOOK_MATCH "(events = '*' OR position(',' || $1 || ',' in ',' || events || ',') > 0)"
+
+static ad_status pg_add_webhook(ad_meta_tx *base, const ad_webhook *w, ad_err *err)
+{
+    const char *p[] = {w->id, w->url, w->events, w->description ? w->description : "", w->secret, w->created_at};
+    return run(((pg_tx *)base)->c, err, NULL, NULL,
+               "INSERT INTO webhooks(id, url, events, description, secret, created_at) VALUES($1, $2, $3, $4, $5, $6)",
+               6, p);
+}
+
+static ad_status pg_list_webhooks(ad_meta *base, const char *id, ad_webhook **out, int *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    const char *p[] = {id};
+    *out = NULL;
+    *n = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK)
+        return rc;
+    rc = id ? run(c, err, &r, NULL,
+                  "SELECT id, url, events, description, secret, created_at FROM webhooks WHERE id=$1", 1, p)
+            : run(c, err, &r, NULL,
+                  "SELECT id, url, events, description, secret, created_at FROM webhooks ORDER BY created_at, id", 0,
+                  NULL);
+    if (rc != AD_OK)
+        return rc;
+    int k = PQntuples(r);
+    ad_webhook *v = calloc((size_t)k + 1, sizeof *v);
+    if (v == NULL) {
+        PQclear(r);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < k; i++) {
+        copy_col(r, i, 0, v[i].id, sizeof v[i].id);
+        v[i].url = dup_col(r, i, 1);
+        copy_col(r, i, 2, v[i].events, sizeof v[i].events);
+        v[i].description = dup_col(r, i, 3);
+        copy_col(r, i, 4, v[i].secret, sizeof v[i].secret);
+        copy_col(r, i, 5, v[i].created_at, sizeof v[i].created_at);
+    }
+    PQclear(r);
+    *out = v;
+    *n = k;
+    return AD_OK;
+}
+
+static ad_status pg_delete_webhook(ad_meta_tx *base, const char *id, ad_err *err)
+{
+    pgc *c = ((pg_tx *)base)->c;
+    const char *p[] = {id};
+    int changes = 0;
+    ad_status rc = run(c, err, NULL, &changes, "DELETE FROM webhooks WHERE id=$1", 1, p);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "webhook %s not found", id);
+    if (rc == AD_OK)
+        rc = run(c, err, NULL, NULL, "DELETE FROM webhook_deliveries WHERE webhook_id=$1", 1, p);
+    if (rc == AD_OK)
+        rc = run(c, err, NULL, NULL, "DELETE FROM webhook_attempts WHERE webhook_id=$1", 1, p);
+    return rc;
+}
+
+static ad_status pg_webhook_subscribers(ad_meta *base, ad_meta_tx *tx, const char *type, int64_t *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    const char *p[] = {type};
+    *n = 0;
+    ad_status rc = read_conn(base, tx, &c, err);
+    if (rc != AD_OK)
+        return rc;
+    rc = type ? run(c, err, &r, NULL, "SELECT count(*) FROM webhooks WHERE " HOOK_MATCH, 1, p)
+              : run(c, err, &r, NULL, "SELECT count(*) FROM webhooks", 0, NULL);
+    if (rc != AD_OK)
+        return rc;
+    *n = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return AD_OK;
+}
+
+static ad_status pg_enqueue_event(ad_meta_tx *base, const char *event_id, const char *type, const char *body,
+                                  int64_t now, ad_err *err)
+{
+    char t[24];
+    i64(t, now);
+    const char *p[] = {type, event_id, body, t};
+    return run(((pg_tx *)base)->c, err, NULL, NULL,
+               "INSERT INTO webhook_deliveries(webhook_id, event_id, type, body, next_ms, created_ms)"
+               " SELECT id, $2, $1, $3, $4, $4 FROM webhooks WHERE " HOOK_MATCH,
+               4, p);
+}
+
+static ad_status pg_claim_deliveries(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, int max,
+                                     ad_webhook_delivery *out, int *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    char until[24], t[24], m[24];
+    i64(until, now + lease_ms);
+    i64(t, now);
+    i64(m, max);
+    const char *p[] = {owner, until, t, m};
+    *n = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    /* SKIP LOCKED: instances claiming at once each take other rows */
+    if (rc != AD_OK ||
+        (rc = run(c, err, &r, NULL,
+                  "WITH due AS (SELECT seq FROM webhook_deliveries WHERE state=0 AND next_ms<=$3 AND lease_until<$3"
+                  " ORDER BY next_ms LIMIT $4 FOR UPDATE SKIP LOCKED),"
+                  " claimed AS (UPDATE webhook_deliveries d SET owner=$1, lease_until=$2, attempts=d.attempts+1"
+                  " FROM due WHERE d.seq=due.seq RETURNING d.seq, d.webhook_id, d.event_id, d.type, d.body,"
+                  " d.attempts, d.created_ms)"
+                  " SELECT claimed.*, w.url, w.secret FROM claimed JOIN webhooks w ON w.id=claimed.webhook_id",
+                  4, p)) != AD_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r) && *n < max; i++) {
+        ad_webhook_delivery *d = &out[(*n)++];
+        memset(d, 0, sizeof *d);
+        d->seq = atoll(PQgetvalue(r, i, 0));
+        copy_col(r, i, 1, d->webhook_id, sizeof d->webhook_id);
+        copy_col(r, i, 2, d->event_id, sizeof d->event_id);
+        copy_col(r, i, 3, d->type, sizeof d->type);
+        d->body = dup_col(r, i, 4);
+        d->attempts = atoi(PQgetvalue(r, i, 5));
+        d->created_ms = atoll(PQgetvalue(r, i, 6));
+        d->url = dup_col(r, i, 7);
+        copy_col(r, i, 8, d->secret, sizeof d->secret);
+    }
+    PQclear(r);
+    return AD_OK;
+}
+
+static ad_status pg_end_delivery(ad_meta *base, int64_t seq, const char *owner, ad_delivery_outcome o, int64_t next_ms,
+                                 const char *webhook_id, const ad_webhook_attempt *a, ad_err *err)
+{
+    ad_meta_tx *tx;
+    char sq[24], state[8], next[24], attempt[16], status[16], dur[24], at_ms[24];
+    i64(sq, seq);
+    snprintf(state, sizeof state, "%d", o == AD_DELIVERY_SUCCEEDED ? 1 : o == AD_DELIVERY_GAVE_UP ? 2 : 0);
+    i64(next, next_ms);
+    snprintf(attempt, sizeof attempt, "%d", a->attempt);
+    snprintf(status, sizeof status, "%d", a->status);
+    i64(dur, a->duration_ms);
+    i64(at_ms, a->at_ms);
+    ad_status rc = pg_begin(base, &tx, err);
+    if (rc != AD_OK)
+        return rc;
+    pgc *c = ((pg_tx *)tx)->c;
+    const char *p[] = {sq, owner, state, next};
+    int changes = 0;
+    rc = run(c, err, NULL, &changes,
+             "UPDATE webhook_deliveries SET state=$3, next_ms=$4, owner=NULL, lease_until=0"
+             " WHERE seq=$1 AND owner=$2 AND state=0",
+             4, p);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ECONFLICT, "delivery %s is no longer held by this instance", sq);
+    const char *lp[] = {webhook_id, a->event_id, a->type, attempt, status, a->error[0] ? a->error : NULL,
+                        dur,        a->at,       at_ms};
+    if (rc == AD_OK)
+        rc = run(c, err, NULL, NULL,
+                 "INSERT INTO webhook_attempts(webhook_id, event_id, type, attempt, status, error, duration_ms, at,"
+                 " at_ms) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 9, lp);
+    if (rc != AD_OK) {
+        pg_rollback(tx);
+        return rc;
+    }
+    return pg_commit(tx, err);
+}
+
+static ad_status pg_list_attempts(ad_meta *base, const char *webhook_id, int64_t before, int limit,
+                                  ad_webhook_attempt *out, int *n, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    char b[24], l[24];
+    i64(b, before > 0 ? before : INT64_MAX);
+    i64(l, limit);
+    const char *p[] = {webhook_id, b, l};
+    *n = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
+                                 "SELECT seq, event_id, type, attempt, status, error, duration_ms, at, at_ms"
+                                 " FROM webhook_attempts WHERE webhook_id=$1 AND seq<$2 ORDER BY seq DESC LIMIT $3",
+                                 3, p)) != AD_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r) && *n < limit; i++) {
+        ad_webhook_attempt *a = &out[(*n)++];
+        memset(a, 0, sizeof *a);
+        a->seq = atoll(PQgetvalue(r, i, 0));
+        copy_col(r, i, 1, a->event_id, sizeof a->event_id);
+        copy_col(r, i, 2, a->type, sizeof a->type);
+        a->attempt = atoi(PQgetvalue(r, i, 3));
+        a->status = atoi(PQgetvalue(r, i, 4));
+        copy_col(r, i, 5, a->error, sizeof a->error);
+        a->duration_ms = atoll(PQgetvalue(r, i, 6));
+        copy_col(r, i, 7, a->at, sizeof a->at);
+        a->at_ms = atoll(PQgetvalue(r, i, 8));
+    }
+    PQclear(r);
+    return AD_OK;
+}
+
+static ad_status pg_prune_webhooks(ad_meta *base, int64_t before_ms, int max, ad_err *err)
+{
+    pgc *c;
+    char b[24], m[24];
+    i64(b, before_ms);
+    i64(m, max);
+    const char *p[] = {b, m};
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc == AD_OK)
+        rc = run(c, err, NULL, NULL,
+                 "DELETE FROM webhook_attempts WHERE seq IN (SELECT seq FROM webhook_attempts WHERE at_ms<$1"
+                 " ORDER BY at_ms LIMIT $2)",
+                 2, p);
+    if (rc == AD_OK)
+        rc = run(c, err, NULL, NULL,
+                 "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries"
+                 " WHERE state IN (1, 2) AND created_ms<$1 ORDER BY created_ms LIMIT $2)",
+                 2, p);
+    return rc;
+}
+
+static ad_status pg_webhook_queue(ad_meta *base, int64_t *pending, int64_t *oldest_ms, ad_err *err)
+{
+    pgc *c;
+    PGresult *r;
+    *pending = *oldest_ms = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = run(c, err, &r, NULL, "SELECT count(*), COALESCE(MIN(created_ms), 0) FROM webhook_deliveries WHERE state=0",
+                  0, NULL)) != AD_OK)
+        return rc;
+    *pending = atoll(PQgetvalue(r, 0, 0));
+    *oldest_ms = atoll(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return AD_OK;
+}
+
 const ad_meta_ops ad_meta_postgres_ops = {
     .name = "postgres",
     .remote = 1,
@@ -1167,4 +1542,15 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .renew_lease = pg_renew_lease,
     .finish_job = pg_finish_job,
     .fail_job = pg_fail_job,
+    .list_job_page = pg_list_job_page,
+    .add_webhook = pg_add_webhook,
+    .list_webhooks = pg_list_webhooks,
+    .delete_webhook = pg_delete_webhook,
+    .webhook_subscribers = pg_webhook_subscribers,
+    .enqueue_event = pg_enqueue_event,
+    .claim_deliveries = pg_claim_deliveries,
+    .end_delivery = pg_end_delivery,
+    .list_attempts = pg_list_attempts,
+    .prune_webhooks = pg_prune_webhooks,
+    .webhook_queue = pg_webhook_queue,
 };

@@ -19,9 +19,11 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "store/asset_query.h"
+#include "store/custom_index.h"
 #include "store/meta.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define STMT_CACHE 64
 
 typedef struct {
@@ -102,6 +104,42 @@ static const char schema_v5_derived[] =
     "CREATE TABLE derived_usage(kind TEXT PRIMARY KEY, count INTEGER NOT NULL, bytes INTEGER NOT NULL);"
     /* and keys with a scope: those of an older store keep what they could do */
     "ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';";
+
+/* Version 6: search and integrations (integrations.md). Custom data as
+ * index entries (store/custom_index.h), found by (path, key) in seq order
+ * and by seq when rewritten; the list's other filters by index; jobs with
+ * the asset they work on and an insertion order, listed newest first;
+ * webhooks, their outbox (a delivery row per event and endpoint, written
+ * in the change's transaction, found by state and due time) and the log
+ * of attempts (by endpoint, and by age for pruning). The custom data of
+ * existing assets is entered by the migration (index_all). */
+static const char schema_v6_search[] =
+    "CREATE TABLE custom_index(path TEXT NOT NULL, key TEXT NOT NULL, tag TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " PRIMARY KEY(path, key, seq)) WITHOUT ROWID;"
+    "CREATE INDEX custom_index_seq ON custom_index(seq, path);"
+    "CREATE INDEX assets_filename ON assets(filename);"
+    "CREATE INDEX assets_type ON assets(content_type, seq);"
+    "CREATE INDEX assets_created ON assets(created_at);"
+    "CREATE INDEX conversions_name ON conversions(name, asset_id);"
+    "ALTER TABLE jobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN asset_id TEXT;"
+    "UPDATE jobs SET seq=rowid, asset_id=json_extract(payload, '$.asset_id');"
+    "CREATE INDEX jobs_seq ON jobs(seq);"
+    "CREATE INDEX jobs_status_seq ON jobs(status, seq);"
+    "CREATE INDEX jobs_asset ON jobs(asset_id, seq);"
+    "CREATE TABLE webhooks(id TEXT PRIMARY KEY, url TEXT NOT NULL, events TEXT NOT NULL,"
+    " description TEXT NOT NULL, secret TEXT NOT NULL, created_at TEXT NOT NULL);"
+    "CREATE TABLE webhook_deliveries(seq INTEGER PRIMARY KEY, webhook_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+    " type TEXT NOT NULL, body TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, owner TEXT, lease_until INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_ms);"
+    "CREATE INDEX webhook_deliveries_done ON webhook_deliveries(state, created_ms);"
+    "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id);"
+    "CREATE TABLE webhook_attempts(seq INTEGER PRIMARY KEY, webhook_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+    " type TEXT NOT NULL, attempt INTEGER NOT NULL, status INTEGER NOT NULL, error TEXT, duration_ms INTEGER NOT NULL,"
+    " at TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX webhook_attempts_hook ON webhook_attempts(webhook_id, seq);"
+    "CREATE INDEX webhook_attempts_at ON webhook_attempts(at_ms);";
 
 /* Version 1 (before jobs had kinds and payloads) kept bg_remove's save in
  * columns of jobs; its rows become payloads in the format api/save.c reads,
@@ -328,6 +366,55 @@ static ad_status sq_commit(ad_meta_tx *base, ad_err *err)
 
 #define ASSET_COLS \
     "id, filename, content_type, size, sha256, width, height, created_at, custom_data, source_asset_id, seq"
+#define ASSET_COLS_A                                                                                          \
+    "a.id, a.filename, a.content_type, a.size, a.sha256, a.width, a.height, a.created_at, a.custom_data," \
+    " a.source_asset_id, a.seq"
+
+/* Rewrite the custom_index entries of the asset at seq from its custom
+ * data (store/custom_index.h), in the caller's transaction. */
+static ad_status index_custom(conn_t *c, int64_t seq, const char *json, ad_err *err)
+{
+    ad_custom_entry *e = NULL;
+    int n = 0;
+    ad_status rc = exec_sql(c, err, NULL, "DELETE FROM custom_index WHERE seq=?1", "i", seq);
+    if (rc == AD_OK)
+        rc = ad_custom_index_entries(json, &e, &n, err);
+    for (int i = 0; rc == AD_OK && i < n; i++)
+        rc = exec_sql(c, err, NULL, "INSERT OR REPLACE INTO custom_index(path, key, tag, seq) VALUES(?1, ?2, ?3, ?4)",
+                      "ttti", e[i].path, e[i].key, e[i].tag, seq);
+    free(e);
+    return rc;
+}
+
+/* The seq of asset id (AD_ENOTFOUND when there is none). */
+static ad_status asset_seq(conn_t *c, const char *id, int64_t *seq, ad_err *err)
+{
+    sqlite3_stmt *st;
+    ad_status rc = prep(c, &st, err, "SELECT seq FROM assets WHERE id=?1", "t", id);
+    if (rc != AD_OK)
+        return rc;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *seq = sqlite3_column_int64(st, 0);
+    else
+        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id) : db_fail(c->db, err, "seq");
+    done(c, st);
+    return rc;
+}
+
+/* Enter every asset's custom data (the migration to version 6, once). */
+static ad_status index_all(conn_t *c, ad_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, "SELECT seq, custom_data FROM assets", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(c->db, err, "index custom data");
+    ad_status rc = AD_OK;
+    int r;
+    while (rc == AD_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
+        rc = index_custom(c, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1), err);
+    sqlite3_finalize(st);
+    return rc;
+}
 
 static ad_status insert_conversion(conn_t *c, const char *asset_id, const ad_conversion *cv, ad_err *err)
 {
@@ -363,6 +450,9 @@ static ad_status sq_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *er
     done(c, st);
     for (int i = 0; rc == AD_OK && i < a->nconversions; i++)
         rc = insert_conversion(c, a->id, &a->conversions[i], err);
+    int64_t seq = 0;
+    if (rc == AD_OK && (rc = asset_seq(c, a->id, &seq, err)) == AD_OK)
+        rc = index_custom(c, seq, a->custom_data ? a->custom_data : "{}", err);
     return rc;
 }
 
@@ -431,37 +521,53 @@ static ad_status sq_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_
     return rc;
 }
 
-static ad_status sq_list_assets(ad_meta *base, int64_t before, int limit, ad_asset **out, int *n, ad_err *err)
+static ad_status sq_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t cursor, int limit, ad_asset **out,
+                                int *n, ad_err *err)
 {
     conn_t *c;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
+    ad_asset_query q;
     *out = NULL;
     *n = 0;
     ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK ||
-        (rc = prep(c, &st, err, "SELECT " ASSET_COLS " FROM assets WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2", "ii",
-                   before > 0 ? before : INT64_MAX, (int64_t)limit)) != AD_OK)
+    if (rc != AD_OK || (rc = ad_asset_query_build(f, cursor, limit, '?', "", ASSET_COLS_A, &q, err)) != AD_OK)
         return rc;
+    /* not prep's cache: it knows statements by their text's address */
+    if (sqlite3_prepare_v2(c->db, q.sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(c->db, err, "list");
+        goto out;
+    }
+    for (int i = 0; i < q.nparams; i++)
+        if (sqlite3_bind_text(st, i + 1, q.param[i], -1, SQLITE_STATIC) != SQLITE_OK) {
+            rc = db_fail(c->db, err, "bind");
+            goto out;
+        }
     ad_asset *v = calloc((size_t)limit + 1, sizeof *v);
     if (v == NULL) {
-        done(c, st);
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
+        rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+        goto out;
     }
-    int k = 0;
-    while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+    int k = 0, r = SQLITE_DONE;
+    while (k < limit && (r = sqlite3_step(st)) == SQLITE_ROW)
         read_asset(st, &v[k++]);
-    done(c, st);
+    if (k < limit && r != SQLITE_DONE)
+        rc = db_fail(c->db, err, "list");
+    sqlite3_finalize(st);
+    st = NULL;
     for (int i = 0; i < k && rc == AD_OK; i++)
         rc = load_conversions(c, &v[i], err);
     if (rc != AD_OK) {
         for (int i = 0; i < k; i++)
             ad_asset_cleanup(&v[i]);
         free(v);
-        return rc;
+        goto out;
     }
     *out = v;
     *n = k;
-    return AD_OK;
+out:
+    sqlite3_finalize(st);
+    ad_asset_query_cleanup(&q);
+    return rc;
 }
 
 /* Each distinct blob the rows of sql (one text bind) hold, to dropped. */
@@ -504,6 +610,8 @@ static ad_status sq_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
     if (rc == AD_OK)
         rc = exec_sql(c, err, NULL, "DELETE FROM conversions WHERE asset_id=?1", "t", id);
     if (rc == AD_OK)
+        rc = exec_sql(c, err, NULL, "DELETE FROM custom_index WHERE seq=(SELECT seq FROM assets WHERE id=?1)", "t", id);
+    if (rc == AD_OK)
         rc = exec_sql(c, err, &changes, "DELETE FROM assets WHERE id=?1", "t", id);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
@@ -515,11 +623,14 @@ static ad_status sq_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
 
 static ad_status sq_set_custom_data(ad_meta_tx *base, const char *id, const char *json, ad_err *err)
 {
+    conn_t *c = ((sq_tx *)base)->c;
     int changes = 0;
-    ad_status rc =
-        exec_sql(((sq_tx *)base)->c, err, &changes, "UPDATE assets SET custom_data=?2 WHERE id=?1", "tt", id, json);
+    int64_t seq = 0;
+    ad_status rc = exec_sql(c, err, &changes, "UPDATE assets SET custom_data=?2 WHERE id=?1", "tt", id, json);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
+    if (rc == AD_OK && (rc = asset_seq(c, id, &seq, err)) == AD_OK)
+        rc = index_custom(c, seq, json, err);
     return rc;
 }
 
@@ -778,7 +889,8 @@ static ad_status sq_gc_due(ad_meta *base, int64_t now, int max, char (*shas)[65]
 
 /* ------------------------------------------------------------------- jobs */
 
-#define JOB_COLS "id, kind, payload, status, attempts, error, result, created_at, finished_at, owner, lease_until"
+#define JOB_COLS \
+    "id, kind, payload, status, attempts, error, result, created_at, finished_at, owner, lease_until, asset_id, seq"
 
 static void read_job(sqlite3_stmt *st, ad_job *j)
 {
@@ -794,15 +906,52 @@ static void read_job(sqlite3_stmt *st, ad_job *j)
     copy_col(st, 8, j->finished_at, sizeof j->finished_at);
     copy_col(st, 9, j->owner, sizeof j->owner);
     j->lease_until_ms = sqlite3_column_int64(st, 10);
+    copy_col(st, 11, j->asset_id, sizeof j->asset_id);
+    j->seq = sqlite3_column_int64(st, 12);
 }
 
-static ad_status sq_insert_job(ad_meta_tx *base, const char *id, const char *kind, const char *payload, ad_err *err)
+static ad_status sq_insert_job(ad_meta_tx *base, const char *id, const char *kind, const char *payload,
+                               const char *asset_id, ad_err *err)
 {
     char now[32];
     ad_time_rfc3339(now);
     return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT INTO jobs(id, kind, payload, status, created_at) VALUES(?1, ?2, ?3, 0, ?4)", "tttt", id,
-                    kind, payload, now);
+                    "INSERT INTO jobs(id, kind, payload, status, created_at, asset_id, seq) VALUES(?1, ?2, ?3, 0, ?4,"
+                    " ?5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs))",
+                    "ttttt", id, kind, payload, now, asset_id && asset_id[0] ? asset_id : NULL);
+}
+
+static ad_status sq_list_job_page(ad_meta *base, const ad_job_filter *f, int64_t before, int limit, ad_job **out,
+                                  int *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    /* one statement per combination (prep caches by the text's address) */
+    static const char *const sql[4] = {
+        "SELECT " JOB_COLS " FROM jobs WHERE seq < ?3 ORDER BY seq DESC LIMIT ?4",
+        "SELECT " JOB_COLS " FROM jobs WHERE status = ?1 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
+        "SELECT " JOB_COLS " FROM jobs WHERE asset_id = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
+        "SELECT " JOB_COLS " FROM jobs WHERE status = ?1 AND asset_id = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
+    };
+    int which = (f->status >= 0 ? 1 : 0) | (f->asset_id[0] ? 2 : 0);
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err, sql[which], "itii", (int64_t)f->status, f->asset_id,
+                                  before > 0 ? before : INT64_MAX, (int64_t)limit)) != AD_OK)
+        return rc;
+    ad_job *v = calloc((size_t)limit + 1, sizeof *v);
+    if (v == NULL) {
+        done(c, st);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    int k = 0;
+    while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+        read_job(st, &v[k++]);
+    done(c, st);
+    *out = v;
+    *n = k;
+    return AD_OK;
 }
 
 static ad_status get_job_on(conn_t *c, const char *id, ad_job *out, ad_err *err)
@@ -958,7 +1107,8 @@ static ad_status sq_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
 {
     return exec_sql(((sq_tx *)base)->c, err, NULL,
                     "INSERT OR IGNORE INTO jobs(id, kind, payload, status, attempts, error, result, created_at,"
-                    " finished_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    " finished_at, asset_id, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                    " json_extract(?3, '$.asset_id'), (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs))",
                     "tttiittt"
                     "t",
                     j->id, j->kind, j->payload, (int64_t)(j->status == AD_JOB_RUNNING ? AD_JOB_QUEUED : j->status),
@@ -1036,9 +1186,19 @@ static ad_status migrate(conn_t *c, ad_err *err)
         version = 4;
     }
     if (version == 4) { /* derived blobs */
-        if (sqlite3_exec(c->db, schema_v5_derived, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(c->db, "PRAGMA user_version=5", NULL, NULL, NULL) != SQLITE_OK)
+        if (sqlite3_exec(c->db, schema_v5_derived, NULL, NULL, NULL) != SQLITE_OK) {
             rc = db_fail(c->db, err, "migrate derived blobs");
+            goto out;
+        }
+        version = 5;
+    }
+    if (version == 5) { /* search, jobs list, webhooks */
+        if (sqlite3_exec(c->db, schema_v6_search, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = db_fail(c->db, err, "migrate search");
+            goto out;
+        }
+        if ((rc = index_all(c, err)) == AD_OK && sqlite3_exec(c->db, "PRAGMA user_version=6", NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_fail(c->db, err, "migrate search");
         goto out;
     }
     if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name='png_sha256'", -1, &st, NULL) ==
@@ -1055,7 +1215,8 @@ static ad_status migrate(conn_t *c, ad_err *err)
         (has_v1_jobs && sqlite3_exec(c->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
         sqlite3_exec(c->db, schema_v4_lineage, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(c->db, schema_v5_derived, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(c->db, "PRAGMA user_version=5", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(c->db, schema_v6_search, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, "PRAGMA user_version=6", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_fail(c->db, err, "schema");
 out:
     if (rc == AD_OK)
@@ -1278,6 +1439,264 @@ static ad_status sq_drop_derived(ad_meta_tx *base, const char *key, const char *
                                    source, NULL, dropped, ctx, err);
 }
 
+/* --------------------------------------------------------------- webhooks */
+
+#define HOOK_MATCH "(events = '*' OR instr(',' || events || ',', ',' || ?1 || ',') > 0)"
+
+static void read_webhook(sqlite3_stmt *st, ad_webhook *w)
+{
+    memset(w, 0, sizeof *w);
+    copy_col(st, 0, w->id, sizeof w->id);
+    w->url = dup_col(st, 1);
+    copy_col(st, 2, w->events, sizeof w->events);
+    w->description = dup_col(st, 3);
+    copy_col(st, 4, w->secret, sizeof w->secret);
+    copy_col(st, 5, w->created_at, sizeof w->created_at);
+}
+
+static ad_status sq_add_webhook(ad_meta_tx *base, const ad_webhook *w, ad_err *err)
+{
+    return exec_sql(((sq_tx *)base)->c, err, NULL,
+                    "INSERT INTO webhooks(id, url, events, description, secret, created_at)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                    "tttttt", w->id, w->url, w->events, w->description ? w->description : "", w->secret,
+                    w->created_at);
+}
+
+static ad_status sq_list_webhooks(ad_meta *base, const char *id, ad_webhook **out, int *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK)
+        return rc;
+    rc = id ? prep(c, &st, err,
+                   "SELECT id, url, events, description, secret, created_at FROM webhooks WHERE id=?1", "t", id)
+            : prep(c, &st, err,
+                   "SELECT id, url, events, description, secret, created_at FROM webhooks ORDER BY created_at, id",
+                   NULL);
+    if (rc != AD_OK)
+        return rc;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        ad_webhook *g = realloc(*out, sizeof *g * (size_t)(*n + 1));
+        if (g == NULL) {
+            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+            break;
+        }
+        *out = g;
+        read_webhook(st, &g[(*n)++]);
+    }
+    if (rc == AD_OK && r != SQLITE_DONE)
+        rc = db_fail(c->db, err, "webhooks");
+    done(c, st);
+    return rc;
+}
+
+static ad_status sq_delete_webhook(ad_meta_tx *base, const char *id, ad_err *err)
+{
+    conn_t *c = ((sq_tx *)base)->c;
+    int changes = 0;
+    ad_status rc = exec_sql(c, err, &changes, "DELETE FROM webhooks WHERE id=?1", "t", id);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ENOTFOUND, "webhook %s not found", id);
+    /* nothing is sent to an endpoint deleted; its log goes with it */
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, NULL, "DELETE FROM webhook_deliveries WHERE webhook_id=?1", "t", id);
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, NULL, "DELETE FROM webhook_attempts WHERE webhook_id=?1", "t", id);
+    return rc;
+}
+
+static ad_status count_one(conn_t *c, sqlite3_stmt *st, int64_t *n, ad_err *err)
+{
+    int r = sqlite3_step(st);
+    ad_status rc = AD_OK;
+    if (r == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(c->db, err, "count");
+    done(c, st);
+    return rc;
+}
+
+static ad_status sq_webhook_subscribers(ad_meta *base, ad_meta_tx *tx, const char *type, int64_t *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *n = 0;
+    ad_status rc = read_conn(base, tx, &c, err);
+    if (rc != AD_OK)
+        return rc;
+    rc = type ? prep(c, &st, err, "SELECT count(*) FROM webhooks WHERE " HOOK_MATCH, "t", type)
+              : prep(c, &st, err, "SELECT count(*) FROM webhooks", NULL);
+    return rc == AD_OK ? count_one(c, st, n, err) : rc;
+}
+
+static ad_status sq_enqueue_event(ad_meta_tx *base, const char *event_id, const char *type, const char *body,
+                                  int64_t now, ad_err *err)
+{
+    return exec_sql(((sq_tx *)base)->c, err, NULL,
+                    "INSERT INTO webhook_deliveries(webhook_id, event_id, type, body, next_ms, created_ms)"
+                    " SELECT id, ?2, ?1, ?3, ?4, ?4 FROM webhooks WHERE " HOOK_MATCH,
+                    "ttti", type, event_id, body, now);
+}
+
+static ad_status sq_claim_deliveries(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, int max,
+                                     ad_webhook_delivery *out, int *n, ad_err *err)
+{
+    ad_meta_tx *tx;
+    sqlite3_stmt *st;
+    *n = 0;
+    ad_status rc = sq_begin(base, &tx, err);
+    if (rc != AD_OK)
+        return rc;
+    conn_t *c = ((sq_tx *)tx)->c;
+    rc = exec_sql(c, err, NULL,
+                  "UPDATE webhook_deliveries SET owner=?1, lease_until=?2, attempts=attempts+1 WHERE seq IN"
+                  " (SELECT seq FROM webhook_deliveries WHERE state=0 AND next_ms<=?3 AND lease_until<?3"
+                  " ORDER BY next_ms LIMIT ?4)",
+                  "tiii", owner, now + lease_ms, now, (int64_t)max);
+    if (rc == AD_OK)
+        rc = prep(c, &st, err,
+                  "SELECT d.seq, d.webhook_id, d.event_id, d.type, d.body, d.attempts, d.created_ms, w.url, w.secret"
+                  " FROM webhook_deliveries d JOIN webhooks w ON w.id=d.webhook_id"
+                  " WHERE d.state=0 AND d.owner=?1 AND d.lease_until=?2 ORDER BY d.next_ms",
+                  "ti", owner, now + lease_ms);
+    if (rc == AD_OK) {
+        while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
+            ad_webhook_delivery *d = &out[(*n)++];
+            memset(d, 0, sizeof *d);
+            d->seq = sqlite3_column_int64(st, 0);
+            copy_col(st, 1, d->webhook_id, sizeof d->webhook_id);
+            copy_col(st, 2, d->event_id, sizeof d->event_id);
+            copy_col(st, 3, d->type, sizeof d->type);
+            d->body = dup_col(st, 4);
+            d->attempts = sqlite3_column_int(st, 5);
+            d->created_ms = sqlite3_column_int64(st, 6);
+            d->url = dup_col(st, 7);
+            copy_col(st, 8, d->secret, sizeof d->secret);
+        }
+        done(c, st);
+    }
+    if (rc == AD_OK)
+        rc = sq_commit(tx, err);
+    else
+        sq_rollback(tx);
+    if (rc != AD_OK) {
+        for (int i = 0; i < *n; i++)
+            ad_webhook_delivery_cleanup(&out[i]);
+        *n = 0;
+    }
+    return rc;
+}
+
+static ad_status sq_end_delivery(ad_meta *base, int64_t seq, const char *owner, ad_delivery_outcome o, int64_t next_ms,
+                                 const char *webhook_id, const ad_webhook_attempt *a, ad_err *err)
+{
+    ad_meta_tx *tx;
+    int changes = 0;
+    ad_status rc = sq_begin(base, &tx, err);
+    if (rc != AD_OK)
+        return rc;
+    conn_t *c = ((sq_tx *)tx)->c;
+    rc = exec_sql(c, err, &changes,
+                  "UPDATE webhook_deliveries SET state=?3, next_ms=?4, owner=NULL, lease_until=0"
+                  " WHERE seq=?1 AND owner=?2 AND state=0",
+                  "itii", seq, owner,
+                  (int64_t)(o == AD_DELIVERY_SUCCEEDED ? 1
+                            : o == AD_DELIVERY_GAVE_UP ? 2
+                                                       : 0),
+                  next_ms);
+    if (rc == AD_OK && changes == 0)
+        rc = ad_err_set(err, AD_ECONFLICT, "delivery %lld is no longer held by this instance", (long long)seq);
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, NULL,
+                      "INSERT INTO webhook_attempts(webhook_id, event_id, type, attempt, status, error, duration_ms,"
+                      " at, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                      "tttiititi", webhook_id, a->event_id, a->type, (int64_t)a->attempt, (int64_t)a->status,
+                      a->error[0] ? a->error : NULL, a->duration_ms, a->at, a->at_ms);
+    if (rc != AD_OK) {
+        sq_rollback(tx);
+        return rc;
+    }
+    return sq_commit(tx, err);
+}
+
+static ad_status sq_list_attempts(ad_meta *base, const char *webhook_id, int64_t before, int limit,
+                                  ad_webhook_attempt *out, int *n, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *n = 0;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK || (rc = prep(c, &st, err,
+                                  "SELECT seq, event_id, type, attempt, status, error, duration_ms, at, at_ms"
+                                  " FROM webhook_attempts WHERE webhook_id=?1 AND seq<?2 ORDER BY seq DESC LIMIT ?3",
+                                  "tii", webhook_id, before > 0 ? before : INT64_MAX, (int64_t)limit)) != AD_OK)
+        return rc;
+    while (*n < limit && sqlite3_step(st) == SQLITE_ROW) {
+        ad_webhook_attempt *a = &out[(*n)++];
+        memset(a, 0, sizeof *a);
+        a->seq = sqlite3_column_int64(st, 0);
+        copy_col(st, 1, a->event_id, sizeof a->event_id);
+        copy_col(st, 2, a->type, sizeof a->type);
+        a->attempt = sqlite3_column_int(st, 3);
+        a->status = sqlite3_column_int(st, 4);
+        copy_col(st, 5, a->error, sizeof a->error);
+        a->duration_ms = sqlite3_column_int64(st, 6);
+        copy_col(st, 7, a->at, sizeof a->at);
+        a->at_ms = sqlite3_column_int64(st, 8);
+    }
+    done(c, st);
+    return AD_OK;
+}
+
+static ad_status sq_prune_webhooks(ad_meta *base, int64_t before_ms, int max, ad_err *err)
+{
+    ad_meta_tx *tx;
+    ad_status rc = sq_begin(base, &tx, err);
+    if (rc != AD_OK)
+        return rc;
+    conn_t *c = ((sq_tx *)tx)->c;
+    rc = exec_sql(c, err, NULL,
+                  "DELETE FROM webhook_attempts WHERE seq IN (SELECT seq FROM webhook_attempts WHERE at_ms<?1"
+                  " ORDER BY at_ms LIMIT ?2)",
+                  "ii", before_ms, (int64_t)max);
+    for (int64_t state = 1; rc == AD_OK && state <= 2; state++)
+        rc = exec_sql(c, err, NULL,
+                      "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries"
+                      " WHERE state=?3 AND created_ms<?1 ORDER BY created_ms LIMIT ?2)",
+                      "iii", before_ms, (int64_t)max, state);
+    if (rc != AD_OK) {
+        sq_rollback(tx);
+        return rc;
+    }
+    return sq_commit(tx, err);
+}
+
+static ad_status sq_webhook_queue(ad_meta *base, int64_t *pending, int64_t *oldest_ms, ad_err *err)
+{
+    conn_t *c;
+    sqlite3_stmt *st;
+    *pending = *oldest_ms = 0;
+    ad_status rc = conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = prep(c, &st, err, "SELECT count(*), COALESCE(MIN(created_ms), 0) FROM webhook_deliveries WHERE state=0",
+                   NULL)) != AD_OK)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *pending = sqlite3_column_int64(st, 0);
+        *oldest_ms = sqlite3_column_int64(st, 1);
+    } else {
+        rc = db_fail(c->db, err, "webhook queue");
+    }
+    done(c, st);
+    return rc;
+}
+
 const ad_meta_ops ad_meta_sqlite_ops = {
     .name = "sqlite",
     .remote = 0,
@@ -1323,4 +1742,15 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .renew_lease = sq_renew_lease,
     .finish_job = sq_finish_job,
     .fail_job = sq_fail_job,
+    .list_job_page = sq_list_job_page,
+    .add_webhook = sq_add_webhook,
+    .list_webhooks = sq_list_webhooks,
+    .delete_webhook = sq_delete_webhook,
+    .webhook_subscribers = sq_webhook_subscribers,
+    .enqueue_event = sq_enqueue_event,
+    .claim_deliveries = sq_claim_deliveries,
+    .end_delivery = sq_end_delivery,
+    .list_attempts = sq_list_attempts,
+    .prune_webhooks = sq_prune_webhooks,
+    .webhook_queue = sq_webhook_queue,
 };

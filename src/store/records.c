@@ -44,3 +44,21 @@ int ad_scope_parse(const char *name)
             return i;
     return -1;
 }
+
+void ad_webhook_cleanup(ad_webhook *w)
+{
+    if (w == NULL)
+        return;
+    free(w->url);
+    free(w->description);
+    memset(w, 0, sizeof *w);
+}
+
+void ad_webhook_delivery_cleanup(ad_webhook_delivery *d)
+{
+    if (d == NULL)
+        return;
+    free(d->body);
+    free(d->url);
+    memset(d, 0, sizeof *d);
+}

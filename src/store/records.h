@@ -59,9 +59,88 @@ typedef struct {
     char finished_at[32];      /* "" while unfinished */
     char owner[AD_ID_LEN + 1]; /* the instance holding the lease ("" when none) */
     int64_t lease_until_ms;    /* wall clock, ms */
+    char asset_id[AD_ID_LEN + 1]; /* the asset it works on ("" when none) */
+    int64_t seq;                  /* insertion order, for listing */
 } ad_job;
 
 void ad_job_cleanup(ad_job *j);
+
+/* The jobs list's filters (integrations.md section 2). */
+typedef struct {
+    int status;                   /* an ad_job_status, or -1: any */
+    char asset_id[AD_ID_LEN + 1]; /* "" any */
+} ad_job_filter;
+
+/* The assets list's filters (integrations.md section 3), combined with
+ * AND; an empty field does not filter. Custom data is matched on a dotted
+ * path of object keys: a string equal to value, a number equal to value
+ * read as a number, true/false, null (store/custom_index.h). */
+#define AD_FILTER_CUSTOM_MAX 8
+#define AD_CUSTOM_PATH_MAX 200
+#define AD_CUSTOM_VALUE_MAX 512
+typedef struct {
+    char path[AD_CUSTOM_PATH_MAX + 1];   /* "dims.w" */
+    char value[AD_CUSTOM_VALUE_MAX + 1]; /* as sent */
+} ad_custom_match;
+
+typedef struct {
+    ad_custom_match custom[AD_FILTER_CUSTOM_MAX];
+    int ncustom;
+    char filename_prefix[256];
+    char content_type[128];                          /* "image/png", or a family "image/" (the '*' dropped) */
+    char created_after[32], created_before[32];      /* as created_at is stored (UTC, ms, "Z") */
+    char source_asset_id[AD_ID_LEN + 1];
+    char has_conversion[AD_CONVERSION_NAME_MAX + 1];
+    int oldest_first; /* order=oldest: seq ascending */
+} ad_asset_filter;
+
+/* Webhooks (integrations.md section 1): an endpoint subscribed to events
+ * ("*" or a comma-separated list), and the deliveries of each event to it
+ * (an outbox row per event and endpoint, written in the transaction of
+ * the change) with a log of every attempt. */
+#define AD_WEBHOOK_SECRET_LEN 38 /* "whsec_" + 32 hex */
+typedef struct {
+    char id[AD_ID_LEN + 1];
+    char *url;         /* owned */
+    char events[256];  /* "*" or "asset.created,job.failed" */
+    char *description; /* owned */
+    char secret[AD_WEBHOOK_SECRET_LEN + 1];
+    char created_at[32];
+} ad_webhook;
+
+void ad_webhook_cleanup(ad_webhook *w);
+
+/* A delivery claimed for sending, with what sending needs. */
+typedef struct {
+    int64_t seq;
+    char webhook_id[AD_ID_LEN + 1];
+    char event_id[48];
+    char type[32];
+    char *body; /* owned: the event's JSON, sent as is */
+    int attempts; /* this one included */
+    int64_t created_ms;
+    char *url; /* owned */
+    char secret[AD_WEBHOOK_SECRET_LEN + 1];
+    char lease[AD_ID_LEN + 1]; /* the claim that holds it (each claim its own) */
+} ad_webhook_delivery;
+
+void ad_webhook_delivery_cleanup(ad_webhook_delivery *d);
+
+/* One attempt, as logged. */
+typedef struct {
+    int64_t seq;
+    char event_id[48];
+    char type[32];
+    int attempt;
+    int status; /* HTTP status, 0 when none came */
+    char error[160]; /* "" when none */
+    int64_t duration_ms;
+    char at[32];
+    int64_t at_ms;
+} ad_webhook_attempt;
+
+/* How a delivery attempt ended. */
+typedef enum { AD_DELIVERY_SUCCEEDED, AD_DELIVERY_RETRY, AD_DELIVERY_GAVE_UP } ad_delivery_outcome;
 
 typedef struct {
     int64_t size;     /* bytes */

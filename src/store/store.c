@@ -312,20 +312,31 @@ static ad_status check_asset(const ad_asset *a, ad_err *err)
     return AD_OK;
 }
 
+static ad_status insert_asset(ad_store_tx *tx, const ad_asset *a, ad_err *err)
+{
+    ad_status rc = tx->s->meta->ops->insert_asset(tx->mt, a, err);
+    return rc == AD_OK ? ad_st_emit_asset(tx, "asset.created", a->id, err) : rc;
+}
+
 ad_status ad_store_tx_insert_asset(ad_store_tx *tx, const ad_asset *a, ad_err *err)
 {
     ad_status rc = check_asset(a, err);
     if (rc != AD_OK)
         return rc;
-    CALL(tx->s, "insert_asset", tx->s->meta->ops->insert_asset(tx->mt, a, err));
+    CALL(tx->s, "insert_asset", insert_asset(tx, a, err));
+}
+
+static ad_status upsert_conversion(ad_store_tx *tx, const char *asset_id, const ad_conversion *c, ad_err *err)
+{
+    ad_status rc = tx->s->meta->ops->upsert_conversion(tx->mt, asset_id, c, ad_st_note_dropped, tx, err);
+    return rc == AD_OK ? ad_st_emit_conversion(tx, "conversion.created", asset_id, c, err) : rc;
 }
 
 ad_status ad_store_tx_upsert_conversion(ad_store_tx *tx, const char *asset_id, const ad_conversion *c, ad_err *err)
 {
     if (!ad_id_valid(asset_id) || !ad_st_sha_ok(c->sha256, err) || !c->name[0])
         return ad_err_set(err, AD_EINVAL, "malformed conversion record");
-    CALL(tx->s, "upsert_conversion",
-         tx->s->meta->ops->upsert_conversion(tx->mt, asset_id, c, ad_st_note_dropped, tx, err));
+    CALL(tx->s, "upsert_conversion", upsert_conversion(tx, asset_id, c, err));
 }
 
 ad_status ad_store_tx_release(ad_store_tx *tx, const ad_blob_pin *pin, ad_err *err)
@@ -336,11 +347,11 @@ ad_status ad_store_tx_release(ad_store_tx *tx, const ad_blob_pin *pin, ad_err *e
 }
 
 static ad_status insert_job(ad_store_tx *tx, const char *id, const char *kind, const char *payload,
-                            const ad_blob_pin *hold, ad_err *err)
+                            const char *asset_id, const ad_blob_pin *hold, ad_err *err)
 {
     const ad_meta_ops *m = tx->s->meta->ops;
     char owner[40];
-    ad_status rc = m->insert_job(tx->mt, id, kind, payload, err);
+    ad_status rc = m->insert_job(tx->mt, id, kind, payload, asset_id, err);
     if (rc == AD_OK && hold) {
         snprintf(owner, sizeof owner, "job:%s", id);
         rc = m->pin_blob(tx->mt, hold->sha256, owner, 0, err);
@@ -351,12 +362,12 @@ static ad_status insert_job(ad_store_tx *tx, const char *id, const char *kind, c
 }
 
 ad_status ad_store_tx_insert_job(ad_store_tx *tx, const char *id, const char *kind, const char *payload,
-                                 const ad_blob_pin *hold, ad_err *err)
+                                 const char *asset_id, const ad_blob_pin *hold, ad_err *err)
 {
     if (!ad_id_valid(id) || kind == NULL || !kind[0] || strlen(kind) > 31 || payload == NULL ||
-        (hold && !ad_sha256_valid(hold->sha256)))
+        (hold && !ad_sha256_valid(hold->sha256)) || (asset_id && asset_id[0] && !ad_id_valid(asset_id)))
         return ad_err_set(err, AD_EINVAL, "malformed job");
-    CALL(tx->s, "insert_job", insert_job(tx, id, kind, payload, hold, err));
+    CALL(tx->s, "insert_job", insert_job(tx, id, kind, payload, asset_id, hold, err));
 }
 
 static ad_status finish_job(ad_store_tx *tx, const char *id, const char *result, ad_err *err)
@@ -365,7 +376,9 @@ static ad_status finish_job(ad_store_tx *tx, const char *id, const char *result,
     char owner[40];
     snprintf(owner, sizeof owner, "job:%s", id);
     ad_status rc = m->finish_job(tx->mt, id, tx->s->instance, result, err);
-    return rc == AD_OK ? m->unpin(tx->mt, NULL, owner, ad_st_note_dropped, tx, err) : rc;
+    if (rc == AD_OK)
+        rc = m->unpin(tx->mt, NULL, owner, ad_st_note_dropped, tx, err);
+    return rc == AD_OK ? ad_st_emit_job(tx, "job.succeeded", id, err) : rc;
 }
 
 ad_status ad_store_tx_finish_job(ad_store_tx *tx, const char *id, const char *result, ad_err *err)
@@ -398,19 +411,26 @@ ad_status ad_store_get_asset(ad_store *s, const char *id, ad_asset *out, ad_err 
     CALL(s, "get_asset", s->meta->ops->get_asset(s->meta, NULL, id, out, err));
 }
 
-ad_status ad_store_list_assets(ad_store *s, int64_t before, int limit, ad_asset **out, int *n, ad_err *err)
+ad_status ad_store_list_assets(ad_store *s, const ad_asset_filter *f, int64_t cursor, int limit, ad_asset **out, int *n,
+                               ad_err *err)
 {
+    static const ad_asset_filter all;
     *out = NULL;
     *n = 0;
     if (limit < 1 || limit > 100000)
         return ad_err_set(err, AD_EINVAL, "limit out of range");
-    CALL(s, "list_assets", s->meta->ops->list_assets(s->meta, before, limit, out, n, err));
+    if (f == NULL)
+        f = &all;
+    if (f->ncustom < 0 || f->ncustom > AD_FILTER_CUSTOM_MAX ||
+        (f->source_asset_id[0] && !ad_id_valid(f->source_asset_id)))
+        return ad_err_set(err, AD_EINVAL, "malformed filter");
+    CALL(s, "list_assets", s->meta->ops->list_assets(s->meta, f, cursor, limit, out, n, err));
 }
 
 static ad_status insert_asset_fn(ad_store_tx *tx, const void *a, const void *pin, const void *c, ad_err *err)
 {
     (void)c;
-    ad_status rc = tx->s->meta->ops->insert_asset(tx->mt, a, err);
+    ad_status rc = insert_asset(tx, a, err);
     if (rc == AD_OK && pin)
         rc = tx->s->meta->ops->unpin(tx->mt, ((const ad_blob_pin *)pin)->sha256, ((const ad_blob_pin *)pin)->owner,
                                      ad_st_note_dropped, tx, err);
@@ -428,7 +448,13 @@ ad_status ad_store_insert_asset(ad_store *s, const ad_asset *a, const ad_blob_pi
 static ad_status delete_asset_fn(ad_store_tx *tx, const void *id, const void *b, const void *c, ad_err *err)
 {
     (void)b, (void)c;
-    return tx->s->meta->ops->delete_asset(tx->mt, id, ad_st_note_dropped, tx, err);
+    /* the event carries the asset as it was: rendered before it goes (a
+     * rollback drops both) */
+    ad_status rc = ad_st_emit_asset(tx, "asset.deleted", id, err);
+    if (rc == AD_ENOTFOUND)
+        ad_err_clear(err);
+    return rc == AD_OK || rc == AD_ENOTFOUND ? tx->s->meta->ops->delete_asset(tx->mt, id, ad_st_note_dropped, tx, err)
+                                             : rc;
 }
 
 ad_status ad_store_delete_asset(ad_store *s, const char *id, ad_err *err)
@@ -463,7 +489,11 @@ ad_status ad_store_get_conversion(ad_store *s, const char *asset_id, const char 
 static ad_status delete_conversion_fn(ad_store_tx *tx, const void *id, const void *name, const void *c, ad_err *err)
 {
     (void)c;
-    return tx->s->meta->ops->delete_conversion(tx->mt, id, name, ad_st_note_dropped, tx, err);
+    ad_conversion cv;
+    ad_status rc = tx->s->meta->ops->get_conversion(tx->s->meta, tx->mt, id, name, &cv, err);
+    if (rc == AD_OK)
+        rc = tx->s->meta->ops->delete_conversion(tx->mt, id, name, ad_st_note_dropped, tx, err);
+    return rc == AD_OK ? ad_st_emit_conversion(tx, "conversion.deleted", id, &cv, err) : rc;
 }
 
 ad_status ad_store_delete_conversion(ad_store *s, const char *asset_id, const char *name, ad_err *err)
@@ -586,6 +616,8 @@ static ad_status fail_job_fn(ad_store_tx *tx, const void *id, const void *reason
         char owner[40];
         snprintf(owner, sizeof owner, "job:%s", (const char *)id);
         rc = m->unpin(tx->mt, NULL, owner, ad_st_note_dropped, tx, err);
+        if (rc == AD_OK)
+            rc = ad_st_emit_job(tx, "job.failed", id, err);
     }
     return rc;
 }

@@ -128,10 +128,11 @@ ad_status ad_store_tx_upsert_conversion(ad_store_tx *tx, const char *asset_id, c
 /* The reference to pin's blob is taken in this transaction: drop the pin
  * with it. */
 ad_status ad_store_tx_release(ad_store_tx *tx, const ad_blob_pin *pin, ad_err *err);
-/* Record a job; hold (may be NULL) is a pinned blob the job keeps until it
- * ends, in place of the writer's pin. */
+/* Record a job working on asset_id (NULL or "": none); hold (may be
+ * NULL) is a pinned blob the job keeps until it ends, in place of the
+ * writer's pin. */
 ad_status ad_store_tx_insert_job(ad_store_tx *tx, const char *id, const char *kind, const char *payload,
-                                 const ad_blob_pin *hold, ad_err *err);
+                                 const char *asset_id, const ad_blob_pin *hold, ad_err *err);
 /* The job ends "succeeded" with result (JSON text) if this instance still
  * holds its lease (else AD_ECONFLICT: another instance took it over). */
 ad_status ad_store_tx_finish_job(ad_store_tx *tx, const char *id, const char *result, ad_err *err);
@@ -139,9 +140,12 @@ ad_status ad_store_tx_finish_job(ad_store_tx *tx, const char *id, const char *re
 /* ---- one-transaction calls ------------------------------------------ */
 
 ad_status ad_store_get_asset(ad_store *s, const char *id, ad_asset *out, ad_err *err);
-/* newest first, seq < before (before <= 0: from the newest); *out is an
+/* A page of the assets f selects (NULL: all) in f's order (newest first
+ * unless f->oldest_first), after cursor (the seq of the previous page's
+ * last asset; <= 0: from the start), answered from an index; *out is an
  * array of *n assets, each released with ad_asset_cleanup, then free */
-ad_status ad_store_list_assets(ad_store *s, int64_t before, int limit, ad_asset **out, int *n, ad_err *err);
+ad_status ad_store_list_assets(ad_store *s, const ad_asset_filter *f, int64_t cursor, int limit, ad_asset **out, int *n,
+                               ad_err *err);
 /* Insert an asset whose blob is pin (released with the insert). */
 ad_status ad_store_insert_asset(ad_store *s, const ad_asset *a, const ad_blob_pin *pin, ad_err *err);
 ad_status ad_store_delete_asset(ad_store *s, const char *id, ad_err *err);
@@ -175,6 +179,42 @@ ad_status ad_store_fail_job(ad_store *s, const char *id, const char *reason, int
 
 /* How many jobs are in each ad_job_status (counts[AD_JOB_QUEUED], ...). */
 ad_status ad_store_count_jobs(ad_store *s, int64_t counts[4], ad_err *err);
+
+/* The jobs list: f's jobs newest first, seq < before (<= 0: from the
+ * newest), up to limit; *out freed with ad_job_cleanup each, then free. */
+ad_status ad_store_list_job_page(ad_store *s, const ad_job_filter *f, int64_t before, int limit, ad_job **out, int *n,
+                                 ad_err *err);
+
+/* ---- webhooks and their events (events.c) ----------------------------
+ *
+ * Every change that is an event (asset.created, asset.deleted,
+ * conversion.created, conversion.deleted, job.succeeded, job.failed) is
+ * recorded by the wrapper that makes it, in its transaction: a pending
+ * delivery per subscribed endpoint. */
+
+/* A new endpoint (the caller made its id, secret and created_at);
+ * AD_ETOOBIG when the store has max. */
+ad_status ad_store_add_webhook(ad_store *s, const ad_webhook *w, int max, ad_err *err);
+/* Every endpoint, oldest first, or (id not NULL) that one (*n 0: none);
+ * *out freed with ad_webhook_cleanup each, then free. */
+ad_status ad_store_list_webhooks(ad_store *s, const char *id, ad_webhook **out, int *n, ad_err *err);
+/* AD_ENOTFOUND; pending deliveries and the log go with it. */
+ad_status ad_store_delete_webhook(ad_store *s, const char *id, ad_err *err);
+/* Up to max due deliveries, leased to this instance for lease_ms (each
+ * released with ad_webhook_delivery_cleanup). */
+ad_status ad_store_claim_deliveries(ad_store *s, int64_t lease_ms, int max, ad_webhook_delivery *out, int *n,
+                                    ad_err *err);
+/* The end of an attempt at d (RETRY: due again at next_ms), logged as a;
+ * AD_ECONFLICT when the lease was lost. */
+ad_status ad_store_end_delivery(ad_store *s, const ad_webhook_delivery *d, ad_delivery_outcome o, int64_t next_ms,
+                                const ad_webhook_attempt *a, ad_err *err);
+/* An endpoint's logged attempts, newest first, seq < before (<= 0: newest). */
+ad_status ad_store_list_attempts(ad_store *s, const char *webhook_id, int64_t before, int limit,
+                                 ad_webhook_attempt *out, int *n, ad_err *err);
+/* Forget up to max attempts logged, and deliveries ended, before before_ms. */
+ad_status ad_store_prune_webhooks(ad_store *s, int64_t before_ms, int max, ad_err *err);
+/* Pending deliveries and the oldest one's creation, ms (0: none). */
+ad_status ad_store_webhook_queue(ad_store *s, int64_t *pending, int64_t *oldest_ms, ad_err *err);
 
 /* ---- derived blobs (derived.c): masks, delivery variants ------------ */
 

@@ -8,6 +8,8 @@
  *   blob_io.c  writers, readers and pins          -> store.c
  *   gc.c       the collector: the queue, the sweep -> store.c
  *   derived.c  derived blobs' rows (masks, variants) -> store.c
+ *   events.c   webhooks' rows, the events outbox, the jobs list -> store.c
+ *              (store.c's change wrappers record events: ad_st_emit_*)
  *   records.c  the records' cleanup
  * (arrows: who calls whom; nothing calls back up) */
 #ifndef AD_STORE_STORE_IMPL_H
@@ -91,6 +93,14 @@ void ad_st_note_dropped(void *ctx, const char *sha);
 /* Run fn inside a transaction of its own: commit on AD_OK. */
 typedef ad_status (*ad_st_tx_fn)(ad_store_tx *tx, const void *a, const void *b, const void *c, ad_err *err);
 ad_status ad_st_in_tx(ad_store *s, ad_st_tx_fn fn, const void *a, const void *b, const void *c, ad_err *err);
+
+/* Record an event of type about an asset (rendered from its row in tx),
+ * a conversion, or a job, for every webhook subscribed to type, in tx
+ * (events.c). */
+ad_status ad_st_emit_asset(ad_store_tx *tx, const char *type, const char *id, ad_err *err);
+ad_status ad_st_emit_conversion(ad_store_tx *tx, const char *type, const char *asset_id, const ad_conversion *c,
+                                ad_err *err);
+ad_status ad_st_emit_job(ad_store_tx *tx, const char *type, const char *id, ad_err *err);
 
 /* Collect one blob if nothing refers to it and it is older than grace;
  * *removed counts it (store.c: a commit collects at once when there is no

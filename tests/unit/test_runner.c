@@ -59,7 +59,7 @@ static void add_job(ad_store *s, const char *kind, const char *payload, char id[
     ad_store_tx *tx;
     ad_err e = AD_ERR_INIT;
     ad_id_new(id, &e);
-    if (ad_store_begin(s, &tx, &e) != AD_OK || ad_store_tx_insert_job(tx, id, kind, payload, NULL, &e) != AD_OK ||
+    if (ad_store_begin(s, &tx, &e) != AD_OK || ad_store_tx_insert_job(tx, id, kind, payload, NULL, NULL, &e) != AD_OK ||
         ad_store_commit(tx, &e) != AD_OK)
         printf("    add_job: %s\n", e.msg);
 }

@@ -134,7 +134,7 @@ TEST(a_recorded_save_runs_once_and_again_harmlessly)
     ad_job_cleanup(&j);
     ad_asset *v;
     int n;
-    REQUIRE(ad_store_list_assets(s, 0, 10, &v, &n, &e) == AD_OK);
+    REQUIRE(ad_store_list_assets(s, NULL, 0, 10, &v, &n, &e) == AD_OK);
     CHECK(n == 2); /* the source and one new asset */
     for (int i = 0; i < n; i++)
         ad_asset_cleanup(&v[i]);

@@ -137,7 +137,7 @@ TEST(assets_round_trip_and_list_newest_first)
         /* two pages of 3 then 2, newest first */
         ad_asset *v;
         int n;
-        REQUIRE(ad_store_list_assets(s, 0, 3, &v, &n, &e) == AD_OK);
+        REQUIRE(ad_store_list_assets(s, NULL, 0, 3, &v, &n, &e) == AD_OK);
         CHECK(n == 3 && strcmp(v[0].id, ids[4]) == 0 && strcmp(v[2].id, ids[2]) == 0);
         int64_t cursor = v[2].seq;
         for (int i = 0; i < n; i++)
@@ -146,7 +146,7 @@ TEST(assets_round_trip_and_list_newest_first)
         /* an insert between pages does not disturb the second page */
         char late[33];
         CHECK(add_asset(s, "late", NULL, late, NULL) == AD_OK);
-        REQUIRE(ad_store_list_assets(s, cursor, 3, &v, &n, &e) == AD_OK);
+        REQUIRE(ad_store_list_assets(s, NULL, cursor, 3, &v, &n, &e) == AD_OK);
         CHECK(n == 2 && strcmp(v[0].id, ids[1]) == 0 && strcmp(v[1].id, ids[0]) == 0);
         for (int i = 0; i < n; i++)
             ad_asset_cleanup(&v[i]);
@@ -273,7 +273,7 @@ TEST(a_pinned_blob_survives_the_delete_of_another_holder)
         ad_store_tx *tx;
         ad_id_new(job, &e);
         REQUIRE(ad_store_begin(s, &tx, &e) == AD_OK);
-        CHECK(ad_store_tx_insert_job(tx, job, "test", "{}", &pin, &e) == AD_OK);
+        CHECK(ad_store_tx_insert_job(tx, job, "test", "{}", NULL, &pin, &e) == AD_OK);
         CHECK(ad_store_commit(tx, &e) == AD_OK);
         CHECK(ad_store_gc_sweep(s, 0, &n, &e) == AD_OK && n == 0);
         CHECK(blob_exists(s, sha));
@@ -318,7 +318,7 @@ TEST(jobs_are_leased_taken_over_and_complete_once)
         ad_store_tx *tx;
         ad_id_new(job, &e);
         REQUIRE(ad_store_begin(s, &tx, &e) == AD_OK);
-        REQUIRE(ad_store_tx_insert_job(tx, job, "save", "{\"n\":\"bg\"}", &pin, &e) == AD_OK);
+        REQUIRE(ad_store_tx_insert_job(tx, job, "save", "{\"n\":\"bg\"}", NULL, &pin, &e) == AD_OK);
         REQUIRE(ad_store_commit(tx, &e) == AD_OK);
         ad_job j;
         REQUIRE(ad_store_get_job(s, job, &j, &e) == AD_OK);
@@ -361,7 +361,7 @@ TEST(jobs_are_leased_taken_over_and_complete_once)
         REQUIRE(ad_store_put_blob(s, "orphan-png", 10, &pin, &e) == AD_OK);
         ad_id_new(job2, &e);
         REQUIRE(ad_store_begin(s, &tx, &e) == AD_OK);
-        REQUIRE(ad_store_tx_insert_job(tx, job2, "save", "{}", &pin, &e) == AD_OK);
+        REQUIRE(ad_store_tx_insert_job(tx, job2, "save", "{}", NULL, &pin, &e) == AD_OK);
         REQUIRE(ad_store_commit(tx, &e) == AD_OK);
         REQUIRE(ad_store_claim_job(s, 60000, &j, &e) == AD_OK);
         ad_job_cleanup(&j);
@@ -395,7 +395,7 @@ TEST(a_final_failure_releases_the_jobs_blob)
         REQUIRE(ad_store_put_blob(s, "late-png", 8, &pin, &e) == AD_OK);
         ad_id_new(job, &e);
         REQUIRE(ad_store_begin(s, &tx, &e) == AD_OK);
-        REQUIRE(ad_store_tx_insert_job(tx, job, "save", "{}", &pin, &e) == AD_OK);
+        REQUIRE(ad_store_tx_insert_job(tx, job, "save", "{}", NULL, &pin, &e) == AD_OK);
         REQUIRE(ad_store_commit(tx, &e) == AD_OK);
         /* a runner died with it: a restarted exclusive (sqlite) store takes
          * it at once; any other instance once its lease ran out */
@@ -558,7 +558,7 @@ TEST(parallel_writers_lose_nothing_and_never_see_busy)
         ad_asset *v;
         int n;
         ad_err e = AD_ERR_INIT;
-        REQUIRE(ad_store_list_assets(s, 0, 1000, &v, &n, &e) == AD_OK);
+        REQUIRE(ad_store_list_assets(s, NULL, 0, 1000, &v, &n, &e) == AD_OK);
         CHECK(n == 160);
         for (int i = 0; i < n; i++)
             ad_asset_cleanup(&v[i]);
