@@ -145,6 +145,8 @@ suite "stored masks (variants without a model pass, restart, lifetime, damage, b
 suite "delivery (signed public URLs, transformations, negotiation, caching, rotation, renders once, flood)" \
     build/tests/test_delivery
 suite "key scopes (every route x read, write, admin; keys create --scope)" build/tests/test_scopes
+suite "integrations (webhooks: retries, signatures, kill -9, SSRF guard; jobs list; search vs brute force)" \
+    build/tests/test_integrations
 suite "HTTP held to nginx (a differential test: what nginx refuses is refused, framing agrees)" \
     build/tests/test_differential
 suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, headers, cache key, saves, 400s)" \
@@ -165,6 +167,8 @@ if [ $servers_up = 1 ]; then
     ASSETD_TEST_STORE=postgres suite "delivery on postgres + s3 (a second instance serves the first's render)" \
         build/tests/test_delivery
     ASSETD_TEST_STORE=postgres suite "key scopes on postgres + s3" build/tests/test_scopes
+    ASSETD_TEST_STORE=postgres suite "integrations on postgres + s3 (two instances deliver every event)" \
+        build/tests/test_integrations
     ASSETD_TEST_STORE=postgres suite "scale-out (two instances, nginx, lost servers, store copy)" build/tests/test_scaleout
 else
     failed=$((failed + 1)); broken+=("postgres + s3 servers")

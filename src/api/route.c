@@ -120,8 +120,8 @@ static int time_parse(const char *v, void *field)
     }
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return 0;
-    struct tm tm = {.tm_year = y1 * 100 + y2 - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi,
-                    .tm_sec = sec};
+    struct tm tm = {
+        .tm_year = y1 * 100 + y2 - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
     time_t t = timegm(&tm);
     if (tm.tm_mday != d) /* 31 February */
         return 0;
@@ -149,24 +149,21 @@ static int job_status_parse(const char *value, void *field)
 static int id_ok(const char *s) { return ad_id_valid(s); }
 
 #define LIMIT(what)                                                                                                 \
-    {.name = "limit", .type = AD_DECL_INT, .min = 1, .max = 100, .def = "20", Q(limit), .help = what " per page"}
-#define CURSOR                                                                                                      \
-    {.name = "cursor",                                                                                              \
-     .type = AD_DECL_STRING,                                                                                        \
-     .min = 1,                                                                                                      \
-     .max = 18,                                                                                                     \
-     .def = "",                                                                                                     \
-     Q(cursor),                                                                                                     \
-     .size = sizeof(((ad_route_query *)0)->cursor),                                                                 \
-     .pattern = "^[1-9][0-9]{0,17}$",                                                                               \
-     .expects = "a next_cursor from a previous page",                                                               \
-     .valid = cursor_ok,                                                                                            \
-     .help = "`next_cursor` of the previous page (with the same filters)"}
+    {                                                                                                               \
+        .name = "limit", .type = AD_DECL_INT, .min = 1, .max = 100, .def = "20", Q(limit), .help = what " per page" \
+    }
+#define CURSOR                                                                               \
+    {                                                                                        \
+        .name = "cursor", .type = AD_DECL_STRING, .min = 1, .max = 18, .def = "", Q(cursor), \
+        .size = sizeof(((ad_route_query *)0)->cursor), .pattern = "^[1-9][0-9]{0,17}$",      \
+        .expects = "a next_cursor from a previous page", .valid = cursor_ok,                 \
+        .help = "`next_cursor` of the previous page (with the same filters)"                 \
+    }
 
 static const ad_decl list_params[] = {
     LIMIT("assets"),
     CURSOR,
-    {.name = "custom_data.",
+    {.name = "custom_data.{path}",
      .type = AD_DECL_CUSTOM,
      .def = "",
      Q(filter),
@@ -541,7 +538,7 @@ ad_status ad_route_parse_query(ad_route_match *m, const char *query, const char 
                     goto out;
                 }
             const char *why = "";
-            if (!fam->parse_named(k + strlen(fam->name), q.v[i].value ? q.v[i].value : "",
+            if (!fam->parse_named(k + ad_decl_prefix_len(fam), q.v[i].value ? q.v[i].value : "",
                                   (char *)&m->args.query + fam->offset, &why)) {
                 rc = ad_err_set(err, AD_EINVAL, "%s: %s", m->bad_query, why);
                 goto out;

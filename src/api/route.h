@@ -26,11 +26,11 @@ typedef struct ad_http_resp ad_http_resp;
  * rows naming the fields it uses; a field not declared by the route stays
  * zero, a declared one not given holds its default. */
 typedef struct {
-    int limit;          /* GET /api/v1/assets */
-    char cursor[24];    /* GET /api/v1/assets: "" or a next_cursor */
-    char filename[256]; /* POST /api/v1/assets: "" when not given */
-    int size;           /* GET .../preview */
-    int download;       /* GET .../file, .../conversions/:name: as an attachment */
+    int limit;                    /* GET /api/v1/assets */
+    char cursor[24];              /* GET /api/v1/assets: "" or a next_cursor */
+    char filename[256];           /* POST /api/v1/assets: "" when not given */
+    int size;                     /* GET .../preview */
+    int download;                 /* GET .../file, .../conversions/:name: as an attachment */
     ad_asset_filter filter;       /* GET /api/v1/assets: its filters (integrations.md section 3) */
     int job_status;               /* GET /api/v1/jobs: 0 any, else an ad_job_status + 1 */
     char asset_id[AD_ID_LEN + 1]; /* GET /api/v1/jobs: "" any */

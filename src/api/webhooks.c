@@ -198,15 +198,15 @@ ad_http_resp *ad_handle_webhook_deliveries(ad_api *api, ad_http_req *req, const 
     }
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(
-            items, json_pack("{s:s, s:s, s:i, s:o, s:o, s:I, s:s}", "event_id", a[i].event_id, "type", a[i].type,
-                             "attempt", a[i].attempt, "status", a[i].status ? json_integer(a[i].status) : json_null(),
-                             "error", a[i].error[0] ? json_string(a[i].error) : json_null(), "duration_ms",
-                             (json_int_t)a[i].duration_ms, "created_at", a[i].at));
+        json_array_append_new(items, json_pack("{s:s, s:s, s:i, s:o, s:o, s:I, s:s}", "event_id", a[i].event_id, "type",
+                                               a[i].type, "attempt", a[i].attempt, "status",
+                                               a[i].status ? json_integer(a[i].status) : json_null(), "error",
+                                               a[i].error[0] ? json_string(a[i].error) : json_null(), "duration_ms",
+                                               (json_int_t)a[i].duration_ms, "created_at", a[i].at));
     char buf[32];
     if (n > limit)
         snprintf(buf, sizeof buf, "%" PRId64, a[limit - 1].seq);
     free(a);
-    return ad_reply_json(200,
-                         json_pack("{s:o, s:o}", "items", items, "next_cursor", n > limit ? json_string(buf) : json_null()));
+    return ad_reply_json(
+        200, json_pack("{s:o, s:o}", "items", items, "next_cursor", n > limit ? json_string(buf) : json_null()));
 }

@@ -15,10 +15,12 @@ const ad_decl *ad_decl_find(const ad_decl *t, int n, const char *name)
     return NULL;
 }
 
+size_t ad_decl_prefix_len(const ad_decl *d) { return strcspn(d->name, "{"); }
+
 const ad_decl *ad_decl_find_prefix(const ad_decl *t, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
-        if ((t[i].flags & AD_DECL_PREFIX) && strncmp(t[i].name, name, strlen(t[i].name)) == 0)
+        if ((t[i].flags & AD_DECL_PREFIX) && strncmp(t[i].name, name, ad_decl_prefix_len(&t[i])) == 0)
             return &t[i];
     return NULL;
 }

@@ -40,7 +40,7 @@ typedef struct ad_decl {
      * ("custom_data." + "dims.w"), each parsed into the one field; 0
      * refuses (and sets *why to a static sentence) */
     int (*parse_named)(const char *suffix, const char *value, void *field, const char **why);
-    int flags;                                              /* AD_DECL_* */
+    int flags; /* AD_DECL_* */
     const char *help;
 } ad_decl;
 
@@ -51,8 +51,11 @@ enum {
 
 /* The row called name, or NULL. */
 const ad_decl *ad_decl_find(const ad_decl *t, int n, const char *name);
-/* The AD_DECL_PREFIX row whose name starts name, or NULL. */
+/* The AD_DECL_PREFIX row whose prefix starts name, or NULL. A prefix row
+ * is named as documented, "custom_data.{path}": its prefix is what comes
+ * before the '{' (ad_decl_prefix_len bytes). */
 const ad_decl *ad_decl_find_prefix(const ad_decl *t, int n, const char *name);
+size_t ad_decl_prefix_len(const ad_decl *d);
 
 /* Parse value into d's field of base. AD_EINVAL with a sentence naming the
  * parameter and what it accepts. */

@@ -59,14 +59,14 @@ typedef struct {
     long long job_backoff_ms;
     long long job_start_delay_ms;
     long long job_lease_ms;
-    long long welcome;  /* serve prints a quick start */
-    long long gc_grace; /* s */
+    long long welcome;              /* serve prints a quick start */
+    long long gc_grace;             /* s */
     long long allow_private_urls;   /* outbound requests may reach private addresses */
     long long webhook_max_attempts; /* then a delivery is given up */
     long long webhook_max_age;      /* hours */
     long long webhook_log_days;
-    long long metrics;  /* GET /metrics on the main listener */
-    char *config;       /* the settings file read ("" = none) */
+    long long metrics; /* GET /metrics on the main listener */
+    char *config;      /* the settings file read ("" = none) */
 } ad_config;
 
 /* Fill cfg from defaults, then the environment, then flags found in argv.

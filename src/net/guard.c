@@ -15,17 +15,17 @@ static int v4_ok(uint32_t a, const char **why)
         uint32_t net, mask;
         const char *what;
     } refused[] = {
-        {0x00000000, 0xff000000, "an unspecified address"}, /* 0.0.0.0/8 */
-        {0x0a000000, 0xff000000, "a private address"},      /* 10/8 */
-        {0x64400000, 0xffc00000, "a private address"},      /* 100.64/10 (carrier-grade NAT) */
-        {0x7f000000, 0xff000000, "a loopback address"},     /* 127/8 */
+        {0x00000000, 0xff000000, "an unspecified address"},           /* 0.0.0.0/8 */
+        {0x0a000000, 0xff000000, "a private address"},                /* 10/8 */
+        {0x64400000, 0xffc00000, "a private address"},                /* 100.64/10 (carrier-grade NAT) */
+        {0x7f000000, 0xff000000, "a loopback address"},               /* 127/8 */
         {0xa9fe0000, 0xffff0000, "a link-local or metadata address"}, /* 169.254/16 */
-        {0xac100000, 0xfff00000, "a private address"},      /* 172.16/12 */
-        {0xc0000000, 0xffffff00, "a reserved address"},     /* 192.0.0/24 */
-        {0xc0a80000, 0xffff0000, "a private address"},      /* 192.168/16 */
-        {0xc6120000, 0xfffe0000, "a reserved address"},     /* 198.18/15 (benchmarking) */
-        {0xe0000000, 0xf0000000, "a multicast address"},    /* 224/4 */
-        {0xf0000000, 0xf0000000, "a reserved or broadcast address"}, /* 240/4 */
+        {0xac100000, 0xfff00000, "a private address"},                /* 172.16/12 */
+        {0xc0000000, 0xffffff00, "a reserved address"},               /* 192.0.0/24 */
+        {0xc0a80000, 0xffff0000, "a private address"},                /* 192.168/16 */
+        {0xc6120000, 0xfffe0000, "a reserved address"},               /* 198.18/15 (benchmarking) */
+        {0xe0000000, 0xf0000000, "a multicast address"},              /* 224/4 */
+        {0xf0000000, 0xf0000000, "a reserved or broadcast address"},  /* 240/4 */
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         if ((a & refused[i].mask) == refused[i].net) {
@@ -130,9 +130,9 @@ ad_status ad_guard_check_url(const char *url, int allow_private, ad_err *err)
         if (!ad_guard_addr_ok(ai->ai_addr, &why)) {
             char at[64];
             addr_text(ai->ai_addr, at, sizeof at);
-            rc = ad_err_set(err, AD_EINVAL,
-                            "its host %s resolves to %s, %s (allowed only with --allow-private-urls on)", name, at,
-                            why);
+            rc =
+                ad_err_set(err, AD_EINVAL, "its host %s resolves to %s, %s (allowed only with --allow-private-urls on)",
+                           name, at, why);
             break;
         }
     }

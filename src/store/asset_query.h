@@ -21,8 +21,8 @@
 #define AD_ASSET_QUERY_PARAMS 64
 
 typedef struct {
-    char *sql;                                /* malloc'd */
-    char *param[AD_ASSET_QUERY_PARAMS];       /* malloc'd, text */
+    char *sql;                          /* malloc'd */
+    char *param[AD_ASSET_QUERY_PARAMS]; /* malloc'd, text */
     int nparams;
 } ad_asset_query;
 

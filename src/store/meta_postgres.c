@@ -267,7 +267,7 @@ static ad_status pg_commit(ad_meta_tx *base, ad_err *err)
 
 #define ASSET_COLS \
     "id, filename, content_type, size, sha256, width, height, created_at, custom_data, source_asset_id, seq"
-#define ASSET_COLS_A                                                                                          \
+#define ASSET_COLS_A                                                                                      \
     "a.id, a.filename, a.content_type, a.size, a.sha256, a.width, a.height, a.created_at, a.custom_data," \
     " a.source_asset_id, a.seq"
 
@@ -419,7 +419,8 @@ static ad_status pg_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t
     *out = NULL;
     *n = 0;
     ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = ad_asset_query_build(f, cursor, limit, '$', " COLLATE \"C\"", ASSET_COLS_A, &q, err)) != AD_OK)
+    if (rc != AD_OK ||
+        (rc = ad_asset_query_build(f, cursor, limit, '$', " COLLATE \"C\"", ASSET_COLS_A, &q, err)) != AD_OK)
         return rc;
     rc = run(c, err, &r, NULL, q.sql, q.nparams, (const char *const *)q.param);
     ad_asset_query_cleanup(&q);
@@ -1277,8 +1278,8 @@ static ad_status pg_list_webhooks(ad_meta *base, const char *id, ad_webhook **ou
     ad_status rc = conn((pg_meta *)base, &c, err);
     if (rc != AD_OK)
         return rc;
-    rc = id ? run(c, err, &r, NULL,
-                  "SELECT id, url, events, description, secret, created_at FROM webhooks WHERE id=$1", 1, p)
+    rc = id ? run(c, err, &r, NULL, "SELECT id, url, events, description, secret, created_at FROM webhooks WHERE id=$1",
+                  1, p)
             : run(c, err, &r, NULL,
                   "SELECT id, url, events, description, secret, created_at FROM webhooks ORDER BY created_at, id", 0,
                   NULL);
@@ -1487,9 +1488,9 @@ static ad_status pg_webhook_queue(ad_meta *base, int64_t *pending, int64_t *olde
     PGresult *r;
     *pending = *oldest_ms = 0;
     ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT count(*), COALESCE(MIN(created_ms), 0) FROM webhook_deliveries WHERE state=0",
-                  0, NULL)) != AD_OK)
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
+                                 "SELECT count(*), COALESCE(MIN(created_ms), 0) FROM webhook_deliveries WHERE state=0",
+                                 0, NULL)) != AD_OK)
         return rc;
     *pending = atoll(PQgetvalue(r, 0, 0));
     *oldest_ms = atoll(PQgetvalue(r, 0, 1));

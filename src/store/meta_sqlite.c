@@ -366,7 +366,7 @@ static ad_status sq_commit(ad_meta_tx *base, ad_err *err)
 
 #define ASSET_COLS \
     "id, filename, content_type, size, sha256, width, height, created_at, custom_data, source_asset_id, seq"
-#define ASSET_COLS_A                                                                                          \
+#define ASSET_COLS_A                                                                                      \
     "a.id, a.filename, a.content_type, a.size, a.sha256, a.width, a.height, a.created_at, a.custom_data," \
     " a.source_asset_id, a.seq"
 
@@ -1197,7 +1197,8 @@ static ad_status migrate(conn_t *c, ad_err *err)
             rc = db_fail(c->db, err, "migrate search");
             goto out;
         }
-        if ((rc = index_all(c, err)) == AD_OK && sqlite3_exec(c->db, "PRAGMA user_version=6", NULL, NULL, NULL) != SQLITE_OK)
+        if ((rc = index_all(c, err)) == AD_OK &&
+            sqlite3_exec(c->db, "PRAGMA user_version=6", NULL, NULL, NULL) != SQLITE_OK)
             rc = db_fail(c->db, err, "migrate search");
         goto out;
     }
@@ -1459,8 +1460,7 @@ static ad_status sq_add_webhook(ad_meta_tx *base, const ad_webhook *w, ad_err *e
     return exec_sql(((sq_tx *)base)->c, err, NULL,
                     "INSERT INTO webhooks(id, url, events, description, secret, created_at)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                    "tttttt", w->id, w->url, w->events, w->description ? w->description : "", w->secret,
-                    w->created_at);
+                    "tttttt", w->id, w->url, w->events, w->description ? w->description : "", w->secret, w->created_at);
 }
 
 static ad_status sq_list_webhooks(ad_meta *base, const char *id, ad_webhook **out, int *n, ad_err *err)
@@ -1472,8 +1472,8 @@ static ad_status sq_list_webhooks(ad_meta *base, const char *id, ad_webhook **ou
     ad_status rc = conn((sq_meta *)base, &c, err);
     if (rc != AD_OK)
         return rc;
-    rc = id ? prep(c, &st, err,
-                   "SELECT id, url, events, description, secret, created_at FROM webhooks WHERE id=?1", "t", id)
+    rc = id ? prep(c, &st, err, "SELECT id, url, events, description, secret, created_at FROM webhooks WHERE id=?1",
+                   "t", id)
             : prep(c, &st, err,
                    "SELECT id, url, events, description, secret, created_at FROM webhooks ORDER BY created_at, id",
                    NULL);

@@ -56,9 +56,9 @@ typedef struct {
     char *error;   /* owned; NULL when none */
     char *result;  /* owned; JSON object text or NULL */
     char created_at[32];
-    char finished_at[32];      /* "" while unfinished */
-    char owner[AD_ID_LEN + 1]; /* the instance holding the lease ("" when none) */
-    int64_t lease_until_ms;    /* wall clock, ms */
+    char finished_at[32];         /* "" while unfinished */
+    char owner[AD_ID_LEN + 1];    /* the instance holding the lease ("" when none) */
+    int64_t lease_until_ms;       /* wall clock, ms */
     char asset_id[AD_ID_LEN + 1]; /* the asset it works on ("" when none) */
     int64_t seq;                  /* insertion order, for listing */
 } ad_job;
@@ -87,8 +87,8 @@ typedef struct {
     ad_custom_match custom[AD_FILTER_CUSTOM_MAX];
     int ncustom;
     char filename_prefix[256];
-    char content_type[128];                          /* "image/png", or a family "image/" (the '*' dropped) */
-    char created_after[32], created_before[32];      /* as created_at is stored (UTC, ms, "Z") */
+    char content_type[128];                     /* "image/png", or a family "image/" (the '*' dropped) */
+    char created_after[32], created_before[32]; /* as created_at is stored (UTC, ms, "Z") */
     char source_asset_id[AD_ID_LEN + 1];
     char has_conversion[AD_CONVERSION_NAME_MAX + 1];
     int oldest_first; /* order=oldest: seq ascending */
@@ -116,7 +116,7 @@ typedef struct {
     char webhook_id[AD_ID_LEN + 1];
     char event_id[48];
     char type[32];
-    char *body; /* owned: the event's JSON, sent as is */
+    char *body;   /* owned: the event's JSON, sent as is */
     int attempts; /* this one included */
     int64_t created_ms;
     char *url; /* owned */
@@ -132,7 +132,7 @@ typedef struct {
     char event_id[48];
     char type[32];
     int attempt;
-    int status; /* HTTP status, 0 when none came */
+    int status;      /* HTTP status, 0 when none came */
     char error[160]; /* "" when none */
     int64_t duration_ms;
     char at[32];

@@ -140,7 +140,7 @@ static void deliver(ad_dispatcher *d, const ad_webhook_delivery *dl)
         delay += (int64_t)(r % 1000) * delay / 4000;
         next = a.at_ms + delay;
         o = dl->attempts >= d->cfg.max_attempts || next > dl->created_ms + d->cfg.max_age_ms ? AD_DELIVERY_GAVE_UP
-                                                                                           : AD_DELIVERY_RETRY;
+                                                                                             : AD_DELIVERY_RETRY;
     }
     ad_err err = AD_ERR_INIT;
     if (ad_store_end_delivery(d->cfg.store, dl, o, next, &a, &err) != AD_OK)
@@ -152,8 +152,8 @@ static void deliver(ad_dispatcher *d, const ad_webhook_delivery *dl)
                                                   : "outcome=\"gave_up\"",
                        1);
     if (o != AD_DELIVERY_SUCCEEDED)
-        ad_log(o == AD_DELIVERY_GAVE_UP ? AD_LOG_WARN : AD_LOG_INFO, "webhooks", "%s %s to webhook %s, attempt %d: %s%s",
-               dl->type, dl->event_id, dl->webhook_id, dl->attempts, a.error,
+        ad_log(o == AD_DELIVERY_GAVE_UP ? AD_LOG_WARN : AD_LOG_INFO, "webhooks",
+               "%s %s to webhook %s, attempt %d: %s%s", dl->type, dl->event_id, dl->webhook_id, dl->attempts, a.error,
                o == AD_DELIVERY_GAVE_UP ? " (given up)" : "");
 }
 

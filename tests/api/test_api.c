@@ -913,8 +913,8 @@ TEST(get_image_and_save_answers_png_then_saves_in_the_background)
         response_cleanup(&r);
         CHECKF(wait_job(job, "succeeded"), "job %s", job);
         snprintf(path, sizeof path, "/api/v1/jobs/%s", job);
-        static const char *const keys[] = {"id",     "kind",       "status",      "attempts", "error",
-                                           "result", "created_at", "finished_at", NULL};
+        static const char *const keys[] = {"id",    "kind",   "status",     "asset_id",    "attempts",
+                                           "error", "result", "created_at", "finished_at", NULL};
         REQUIRE(get(&srv, path, &r) == 200);
         CHECK(has_exact_keys(r.json, keys));
         CHECK(strcmp(jstr(r.json, "id"), job) == 0);

@@ -16,6 +16,9 @@ static const ad_meta_ops *const parts[] = {&ad_meta_sqlite_ops, &ad_meta_postgre
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define ID1 "0123456789abcdef0123456789abcdef"
+#define ID2 "cccccccccccccccccccccccccccccccc"
+#define ID3 "dddddddddddddddddddddddddddddddd"
+#define ID4 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define KEY_3 "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 #define KEY_4 "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
 #define MASK_1 "1111111111111111111111111111111111111111111111111111111111111111"
@@ -122,7 +125,7 @@ TEST(metadata_parts_conform)
         CHECK(ops->gc_due(m, now + 2000, 4, due, &n, &e) == AD_OK && n == 1 && strcmp(due[0], SHA_B) == 0);
         /* jobs: claimed once per lease, finished only by the holder */
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
-        CHECK(ops->insert_job(tx, ID1, "k", "{\"p\":1}", &e) == AD_OK);
+        CHECK(ops->insert_job(tx, ID1, "k", "{\"p\":1}", ID4, &e) == AD_OK);
         CHECK(ops->commit(tx, &e) == AD_OK);
         ad_job j;
         int64_t counts[4];
@@ -209,6 +212,119 @@ TEST(metadata_parts_conform)
         CHECK(dd.n == 3 && strcmp(dd.shas[2], MASK_1) == 0);
         CHECK(ops->derived_usage(m, NULL, "mask", &count, &bytes, &e) == AD_OK && count == 0 && bytes == 0);
         CHECK(ops->derived_usage(m, NULL, "variant", &count, &bytes, &e) == AD_OK && count == 0 && bytes == 0);
+
+        /* the jobs list: by status and asset, newest first, seq-paged */
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->insert_job(tx, ID2, "k", "{}", NULL, &e) == AD_OK);
+        CHECK(ops->insert_job(tx, ID3, "k", "{}", ID4, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        ad_job *jl = NULL;
+        int jn = 0;
+        ad_job_filter jf = {.status = -1};
+        CHECK(ops->list_job_page(m, &jf, 0, 10, &jl, &jn, &e) == AD_OK && jn == 3 && strcmp(jl[0].id, ID3) == 0 &&
+              strcmp(jl[2].id, ID1) == 0 && jl[0].seq > jl[1].seq && jl[1].seq > jl[2].seq &&
+              strcmp(jl[0].asset_id, ID4) == 0 && jl[1].asset_id[0] == '\0');
+        int64_t mid = jn == 3 ? jl[1].seq : 0;
+        for (int i = 0; i < jn; i++)
+            ad_job_cleanup(&jl[i]);
+        free(jl);
+        CHECK(ops->list_job_page(m, &jf, mid, 10, &jl, &jn, &e) == AD_OK && jn == 1 && strcmp(jl[0].id, ID1) == 0);
+        for (int i = 0; i < jn; i++)
+            ad_job_cleanup(&jl[i]);
+        free(jl);
+        snprintf(jf.asset_id, sizeof jf.asset_id, "%s", ID4);
+        CHECK(ops->list_job_page(m, &jf, 0, 10, &jl, &jn, &e) == AD_OK && jn == 2);
+        for (int i = 0; i < jn; i++)
+            ad_job_cleanup(&jl[i]);
+        free(jl);
+        jf.status = AD_JOB_QUEUED;
+        CHECK(ops->list_job_page(m, &jf, 0, 10, &jl, &jn, &e) == AD_OK && jn == 1 && strcmp(jl[0].id, ID3) == 0);
+        for (int i = 0; i < jn; i++)
+            ad_job_cleanup(&jl[i]);
+        free(jl);
+
+        /* webhooks' outbox: a delivery per subscribed endpoint, written
+         * in the caller's transaction (a rollback writes none), claimed
+         * once per lease, ended only by its claim, logged, pruned */
+        ad_webhook w1 = {.id = ID1,
+                         .url = "http://a/",
+                         .events = "asset.created,job.failed",
+                         .description = "",
+                         .secret = "whsec_0",
+                         .created_at = "2026-01-01T00:00:00.000Z"};
+        ad_webhook w2 = {.id = ID2,
+                         .url = "http://b/",
+                         .events = "*",
+                         .description = "d",
+                         .secret = "whsec_1",
+                         .created_at = "2026-01-02T00:00:00.000Z"};
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->add_webhook(tx, &w1, &e) == AD_OK && ops->add_webhook(tx, &w2, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        int64_t subs = -1;
+        CHECK(ops->webhook_subscribers(m, NULL, "asset.created", &subs, &e) == AD_OK && subs == 2);
+        CHECK(ops->webhook_subscribers(m, NULL, "asset.deleted", &subs, &e) == AD_OK && subs == 1);
+        CHECK(ops->webhook_subscribers(m, NULL, "asset", &subs, &e) == AD_OK && subs == 1); /* no partial match */
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->enqueue_event(tx, "evt_rolled_back", "asset.created", "{}", now, &e) == AD_OK);
+        ops->rollback(tx);
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->enqueue_event(tx, "evt_1", "asset.created", "{\"n\":1}", now, &e) == AD_OK);
+        CHECK(ops->enqueue_event(tx, "evt_2", "asset.deleted", "{\"n\":2}", now + 1, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        int64_t pending = -1, oldest = -1;
+        CHECK(ops->webhook_queue(m, &pending, &oldest, &e) == AD_OK && pending == 3 && oldest == now);
+        ad_webhook_delivery dl[4];
+        int dn = 0, dn2 = -1;
+        CHECK(ops->claim_deliveries(m, "c1", now, 100000, 2, dl, &dn, &e) == AD_OK && dn == 2);
+        CHECK(ops->claim_deliveries(m, "c2", now + 1, 1000, 4, dl + 2, &dn2, &e) == AD_OK && dn2 == 1);
+        for (int i = dn + (dn2 > 0 ? dn2 : 0); i < 4; i++)
+            memset(&dl[i], 0, sizeof dl[i]);
+        CHECK(dl[0].attempts == 1 && dl[0].body && dl[0].url && dl[0].secret[0] == 'w');
+        ad_webhook_delivery_cleanup(&dl[2]);
+        /* nothing left, until c2's lease passes: then c3 takes it */
+        CHECK(ops->claim_deliveries(m, "c3", now + 500, 1000, 4, dl + 2, &dn2, &e) == AD_OK && dn2 == 0);
+        CHECK(ops->claim_deliveries(m, "c3", now + 1002, 1000, 4, dl + 2, &dn2, &e) == AD_OK && dn2 == 1 &&
+              dl[2].attempts == 2);
+        ad_webhook_attempt at = {.attempt = 1, .status = 500, .duration_ms = 3, .at = "2026", .at_ms = now};
+        snprintf(at.event_id, sizeof at.event_id, "%s", dl[0].event_id);
+        snprintf(at.type, sizeof at.type, "%s", dl[0].type);
+        ad_err e7 = AD_ERR_INIT;
+        CHECK(ops->end_delivery(m, dl[0].seq, "c2", AD_DELIVERY_RETRY, now + 10, dl[0].webhook_id, &at, &e7) ==
+              AD_ECONFLICT);
+        CHECK(ops->end_delivery(m, dl[0].seq, "c1", AD_DELIVERY_RETRY, now + 10, dl[0].webhook_id, &at, &e) == AD_OK);
+        at.status = 200;
+        CHECKF(ops->end_delivery(m, dl[1].seq, "c1", AD_DELIVERY_SUCCEEDED, 0, dl[1].webhook_id, &at, &e) == AD_OK,
+               "%s %lld %lld", e.msg, (long long)dl[0].seq, (long long)dl[1].seq);
+        CHECK(ops->end_delivery(m, dl[2].seq, "c3", AD_DELIVERY_GAVE_UP, 0, dl[2].webhook_id, &at, &e) == AD_OK);
+        CHECK(ops->webhook_queue(m, &pending, &oldest, &e) == AD_OK && pending == 1);
+        /* the retried one is due again at now + 10 */
+        ad_webhook_delivery again;
+        CHECK(ops->claim_deliveries(m, "c4", now + 5, 1000, 1, &again, &dn2, &e) == AD_OK && dn2 == 0);
+        CHECK(ops->claim_deliveries(m, "c4", now + 10, 1000, 1, &again, &dn2, &e) == AD_OK && dn2 == 1 &&
+              again.seq == dl[0].seq && again.attempts == 2);
+        if (dn2 == 1)
+            ad_webhook_delivery_cleanup(&again);
+        ad_webhook_attempt log[8];
+        int ln = 0;
+        CHECK(ops->list_attempts(m, dl[0].webhook_id, 0, 8, log, &ln, &e) == AD_OK && ln >= 1 && log[0].attempt == 1 &&
+              log[0].duration_ms == 3);
+        for (int i = 0; i < 3; i++)
+            ad_webhook_delivery_cleanup(&dl[i]);
+        ad_webhook *wl = NULL;
+        int wn = 0;
+        CHECK(ops->list_webhooks(m, NULL, &wl, &wn, &e) == AD_OK && wn == 2 && strcmp(wl[0].id, ID1) == 0 &&
+              strcmp(wl[1].events, "*") == 0);
+        for (int i = 0; i < wn; i++)
+            ad_webhook_cleanup(&wl[i]);
+        free(wl);
+        CHECK(ops->prune_webhooks(m, now + 1, 100, &e) == AD_OK);
+        CHECK(ops->list_attempts(m, ID1, 0, 8, log, &ln, &e) == AD_OK && ln == 0);
+        CHECK(ops->list_attempts(m, ID2, 0, 8, log, &ln, &e) == AD_OK && ln == 0);
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->delete_webhook(tx, ID2, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        CHECK(ops->webhook_subscribers(m, NULL, NULL, &subs, &e) == AD_OK && subs == 1);
         ops->close(m);
         char cmd[96];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
