@@ -163,6 +163,130 @@ static void upload_mb(const server *s, char (*mb)[33], int n)
     free(buf);
 }
 
+/* ---- search at 100k assets: a filtered page against an unfiltered one */
+
+#define BIG 100000
+
+/* Rows for BIG assets cloned from the one asset of the store (its blob
+ * shared), with custom data of 50 SKUs and 10 colours and their index
+ * entries (store/custom_index.h), written by SQL: sqlite with the server
+ * stopped (it is the only writer), postgres beside it. */
+static const char *const fill_sqlite[] = {
+    "BEGIN",
+    "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 100000)"
+    " INSERT INTO assets(id, seq, filename, content_type, size, sha256, width, height, created_at, custom_data)"
+    " SELECT lower(hex(randomblob(16))), t.seq + i, (CASE i % 3 WHEN 0 THEN 'shoe-' WHEN 1 THEN 'hat-' ELSE"
+    " 'shirt-' END) || i || '.png', CASE i % 4 WHEN 0 THEN 'image/jpeg' ELSE 'image/png' END, t.size, t.sha256,"
+    " t.width, t.height, t.created_at, '{\"sku\":\"S' || (i % 50) || '\",\"color\":\"c' || (i % 10) ||"
+    " '\",\"dims\":{\"w\":' || (800 + (i % 4) * 100) || '}}' FROM g, (SELECT * FROM assets LIMIT 1) t",
+    "INSERT INTO custom_index(path, key, tag, seq) SELECT 'sku', json_extract(custom_data, '$.sku'), 's', seq"
+    " FROM assets WHERE seq > 1",
+    "INSERT INTO custom_index(path, key, tag, seq) SELECT 'color', json_extract(custom_data, '$.color'), 's', seq"
+    " FROM assets WHERE seq > 1",
+    "INSERT INTO custom_index(path, key, tag, seq) SELECT 'dims.w', json_extract(custom_data, '$.dims.w'), 'n',"
+    " seq FROM assets WHERE seq > 1",
+    "COMMIT",
+    "ANALYZE",
+};
+static const char *const fill_postgres[] = {
+    "INSERT INTO assets(id, filename, content_type, size, sha256, width, height, created_at, custom_data)"
+    " SELECT md5(random()::text || i), (CASE i % 3 WHEN 0 THEN 'shoe-' WHEN 1 THEN 'hat-' ELSE 'shirt-' END) || i"
+    " || '.png', CASE i % 4 WHEN 0 THEN 'image/jpeg' ELSE 'image/png' END, t.size, t.sha256, t.width, t.height,"
+    " t.created_at, '{\"sku\":\"S' || (i % 50) || '\",\"color\":\"c' || (i % 10) || '\",\"dims\":{\"w\":' ||"
+    " (800 + (i % 4) * 100) || '}}' FROM generate_series(1, 100000) i, (SELECT * FROM assets LIMIT 1) t",
+    "INSERT INTO custom_index(path, key, tag, seq) SELECT 'sku', custom_data::jsonb->>'sku', 's', seq FROM assets"
+    " WHERE seq > 1",
+    "INSERT INTO custom_index(path, key, tag, seq) SELECT 'color', custom_data::jsonb->>'color', 's', seq FROM"
+    " assets WHERE seq > 1",
+    "INSERT INTO custom_index(path, key, tag, seq) SELECT 'dims.w', custom_data::jsonb->'dims'->>'w', 'n', seq"
+    " FROM assets WHERE seq > 1",
+    "ANALYZE",
+};
+
+/* p50 of n GETs of path, ms */
+static double page_ms(const server *s, const char *path, int n)
+{
+    double lat[200];
+    for (int i = 0; i < n && i < 200; i++) {
+        response r;
+        double t0 = now_s();
+        long st = get(s, path, &r);
+        lat[i] = (now_s() - t0) * 1000;
+        int items = (int)json_array_size(json_object_get(r.json, "items"));
+        response_cleanup(&r);
+        if (st != 200 || items == 0) {
+            fprintf(stderr, "store_bench: %s: %ld, %d items\n", path, st, items);
+            exit(1);
+        }
+    }
+    return pct(lat, n, 0.5);
+}
+
+static void search_figures(const char *label, const server *s)
+{
+    static const struct {
+        const char *what, *query;
+    } rows[] = {
+        {"custom_data.sku (2%)", "custom_data.sku=S7"},
+        {"custom_data.color (10%) + dims.w", "custom_data.color=c3&custom_data.dims.w=1100"},
+        {"filename_prefix=shoe-9 (~4%)", "filename_prefix=shoe-9"},
+        {"content_type=image/jpeg (25%)", "content_type=image%2Fjpeg"},
+        {"content_type=image/* (100%)", "content_type=image%2F%2A"},
+        {"filename_prefix=hat-1234 (11 rows)", "filename_prefix=hat-1234"},
+        {"custom_data.sku, oldest first", "custom_data.sku=S7&order=oldest"},
+    };
+    double base = page_ms(s, "/api/v1/assets?limit=20", 100);
+    printf("  %-10s unfiltered page of 20: %.2f ms (p50)\n", label, base);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "/api/v1/assets?limit=20&%s", rows[i].query);
+        double f = page_ms(s, path, 100);
+        printf("  %-10s %-36s %7.2f ms  (%.2fx the unfiltered page; goal <= 3x)\n", label, rows[i].what, f, f / base);
+    }
+}
+
+static int fill_big_sqlite(server *s)
+{
+    char db[300], dir[256], id[33], body[32] = "one asset";
+    snprintf(dir, sizeof dir, "%s", s->dir);
+    if (upload(s, "seed.bin", "application/octet-stream", body, strlen(body), id) != 201)
+        return 0;
+    server_kill(s, SIGTERM);
+    snprintf(db, sizeof db, "%s/assetd.db", dir);
+    sqlite3 *c;
+    if (sqlite3_open(db, &c) != SQLITE_OK)
+        return 0;
+    for (size_t i = 0; i < sizeof fill_sqlite / sizeof fill_sqlite[0]; i++)
+        if (sqlite3_exec(c, fill_sqlite[i], NULL, NULL, NULL) != SQLITE_OK) {
+            fprintf(stderr, "store_bench: %s\n", sqlite3_errmsg(c));
+            sqlite3_close(c);
+            return 0;
+        }
+    sqlite3_close(c);
+    unsetenv("ASSETD_TEST_STORE");
+    return server_start(s, dir, NULL);
+}
+
+static int fill_big_postgres(server *s, const char *ns)
+{
+    char id[33], body[32] = "one asset", url[600];
+    if (upload(s, "seed.bin", "application/octet-stream", body, strlen(body), id) != 201)
+        return 0;
+    const char *base = getenv("ASSETD_TEST_PG_URL");
+    snprintf(url, sizeof url, "%s%coptions=-csearch_path%%3D%s", base, strchr(base, '?') ? '&' : '?', ns);
+    PGconn *c = PQconnectdb(url);
+    int ok = PQstatus(c) == CONNECTION_OK;
+    for (size_t i = 0; ok && i < sizeof fill_postgres / sizeof fill_postgres[0]; i++) {
+        PGresult *r = PQexec(c, fill_postgres[i]);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            fprintf(stderr, "store_bench: %s\n", PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return ok;
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -173,6 +297,8 @@ int main(void)
     char name[3][32];
     for (int i = 0; i < 3; i++)
         snprintf(name[i], sizeof name[i], "bench%d%d", i, (int)getpid());
+    if (getenv("ASSETD_BENCH_SEARCH_ONLY")) /* the search figures alone */
+        goto search;
     server lite, pg1, pg2a, pg2b;
     const char *lease[] = {"--job-lease-ms", "5000", "--cache-mb", "0", NULL};
     if (!start(&lite, "sqlite", NULL, NULL) || !start(&pg1, "postgres", name[0], NULL) ||
@@ -280,5 +406,22 @@ int main(void)
     server_kill(&lite, SIGTERM);
     server_kill(&pg1, SIGTERM);
     free(png);
+
+search:;
+    /* search: 100k assets per store, a filtered page against the
+     * unfiltered one, each the median of 100 requests in a row */
+    printf("search at %d assets (a page of 20; integrations.md section 3):\n", BIG);
+    server big_lite, big_pg;
+    char bigname[32];
+    snprintf(bigname, sizeof bigname, "benchbig%d", (int)getpid());
+    if (!start(&big_lite, "sqlite", NULL, NULL) || !fill_big_sqlite(&big_lite) ||
+        !start(&big_pg, "postgres", bigname, NULL) || !fill_big_postgres(&big_pg, bigname)) {
+        fprintf(stderr, "store_bench: could not fill the stores for search\n");
+        return 1;
+    }
+    search_figures("sqlite", &big_lite);
+    search_figures("postgres", &big_pg);
+    server_kill(&big_lite, SIGTERM);
+    server_kill(&big_pg, SIGTERM);
     return 0;
 }

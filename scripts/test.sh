@@ -205,6 +205,7 @@ asan_api preview build/tests/test_preview
 asan_api options build/tests/test_options
 ASSETD_MASKS_SHORT=1 asan_api masks build/tests/test_masks
 ASSETD_DELIVERY_SHORT=1 asan_api delivery build/tests/test_delivery
+ASSETD_INTEGRATIONS_SHORT=1 asan_api integrations build/tests/test_integrations
 ASSETD_CRASH_ITERATIONS=3 asan_api crash build/tests/test_crash
 ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke

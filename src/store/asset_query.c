@@ -19,6 +19,7 @@ typedef struct {
     size_t len, cap;
     char sigil;
     const char *collate;
+    int dense; /* AD_QUERY_DENSE_RANGES */
     int oom;
 } builder;
 
@@ -89,20 +90,55 @@ static void prefix(builder *b, const char *column, const char *value)
     }
     memcpy(top, value, len);
     memcpy(top + len, TOP, sizeof TOP);
-    put(b, " AND a.%s%s >= ", column, b->collate);
+    /* SQLite's unary + keeps a term off its index */
+    const char *plus = b->dense ? "+" : "";
+    put(b, " AND %sa.%s%s >= ", plus, column, b->collate);
     param(b, value);
     int at = b->q->nparams;
-    put(b, " AND a.%s%s < ", column, b->collate);
+    put(b, " AND %sa.%s%s < ", plus, column, b->collate);
     param(b, top);
     put(b, " AND substr(a.%s, 1, length(%c%d)) = %c%d", column, b->sigil, at, b->sigil, at);
     free(top);
 }
 
-ad_status ad_asset_query_build(const ad_asset_filter *f, int64_t cursor, int limit, char sigil, const char *collate,
-                               const char *cols, ad_asset_query *q, ad_err *err)
+static int family(const ad_asset_filter *f)
+{
+    size_t n = strlen(f->content_type);
+    return n && f->content_type[n - 1] == '/';
+}
+
+/* Dense ranges: a prefix or family that matches many rows costs its
+ * matches through its index (all read, then sorted by seq), but only
+ * about limit x rows / matches when the rows are read in seq order and
+ * the range is a condition. The SQLite backend counts a range's rows up
+ * to AD_QUERY_DENSE_AT first and asks for the cheaper plan; PostgreSQL's
+ * planner weighs the same from its statistics. */
+ad_status ad_asset_query_range_count(const ad_asset_filter *f, char sigil, const char *collate, ad_asset_query *q,
+                                     ad_err *err)
 {
     memset(q, 0, sizeof *q);
+    if (f->ncustom || (!f->filename_prefix[0] && !family(f)))
+        return AD_ENOTFOUND;
     builder b = {.q = q, .sigil = sigil, .collate = collate};
+    put(&b, "SELECT count(*) FROM (SELECT 1 FROM assets a WHERE 1 = 1");
+    if (f->filename_prefix[0])
+        prefix(&b, "filename", f->filename_prefix);
+    else
+        prefix(&b, "content_type", f->content_type);
+    put(&b, " LIMIT %d)", AD_QUERY_DENSE_AT);
+    q->sql = b.buf;
+    if (b.oom) {
+        ad_asset_query_cleanup(q);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    return AD_OK;
+}
+
+ad_status ad_asset_query_build(const ad_asset_filter *f, int64_t cursor, int limit, char sigil, const char *collate,
+                               const char *cols, int flags, ad_asset_query *q, ad_err *err)
+{
+    memset(q, 0, sizeof *q);
+    builder b = {.q = q, .sigil = sigil, .collate = collate, .dense = flags & AD_QUERY_DENSE_RANGES};
     /* the first custom filter drives: its index holds seq in order */
     const char *seq = f->ncustom ? "c0.seq" : "a.seq";
     put(&b, "SELECT %s FROM assets a", cols);
@@ -121,8 +157,7 @@ ad_status ad_asset_query_build(const ad_asset_filter *f, int64_t cursor, int lim
     if (f->filename_prefix[0])
         prefix(&b, "filename", f->filename_prefix);
     if (f->content_type[0]) {
-        size_t n = strlen(f->content_type);
-        if (f->content_type[n - 1] == '/') {
+        if (family(f)) {
             prefix(&b, "content_type", f->content_type);
         } else {
             put(&b, " AND a.content_type = ");

@@ -420,7 +420,7 @@ static ad_status pg_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t
     *n = 0;
     ad_status rc = conn((pg_meta *)base, &c, err);
     if (rc != AD_OK ||
-        (rc = ad_asset_query_build(f, cursor, limit, '$', " COLLATE \"C\"", ASSET_COLS_A, &q, err)) != AD_OK)
+        (rc = ad_asset_query_build(f, cursor, limit, '$', " COLLATE \"C\"", ASSET_COLS_A, 0, &q, err)) != AD_OK)
         return rc;
     rc = run(c, err, &r, NULL, q.sql, q.nparams, (const char *const *)q.param);
     ad_asset_query_cleanup(&q);

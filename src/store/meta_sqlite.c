@@ -521,6 +521,31 @@ static ad_status sq_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_
     return rc;
 }
 
+/* Whether f's range filter is dense (asset_query.h): counted through its
+ * index, up to AD_QUERY_DENSE_AT rows. */
+static ad_status dense_ranges(conn_t *c, const ad_asset_filter *f, int *flags, ad_err *err)
+{
+    ad_asset_query q;
+    sqlite3_stmt *st = NULL;
+    ad_status rc = ad_asset_query_range_count(f, '?', "", &q, err);
+    if (rc == AD_ENOTFOUND)
+        return AD_OK;
+    if (rc != AD_OK)
+        return rc;
+    if (sqlite3_prepare_v2(c->db, q.sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(c->db, err, "count");
+        goto out;
+    }
+    for (int i = 0; i < q.nparams; i++)
+        sqlite3_bind_text(st, i + 1, q.param[i], -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) >= AD_QUERY_DENSE_AT)
+        *flags |= AD_QUERY_DENSE_RANGES;
+out:
+    sqlite3_finalize(st);
+    ad_asset_query_cleanup(&q);
+    return rc;
+}
+
 static ad_status sq_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t cursor, int limit, ad_asset **out,
                                 int *n, ad_err *err)
 {
@@ -530,7 +555,10 @@ static ad_status sq_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t
     *out = NULL;
     *n = 0;
     ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = ad_asset_query_build(f, cursor, limit, '?', "", ASSET_COLS_A, &q, err)) != AD_OK)
+    int flags = 0;
+    if (rc == AD_OK && (rc = dense_ranges(c, f, &flags, err)) != AD_OK)
+        return rc;
+    if ((rc = ad_asset_query_build(f, cursor, limit, '?', "", ASSET_COLS_A, flags, &q, err)) != AD_OK)
         return rc;
     /* not prep's cache: it knows statements by their text's address */
     if (sqlite3_prepare_v2(c->db, q.sql, -1, &st, NULL) != SQLITE_OK) {
