@@ -179,6 +179,22 @@ if [ $want_test = 1 ] && { [ "$(cat "$PW_DIR/.stamp" 2>/dev/null)" != "$PLAYWRIG
     log "playwright-core ready in $PW_DIR"
 fi
 
+# The remove.bg drop-in is tested with the npm client remove.bg 1.3.0, run
+# unmodified (tests/removebg): installed from its committed lock file
+# (exact versions, npm checks every package's integrity), without scripts.
+RBG_DIR="$DEPS/removebg"
+RBG_LOCK=$(sha256sum "$ROOT/tests/removebg/package-lock.json" | cut -d' ' -f1)
+if [ $want_test = 1 ] && { [ "$(cat "$RBG_DIR/.stamp" 2>/dev/null)" != "$RBG_LOCK" ] \
+   || [ ! -f "$RBG_DIR/node_modules/remove.bg/package.json" ]; }; then
+    rm -rf "$RBG_DIR"; mkdir -p "$RBG_DIR"
+    cp "$ROOT/tests/removebg/package.json" "$ROOT/tests/removebg/package-lock.json" "$RBG_DIR/"
+    log "npm ci remove.bg@1.3.0 (the remove.bg client the drop-in is tested with)"
+    (cd "$RBG_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) \
+        || die "npm ci of tests/removebg failed"
+    echo "$RBG_LOCK" > "$RBG_DIR/.stamp"
+    log "remove.bg client ready in $RBG_DIR"
+fi
+
 # ---------------------------------------------------------------- 3. photos
 # The test suites use them, and the quick start's example uploads one.
 "$ROOT/scripts/fetch-testdata.sh"

@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "infer/model.h"
 #include "job/runner.h"
+#include "net/guard.h"
 #include "store/store.h"
 
 typedef struct {
@@ -50,7 +51,8 @@ typedef struct {
     int64_t variant_store_bytes;
     struct ad_ratelimit *ratelimit; /* lent; per-key budgets (api/ratelimit.h), NULL: none */
     const char *tmp_dir;            /* lent; where one-shot bodies wait, unlinked (NULL: $TMPDIR or /tmp) */
-    int allow_private_urls;         /* requests made for users (webhooks) may reach private addresses */
+    const ad_guard_policy *guard;   /* lent; where requests made for users may go, NULL: public addresses only */
+    int64_t fetch_timeout_ms;       /* an image_url's whole time */
 } ad_api_config;
 
 typedef struct ad_api ad_api;

@@ -127,8 +127,7 @@ static void release(void *ctx)
     free(b);
 }
 
-/* An unnamed file only this process can reach. */
-static int spool_file(const char *dir)
+int ad_spool_file(const char *dir)
 {
     if (dir == NULL || *dir == '\0')
         dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -149,7 +148,7 @@ ad_http_body_mode ad_oneshot_begin(ad_api *api, ad_http_req *req)
     if (b == NULL)
         return AD_HTTP_BODY_DISCARD; /* the handler answers 503 */
     b->api = api;
-    b->fd = spool_file(api->cfg.tmp_dir);
+    b->fd = ad_spool_file(api->cfg.tmp_dir);
     if (b->fd < 0) {
         refuse(b, ad_reply_error(507, "insufficient_storage", NULL, "no room to spool the image: %s", strerror(errno)));
     } else {

@@ -299,6 +299,7 @@ static const ad_decl file_params[] = {
 #define OPTIONS AD_ROUTE_OPTIONS
 #define SIGNED AD_ROUTE_SIGNED
 #define ADMIN AD_ROUTE_ADMIN
+#define REMOVEBG AD_ROUTE_REMOVEBG
 static const ad_route_def routes[] = {
     {"GET", "/healthz", ad_handle_healthz, 0, NONE, 0, "liveness and readiness", NULL},
     {"GET", "/metrics", ad_handle_metrics, 0, NONE, STORE, "Prometheus metrics", NULL},
@@ -340,6 +341,11 @@ static const ad_route_def routes[] = {
      STORE | ADMIN, "a webhook's latest delivery attempts, newest first", NULL},
     {"POST", "/api/v1/bg_remove", ad_handle_oneshot, 1, NONE, OPTIONS,
      "remove the background of the image sent; nothing is stored", ad_oneshot_begin},
+    {"POST", "/v1.0/removebg", ad_handle_removebg, 1, NONE, OFFLOAD | REMOVEBG,
+     "remove.bg's API: a client written for remove.bg works with its base URL pointed here; nothing is stored",
+     ad_removebg_begin},
+    {"GET", "/v1.0/account", ad_handle_removebg_account, 1, NONE, REMOVEBG,
+     "remove.bg's account call, which clients make to check a key (credits unlimited)", NULL},
 };
 #undef A
 #undef STORE
@@ -348,6 +354,7 @@ static const ad_route_def routes[] = {
 #undef OPTIONS
 #undef SIGNED
 #undef ADMIN
+#undef REMOVEBG
 #undef PARAMS
 #undef NONE
 #define NROUTES (int)(sizeof routes / sizeof routes[0])

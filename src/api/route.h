@@ -45,11 +45,12 @@ typedef struct {
     char conversion_name[AD_CONVERSION_NAME_MAX + 1];
     /* a delivery URL's parts (api/delivery.c checks their signature):
      * only their length and alphabet are checked here */
-    char signature[48]; /* base64url */
-    char variant[48];   /* [A-Za-z0-9._-] */
-    char options[512];  /* [A-Za-z0-9._:,%-] */
-    char expires[16];   /* decimal digits */
-    int key_scope;      /* the request's key's scope (ad_scope), when the route needs a key */
+    char signature[48];    /* base64url */
+    char variant[48];      /* [A-Za-z0-9._-] */
+    char options[512];     /* [A-Za-z0-9._:,%-] */
+    char expires[16];      /* decimal digits */
+    int key_scope;         /* the request's key's scope (ad_scope), when the route needs a key */
+    char ratelimit[3][24]; /* AD_ROUTE_REMOVEBG: X-RateLimit-Limit, -Remaining, -Reset ("" when no limit) */
     ad_route_query query;
 } ad_route_args;
 
@@ -58,15 +59,17 @@ typedef struct {
 typedef ad_http_resp *(*ad_route_handler)(ad_api *api, ad_http_req *req, const ad_route_args *args);
 
 enum {
-    AD_ROUTE_STORE = 1,   /* calls the store: runs off the event loop when the store is remote */
-    AD_ROUTE_OFFLOAD = 2, /* always runs off the event loop (slow on hostile input) */
-    AD_ROUTE_OPTIONS = 4, /* also takes the cut-out's output options (cutout/options.h); the handler
-                           * parses its query itself, by the spec's rules and order (bg_params.h),
-                           * from the same rows */
-    AD_ROUTE_NO_HEAD = 8, /* GET does not answer HEAD */
-    AD_ROUTE_SIGNED = 16, /* a signed public URL: a malformed part is 403 (any change to it is), the query is
-                           * not part of it and is ignored */
-    AD_ROUTE_ADMIN = 32,  /* needs a key of scope admin (keys, webhooks); else GET/HEAD read, the rest write */
+    AD_ROUTE_STORE = 1,     /* calls the store: runs off the event loop when the store is remote */
+    AD_ROUTE_OFFLOAD = 2,   /* always runs off the event loop (slow on hostile input) */
+    AD_ROUTE_OPTIONS = 4,   /* also takes the cut-out's output options (cutout/options.h); the handler
+                             * parses its query itself, by the spec's rules and order (bg_params.h),
+                             * from the same rows */
+    AD_ROUTE_NO_HEAD = 8,   /* GET does not answer HEAD */
+    AD_ROUTE_SIGNED = 16,   /* a signed public URL: a malformed part is 403 (any change to it is), the query is
+                             * not part of it and is ignored */
+    AD_ROUTE_ADMIN = 32,    /* needs a key of scope admin (keys, webhooks); else GET/HEAD read, the rest write */
+    AD_ROUTE_REMOVEBG = 64, /* remove.bg's API (removebg.c): the key also as X-Api-Key, its options in the body or
+                             * the query (parsed by the handler), its error shape and X-RateLimit-* fields */
 };
 
 typedef struct {

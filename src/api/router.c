@@ -127,12 +127,17 @@ static void note_key_use(ad_api *api, const char *id)
  * the hash of what the client sent, which tells it nothing about any key. */
 /* The key's id into the request (access log) and id_out, *scope its
  * scope. */
-static ad_status check_key(ad_api *api, ad_http_req *req, int *scope, char id_out[17], ad_err *err)
+static ad_status check_key(ad_api *api, ad_http_req *req, const ad_route_def *route, int *scope, char id_out[17],
+                           ad_err *err)
 {
     const char *h = ad_http_header(req, "Authorization");
-    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+    const char *key = NULL;
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
+        key = h + 7;
+    else if (h == NULL && route && (route->flags & AD_ROUTE_REMOVEBG))
+        key = ad_http_header(req, "X-Api-Key"); /* remove.bg's clients send it so */
+    if (key == NULL)
         return AD_ENOTFOUND;
-    const char *key = h + 7;
     while (*key == ' ')
         key++;
     size_t n = strlen(key);
@@ -174,6 +179,27 @@ static void rate_headers(ad_http_resp *r, const ad_ratelimit_take *t)
     }
 }
 
+/* remove.bg's X-RateLimit-Limit, -Remaining and -Reset (unix seconds) of
+ * the tightest budget drawn on, into out (may be NULL) and onto r (may be
+ * NULL). */
+static void removebg_rate(const ad_ratelimit_take *t, char out[3][24], ad_http_resp *r)
+{
+    int b = t[AD_BUCKET_CUTOUTS].limited ? AD_BUCKET_CUTOUTS : AD_BUCKET_REQUESTS;
+    if (!t[b].limited)
+        return;
+    char v[3][24];
+    snprintf(v[0], sizeof v[0], "%d", t[b].burst);
+    snprintf(v[1], sizeof v[1], "%d", t[b].remaining);
+    snprintf(v[2], sizeof v[2], "%lld", (long long)time(NULL) + t[b].reset_s);
+    static const char *const names[3] = {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"};
+    for (int i = 0; i < 3; i++) {
+        if (out)
+            memcpy(out[i], v[i], sizeof v[i]);
+        if (r)
+            ad_http_resp_header(r, names[i], v[i]);
+    }
+}
+
 /* 429 for the budget b that ran out. */
 static ad_http_resp *rate_limited(const ad_ratelimit_take *t, ad_bucket b)
 {
@@ -202,7 +228,7 @@ static int authorised(ad_api *api, ad_http_req *req, const ad_route_def *r)
     ad_err err = AD_ERR_INIT;
     int scope = AD_SCOPE_READ;
     char id[17];
-    return check_key(api, req, &scope, id, &err) == AD_OK && scope >= needed_scope(r, ad_http_method(req));
+    return check_key(api, req, r, &scope, id, &err) == AD_OK && scope >= needed_scope(r, ad_http_method(req));
 }
 
 ad_http_resp *ad_reply_scope(int have, int need, const char *what)
@@ -318,7 +344,7 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
     char key_id[17] = "";
     if (needs_key(m)) {
         ad_err err = AD_ERR_INIT;
-        ad_status st = check_key(api, req, &scope, key_id, &err);
+        ad_status st = check_key(api, req, m->route, &scope, key_id, &err);
         if (st == AD_ENOTFOUND)
             return ad_reply_error(401, "unauthorized", "Authorization",
                                   "a valid API key is required (Authorization: Bearer <key>)");
@@ -355,12 +381,19 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
          * make them */
         double now = ad_clock_ms() / 1000.0;
         for (int b = 0; b < AD_BUCKET_COUNT; b++) {
-            if (b == AD_BUCKET_CUTOUTS && !(m->route->flags & AD_ROUTE_OPTIONS))
+            if (b == AD_BUCKET_CUTOUTS && !(m->route->flags & AD_ROUTE_OPTIONS) &&
+                !((m->route->flags & AD_ROUTE_REMOVEBG) && strcmp(m->route->method, "POST") == 0))
                 continue;
             ad_ratelimit_take_one(api->cfg.ratelimit, key_id, (ad_bucket)b, now, &takes[b]);
-            if (!takes[b].allowed)
-                return rate_limited(takes, (ad_bucket)b);
+            if (!takes[b].allowed) {
+                ad_http_resp *r = rate_limited(takes, (ad_bucket)b);
+                if (m->route->flags & AD_ROUTE_REMOVEBG)
+                    removebg_rate(takes, m->args.ratelimit, r);
+                return r;
+            }
         }
+        if (m->route->flags & AD_ROUTE_REMOVEBG)
+            removebg_rate(takes, m->args.ratelimit, NULL);
     }
     if (scope >= 0) {
         /* the route's scope (a key that can do less is told what it would need) */
@@ -379,7 +412,7 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
      * (a cache-busting health check: /healthz?t=...); the API's routes
      * refuse what they do not know, by name */
     int public_plain = !m->route->auth && m->route->nparams == 0 && !(m->route->flags & AD_ROUTE_OPTIONS);
-    if (!(m->route->flags & AD_ROUTE_SIGNED) && !public_plain &&
+    if (!(m->route->flags & (AD_ROUTE_SIGNED | AD_ROUTE_REMOVEBG)) && !public_plain &&
         ad_route_parse_query(m, ad_http_query(req), &param, &qerr) != AD_OK)
         return ad_reply_error(400, "invalid_parameter", param, "%s", qerr.msg);
     ad_http_resp *r = m->route->handler(api, req, &m->args);
@@ -387,6 +420,8 @@ static ad_http_resp *route(ad_api *api, ad_http_req *req, ad_route_match *m)
     if (scope >= 0 && r && r != AD_DEFERRED) {
         ad_http_resp_header(r, "X-Key-Scope", ad_scope_name(scope));
         rate_headers(r, takes);
+        if (m->route->flags & AD_ROUTE_REMOVEBG)
+            removebg_rate(takes, NULL, r);
     }
     return r;
 }
@@ -399,9 +434,17 @@ typedef struct {
 
 char ad_api_deferred_mark;
 
+/* remove.bg's routes answer every refusal in its error shape. */
+static void dialect(const ad_route_def *route, ad_http_resp *r)
+{
+    if (route && (route->flags & AD_ROUTE_REMOVEBG) && r && r != AD_DEFERRED)
+        ad_removebg_dialect(r);
+}
+
 static void answer(ad_api *api, ad_http_req *req, ad_route_match *m)
 {
     ad_http_resp *r = is_preflight(req) ? preflight(api, req, ad_http_path(req)) : route(api, req, m);
+    dialect(m->route, r);
     add_cors(api, req, r);
     if (r != AD_DEFERRED)
         ad_http_respond(req, r);
@@ -411,6 +454,7 @@ static void answer(ad_api *api, ad_http_req *req, ad_route_match *m)
  * calls this before responding. */
 void ad_api_finish(ad_api *api, ad_http_req *req, ad_http_resp *r)
 {
+    dialect(ad_http_tag(req), r);
     add_cors(api, req, r);
     ad_http_respond(req, r);
 }

@@ -108,7 +108,7 @@ ad_http_resp *ad_handle_create_webhook(ad_api *api, ad_http_req *req, const ad_r
         r = ad_reply_error(400, "invalid_parameter", "url", "url must be the http(s) URL to send events to");
         goto out;
     }
-    if (ad_guard_check_url(url, api->cfg.allow_private_urls, &err) != AD_OK) {
+    if (ad_guard_check_url(url, api->cfg.guard, &err) != AD_OK) {
         r = ad_reply_error(400, "invalid_parameter", "url", "url %s", err.msg);
         goto out;
     }

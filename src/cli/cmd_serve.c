@@ -126,6 +126,9 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         ad_err_set(&err, AD_ENOMEM, "out of memory");
         goto fail;
     }
+    ad_guard_policy guard;
+    if (ad_guard_policy_parse(cfg->allow_private_urls, &guard, &err) != AD_OK)
+        goto fail;
     /* Part of the cut-out cache's key: whatever changes the model's
      * numbers. A preset at another side has a model (and an id) of its own. */
     char model_id[96], preset_ids[AD_PRESET_COUNT][96];
@@ -154,7 +157,8 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .render_pool = render_pool,
         .variant_store_bytes = (int64_t)cfg->variant_store_mb << 20,
         .ratelimit = ratelimit,
-        .allow_private_urls = (int)cfg->allow_private_urls,
+        .guard = &guard,
+        .fetch_timeout_ms = cfg->fetch_timeout * 1000,
     };
     for (int p = 0; p < AD_PRESET_COUNT; p++) {
         int side = ad_cutout_preset_side(cfg, p);
@@ -220,7 +224,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .store = store,
         .metrics = metrics,
         .threads = 4,
-        .allow_private = (int)cfg->allow_private_urls,
+        .guard = &guard,
         .max_attempts = (int)cfg->webhook_max_attempts,
         .max_age_ms = cfg->webhook_max_age * 3600 * 1000,
         .timeout_ms = 10000,

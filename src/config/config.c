@@ -122,9 +122,10 @@ static const setting settings[] = {
       "a claimed job is this instance's for this long, renewed while it runs; then any instance may take it"),
     S(metrics, T_INT, "1", 0, 1, "serve GET /metrics (Prometheus text, no API key) on the main listener: on or off"),
     S(gc_grace, T_INT, "60", 0, 30 * 86400, "seconds an unreferenced blob is kept before it is removed"),
-    S(allow_private_urls, T_INT, "0", 0, 1,
-      "requests made on a user's behalf (webhooks) may reach loopback, private, link-local and metadata addresses: "
-      "on or off"),
+    S(allow_private_urls, T_STR, "off", 0, 0,
+      "requests made on a user's behalf (webhooks, remove.bg's image_url) may reach loopback, private, link-local "
+      "and metadata addresses: off, on, or the networks allowed (10.0.0.0/8,fd00::/8)"),
+    S(fetch_timeout, T_INT, "20", 1, 600, "seconds an image_url (remove.bg's API) may take to arrive"),
     S(webhook_max_attempts, T_INT, "100", 1, 10000,
       "attempts at delivering a webhook event before it is given up (retries back off 1 s, 2 s, 4 s ... 1 h)"),
     S(webhook_max_age, T_INT, "72", 1, 24 * 365, "hours a webhook event is retried before it is given up"),

@@ -61,7 +61,8 @@ typedef struct {
     long long job_lease_ms;
     long long welcome;              /* serve prints a quick start */
     long long gc_grace;             /* s */
-    long long allow_private_urls;   /* outbound requests may reach private addresses */
+    char *allow_private_urls;       /* where outbound requests may go besides public addresses (net/guard.h) */
+    long long fetch_timeout;        /* s */
     long long webhook_max_attempts; /* then a delivery is given up */
     long long webhook_max_age;      /* hours */
     long long webhook_log_days;

@@ -242,6 +242,32 @@ int ad_http_resp_header(ad_http_resp *resp, const char *name, const char *value)
 
 int ad_http_resp_status(const ad_http_resp *r) { return r ? r->status : 500; }
 
+const void *ad_http_resp_data(const ad_http_resp *r, size_t *len)
+{
+    *len = 0;
+    if (r == NULL || r->fd >= 0 || r->read)
+        return NULL;
+    *len = r->len;
+    return r->data;
+}
+
+int ad_http_resp_rewrite(ad_http_resp *r, int status, const char *content_type, void *data, size_t len)
+{
+    char *ct = content_type ? strdup(content_type) : NULL;
+    if (r == NULL || r->fd >= 0 || r->read || (content_type && ct == NULL)) {
+        free(ct);
+        free(data);
+        return 0;
+    }
+    free(r->data);
+    free(r->content_type);
+    r->status = status;
+    r->content_type = ct;
+    r->data = data;
+    r->len = len;
+    return 1;
+}
+
 ad_http_resp *ad_http_resp_copy(const ad_http_resp *r)
 {
     if (r == NULL || r->fd >= 0 || r->read)

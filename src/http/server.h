@@ -148,6 +148,13 @@ int ad_http_resp_header(ad_http_resp *resp, const char *name, const char *value)
 void ad_http_resp_free(ad_http_resp *resp);
 /* The status of an answer (500 for NULL). */
 int ad_http_resp_status(const ad_http_resp *resp);
+/* An answer's body when it is in memory (NULL for a file or a stream),
+ * *len its length: lent until the answer changes. */
+const void *ad_http_resp_data(const ad_http_resp *resp, size_t *len);
+/* Replace an in-memory answer's status and body (data taken, even on
+ * failure; content_type copied); its headers stay. 0 on failure (a file
+ * or stream answer, or out of memory). */
+int ad_http_resp_rewrite(ad_http_resp *resp, int status, const char *content_type, void *data, size_t len);
 /* A copy of an answer whose body is in memory (NULL for a file or a
  * stream, or out of memory): the same answer for another request. */
 ad_http_resp *ad_http_resp_copy(const ad_http_resp *resp);

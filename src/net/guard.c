@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,7 +36,77 @@ static int v4_ok(uint32_t a, const char **why)
     return 1;
 }
 
-int ad_guard_addr_ok(const struct sockaddr *sa, const char **why)
+ad_status ad_guard_policy_parse(const char *text, ad_guard_policy *p, ad_err *err)
+{
+    memset(p, 0, sizeof *p);
+    if (text == NULL || *text == '\0' || strcmp(text, "off") == 0 || strcmp(text, "0") == 0)
+        return AD_OK;
+    if (strcmp(text, "on") == 0 || strcmp(text, "1") == 0) {
+        p->all = 1;
+        return AD_OK;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        if (p->n == AD_GUARD_NETS)
+            return ad_err_set(err, AD_EINVAL, "allow_private_urls: at most %d networks", AD_GUARD_NETS);
+        char *slash = strchr(t, '/');
+        if (slash)
+            *slash = '\0';
+        int family = strchr(t, ':') ? AF_INET6 : AF_INET, max = family == AF_INET ? 32 : 128;
+        int prefix = max;
+        if (slash) {
+            char *end;
+            long v = strtol(slash + 1, &end, 10);
+            if (*end || end == slash + 1 || v < 0 || v > max)
+                return ad_err_set(err, AD_EINVAL, "allow_private_urls: '%s/%s' is not a network", t, slash + 1);
+            prefix = (int)v;
+        }
+        if (inet_pton(family, t, p->nets[p->n].addr) != 1)
+            return ad_err_set(err, AD_EINVAL,
+                              "allow_private_urls: '%s' is not on, off or an address or network (10.0.0.0/8)", t);
+        p->nets[p->n].family = family;
+        p->nets[p->n].prefix = prefix;
+        p->n++;
+    }
+    return AD_OK;
+}
+
+static int in_net(const unsigned char *a, const unsigned char *net, int prefix)
+{
+    for (int i = 0; prefix > 0; i++, prefix -= 8) {
+        unsigned char mask = prefix >= 8 ? 0xff : (unsigned char)(0xff << (8 - prefix));
+        if ((a[i] & mask) != (net[i] & mask))
+            return 0;
+    }
+    return 1;
+}
+
+/* The operator trusts sa's network. */
+static int trusted(const struct sockaddr *sa, const ad_guard_policy *p)
+{
+    if (p == NULL)
+        return 0;
+    if (p->all)
+        return 1;
+    const unsigned char *a = sa->sa_family == AF_INET
+                                 ? (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr
+                                 : ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+    for (int i = 0; i < p->n; i++)
+        if (p->nets[i].family == sa->sa_family && in_net(a, p->nets[i].addr, p->nets[i].prefix))
+            return 1;
+    return 0;
+}
+
+static int addr_ok(const struct sockaddr *sa, const char **why);
+
+int ad_guard_addr_ok(const struct sockaddr *sa, const ad_guard_policy *p, const char **why)
+{
+    *why = "";
+    return addr_ok(sa, why) || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6 ? 0 : trusted(sa, p));
+}
+
+static int addr_ok(const struct sockaddr *sa, const char **why)
 {
     *why = "";
     if (sa->sa_family == AF_INET)
@@ -82,7 +153,7 @@ static void addr_text(const struct sockaddr *sa, char *buf, size_t len)
         snprintf(buf, len, "?");
 }
 
-ad_status ad_guard_check_url(const char *url, int allow_private, ad_err *err)
+ad_status ad_guard_check_url(const char *url, const ad_guard_policy *p, ad_err *err)
 {
     if (url == NULL || strlen(url) > 2048)
         return ad_err_set(err, AD_EINVAL, "must be an http(s) URL of at most 2048 bytes");
@@ -105,12 +176,12 @@ ad_status ad_guard_check_url(const char *url, int allow_private, ad_err *err)
         rc = ad_err_set(err, AD_EINVAL, "must not carry a user name or password");
         goto out;
     }
-    for (const char *p = url; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+    for (const char *c = url; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f) {
             rc = ad_err_set(err, AD_EINVAL, "must not contain spaces or control characters");
             goto out;
         }
-    if (allow_private)
+    if (p && p->all)
         goto out;
     /* the host as curl will connect to it: "[::1]" is ::1 */
     char name[256];
@@ -127,7 +198,7 @@ ad_status ad_guard_check_url(const char *url, int allow_private, ad_err *err)
     }
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         const char *why;
-        if (!ad_guard_addr_ok(ai->ai_addr, &why)) {
+        if (!ad_guard_addr_ok(ai->ai_addr, p, &why)) {
             char at[64];
             addr_text(ai->ai_addr, at, sizeof at);
             rc =
@@ -150,7 +221,7 @@ static curl_socket_t open_checked(void *ctx, curlsocktype purpose, struct curl_s
     ad_guard_state *st = ctx;
     const char *why;
     (void)purpose;
-    if (!st->allow_private && !ad_guard_addr_ok(&a->addr, &why)) {
+    if (!ad_guard_addr_ok(&a->addr, st->policy, &why)) {
         char at[64];
         addr_text(&a->addr, at, sizeof at);
         snprintf(st->refused, sizeof st->refused, "%s is %s", at, why);

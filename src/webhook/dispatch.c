@@ -83,7 +83,7 @@ static int post(ad_dispatcher *d, const ad_webhook_delivery *dl, char *why, size
         snprintf(why, why_len, "out of memory");
         return 0;
     }
-    ad_guard_state guard = {.allow_private = d->cfg.allow_private};
+    ad_guard_state guard = {.policy = d->cfg.guard};
     char sig[128], hdr_sig[160], hdr_id[96];
     size_t len = strlen(dl->body);
     ad_dispatch_signature(dl->secret, now_ms() / 1000, dl->body, len, sig);

@@ -19,18 +19,19 @@
 
 #include "base/err.h"
 #include "base/metrics.h"
+#include "net/guard.h"
 #include "store/store.h"
 
 typedef struct {
-    ad_store *store;     /* lent; must outlive the dispatcher */
-    ad_metrics *metrics; /* lent; NULL: none (families declared by ad_dispatch_metrics_declare) */
-    int threads;         /* deliveries in flight at once */
-    int allow_private;   /* --allow-private-urls */
-    int max_attempts;    /* then the delivery is given up */
-    int64_t max_age_ms;  /* an event older than this is given up */
-    int64_t timeout_ms;  /* one attempt's whole time (10 s) */
-    int64_t log_keep_ms; /* attempts logged and deliveries ended are forgotten after this */
-    int64_t poll_ms;     /* how often an idle deliverer looks for due work */
+    ad_store *store;              /* lent; must outlive the dispatcher */
+    ad_metrics *metrics;          /* lent; NULL: none (families declared by ad_dispatch_metrics_declare) */
+    int threads;                  /* deliveries in flight at once */
+    const ad_guard_policy *guard; /* lent; where deliveries may go (--allow-private-urls) */
+    int max_attempts;             /* then the delivery is given up */
+    int64_t max_age_ms;           /* an event older than this is given up */
+    int64_t timeout_ms;           /* one attempt's whole time (10 s) */
+    int64_t log_keep_ms;          /* attempts logged and deliveries ended are forgotten after this */
+    int64_t poll_ms;              /* how often an idle deliverer looks for due work */
 } ad_dispatch_config;
 
 typedef struct ad_dispatcher ad_dispatcher;

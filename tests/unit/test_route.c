@@ -115,8 +115,9 @@ TEST(every_route_is_reachable_and_templates_are_well_formed)
         ad_route_find(t[i].method, path, &m);
         CHECKF(m.status == AD_MATCH_OK && m.route == &t[i], "%s %s", t[i].method, path);
         CHECK(t[i].handler != NULL && t[i].summary != NULL);
-        /* every /api/v1 route needs a key but the API description; nothing
-         * else does */
-        CHECK(t[i].auth == (strncmp(t[i].path, "/api/v1", 7) == 0 && strcmp(t[i].path, "/api/v1/openapi.json") != 0));
+        /* every /api/v1 route needs a key but the API description, and so
+         * do remove.bg's; nothing else does */
+        CHECK(t[i].auth == ((strncmp(t[i].path, "/api/v1", 7) == 0 && strcmp(t[i].path, "/api/v1/openapi.json") != 0) ||
+                            (t[i].flags & AD_ROUTE_REMOVEBG)));
     }
 }
