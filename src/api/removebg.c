@@ -404,25 +404,14 @@ static ad_http_resp *map_fields(const rb_body *b, rb_task *t)
                 crop = k == 0 || k == 2;
         } else if (strcmp(n, "crop_margin") == 0) {
             margin = v;
-        } else if (strcmp(n, "semitransparency") == 0) {
-            if ((k = one_of(v, bools)) < 0)
-                r = BAD(n, "semitransparency must be true or false (not '%.40s')", v);
-            else if (k == 1 || k == 3)
-                r = BAD(n, "semitransparency=false is not supported by assetd (its masks are soft: '%.40s')", v);
+        } else if (strcmp(n, "semitransparency") == 0 || strcmp(n, "scale") == 0 || strcmp(n, "position") == 0 ||
+                   strcmp(n, "roi") == 0) {
+            r = set_option(&t->opt, n, v, n); /* assetd's options of the same names */
         } else if (strcmp(n, "add_shadow") == 0) {
             if ((k = one_of(v, bools)) < 0)
                 r = BAD(n, "add_shadow must be true or false (not '%.40s')", v);
             else if (k == 0 || k == 2)
                 r = BAD(n, "add_shadow=%.40s is not supported by assetd (no shadows are drawn)", v);
-        } else if (strcmp(n, "scale") == 0) {
-            if (strcmp(v, "original") != 0)
-                r = BAD(n, "scale=%.40s is not supported by assetd (only 'original'): use crop and crop_margin", v);
-        } else if (strcmp(n, "position") == 0) {
-            if (strcmp(v, "original") != 0)
-                r = BAD(n, "position=%.40s is not supported by assetd (only 'original')", v);
-        } else if (strcmp(n, "roi") == 0) {
-            if (strcmp(v, "0% 0% 100% 100%") != 0)
-                r = BAD(n, "roi=%.40s is not supported by assetd (only the whole image, '0%% 0%% 100%% 100%%')", v);
         } else if (strcmp(n, "bg_image_url") == 0 || strcmp(n, "bg_image_file") == 0) {
             r = BAD(n, "%s is not supported by assetd: use bg_color, or compose the cut-out yourself", n);
         } else {

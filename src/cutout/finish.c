@@ -1,6 +1,7 @@
 /* finish.c — see finish.h. */
 #include "cutout/finish.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,73 @@ static ad_status flatten(const ad_pixmap *in, ad_option_color bg, ad_pixmap *out
     return AD_OK;
 }
 
+/* roi: outside the region nothing is the subject; semitransparency=false:
+ * the mask cut at half. */
+static void restrict_alpha(uint8_t *alpha, int W, int H, const ad_cutout_options *opt)
+{
+    const ad_option_box *b = &opt->roi;
+    int r[4];
+    for (int i = 0; i < 4; i++) {
+        long long dim = i % 2 ? H : W;
+        long long v = b->percent[i] ? (dim * b->v[i] + 50) / 100 : b->v[i];
+        r[i] = (int)(v < 0 ? 0 : v > dim ? dim : v);
+    }
+    if (r[0] > 0 || r[1] > 0 || r[2] < W || r[3] < H)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                if (x < r[0] || x >= r[2] || y < r[1] || y >= r[3])
+                    alpha[(size_t)y * W + x] = 0;
+    if (!opt->semitransparency)
+        for (size_t i = 0; i < (size_t)W * H; i++)
+            alpha[i] = alpha[i] >= 128 ? 255 : 0;
+}
+
+/* scale and position: the subject (its box on cur, by its alpha) scaled
+ * to fit scale% of the canvas and put at position (center when scaled
+ * and no position is given) on a transparent canvas of cur's size. */
+static ad_status place(const ad_pixmap *cur, const ad_cutout_options *opt, ad_pixmap *out, ad_err *err)
+{
+    const int W = cur->width, H = cur->height, nb = cur->bands, ai = nb == 4 ? 3 : nb == 1 ? 0 : -1;
+    ad_status st;
+    if (ai < 0) /* flattened already: nothing transparent to move within */
+        return ad_err_set(err, AD_EINVAL, "scale and position need a result with alpha");
+    uint8_t *a = malloc((size_t)W * H);
+    if (a == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    for (size_t i = 0; i < (size_t)W * H; i++)
+        a[i] = cur->data[i * nb + ai];
+    ad_cutout_box box = subject_box(a, W, H);
+    free(a);
+    if ((st = ad_pixmap_init(out, W, H, nb, err)) != AD_OK)
+        return st;
+    memset(out->data, 0, (size_t)W * H * nb);
+    if (box.width <= 0)
+        return AD_OK; /* no subject: an empty canvas */
+    ad_pixmap sub = {0}, sized = {0};
+    if ((st = cut(cur, box, &sub, err)) != AD_OK)
+        goto done;
+    int sw = box.width, sh = box.height;
+    if (opt->scale) {
+        double k = fmin((double)W * opt->scale / 100 / sw, (double)H * opt->scale / 100 / sh);
+        sw = (int)lround(sw * k), sh = (int)lround(sh * k);
+        sw = sw < 1 ? 1 : sw > W ? W : sw;
+        sh = sh < 1 ? 1 : sh > H ? H : sh;
+    }
+    if ((st = ad_image_resize(&sub, sw, sh, &sized, err)) != AD_OK)
+        goto done;
+    int px = opt->position.set ? opt->position.x : 50, py = opt->position.set ? opt->position.y : 50;
+    int left = opt->position.set || opt->scale ? (W - sw) * px / 100 : box.left;
+    int top = opt->position.set || opt->scale ? (H - sh) * py / 100 : box.top;
+    for (int y = 0; y < sh; y++)
+        memcpy(out->data + ((size_t)(top + y) * W + left) * nb, sized.data + (size_t)y * sw * nb, (size_t)sw * nb);
+done:
+    ad_pixmap_cleanup(&sub);
+    ad_pixmap_cleanup(&sized);
+    if (st != AD_OK)
+        ad_pixmap_cleanup(out);
+    return st;
+}
+
 static void swap_in(ad_pixmap *cur, ad_pixmap *next)
 {
     ad_pixmap_cleanup(cur);
@@ -118,6 +186,7 @@ ad_status ad_cutout_finish(const ad_pixmap *rgb, const ad_matte_scaler *scaler, 
         return ad_err_set(err, AD_ENOMEM, "out of memory for the mask");
     alpha_ctx ac = {scaler, alpha};
     ad_parallel_for(H, threads, alpha_rows, &ac);
+    restrict_alpha(alpha, W, H, opt);
     out->subject = subject_box(alpha, W, H);
 
     /* the colour: the original's, or the subject's own where alpha is soft */
@@ -149,6 +218,11 @@ ad_status ad_cutout_finish(const ad_pixmap *rgb, const ad_matte_scaler *scaler, 
 
     if (opt->crop && out->subject.width > 0) {
         if ((st = cut(&cur, crop_rect(out->subject, &opt->crop_margin), &next, err)) != AD_OK)
+            goto out;
+        swap_in(&cur, &next);
+    }
+    if (opt->scale || opt->position.set) {
+        if ((st = place(&cur, opt, &next, err)) != AD_OK)
             goto out;
         swap_in(&cur, &next);
     }

@@ -24,6 +24,12 @@ static int parse_color(const char *s, void *field);
 static int print_color(const void *field, char *buf, size_t len);
 static int parse_margin(const char *s, void *field);
 static int print_margin(const void *field, char *buf, size_t len);
+static int parse_roi(const char *s, void *field);
+static int print_roi(const void *field, char *buf, size_t len);
+static int parse_scale(const char *s, void *field);
+static int print_scale(const void *field, char *buf, size_t len);
+static int parse_position(const char *s, void *field);
+static int print_position(const void *field, char *buf, size_t len);
 
 /* ---- presets: the rows of AD_PRESETS (options.h) */
 
@@ -84,6 +90,37 @@ static const ad_option_decl decls[] = {
     O(foreground, AD_DECL_ENUM, "auto|on|off", 0, 0, "auto",
       "estimate the subject's own colour where the mask is soft (hair, fur), so no halo of the old background "
       "shows: auto = on when the result is flattened (bg_color, or jpg), off otherwise"),
+    {.name = "roi",
+     .type = AD_DECL_CUSTOM,
+     .def = "0% 0% 100% 100%",
+     .offset = offsetof(ad_cutout_options, roi),
+     .pattern = "^[0-9]+(px|%)?([ ,]+[0-9]+(px|%)?){3}$",
+     .expects = "x1 y1 x2 y2, each pixels (0-100000) or a percentage (0-100%), x1 < x2 and y1 < y2 when alike",
+     .parse = parse_roi,
+     .print = print_roi,
+     .help = "region of interest (remove.bg's): only what lies in the rectangle x1 y1 x2 y2 (pixels, or % of the "
+             "original's width and height) can be the subject; outside it is background"},
+    O(semitransparency, AD_DECL_BOOL, NULL, 0, 0, "true",
+      "false: a hard mask (alpha 0 or 255, cut at half), no soft edges or see-through parts"),
+    {.name = "scale",
+     .type = AD_DECL_CUSTOM,
+     .def = "original",
+     .offset = offsetof(ad_cutout_options, scale),
+     .pattern = "^(original|[0-9]{1,3}%)$",
+     .expects = "original or a percentage from 10% to 100%",
+     .parse = parse_scale,
+     .print = print_scale,
+     .help = "scale the subject to fit this share of the canvas (10%-100%; implies position=center unless given), "
+             "or original"},
+    {.name = "position",
+     .type = AD_DECL_CUSTOM,
+     .def = "original",
+     .offset = offsetof(ad_cutout_options, position),
+     .pattern = "^(original|center|[0-9]{1,3}%( [0-9]{1,3}%)?)$",
+     .expects = "original, center, or one or two percentages (horizontal, vertical)",
+     .parse = parse_position,
+     .print = print_position,
+     .help = "move the subject on the canvas: center, or x% (and y%) of the room around it; original keeps it"},
 };
 #define NDECLS (int)(sizeof decls / sizeof decls[0])
 
@@ -188,6 +225,110 @@ static int print_margin(const void *field, char *buf, size_t len)
     return snprintf(buf, len, "%d%s,%d%s,%d%s,%d%s", m->v[0], m->percent[0] ? "%" : "px", m->v[1],
                     m->percent[1] ? "%" : "px", m->v[2], m->percent[2] ? "%" : "px", m->v[3],
                     m->percent[3] ? "%" : "px");
+}
+
+/* ---- roi: "x1 y1 x2 y2", each px or % */
+
+static int parse_roi(const char *s, void *field)
+{
+    ad_option_box *b = field;
+    const char *p = s;
+    int n = 0;
+    while (*p && n <= 4) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        if (n == 4 || !isdigit((unsigned char)*p))
+            return 0;
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        p = end;
+        int percent = 0;
+        if (*p == '%')
+            percent = 1, p++;
+        else if (strncmp(p, "px", 2) == 0)
+            p += 2;
+        if (errno || x > (percent ? 100 : 100000) || (*p && *p != ' ' && *p != ','))
+            return 0;
+        b->v[n] = (int)x, b->percent[n] = percent, n++;
+    }
+    if (n != 4)
+        return 0;
+    for (int i = 0; i < 2; i++) /* an empty rectangle, when the units compare */
+        if (b->percent[i] == b->percent[i + 2] && b->v[i] >= b->v[i + 2])
+            return 0;
+    return 1;
+}
+
+static int print_roi(const void *field, char *buf, size_t len)
+{
+    const ad_option_box *b = field;
+    return snprintf(buf, len, "%d%s,%d%s,%d%s,%d%s", b->v[0], b->percent[0] ? "%" : "px", b->v[1],
+                    b->percent[1] ? "%" : "px", b->v[2], b->percent[2] ? "%" : "px", b->v[3],
+                    b->percent[3] ? "%" : "px");
+}
+
+/* ---- scale: "original" or "10%".."100%" */
+
+static int percent_value(const char *s, int min, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (errno || !isdigit((unsigned char)*s) || *end != '%' || end[1] || x < min || x > 100)
+        return 0;
+    *out = (int)x;
+    return 1;
+}
+
+static int parse_scale(const char *s, void *field)
+{
+    int *v = field;
+    if (strcmp(s, "original") == 0) {
+        *v = 0;
+        return 1;
+    }
+    return percent_value(s, 10, v);
+}
+
+static int print_scale(const void *field, char *buf, size_t len)
+{
+    int v = *(const int *)field;
+    return v ? snprintf(buf, len, "%d%%", v) : snprintf(buf, len, "original");
+}
+
+/* ---- position: "original", "center", "x%", "x% y%" */
+
+static int parse_position(const char *s, void *field)
+{
+    ad_option_position *p = field;
+    memset(p, 0, sizeof *p);
+    if (strcmp(s, "original") == 0)
+        return 1;
+    if (strcmp(s, "center") == 0) {
+        *p = (ad_option_position){1, 50, 50};
+        return 1;
+    }
+    char a[16], b[16];
+    int n = sscanf(s, "%15s %15s", a, b);
+    size_t sl = strlen(s);
+    if (n < 1 || sl > 9 || s[0] == ' ' || s[sl - 1] == ' ')
+        return 0;
+    p->set = 1;
+    if (!percent_value(a, 0, &p->x))
+        return 0;
+    if (n == 2)
+        return percent_value(b, 0, &p->y);
+    p->y = p->x;
+    return 1;
+}
+
+static int print_position(const void *field, char *buf, size_t len)
+{
+    const ad_option_position *p = field;
+    return p->set ? snprintf(buf, len, "%d%%,%d%%", p->x, p->y) : snprintf(buf, len, "original");
 }
 
 void ad_cutout_options_default(ad_cutout_options *o)

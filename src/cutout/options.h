@@ -74,6 +74,19 @@ typedef struct {
     int percent[4];
 } ad_option_margin;
 
+/* roi, remove.bg's region of interest: x1 y1 x2 y2, each in pixels or a
+ * percentage of the (oriented) original's width or height. */
+typedef struct {
+    int v[4];
+    int percent[4];
+} ad_option_box;
+
+/* position: where the subject goes on the canvas (set = 0: where it is). */
+typedef struct {
+    int set;
+    int x, y; /* percent of the room left around the subject */
+} ad_option_position;
+
 /* Initialise with ad_cutout_options_default: the key hashes every byte. */
 typedef struct {
     int preset;   /* ad_preset: model passes and matte curve */
@@ -85,6 +98,10 @@ typedef struct {
     int max_side;          /* shrink the result to fit max_side x max_side; 0: keep */
     int clear_transparent; /* colour 0 where alpha is 0 (smaller files) */
     int foreground;        /* ad_foreground: estimate the subject's colour at soft edges */
+    ad_option_box roi;     /* only this region may be the subject; outside it is background */
+    int semitransparency;  /* 0: the mask made hard (alpha 0 or 255) */
+    int scale;             /* the subject scaled to fit this percentage of the canvas; 0: as it is */
+    ad_option_position position;
 } ad_cutout_options;
 
 /* An option is a row of base/decl.h's type: name, type, choices or range,

@@ -627,34 +627,27 @@ static ad_status take_buffer(void *buf, size_t n, void **out, size_t *len, ad_er
     return AD_OK;
 }
 
-ad_status ad_image_shrink(const ad_pixmap *in, int max_side, ad_pixmap *out, ad_err *err)
+/* in scaled by h x v (lanczos3; alpha premultiplied while filtering, so
+ * no dark fringes) into *out. */
+static ad_status scale_pixmap(const ad_pixmap *in, double h, double v, ad_pixmap *out, ad_err *err)
 {
-    memset(out, 0, sizeof *out);
-    int longest = in->width > in->height ? in->width : in->height;
-    if (max_side <= 0 || longest <= max_side) {
-        ad_status st = ad_pixmap_init(out, in->width, in->height, in->bands, err);
-        if (st == AD_OK)
-            memcpy(out->data, in->data, (size_t)in->width * in->height * in->bands);
-        return st;
-    }
-    double scale = (double)max_side / longest;
     VipsImage *img = wrap(in), *t[4] = {0};
     if (img == NULL)
-        return ad_image_vips_fail(err, AD_EBACKEND, "shrink");
+        return ad_image_vips_fail(err, AD_EBACKEND, "resize");
     ad_status st = AD_OK;
     VipsImage *cur = img;
     int alpha = in->bands == 4;
     if ((alpha && vips_premultiply(cur, &t[0], NULL) != 0) ||
-        vips_resize(alpha ? t[0] : cur, &t[1], scale, "kernel", VIPS_KERNEL_LANCZOS3, NULL) != 0 ||
+        vips_resize(alpha ? t[0] : cur, &t[1], h, "vscale", v, "kernel", VIPS_KERNEL_LANCZOS3, NULL) != 0 ||
         (alpha && vips_unpremultiply(t[1], &t[2], NULL) != 0) ||
         vips_cast(alpha ? t[2] : t[1], &t[3], VIPS_FORMAT_UCHAR, NULL) != 0) {
-        st = ad_image_vips_fail(err, AD_EBACKEND, "shrink");
+        st = ad_image_vips_fail(err, AD_EBACKEND, "resize");
         goto out;
     }
     size_t n = 0;
     void *mem = vips_image_write_to_memory(t[3], &n);
     if (mem == NULL) {
-        st = ad_image_vips_fail(err, AD_EBACKEND, "shrink");
+        st = ad_image_vips_fail(err, AD_EBACKEND, "resize");
         goto out;
     }
     if ((st = ad_pixmap_init(out, t[3]->Xsize, t[3]->Ysize, in->bands, err)) == AD_OK)
@@ -666,6 +659,49 @@ out:
         if (t[i])
             g_object_unref(t[i]);
     g_object_unref(img);
+    return st;
+}
+
+static ad_status copy_pixmap(const ad_pixmap *in, ad_pixmap *out, ad_err *err)
+{
+    ad_status st = ad_pixmap_init(out, in->width, in->height, in->bands, err);
+    if (st == AD_OK)
+        memcpy(out->data, in->data, (size_t)in->width * in->height * in->bands);
+    return st;
+}
+
+ad_status ad_image_shrink(const ad_pixmap *in, int max_side, ad_pixmap *out, ad_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int longest = in->width > in->height ? in->width : in->height;
+    if (max_side <= 0 || longest <= max_side)
+        return copy_pixmap(in, out, err);
+    double scale = (double)max_side / longest;
+    return scale_pixmap(in, scale, scale, out, err);
+}
+
+ad_status ad_image_resize(const ad_pixmap *in, int width, int height, ad_pixmap *out, ad_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (width < 1 || height < 1)
+        return ad_err_set(err, AD_EINVAL, "resize to %dx%d", width, height);
+    if (width == in->width && height == in->height)
+        return copy_pixmap(in, out, err);
+    ad_status st = scale_pixmap(in, (double)width / in->width, (double)height / in->height, out, err);
+    if (st == AD_OK && (out->width != width || out->height != height)) {
+        /* vips rounds the scale's product: fix the size exactly */
+        ad_pixmap exact;
+        if ((st = ad_pixmap_init(&exact, width, height, in->bands, err)) == AD_OK) {
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++) {
+                    int sx = x < out->width ? x : out->width - 1, sy = y < out->height ? y : out->height - 1;
+                    memcpy(exact.data + ((size_t)y * width + x) * in->bands,
+                           out->data + ((size_t)sy * out->width + sx) * in->bands, (size_t)in->bands);
+                }
+            ad_pixmap_cleanup(out);
+            *out = exact;
+        }
+    }
     return st;
 }
 

@@ -70,6 +70,10 @@ ad_status ad_image_encode_png_vips(const ad_pixmap *pm, void **png, size_t *len,
  * *out is new (caller owns); a pixmap that already fits is copied. */
 ad_status ad_image_shrink(const ad_pixmap *in, int max_side, ad_pixmap *out, ad_err *err);
 
+/* Resize an 8-bit pixmap (1, 3 or 4 bands) to exactly width x height,
+ * larger or smaller, filtered as ad_image_shrink. *out is new. */
+ad_status ad_image_resize(const ad_pixmap *in, int width, int height, ad_pixmap *out, ad_err *err);
+
 /* Encode an 8-bit pixmap with libvips: WebP lossless (1, 3 or 4 bands;
  * the colour of fully transparent pixels may change) or JPEG at quality 90 (1 or 3 bands). Caller frees *out
  * with free(). */

@@ -1323,7 +1323,10 @@ static ad_status sq_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
         /* nobody else writes: a writer's pin or a runner's lease left in the
          * database belongs to a process that is gone */
         if ((rc = exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE expires_ms > 0", NULL)) != AD_OK ||
-            (rc = exec_sql(c, err, NULL, "UPDATE jobs SET lease_until=0 WHERE status=1", NULL)) != AD_OK)
+            (rc = exec_sql(c, err, NULL, "UPDATE jobs SET lease_until=0 WHERE status=1", NULL)) != AD_OK ||
+            (rc = exec_sql(c, err, NULL,
+                           "UPDATE webhook_deliveries SET owner=NULL, lease_until=0 WHERE state=0 AND lease_until>0",
+                           NULL)) != AD_OK)
             goto fail;
     }
     *out = &m->base;

@@ -13,7 +13,9 @@
 #include "base/version.h"
 #include "net/guard.h"
 
-#define BATCH 4
+/* deliveries a thread claims at once: one, so a lease need only outlive one
+ * attempt */
+#define BATCH 1
 
 struct ad_dispatcher {
     ad_dispatch_config cfg;
@@ -184,9 +186,10 @@ static void *run(void *arg)
         ad_webhook_delivery v[BATCH];
         int n = 0;
         ad_err err = AD_ERR_INIT;
-        /* the lease outlives an attempt: a deliverer alive is never
-         * overtaken, one dead is after a timeout and a half */
-        if (ad_store_claim_deliveries(d->cfg.store, d->cfg.timeout_ms * BATCH + 30000, BATCH, v, &n, &err) != AD_OK)
+        /* the lease outlives an attempt (its timeout, and 5 s to record
+         * it): a deliverer alive is never overtaken, one killed mid-attempt
+         * is 15 s later, by any instance */
+        if (ad_store_claim_deliveries(d->cfg.store, d->cfg.timeout_ms * BATCH + 5000, BATCH, v, &n, &err) != AD_OK)
             ad_log(AD_LOG_WARN, "webhooks", "claiming deliveries: %s", err.msg);
         for (int i = 0; i < n; i++) {
             deliver(d, &v[i]);

@@ -13,6 +13,7 @@
 #include "harness.h"
 
 #include "api/client.h"
+#include "image/image.h"
 
 static server srv;
 static int img_port, lo_port;
@@ -371,10 +372,11 @@ TEST(every_refusal_names_its_parameter_in_remove_bg_shape)
         {"bg_color=nocolour", "image_file", "invalid_parameter", "bg_color"},
         {"crop=maybe", "image_file", "invalid_parameter", "crop"},
         {"crop=true&crop_margin=lots", "image_file", "invalid_parameter", "crop_margin"},
-        {"scale=50%25", "image_file", "invalid_parameter", "scale"},
-        {"position=center", "image_file", "invalid_parameter", "position"},
-        {"roi=10%25%2010%25%2090%25%2090%25", "image_file", "invalid_parameter", "roi"},
-        {"semitransparency=false", "image_file", "invalid_parameter", "semitransparency"},
+        {"scale=5%25", "image_file", "invalid_parameter", "scale"},
+        {"position=left", "image_file", "invalid_parameter", "position"},
+        {"roi=60%25%200%25%2050%25%20100%25", "image_file", "invalid_parameter", "roi"},
+        {"roi=1%202%203", "image_file", "invalid_parameter", "roi"},
+        {"semitransparency=maybe", "image_file", "invalid_parameter", "semitransparency"},
         {"add_shadow=true", "image_file", "invalid_parameter", "add_shadow"},
         {"bg_image_url=http%3A%2F%2Fexample.com%2Fbg.jpg", "image_file", "invalid_parameter", "bg_image_url"},
         {"format=zip&channels=alpha", "image_file", "invalid_parameter", "zip"},
@@ -416,6 +418,61 @@ TEST(every_refusal_names_its_parameter_in_remove_bg_shape)
     response_cleanup(&r);
     free(bad);
     free(body);
+}
+
+/* The result's alpha: its box (alpha > 0) and whether any is soft. */
+static int alpha_of(const response *r, int *w, int *h, int box[4], int *soft)
+{
+    ad_pixmap pm = {0};
+    ad_err e = AD_ERR_INIT;
+    if (ad_image_decode_raw(r->body, r->len, &pm, &e) != AD_OK || pm.bands != 4)
+        return 0;
+    *w = pm.width, *h = pm.height, *soft = 0;
+    box[0] = pm.width, box[1] = pm.height, box[2] = -1, box[3] = -1;
+    for (int y = 0; y < pm.height; y++)
+        for (int x = 0; x < pm.width; x++) {
+            int a = pm.data[((size_t)y * pm.width + x) * 4 + 3];
+            *soft |= a > 0 && a < 255;
+            if (a > 0) {
+                box[0] = x < box[0] ? x : box[0], box[1] = y < box[1] ? y : box[1];
+                box[2] = x > box[2] ? x : box[2], box[3] = y > box[3] ? y : box[3];
+            }
+        }
+    ad_pixmap_cleanup(&pm);
+    return 1;
+}
+
+TEST(roi_scale_position_and_semitransparency_are_honoured)
+{
+    ad_err e = AD_ERR_INIT;
+    REQUIRE(ad_image_startup(NULL, &e) == AD_OK);
+    static const char *const queries[] = {
+        "size=full",                                    /* the reference: the whole subject, soft edges */
+        "size=full&roi=0%25%200%25%2050%25%20100%25",   /* the left half only */
+        "size=full&scale=50%25",                        /* half the canvas, centred */
+        "size=full&scale=50%25&position=0%25%20100%25", /* at the bottom left */
+        "size=full&semitransparency=false",             /* hard edges */
+    };
+    int w[5], h[5], box[5][4], soft[5];
+    for (int i = 0; i < 5; i++) {
+        size_t len;
+        char *body = form("image_file", NULL, &len);
+        response r;
+        REQUIRE(post(&srv, queries[i], MP, body, len, API_KEY, NULL, &r) == 200);
+        CHECKF(alpha_of(&r, &w[i], &h[i], box[i], &soft[i]), "%s", queries[i]);
+        response_cleanup(&r);
+        free(body);
+        CHECK(w[i] == 512 && h[i] == 600);
+    }
+    int bw = box[0][2] - box[0][0] + 1, bh = box[0][3] - box[0][1] + 1;
+    CHECK(soft[0] && bw > 300 && bh > 400);
+    CHECKF(box[1][2] < 256 && box[1][0] == box[0][0], "roi: %d..%d", box[1][0], box[1][2]);
+    int sw = box[2][2] - box[2][0] + 1, sh = box[2][3] - box[2][1] + 1;
+    CHECKF(sw <= 257 && sh <= 301 && (sw >= 250 || sh >= 295), "scale: %dx%d", sw, sh);
+    CHECKF(abs((box[2][0] + box[2][2]) / 2 - 256) <= 3 && abs((box[2][1] + box[2][3]) / 2 - 300) <= 3,
+           "scale centres: %d,%d-%d,%d", box[2][0], box[2][1], box[2][2], box[2][3]);
+    CHECKF(box[3][0] <= 1 && box[3][3] >= 598, "position: %d,%d-%d,%d", box[3][0], box[3][1], box[3][2], box[3][3]);
+    CHECK(!soft[4] && box[4][2] > 0);
 }
 
 TEST(the_account_call_answers_in_remove_bg_shape)

@@ -122,9 +122,19 @@ TEST(every_option_changes_the_cache_key)
     static const struct {
         const char *name, *value;
     } other[] = {
-        {"preset", "best"},   {"channels", "alpha"}, {"format", "webp"},  {"bg_color", "fff"},
-        {"crop", "true"},     {"crop_margin", "10"}, {"max_side", "100"}, {"clear_transparent", "true"},
+        {"preset", "best"},
+        {"channels", "alpha"},
+        {"format", "webp"},
+        {"bg_color", "fff"},
+        {"crop", "true"},
+        {"crop_margin", "10"},
+        {"max_side", "100"},
+        {"clear_transparent", "true"},
         {"foreground", "on"},
+        {"roi", "0 0 10 10"},
+        {"semitransparency", "false"},
+        {"scale", "50%"},
+        {"position", "center"},
     };
     int n;
     const ad_option_decl *d = ad_cutout_option_decls(&n);
