@@ -167,9 +167,6 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_
 /* POST /api/v1/bg_remove (oneshot.c): the body streams to a private
  * temporary file (ad_oneshot_begin), then the cut-out runs as bg_remove's */
 ad_http_body_mode ad_oneshot_begin(ad_api *api, ad_http_req *req);
-/* An unnamed file only this process can reach (O_TMPFILE, 0600) in dir
- * (NULL: $TMPDIR or /tmp), for a body spooled to disk; -1 on failure. */
-int ad_spool_file(const char *dir);
 
 /* remove.bg's API (removebg.c): its body sink, its two routes, and its
  * error shape (the router rewrites these routes' refusals with it). */

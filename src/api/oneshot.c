@@ -19,19 +19,18 @@
 
 #include "api/bg_params.h"
 #include "api/internal.h"
+#include "api/spool.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/multipart.h"
 
 typedef struct {
     ad_api *api;
-    int fd; /* the image, unlinked */
-    size_t len;
+    ad_spool sp; /* the image */
     int multipart, files, in_file;
     ad_multipart *mp;
-    ad_http_resp *refusal; /* the first refusal, answered when the body is in */
-    ad_err perr;           /* a malformed body: why */
-    int malformed, failed;
+    ad_err perr; /* a malformed body: why */
+    int malformed;
 } body;
 
 typedef struct {
@@ -42,30 +41,7 @@ typedef struct {
     double queued_at;
 } oneshot_task;
 
-static void refuse(body *b, ad_http_resp *r)
-{
-    if (b->refusal == NULL)
-        b->refusal = r;
-    else
-        ad_http_resp_free(r);
-}
-
-static int write_all(body *b, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(b->fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            b->failed = 1;
-            refuse(b, ad_reply_error(507, "insufficient_storage", NULL, "the image could not be spooled: %s",
-                                     strerror(n < 0 ? errno : ENOSPC)));
-            return -1;
-        }
-        data += n, len -= (size_t)n, b->len += (size_t)n;
-    }
-    return 0;
-}
+static void refuse(body *b, ad_http_resp *r) { ad_spool_refuse(&b->sp, r); }
 
 static ad_status part_begin(void *ctx, const ad_multipart_part *p, ad_err *err)
 {
@@ -86,7 +62,7 @@ static ad_status part_begin(void *ctx, const ad_multipart_part *p, ad_err *err)
 static ad_status part_data(void *ctx, const char *data, size_t len, ad_err *err)
 {
     body *b = ctx;
-    if (b->in_file && write_all(b, data, len) != 0)
+    if (b->in_file && ad_spool_write(&b->sp, data, len) != 0)
         return ad_err_set(err, AD_EIO, "spool failed");
     return AD_OK;
 }
@@ -103,14 +79,14 @@ static const ad_multipart_callbacks form = {part_begin, part_data, part_end};
 static int take(void *ctx, const char *data, size_t len)
 {
     body *b = ctx;
-    if (b->refusal || b->malformed)
+    if (b->sp.refusal || b->malformed)
         return 0; /* read and dropped: the refusal answers */
     if (!b->multipart) {
-        write_all(b, data, len); /* a failure is remembered as the refusal */
+        ad_spool_write(&b->sp, data, len); /* a failure is remembered as the refusal */
         return 0;
     }
     ad_err e = AD_ERR_INIT;
-    if (ad_multipart_feed(b->mp, data, len, &e) != AD_OK && b->refusal == NULL) {
+    if (ad_multipart_feed(b->mp, data, len, &e) != AD_OK && b->sp.refusal == NULL) {
         b->malformed = 1;
         b->perr = e;
     }
@@ -120,26 +96,9 @@ static int take(void *ctx, const char *data, size_t len)
 static void release(void *ctx)
 {
     body *b = ctx;
-    if (b->fd >= 0)
-        close(b->fd);
+    ad_spool_close(&b->sp);
     ad_multipart_free(b->mp);
-    ad_http_resp_free(b->refusal);
     free(b);
-}
-
-int ad_spool_file(const char *dir)
-{
-    if (dir == NULL || *dir == '\0')
-        dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-        return fd;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/.oneshot-XXXXXX", dir);
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd >= 0)
-        unlink(path);
-    return fd;
 }
 
 ad_http_body_mode ad_oneshot_begin(ad_api *api, ad_http_req *req)
@@ -148,10 +107,8 @@ ad_http_body_mode ad_oneshot_begin(ad_api *api, ad_http_req *req)
     if (b == NULL)
         return AD_HTTP_BODY_DISCARD; /* the handler answers 503 */
     b->api = api;
-    b->fd = ad_spool_file(api->cfg.tmp_dir);
-    if (b->fd < 0) {
-        refuse(b, ad_reply_error(507, "insufficient_storage", NULL, "no room to spool the image: %s", strerror(errno)));
-    } else {
+    ad_spool_open(&b->sp, api->cfg.tmp_dir);
+    if (b->sp.fd >= 0) {
         const char *ct = ad_http_header(req, "Content-Type");
         char boundary[72];
         if (ct && strncasecmp(ct, "multipart/form-data", 19) == 0) {
@@ -177,21 +134,9 @@ static void run_oneshot(void *arg)
     char *src = NULL;
     if ((r = ad_bg_waited_too_long(api, t->queued_at)) != NULL)
         goto out;
-    if ((src = malloc(t->b->len ? t->b->len : 1)) == NULL) {
-        r = ad_reply_error(503, "out_of_memory", NULL, "out of memory; retry later");
+    if ((r = ad_spool_read(&t->b->sp, &src)) != NULL)
         goto out;
-    }
-    size_t got = 0;
-    while (got < t->b->len) {
-        ssize_t n = pread(t->b->fd, src + got, t->b->len - got, (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            r = ad_reply_error(507, "insufficient_storage", NULL, "the spooled image could not be read back");
-            goto out;
-        }
-        got += (size_t)n;
-    }
+    size_t got = t->b->sp.len;
     ad_mask_origin origin;
     if ((r = ad_bg_cutout(api, src, got, &t->opt, "file", NULL, 0, &res, &origin, &err)) != NULL)
         goto out;
@@ -201,7 +146,7 @@ static void run_oneshot(void *arg)
     ad_http_resp_header(r, "X-Mask", ad_mask_origin_name(origin)); /* always computed: nothing is kept */
     ad_http_resp_header(r, "Cache-Control", "no-store");
 out:
-    ad_log(AD_LOG_INFO, "bg_remove", "oneshot bytes=%zu status=%s ms=%.0f infer_ms=%.0f%s%s", t->b->len,
+    ad_log(AD_LOG_INFO, "bg_remove", "oneshot bytes=%zu status=%s ms=%.0f infer_ms=%.0f%s%s", t->b->sp.len,
            r && err.code == AD_OK ? "ok" : ad_status_name(err.code), res.timing.total, res.timing.infer,
            err.msg[0] ? " error=" : "", err.msg);
     free(src);
@@ -235,11 +180,8 @@ ad_http_resp *ad_handle_oneshot(ad_api *api, ad_http_req *req, const ad_route_ar
         return ad_reply_error(503, "out_of_memory", NULL, "no memory for the request; retry later");
     if ((r = parse_options(req, &opt)) != NULL)
         return r;
-    if (b->refusal) {
-        r = b->refusal;
-        b->refusal = NULL;
+    if ((r = ad_spool_take_refusal(&b->sp)) != NULL)
         return r;
-    }
     ad_err e = AD_ERR_INIT;
     if (b->malformed)
         return ad_reply_error(400, "invalid_parameter", "body", "malformed multipart body: %s", b->perr.msg);
@@ -247,7 +189,7 @@ ad_http_resp *ad_handle_oneshot(ad_api *api, ad_http_req *req, const ad_route_ar
         return ad_reply_error(400, "invalid_parameter", "body", "malformed multipart body: %s", e.msg);
     if (b->files == 0)
         return ad_reply_error(400, "missing_parameter", "file", "the form has no 'file' part");
-    if (b->len == 0)
+    if (b->sp.len == 0)
         return ad_reply_error(400, "missing_parameter", "file", "the request has no image: send it as the body");
     oneshot_task *t = calloc(1, sizeof *t);
     if (t == NULL)

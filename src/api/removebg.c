@@ -12,9 +12,9 @@
  * never ignored. Errors leave in remove.bg's shape: the router rewrites
  * every refusal of these routes (ad_removebg_dialect).
  *
- * The body streams into an unnamed temporary file (as the one-shot
- * route's): a multipart form's image part alone, or a JSON or form body
- * whole (an image in base64 is as large as the upload limit allows, not the
+ * The body streams into an unnamed temporary file (api/spool.h, as the
+ * one-shot route's): a multipart form's image part alone, or a JSON or
+ * form body whole (an image in base64 is as large as the upload limit allows, not the
  * small ceiling of JSON bodies), read back once the request is in. */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "api/spool.h"
 #include "api/query.h"
 #include "base/base64.h"
 #include "base/clock.h"
@@ -48,8 +49,7 @@ typedef struct {
 
 typedef struct {
     ad_api *api;
-    int fd; /* the image part (multipart), or the whole body; unlinked */
-    size_t len;
+    ad_spool sp; /* the image part (multipart), or the whole body */
     int multipart;
     int b64;    /* the image part is image_file_b64's text */
     int images; /* image parts seen */
@@ -59,7 +59,6 @@ typedef struct {
     int nfields;
     char *text; /* the text field being read */
     size_t text_len;
-    ad_http_resp *refusal;
     int malformed;
     ad_err perr;
 } rb_body;
@@ -71,7 +70,7 @@ typedef struct {
     ad_api *api;
     ad_http_req *req;
     rb_body *b;
-    void *src; /* the image's bytes (b64 decoded or fetched), or NULL: b->fd */
+    void *src; /* the image's bytes (b64 decoded or fetched), or NULL: the spooled image part */
     size_t src_len;
     ad_cutout_options opt;
     int64_t budget; /* size: pixels the result may have, 0: the original's */
@@ -82,29 +81,7 @@ typedef struct {
     double queued_at;
 } rb_task;
 
-static void refuse(rb_body *b, ad_http_resp *r)
-{
-    if (b->refusal == NULL)
-        b->refusal = r;
-    else
-        ad_http_resp_free(r);
-}
-
-static int write_all(rb_body *b, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(b->fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            refuse(b, ad_reply_error(507, "insufficient_storage", NULL, "the image could not be spooled: %s",
-                                     strerror(n < 0 ? errno : ENOSPC)));
-            return -1;
-        }
-        data += n, len -= (size_t)n, b->len += (size_t)n;
-    }
-    return 0;
-}
+static void refuse(rb_body *b, ad_http_resp *r) { ad_spool_refuse(&b->sp, r); }
 
 static ad_status part_begin(void *ctx, const ad_multipart_part *p, ad_err *err)
 {
@@ -141,7 +118,7 @@ static ad_status part_begin(void *ctx, const ad_multipart_part *p, ad_err *err)
 static ad_status part_data(void *ctx, const char *data, size_t len, ad_err *err)
 {
     rb_body *b = ctx;
-    if (b->part == PART_IMAGE && write_all(b, data, len) != 0)
+    if (b->part == PART_IMAGE && ad_spool_write(&b->sp, data, len) != 0)
         return ad_err_set(err, AD_EIO, "spool failed");
     if (b->part == PART_TEXT) {
         if (b->text_len + len > FIELD_MAX) {
@@ -173,14 +150,14 @@ static const ad_multipart_callbacks form = {part_begin, part_data, part_end};
 static int take(void *ctx, const char *data, size_t len)
 {
     rb_body *b = ctx;
-    if (b->refusal || b->malformed)
+    if (b->sp.refusal || b->malformed)
         return 0;
     if (!b->multipart) {
-        write_all(b, data, len);
+        ad_spool_write(&b->sp, data, len);
         return 0;
     }
     ad_err e = AD_ERR_INIT;
-    if (ad_multipart_feed(b->mp, data, len, &e) != AD_OK && b->refusal == NULL) {
+    if (ad_multipart_feed(b->mp, data, len, &e) != AD_OK && b->sp.refusal == NULL) {
         b->malformed = 1;
         b->perr = e;
     }
@@ -190,10 +167,8 @@ static int take(void *ctx, const char *data, size_t len)
 static void release(void *ctx)
 {
     rb_body *b = ctx;
-    if (b->fd >= 0)
-        close(b->fd);
+    ad_spool_close(&b->sp);
     ad_multipart_free(b->mp);
-    ad_http_resp_free(b->refusal);
     for (int i = 0; i < b->nfields; i++)
         free(b->fields[i].value);
     free(b->text);
@@ -206,10 +181,8 @@ ad_http_body_mode ad_removebg_begin(ad_api *api, ad_http_req *req)
     if (b == NULL)
         return AD_HTTP_BODY_DISCARD;
     b->api = api;
-    b->fd = ad_spool_file(api->cfg.tmp_dir);
-    if (b->fd < 0) {
-        refuse(b, ad_reply_error(507, "insufficient_storage", NULL, "no room to spool the image: %s", strerror(errno)));
-    } else {
+    ad_spool_open(&b->sp, api->cfg.tmp_dir);
+    if (b->sp.fd >= 0) {
         const char *ct = ad_http_header(req, "Content-Type");
         char boundary[72];
         if (ct && strncasecmp(ct, "multipart/form-data", 19) == 0) {
@@ -250,34 +223,12 @@ static const char *field(const rb_body *b, const char *name)
     return NULL;
 }
 
-/* The whole spooled body, read back (bounded by the upload limit). */
-static ad_http_resp *read_body(rb_body *b, char **out)
-{
-    char *buf = malloc(b->len + 1);
-    if (buf == NULL)
-        return ad_reply_error(503, "out_of_memory", NULL, "out of memory; retry later");
-    size_t got = 0;
-    while (got < b->len) {
-        ssize_t n = pread(b->fd, buf + got, b->len - got, (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            free(buf);
-            return ad_reply_error(507, "insufficient_storage", NULL, "the body could not be read back");
-        }
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    *out = buf;
-    return NULL;
-}
-
 /* A JSON body's fields: strings as they are, booleans and numbers as
  * their text, null as not given. */
 static ad_http_resp *json_fields(rb_body *b, const char *text)
 {
     json_error_t je;
-    json_t *j = json_loadb(text, b->len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(text, b->sp.len, JSON_REJECT_DUPLICATES, &je);
     ad_http_resp *r = NULL;
     if (!json_is_object(j)) {
         r = ad_reply_error(400, "invalid_body", NULL, "the body must be a JSON object%s%s", j ? "" : ": ",
@@ -493,10 +444,10 @@ static void run_removebg(void *arg)
         goto out;
     if (t->src == NULL) { /* image_file: the spooled part */
         char *buf;
-        if ((r = read_body(t->b, &buf)) != NULL)
+        if ((r = ad_spool_read(&t->b->sp, &buf)) != NULL)
             goto out;
         t->src = buf;
-        t->src_len = t->b->len;
+        t->src_len = t->b->sp.len;
     }
     /* size: a pixel budget, as a side the result must fit */
     ad_image_info info;
@@ -566,29 +517,26 @@ ad_http_resp *ad_handle_removebg(ad_api *api, ad_http_req *req, const ad_route_a
     char *body = NULL;
     if (b == NULL)
         return ad_reply_error(503, "out_of_memory", NULL, "no memory for the request; retry later");
-    if (b->refusal) {
-        r = b->refusal;
-        b->refusal = NULL;
+    if ((r = ad_spool_take_refusal(&b->sp)) != NULL)
         return r;
-    }
     ad_err e = AD_ERR_INIT;
     if (b->malformed || (b->multipart && ad_multipart_finish(b->mp, &e) != AD_OK))
         return ad_reply_error(400, "invalid_body", NULL, "malformed multipart body: %s",
                               b->malformed ? b->perr.msg : e.msg);
-    if (!b->multipart && b->len > 0) {
+    if (!b->multipart && b->sp.len > 0) {
         const char *ct = ad_http_header(req, "Content-Type");
         int is_json = ct && strncasecmp(ct, "application/json", 16) == 0;
         int is_form = ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
         if (!is_json && !is_form)
             return ad_reply_error(400, "invalid_body", "Content-Type",
                                   "send multipart/form-data, application/x-www-form-urlencoded or application/json");
-        if ((r = read_body(b, &body)) != NULL)
+        if ((r = ad_spool_read(&b->sp, &body)) != NULL)
             return r;
         r = is_json ? json_fields(b, body) : query_fields(b, body);
         free(body);
         if (r)
             return r;
-        b->len = 0; /* the body was fields: no image part */
+        b->sp.len = 0; /* the body was fields: no image part */
     }
     if ((r = query_fields(b, ad_http_query(req))) != NULL)
         return r;
@@ -615,9 +563,9 @@ ad_http_resp *ad_handle_removebg(ad_api *api, ad_http_req *req, const ad_route_a
     }
     if (b->images && b->b64) { /* image_file_b64 as a multipart part */
         char *text;
-        if ((r = read_body(b, &text)) != NULL)
+        if ((r = ad_spool_read(&b->sp, &text)) != NULL)
             goto fail;
-        ad_status st = ad_base64_decode(text, b->len, &t->src, &t->src_len, &e);
+        ad_status st = ad_base64_decode(text, b->sp.len, &t->src, &t->src_len, &e);
         free(text);
         if (st != AD_OK) {
             r = ad_reply_error(400, "invalid_parameter", "image_file_b64", "image_file_b64: %s", e.msg);
@@ -637,7 +585,7 @@ ad_http_resp *ad_handle_removebg(ad_api *api, ad_http_req *req, const ad_route_a
             goto fail;
         }
     }
-    if (t->src == NULL && b->len == 0) {
+    if (t->src == NULL && b->sp.len == 0) {
         r = ad_reply_error(400, "missing_source", "image_file", "the image is empty");
         goto fail;
     }

@@ -181,19 +181,20 @@ static int print_color(const void *field, char *buf, size_t len)
     return c->set ? snprintf(buf, len, "%02x%02x%02x%02x", c->r, c->g, c->b, c->a) : snprintf(buf, len, "none");
 }
 
-/* ---- margins: "10", "10px", "5%", "10px 5%", "1,2,3,4" */
+/* ---- lengths: "10", "10px", "5%", "10px 5%", "1,2,3,4": up to max
+ * values, each pixels (at most max_px) or a percentage (at most 100);
+ * the count, or 0 when malformed */
 
-static int parse_margin(const char *s, void *field)
+static int parse_lengths(const char *s, int max, long max_px, int *v, int *pc)
 {
-    ad_option_margin *m = field;
-    int v[4], pc[4], n = 0;
+    int n = 0;
     const char *p = s;
     while (*p) {
         while (*p == ' ' || *p == ',')
             p++;
         if (!*p)
             break;
-        if (n == 4 || !isdigit((unsigned char)*p))
+        if (n == max || !isdigit((unsigned char)*p))
             return 0;
         char *end;
         errno = 0;
@@ -204,10 +205,19 @@ static int parse_margin(const char *s, void *field)
             percent = 1, p++;
         else if (strncmp(p, "px", 2) == 0)
             p += 2;
-        if (errno || x > (percent ? 100 : 10000) || (*p && *p != ' ' && *p != ','))
+        if (errno || x > (percent ? 100 : max_px) || (*p && *p != ' ' && *p != ','))
             return 0;
         v[n] = (int)x, pc[n] = percent, n++;
     }
+    return n;
+}
+
+/* ---- margins: 1 to 4 lengths, as in CSS */
+
+static int parse_margin(const char *s, void *field)
+{
+    ad_option_margin *m = field;
+    int v[4], pc[4], n = parse_lengths(s, 4, 10000, v, pc);
     if (n == 0)
         return 0;
     /* CSS: 1 -> all; 2 -> vertical, horizontal; 3 -> top, horizontal, bottom */
@@ -227,34 +237,12 @@ static int print_margin(const void *field, char *buf, size_t len)
                     m->percent[3] ? "%" : "px");
 }
 
-/* ---- roi: "x1 y1 x2 y2", each px or % */
+/* ---- roi: "x1 y1 x2 y2", four lengths */
 
 static int parse_roi(const char *s, void *field)
 {
     ad_option_box *b = field;
-    const char *p = s;
-    int n = 0;
-    while (*p && n <= 4) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (!*p)
-            break;
-        if (n == 4 || !isdigit((unsigned char)*p))
-            return 0;
-        char *end;
-        errno = 0;
-        long x = strtol(p, &end, 10);
-        p = end;
-        int percent = 0;
-        if (*p == '%')
-            percent = 1, p++;
-        else if (strncmp(p, "px", 2) == 0)
-            p += 2;
-        if (errno || x > (percent ? 100 : 100000) || (*p && *p != ' ' && *p != ','))
-            return 0;
-        b->v[n] = (int)x, b->percent[n] = percent, n++;
-    }
-    if (n != 4)
+    if (parse_lengths(s, 4, 100000, b->v, b->percent) != 4)
         return 0;
     for (int i = 0; i < 2; i++) /* an empty rectangle, when the units compare */
         if (b->percent[i] == b->percent[i + 2] && b->v[i] >= b->v[i + 2])
