@@ -75,11 +75,15 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
     const char *delay = getenv("ASSETD_TEST_PUBLISH_DELAY_MS");
     if (delay && atoi(delay) > 0)
         ad_store_inject_publish_delay(store, atoi(delay));
-    int swept = 0;
-    if (ad_store_gc_sweep(store, 1, &swept, &err) != AD_OK)
+    /* what a crash left is known without looking at every blob: the pins
+     * of writers that died name their blobs (an embedded store queues
+     * them at open), deletes queued theirs; collect those candidates, not
+     * the store (a full reconciliation is `assetd store check`) */
+    int collected = 0;
+    if (ad_store_gc_run(store, &collected, &err) != AD_OK)
         goto fail;
-    if (swept)
-        ad_log(AD_LOG_INFO, "serve", "removed %d blob(s) a crash left without a record", swept);
+    if (collected)
+        ad_log(AD_LOG_INFO, "serve", "removed %d unreferenced blob(s), a crash's among them", collected);
     if (cfg->api_key[0]) {
         size_t n = strlen(cfg->api_key);
         if (n < 16 || n > 256) {
@@ -213,7 +217,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .backoff_ms = cfg->job_backoff_ms,
         .start_delay_ms = cfg->job_start_delay_ms,
         .lease_ms = cfg->job_lease_ms,
-        .sweep_ms = 3600 * 1000,
+        .sweep_ms = 0, /* no periodic sweep: the collector works from candidates (store/gc.c) */
         /* a test hook (docs/robustness.md): jobs held under their lease */
         .pause_ms = getenv("ASSETD_TEST_JOB_PAUSE_MS") ? atoll(getenv("ASSETD_TEST_JOB_PAUSE_MS")) : 0,
         .metrics = metrics,

@@ -35,9 +35,44 @@ static void progress(void *ctx, const ad_copy_report *r)
                 r->assets_there, r->blobs, (double)r->bytes / 1048576.0);
 }
 
+/* assetd store check [--repair] [--rate N] */
+static int store_check(const ad_cli_command *self, ad_config *cfg, int argc, char **argv)
+{
+    int repair = 0;
+    double rate = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--repair") == 0) {
+            repair = 1;
+        } else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
+            rate = atof(argv[++i]);
+        } else {
+            ad_cli_usage(stderr, self);
+            return 2;
+        }
+    }
+    ad_err err = AD_ERR_INIT;
+    ad_store *s = NULL;
+    ad_store_check_report r;
+    ad_status st = ad_cli_open_store(cfg, 0, &s, &err);
+    if (st == AD_OK)
+        st = ad_store_check(s, repair, rate, &r, &err);
+    ad_store_close(s);
+    if (st != AD_OK) {
+        fprintf(stderr, "assetd store check: %s\n", err.msg);
+        return 1;
+    }
+    printf("assetd store check: %lld blobs, %lld unreferenced (%.1f MiB)%s; %lld assets, %lld blobs missing\n",
+           (long long)r.blobs, (long long)r.orphans, (double)r.orphan_bytes / 1048576.0,
+           repair ? (r.removed == r.orphans ? ", removed" : ", some not removed (in use meanwhile)") : "",
+           (long long)r.rows, (long long)r.missing);
+    return r.missing > 0 || (r.orphans > 0 && !repair) ? 3 : 0;
+}
+
 int ad_cmd_store(const ad_cli_command *self, ad_config *cfg, int argc, char **argv)
 {
     const char *from = NULL, *to = NULL;
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        return store_check(self, cfg, argc, argv);
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
             from = argv[++i];

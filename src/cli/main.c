@@ -34,7 +34,9 @@ static const ad_cli_command commands[] = {
      ad_cmd_migrate,
      0},
     {"store",
-     {{"copy --from KIND --to KIND", "copy a whole store to another (sqlite -> postgres)"}},
+     {{"copy --from KIND --to KIND", "copy a whole store to another (sqlite -> postgres)"},
+      {"check [--repair] [--rate N]",
+       "every blob against the rows: unreferenced ones (removed with --repair), missing ones; N blobs/s at most"}},
      "e.g. assetd --data-dir DIR --database-url URL --s3-endpoint URL --s3-bucket NAME \\\n"
      "         --s3-access-key K --s3-secret-key S store copy --from sqlite --to postgres\n"
      "Copies every asset, conversion, custom data, lineage, key hash and job; checks every\n"

@@ -23,6 +23,8 @@ typedef struct {
     int oom;
 } builder;
 
+static void put(builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void put(builder *b, const char *fmt, ...)
 {
     va_list ap;

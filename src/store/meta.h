@@ -95,8 +95,15 @@ typedef struct {
     ad_status (*blob_refs)(ad_meta *m, ad_meta_tx *tx, const char *sha256, int64_t now_ms, int64_t *n, ad_err *err);
     ad_status (*gc_enqueue)(ad_meta_tx *tx, const char *sha256, int64_t due_ms, ad_err *err);
     ad_status (*gc_dequeue)(ad_meta_tx *tx, const char *sha256, ad_err *err);
-    /* up to max blobs whose GC is due, into shas */
-    ad_status (*gc_due)(ad_meta *m, int64_t now_ms, int max, char (*shas)[65], int *n, ad_err *err);
+    /* up to max blobs whose GC is due, into shas, claimed: due again at
+     * now + lease_ms, so N instances collecting at once each take others
+     * (SKIP LOCKED); collecting one dequeues it */
+    ad_status (*gc_due)(ad_meta *m, int64_t now_ms, int64_t lease_ms, int max, char (*shas)[65], int *n,
+                        ad_err *err);
+    /* up to max pins that expired before now (their writers died between
+     * publishing a blob and taking its reference) go, their blobs queued
+     * for collection, in one transaction; *n counts them */
+    ad_status (*expire_pins)(ad_meta *m, int64_t now_ms, int max, int *n, ad_err *err);
 
     /* derived blobs (masks, delivery variants). get_derived: AD_ENOTFOUND
      * when key has none; marks it used at now_ms (written at most once a

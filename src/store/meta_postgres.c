@@ -103,7 +103,9 @@ static const char *const migrations[] = {
     " event_id TEXT NOT NULL, type TEXT NOT NULL, attempt INTEGER NOT NULL, status INTEGER NOT NULL, error TEXT,"
     " duration_ms BIGINT NOT NULL, at TEXT NOT NULL, at_ms BIGINT NOT NULL);"
     "CREATE INDEX webhook_attempts_hook ON webhook_attempts(webhook_id, seq);"
-    "CREATE INDEX webhook_attempts_at ON webhook_attempts(at_ms);",
+    "CREATE INDEX webhook_attempts_at ON webhook_attempts(at_ms);"
+    /* and growth: pins found by expiry (the collector's candidates) */
+    "CREATE INDEX blob_pins_expiry ON blob_pins(expires_ms);",
 };
 /* The migration after which existing custom data is entered (index_all). */
 #define MIGRATION_SEARCH 4
@@ -391,6 +393,52 @@ static ad_status load_conversions(pgc *c, ad_asset *a, ad_err *err)
     return rc;
 }
 
+/* The conversions of a page of assets in one query (not one per asset). */
+static ad_status load_conversions_page(pgc *c, ad_asset *v, int k, ad_err *err)
+{
+    if (k <= 0)
+        return AD_OK;
+    char *ids = malloc((size_t)k * (AD_ID_LEN + 1) + 3), *p = ids;
+    if (ids == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    *p++ = '{';
+    for (int i = 0; i < k; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", v[i].id); /* ids are hex: nothing to quote */
+    strcpy(p, "}");
+    const char *prm[] = {ids};
+    PGresult *r;
+    ad_status rc = run(c, err, &r, NULL,
+                       "SELECT asset_id, name, content_type, size, sha256, created_at FROM conversions"
+                       " WHERE asset_id = ANY($1::text[]) ORDER BY asset_id, name",
+                       1, prm);
+    free(ids);
+    if (rc != AD_OK)
+        return rc;
+    for (int row = 0; row < PQntuples(r) && rc == AD_OK; row++) {
+        const char *aid = PQgetvalue(r, row, 0);
+        ad_asset *a = NULL;
+        for (int i = 0; i < k && !a; i++)
+            if (strcmp(v[i].id, aid) == 0)
+                a = &v[i];
+        if (a == NULL)
+            continue;
+        ad_conversion *cv = realloc(a->conversions, sizeof *cv * (size_t)(a->nconversions + 1));
+        if (cv == NULL) {
+            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+            break;
+        }
+        a->conversions = cv;
+        cv += a->nconversions++;
+        copy_col(r, row, 1, cv->name, sizeof cv->name);
+        copy_col(r, row, 2, cv->content_type, sizeof cv->content_type);
+        cv->size = atoll(PQgetvalue(r, row, 3));
+        copy_col(r, row, 4, cv->sha256, sizeof cv->sha256);
+        copy_col(r, row, 5, cv->created_at, sizeof cv->created_at);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static ad_status pg_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_asset *out, ad_err *err)
 {
     pgc *c;
@@ -435,8 +483,7 @@ static ad_status pg_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t
     for (int i = 0; i < k; i++)
         read_asset(r, i, &v[i]);
     PQclear(r);
-    for (int i = 0; i < k && rc == AD_OK; i++)
-        rc = load_conversions(c, &v[i], err);
+    rc = load_conversions_page(c, v, k, err);
     if (rc != AD_OK) {
         for (int i = 0; i < k; i++)
             ad_asset_cleanup(&v[i]);
@@ -766,24 +813,50 @@ static ad_status pg_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
     return run(((pg_tx *)base)->c, err, NULL, NULL, "DELETE FROM gc_queue WHERE sha256=$1", 1, p);
 }
 
-static ad_status pg_gc_due(ad_meta *base, int64_t now, int max, char (*shas)[65], int *n, ad_err *err)
+static ad_status pg_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n,
+                           ad_err *err)
 {
     pgc *c;
     PGresult *r;
-    char t[24], l[24];
+    char t[24], l[24], until[24];
     i64(t, now);
     i64(l, max);
-    const char *p[] = {t, l};
+    i64(until, now + lease_ms);
+    const char *p[] = {t, l, until};
     *n = 0;
     ad_status rc = conn((pg_meta *)base, &c, err);
+    /* claimed: instances collecting at once each take other blobs */
     if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT sha256 FROM gc_queue WHERE due_ms <= $1 ORDER BY due_ms LIMIT $2", 2, p)) !=
-            AD_OK)
+        (rc = run(c, err, &r, NULL,
+                  "UPDATE gc_queue q SET due_ms = $3 FROM (SELECT sha256 FROM gc_queue WHERE due_ms <= $1"
+                  " ORDER BY due_ms LIMIT $2 FOR UPDATE SKIP LOCKED) d WHERE q.sha256 = d.sha256 RETURNING q.sha256",
+                  3, p)) != AD_OK)
         return rc;
     for (int i = 0; i < PQntuples(r) && *n < max; i++)
         copy_col(r, i, 0, shas[(*n)++], 65);
     PQclear(r);
     return AD_OK;
+}
+
+static ad_status pg_expire_pins(ad_meta *base, int64_t now, int max, int *n, ad_err *err)
+{
+    pgc *c;
+    char t[24], l[24];
+    int changes = 0;
+    i64(t, now);
+    i64(l, max);
+    const char *p[] = {t, l};
+    *n = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc == AD_OK)
+        rc = run(c, err, NULL, &changes,
+                 "WITH gone AS (DELETE FROM blob_pins WHERE ctid IN (SELECT ctid FROM blob_pins WHERE expires_ms > 0"
+                 " AND expires_ms < $1 ORDER BY expires_ms LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING sha256)"
+                 " INSERT INTO gc_queue(sha256, due_ms) SELECT DISTINCT sha256, $1 FROM gone"
+                 " ON CONFLICT(sha256) DO NOTHING",
+                 2, p);
+    *n = changes;
+    return rc;
 }
 
 /* ------------------------------------------------------------------- jobs */
@@ -1009,7 +1082,7 @@ static ad_status pg_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
                        j->finished_at[0] ? j->finished_at : NULL};
     return run(((pg_tx *)base)->c, err, NULL, NULL,
                "INSERT INTO jobs(id, kind, payload, status, attempts, error, result, created_at, finished_at, asset_id)"
-               " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $3::jsonb->>'asset_id') ON CONFLICT DO NOTHING",
+               " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, ($3::text)::jsonb->>'asset_id') ON CONFLICT DO NOTHING",
                9, p);
 }
 
@@ -1544,6 +1617,7 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .finish_job = pg_finish_job,
     .fail_job = pg_fail_job,
     .list_job_page = pg_list_job_page,
+    .expire_pins = pg_expire_pins,
     .add_webhook = pg_add_webhook,
     .list_webhooks = pg_list_webhooks,
     .delete_webhook = pg_delete_webhook,

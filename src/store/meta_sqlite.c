@@ -139,7 +139,9 @@ static const char schema_v6_search[] =
     " type TEXT NOT NULL, attempt INTEGER NOT NULL, status INTEGER NOT NULL, error TEXT, duration_ms INTEGER NOT NULL,"
     " at TEXT NOT NULL, at_ms INTEGER NOT NULL);"
     "CREATE INDEX webhook_attempts_hook ON webhook_attempts(webhook_id, seq);"
-    "CREATE INDEX webhook_attempts_at ON webhook_attempts(at_ms);";
+    "CREATE INDEX webhook_attempts_at ON webhook_attempts(at_ms);"
+    /* and growth: pins found by expiry (the collector's candidates) */
+    "CREATE INDEX blob_pins_expiry ON blob_pins(expires_ms);";
 
 /* Version 1 (before jobs had kinds and payloads) kept bg_remove's save in
  * columns of jobs; its rows become payloads in the format api/save.c reads,
@@ -502,6 +504,54 @@ static ad_status load_conversions(conn_t *c, ad_asset *a, ad_err *err)
     return rc;
 }
 
+/* The conversions of a page of assets in one query (not one per asset). */
+static ad_status load_conversions_page(conn_t *c, ad_asset *v, int k, ad_err *err)
+{
+    if (k <= 0)
+        return AD_OK;
+    char *ids = malloc((size_t)k * (AD_ID_LEN + 3) + 3), *p = ids;
+    if (ids == NULL)
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    *p++ = '[';
+    for (int i = 0; i < k; i++)
+        p += sprintf(p, "%s\"%s\"", i ? "," : "", v[i].id); /* ids are hex: nothing to escape */
+    strcpy(p, "]");
+    sqlite3_stmt *st;
+    ad_status rc = prep(c, &st, err,
+                        "SELECT asset_id, name, content_type, size, sha256, created_at FROM conversions"
+                        " WHERE asset_id IN (SELECT value FROM json_each(?1)) ORDER BY asset_id, name",
+                        "t", ids);
+    free(ids);
+    if (rc != AD_OK)
+        return rc;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *aid = (const char *)sqlite3_column_text(st, 0);
+        ad_asset *a = NULL;
+        for (int i = 0; i < k && !a; i++)
+            if (aid && strcmp(v[i].id, aid) == 0)
+                a = &v[i];
+        if (a == NULL)
+            continue;
+        ad_conversion *cv = realloc(a->conversions, sizeof *cv * (size_t)(a->nconversions + 1));
+        if (cv == NULL) {
+            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
+            break;
+        }
+        a->conversions = cv;
+        cv += a->nconversions++;
+        copy_col(st, 1, cv->name, sizeof cv->name);
+        copy_col(st, 2, cv->content_type, sizeof cv->content_type);
+        cv->size = sqlite3_column_int64(st, 3);
+        copy_col(st, 4, cv->sha256, sizeof cv->sha256);
+        copy_col(st, 5, cv->created_at, sizeof cv->created_at);
+    }
+    if (rc == AD_OK && r != SQLITE_DONE)
+        rc = db_fail(c->db, err, "conversions");
+    done(c, st);
+    return rc;
+}
+
 static ad_status sq_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_asset *out, ad_err *err)
 {
     conn_t *c;
@@ -582,8 +632,8 @@ static ad_status sq_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t
         rc = db_fail(c->db, err, "list");
     sqlite3_finalize(st);
     st = NULL;
-    for (int i = 0; i < k && rc == AD_OK; i++)
-        rc = load_conversions(c, &v[i], err);
+    if (rc == AD_OK)
+        rc = load_conversions_page(c, v, k, err);
     if (rc != AD_OK) {
         for (int i = 0; i < k; i++)
             ad_asset_cleanup(&v[i]);
@@ -898,21 +948,56 @@ static ad_status sq_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
     return exec_sql(((sq_tx *)base)->c, err, NULL, "DELETE FROM gc_queue WHERE sha256=?1", "t", sha);
 }
 
-static ad_status sq_gc_due(ad_meta *base, int64_t now, int max, char (*shas)[65], int *n, ad_err *err)
+static ad_status sq_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n,
+                           ad_err *err)
 {
-    conn_t *c;
+    ad_meta_tx *tx;
     sqlite3_stmt *st;
     *n = 0;
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err,
-                                  "SELECT sha256 FROM gc_queue WHERE due_ms <= ?1 ORDER BY due_ms"
-                                  " LIMIT ?2",
-                                  "ii", now, (int64_t)max)) != AD_OK)
+    ad_status rc = sq_begin(base, &tx, err);
+    if (rc != AD_OK)
         return rc;
-    while (*n < max && sqlite3_step(st) == SQLITE_ROW)
-        copy_col(st, 0, shas[(*n)++], 65);
-    done(c, st);
-    return AD_OK;
+    conn_t *c = ((sq_tx *)tx)->c;
+    if ((rc = prep(c, &st, err, "SELECT sha256 FROM gc_queue WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2", "ii", now,
+                   (int64_t)max)) == AD_OK) {
+        while (*n < max && sqlite3_step(st) == SQLITE_ROW)
+            copy_col(st, 0, shas[(*n)++], 65);
+        done(c, st);
+    }
+    for (int i = 0; rc == AD_OK && i < *n; i++)
+        rc = exec_sql(c, err, NULL, "UPDATE gc_queue SET due_ms=?2 WHERE sha256=?1", "ti", shas[i], now + lease_ms);
+    if (rc != AD_OK) {
+        sq_rollback(tx);
+        *n = 0;
+        return rc;
+    }
+    return sq_commit(tx, err);
+}
+
+static ad_status sq_expire_pins(ad_meta *base, int64_t now, int max, int *n, ad_err *err)
+{
+    ad_meta_tx *tx;
+    int changes = 0;
+    *n = 0;
+    ad_status rc = sq_begin(base, &tx, err);
+    if (rc != AD_OK)
+        return rc;
+    conn_t *c = ((sq_tx *)tx)->c;
+    rc = exec_sql(c, err, NULL,
+                  "INSERT OR IGNORE INTO gc_queue(sha256, due_ms) SELECT DISTINCT sha256, ?1 FROM (SELECT sha256"
+                  " FROM blob_pins WHERE expires_ms > 0 AND expires_ms < ?1 ORDER BY expires_ms, rowid LIMIT ?2)",
+                  "ii", now, (int64_t)max);
+    if (rc == AD_OK)
+        rc = exec_sql(c, err, &changes,
+                      "DELETE FROM blob_pins WHERE rowid IN (SELECT rowid FROM blob_pins WHERE expires_ms > 0"
+                      " AND expires_ms < ?1 ORDER BY expires_ms, rowid LIMIT ?2)",
+                      "ii", now, (int64_t)max);
+    if (rc != AD_OK) {
+        sq_rollback(tx);
+        return rc;
+    }
+    *n = changes;
+    return sq_commit(tx, err);
 }
 
 /* ------------------------------------------------------------------- jobs */
@@ -1321,8 +1406,14 @@ static ad_status sq_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
         goto fail;
     if (cfg->exclusive) {
         /* nobody else writes: a writer's pin or a runner's lease left in the
-         * database belongs to a process that is gone */
-        if ((rc = exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE expires_ms > 0", NULL)) != AD_OK ||
+         * database belongs to a process that is gone (its blob, published
+         * or not, becomes the collector's candidate: no sweep of the blobs
+         * is needed to find it) */
+        if ((rc = exec_sql(c, err, NULL,
+                           "INSERT OR IGNORE INTO gc_queue(sha256, due_ms) SELECT DISTINCT sha256, 0 FROM blob_pins"
+                           " WHERE expires_ms > 0",
+                           NULL)) != AD_OK ||
+            (rc = exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE expires_ms > 0", NULL)) != AD_OK ||
             (rc = exec_sql(c, err, NULL, "UPDATE jobs SET lease_until=0 WHERE status=1", NULL)) != AD_OK ||
             (rc = exec_sql(c, err, NULL,
                            "UPDATE webhook_deliveries SET owner=NULL, lease_until=0 WHERE state=0 AND lease_until>0",
@@ -1763,6 +1854,7 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .gc_enqueue = sq_gc_enqueue,
     .gc_dequeue = sq_gc_dequeue,
     .gc_due = sq_gc_due,
+    .expire_pins = sq_expire_pins,
     .get_derived = sq_get_derived,
     .put_derived = sq_put_derived,
     .drop_derived = sq_drop_derived,

@@ -257,8 +257,19 @@ ad_status ad_store_tx_import_job(ad_store_tx *tx, const ad_job *j, const ad_blob
 ad_status ad_store_gc_run(ad_store *s, int *removed, ad_err *err);
 /* Look at every blob: remove those nothing refers to and older than the
  * grace period (at_start on an exclusive store: any age, since no other
- * writer can exist). Catches what a crash left between a write and its
- * commit. */
+ * writer can exist). No longer run by the server (what a crash leaves is
+ * found from candidates: expired pins; see ad_store_gc_run); for tools. */
 ad_status ad_store_gc_sweep(ad_store *s, int at_start, int *removed, ad_err *err);
+
+/* `assetd store check`: the full reconciliation, on demand, never at
+ * start or on a timer: every blob against the rows (orphans older than
+ * the grace period; removed with repair), and every asset's and
+ * conversion's blob against the blob part (missing). per_s > 0 bounds the
+ * blobs looked at a second, so a large store keeps serving. */
+typedef struct {
+    int64_t blobs, orphans, orphan_bytes, removed;
+    int64_t rows, missing;
+} ad_store_check_report;
+ad_status ad_store_check(ad_store *s, int repair, double per_s, ad_store_check_report *r, ad_err *err);
 
 #endif

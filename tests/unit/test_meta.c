@@ -118,11 +118,31 @@ TEST(metadata_parts_conform)
         CHECK(ops->commit(tx, &e) == AD_OK);
         char due[4][65];
         int n = 0;
-        CHECK(ops->gc_due(m, now, 4, due, &n, &e) == AD_OK && n == 1 && strcmp(due[0], SHA_A) == 0);
+        CHECK(ops->gc_due(m, now, 60000, 4, due, &n, &e) == AD_OK && n == 1 && strcmp(due[0], SHA_A) == 0);
+        /* claimed: not handed out again within its lease */
+        CHECK(ops->gc_due(m, now, 60000, 4, due, &n, &e) == AD_OK && n == 0);
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
         CHECK(ops->lock_blob(tx, SHA_A, &e) == AD_OK && ops->gc_dequeue(tx, SHA_A, &e) == AD_OK);
         CHECK(ops->commit(tx, &e) == AD_OK);
-        CHECK(ops->gc_due(m, now + 2000, 4, due, &n, &e) == AD_OK && n == 1 && strcmp(due[0], SHA_B) == 0);
+        CHECK(ops->gc_due(m, now + 2000, 60000, 4, due, &n, &e) == AD_OK && n == 1 && strcmp(due[0], SHA_B) == 0);
+        /* a pin that expired names its blob as a candidate, once */
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->pin_blob(tx, MASK_1, "dead-writer", now + 100, &e) == AD_OK);
+        CHECK(ops->pin_blob(tx, MASK_2, "live-writer", now + 100000, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
+        int expired = -1, n2 = 0, dead = 0, live = 0;
+        /* (pins that expired earlier in this test become candidates too) */
+        CHECK(ops->expire_pins(m, now + 50, 10, &expired, &e) == AD_OK);
+        CHECK(ops->expire_pins(m, now + 200, 10, &expired, &e) == AD_OK && expired == 1);
+        CHECK(ops->expire_pins(m, now + 200, 10, &expired, &e) == AD_OK && expired == 0);
+        char due2[16][65];
+        CHECK(ops->gc_due(m, now + 200, 60000, 16, due2, &n2, &e) == AD_OK);
+        for (int i = 0; i < n2; i++)
+            dead += strcmp(due2[i], MASK_1) == 0, live += strcmp(due2[i], MASK_2) == 0;
+        CHECKF(dead == 1 && live == 0, "%s: %d due", ops->name, n2);
+        REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
+        CHECK(ops->gc_dequeue(tx, MASK_1, &e) == AD_OK && ops->unpin(tx, MASK_2, "live-writer", NULL, NULL, &e) == AD_OK);
+        CHECK(ops->commit(tx, &e) == AD_OK);
         /* jobs: claimed once per lease, finished only by the holder */
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
         CHECK(ops->insert_job(tx, ID1, "k", "{\"p\":1}", ID4, &e) == AD_OK);
