@@ -39,6 +39,27 @@ static ad_status open_preset_model(void *ctx, int preset, ad_model **out, ad_err
     return ad_calib_open_model(po->cfg, po->threads, side, out, err);
 }
 
+/* SIGINT and SIGTERM are taken by one thread at any moment: before the
+ * server is ready (opening the store, loading the model) nothing has been
+ * acknowledged yet, so it exits at once; once ready it hands the signal to
+ * the main thread, which drains and stops. */
+static int ready_flag;
+static int stop_pipe[2] = {-1, -1};
+
+static void *watch_signals(void *arg)
+{
+    const sigset_t *set = arg;
+    int sig = 0;
+    sigwait(set, &sig);
+    if (!__atomic_load_n(&ready_flag, __ATOMIC_ACQUIRE)) {
+        ad_log(AD_LOG_INFO, "serve", "signal %d during start-up: stopped", sig);
+        _exit(0);
+    }
+    if (write(stop_pipe[1], &sig, sizeof sig) != (ssize_t)sizeof sig)
+        _exit(0);
+    return NULL;
+}
+
 int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **argv)
 {
     ad_err err = AD_ERR_INIT;
@@ -66,6 +87,12 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    pthread_t watcher;
+    if (pipe(stop_pipe) != 0 || pthread_create(&watcher, NULL, watch_signals, &stop) != 0) {
+        fprintf(stderr, "assetd serve: cannot watch for signals\n");
+        return 1;
+    }
+    pthread_detach(watcher);
     signal(SIGPIPE, SIG_IGN);
 
     if (ad_cli_open_store(cfg, 1, &store, &err) != AD_OK)
@@ -217,7 +244,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .backoff_ms = cfg->job_backoff_ms,
         .start_delay_ms = cfg->job_start_delay_ms,
         .lease_ms = cfg->job_lease_ms,
-        .sweep_ms = 0, /* no periodic sweep: the collector works from candidates (store/gc.c) */
+        .retention_ms = cfg->job_retention_days * 86400 * 1000,
         /* a test hook (docs/robustness.md): jobs held under their lease */
         .pause_ms = getenv("ASSETD_TEST_JOB_PAUSE_MS") ? atoll(getenv("ASSETD_TEST_JOB_PAUSE_MS")) : 0,
         .metrics = metrics,
@@ -238,6 +265,8 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
     };
     if (ad_dispatcher_start(&dc, &hooks, &err) != AD_OK)
         goto fail;
+    /* from here a signal drains (requests may be acknowledged from now on) */
+    __atomic_store_n(&ready_flag, 1, __ATOMIC_RELEASE);
     ad_api_set_ready(api, model, jobs);
     int nkeys = 0;
     ad_key_info *keys = NULL;
@@ -263,7 +292,8 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         ad_cli_welcome_banner(cfg, ad_http_port(http), welcome_key);
 
     int sig = 0;
-    sigwait(&stop, &sig);
+    while (read(stop_pipe[0], &sig, sizeof sig) < 0 && errno == EINTR)
+        ;
     ad_log(AD_LOG_INFO, "serve", "signal %d: finishing requests in progress", sig);
     rc = 0;
     goto shutdown;

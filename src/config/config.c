@@ -114,6 +114,8 @@ static const setting settings[] = {
       "seconds a connection may stay idle, and a cut-out may wait for a worker"),
     S(job_attempts, T_INT, "5", 1, 1000, "attempts of a background save before it fails"),
     S(job_backoff_ms, T_INT, "500", 1, 3600000, "delay before the first retry; doubles each time"),
+    S(job_retention_days, T_INT, "30", 0, 36500,
+      "days a finished background job stays listed (GET /api/v1/jobs/:id and the list); 0 keeps them forever"),
     S(job_start_delay_ms, T_INT, "0", 0, 86400000, "run no background job until this long after start"),
     S(welcome, T_INT, "0", 0, 1,
       "serve: print a quick start (URL, API key, commands to paste); creates DATA_DIR/api-key (0600) when no key "

@@ -57,6 +57,7 @@ typedef struct {
     long long cutout_rate_limit, cutout_rate_burst; /* per key, cut-outs/s (0: none) */
     long long job_attempts;
     long long job_backoff_ms;
+    long long job_retention_days;
     long long job_start_delay_ms;
     long long job_lease_ms;
     long long welcome;              /* serve prints a quick start */

@@ -167,7 +167,7 @@ static void run_one(ad_jobrunner *r, const ad_job *job)
     count(r, job, final ? "failed" : "retried");
 }
 
-static void collect(ad_jobrunner *r, double *last_gc, double *last_sweep)
+static void collect(ad_jobrunner *r, double *last_gc, double *last_prune)
 {
     double now = ad_clock_ms();
     ad_err err = AD_ERR_INIT;
@@ -179,21 +179,29 @@ static void collect(ad_jobrunner *r, double *last_gc, double *last_sweep)
         else if (n)
             ad_log(AD_LOG_INFO, "gc", "removed %d unreferenced blob(s)", n);
     }
-    if (r->cfg.sweep_ms > 0 && now - *last_sweep >= (double)r->cfg.sweep_ms) {
-        *last_sweep = now;
-        n = 0;
+    /* retention: finished jobs older than it go, a batch at a time, every
+     * ten minutes (the cost is the jobs that ended, not the table) */
+    if (r->cfg.retention_ms > 0 && now - *last_prune >= 600000.0) {
+        *last_prune = now;
+        int total = 0;
         ad_err_clear(&err);
-        if (ad_store_gc_sweep(r->store, 0, &n, &err) != AD_OK)
-            ad_log(AD_LOG_WARN, "gc", "sweep failed: %s", err.msg);
-        else if (n)
-            ad_log(AD_LOG_INFO, "gc", "sweep removed %d orphan blob(s)", n);
+        do { /* batches of their own transactions: writers wait for none long */
+            n = 0;
+            if (ad_store_prune_jobs(r->store, r->cfg.retention_ms, 5000, &n, &err) != AD_OK) {
+                ad_log(AD_LOG_WARN, "job", "retention failed: %s", err.msg);
+                break;
+            }
+            total += n;
+        } while (n == 5000 && !stopping(r));
+        if (total)
+            ad_log(AD_LOG_INFO, "job", "forgot %d job(s) finished before the retention", total);
     }
 }
 
 static void *loop(void *arg)
 {
     ad_jobrunner *r = arg;
-    double last_gc = 0, last_sweep = ad_clock_ms();
+    double last_gc = 0, last_prune = ad_clock_ms() - 590000.0; /* the first prune 10 s after start */
     if (r->cfg.start_delay_ms > 0) {
         double until = ad_clock_ms() + (double)r->cfg.start_delay_ms;
         while (!stopping(r) && ad_clock_ms() < until)
@@ -210,7 +218,7 @@ static void *loop(void *arg)
         }
         if (st != AD_ENOTFOUND)
             ad_log(AD_LOG_WARN, "job", "claim failed: %s", err.msg);
-        collect(r, &last_gc, &last_sweep);
+        collect(r, &last_gc, &last_prune);
         wait_ms(r, IDLE_POLL_MS);
     }
     return NULL;

@@ -42,7 +42,7 @@ typedef struct {
     int64_t backoff_ms;     /* delay after the first failure; doubles each time */
     int64_t start_delay_ms; /* run nothing until this long after start (0: at once) */
     int64_t lease_ms;       /* a claimed job is this instance's for this long, renewed while it runs */
-    int64_t sweep_ms;       /* full blob sweep period (0: never) */
+    int64_t retention_ms;   /* finished jobs are forgotten this long after they end (0: kept) */
     int64_t pause_ms;       /* test hook: hold each claimed job this long before running it */
     ad_metrics *metrics;    /* lent; NULL: none (counts assetd_jobs_total) */
 } ad_jobrunner_config;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/records_json.h"
 #include "store/store_impl.h"
@@ -181,4 +182,15 @@ ad_status ad_store_list_job_page(ad_store *s, const ad_job_filter *f, int64_t be
     if (limit < 1 || limit > 1000 || (f->asset_id[0] && !ad_id_valid(f->asset_id)))
         return ad_err_set(err, AD_EINVAL, "bad jobs list");
     CALL(s, "list_job_page", s->meta->ops->list_job_page(s->meta, f, before, limit, out, n, err));
+}
+
+ad_status ad_store_prune_jobs(ad_store *s, int64_t older_than_ms, int max, int *n, ad_err *err)
+{
+    char before[32];
+    time_t t = (time_t)((ad_st_now_ms() - older_than_ms) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(before, sizeof before, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    *n = 0;
+    CALL(s, "prune_jobs", s->meta->ops->prune_jobs(s->meta, before, max, n, err));
 }

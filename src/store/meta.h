@@ -98,8 +98,7 @@ typedef struct {
     /* up to max blobs whose GC is due, into shas, claimed: due again at
      * now + lease_ms, so N instances collecting at once each take others
      * (SKIP LOCKED); collecting one dequeues it */
-    ad_status (*gc_due)(ad_meta *m, int64_t now_ms, int64_t lease_ms, int max, char (*shas)[65], int *n,
-                        ad_err *err);
+    ad_status (*gc_due)(ad_meta *m, int64_t now_ms, int64_t lease_ms, int max, char (*shas)[65], int *n, ad_err *err);
     /* up to max pins that expired before now (their writers died between
      * publishing a blob and taking its reference) go, their blobs queued
      * for collection, in one transaction; *n counts them */
@@ -145,8 +144,12 @@ typedef struct {
     ad_status (*import_job)(ad_meta_tx *tx, const ad_job *j, ad_err *err);
     /* the blobs a job holds (pins of owner "job:<id>"), up to max */
     ad_status (*job_holds)(ad_meta *m, const char *id, char (*shas)[65], int max, int *n, ad_err *err);
-    /* how many jobs are in each ad_job_status (metrics) */
+    /* how many jobs are in each ad_job_status (metrics): the active ones
+     * by index, the finished from counters kept with every change (never
+     * a scan of the table) */
     ad_status (*count_jobs)(ad_meta *m, int64_t counts[4], ad_err *err);
+    /* retention: up to max finished jobs that ended before (RFC 3339) go */
+    ad_status (*prune_jobs)(ad_meta *m, const char *before, int max, int *n, ad_err *err);
     /* the jobs list: f's jobs newest first, seq < before (<= 0: from the
      * newest); *out freed with ad_job_cleanup each, then free */
     ad_status (*list_job_page)(ad_meta *m, const ad_job_filter *f, int64_t before, int limit, ad_job **out, int *n,

@@ -104,8 +104,26 @@ static const char *const migrations[] = {
     " duration_ms BIGINT NOT NULL, at TEXT NOT NULL, at_ms BIGINT NOT NULL);"
     "CREATE INDEX webhook_attempts_hook ON webhook_attempts(webhook_id, seq);"
     "CREATE INDEX webhook_attempts_at ON webhook_attempts(at_ms);"
-    /* and growth: pins found by expiry (the collector's candidates) */
-    "CREATE INDEX blob_pins_expiry ON blob_pins(expires_ms);",
+    /* and growth: pins found by expiry (the collector's candidates);
+     * finished jobs (which only grow) counted by status in a row each, kept
+     * by a trigger in the writing transaction (one row per transaction: no
+     * lock order to get wrong), so a scrape reads two rows and the active
+     * jobs by index, never the table; jobs found by their end for
+     * retention */
+    "CREATE INDEX blob_pins_expiry ON blob_pins(expires_ms);"
+    "CREATE INDEX jobs_finished ON jobs(status, finished_at);"
+    "CREATE TABLE job_counts(status INTEGER PRIMARY KEY, n BIGINT NOT NULL);"
+    "INSERT INTO job_counts(status, n) SELECT s, (SELECT count(*) FROM jobs WHERE jobs.status = s)"
+    " FROM generate_series(2, 3) s;"
+    "CREATE FUNCTION jobs_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN (2, 3) THEN"
+    " UPDATE job_counts SET n = n - 1 WHERE status = OLD.status; END IF;"
+    " IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.status IN (2, 3) THEN"
+    " UPDATE job_counts SET n = n + 1 WHERE status = NEW.status; END IF;"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER jobs_count_insert AFTER INSERT OR DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_count();"
+    "CREATE TRIGGER jobs_count_update AFTER UPDATE OF status ON jobs FOR EACH ROW"
+    " WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION jobs_count();",
 };
 /* The migration after which existing custom data is entered (index_all). */
 #define MIGRATION_SEARCH 4
@@ -813,8 +831,7 @@ static ad_status pg_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
     return run(((pg_tx *)base)->c, err, NULL, NULL, "DELETE FROM gc_queue WHERE sha256=$1", 1, p);
 }
 
-static ad_status pg_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n,
-                           ad_err *err)
+static ad_status pg_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n, ad_err *err)
 {
     pgc *c;
     PGresult *r;
@@ -1027,8 +1044,10 @@ static ad_status pg_count_jobs(ad_meta *base, int64_t counts[4], ad_err *err)
     PGresult *r;
     memset(counts, 0, 4 * sizeof counts[0]);
     ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT status, count(*) FROM jobs GROUP BY status", 0, NULL)) != AD_OK)
+    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
+                                 "SELECT status, count(*) FROM jobs WHERE status IN (0, 1) GROUP BY status"
+                                 " UNION ALL SELECT status, n FROM job_counts",
+                                 0, NULL)) != AD_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         int s = atoi(PQgetvalue(r, i, 0));
@@ -1064,6 +1083,24 @@ static ad_status pg_list_jobs(ad_meta *base, const char *after, int limit, ad_jo
     *out = v;
     *n = k;
     return AD_OK;
+}
+
+static ad_status pg_prune_jobs(ad_meta *base, const char *before, int max, int *n, ad_err *err)
+{
+    pgc *c;
+    char l[24];
+    int changes = 0;
+    i64(l, max);
+    const char *p[] = {before, l};
+    *n = 0;
+    ad_status rc = conn((pg_meta *)base, &c, err);
+    if (rc == AD_OK)
+        rc = run(c, err, NULL, &changes,
+                 "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status IN (2, 3) AND finished_at < $1"
+                 " LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                 2, p);
+    *n = changes;
+    return rc;
 }
 
 static ad_status pg_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
@@ -1618,6 +1655,7 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .fail_job = pg_fail_job,
     .list_job_page = pg_list_job_page,
     .expire_pins = pg_expire_pins,
+    .prune_jobs = pg_prune_jobs,
     .add_webhook = pg_add_webhook,
     .list_webhooks = pg_list_webhooks,
     .delete_webhook = pg_delete_webhook,

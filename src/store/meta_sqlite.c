@@ -140,8 +140,22 @@ static const char schema_v6_search[] =
     " at TEXT NOT NULL, at_ms INTEGER NOT NULL);"
     "CREATE INDEX webhook_attempts_hook ON webhook_attempts(webhook_id, seq);"
     "CREATE INDEX webhook_attempts_at ON webhook_attempts(at_ms);"
-    /* and growth: pins found by expiry (the collector's candidates) */
-    "CREATE INDEX blob_pins_expiry ON blob_pins(expires_ms);";
+    /* and growth: pins found by expiry (the collector's candidates);
+     * finished jobs (which only grow) counted by status in a row each, kept
+     * by triggers in the writing transaction, so a scrape reads two rows
+     * and the active jobs by index, never the table; jobs found by their
+     * end for retention */
+    "CREATE INDEX blob_pins_expiry ON blob_pins(expires_ms);"
+    "CREATE INDEX jobs_finished ON jobs(status, finished_at);"
+    "CREATE TABLE job_counts(status INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT INTO job_counts(status, n) VALUES(2, (SELECT count(*) FROM jobs WHERE status=2)),"
+    " (3, (SELECT count(*) FROM jobs WHERE status=3));"
+    "CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs WHEN new.status IN (2, 3) BEGIN"
+    " UPDATE job_counts SET n=n+1 WHERE status=new.status; END;"
+    "CREATE TRIGGER jobs_count_update AFTER UPDATE OF status ON jobs WHEN old.status <> new.status BEGIN"
+    " UPDATE job_counts SET n=n-1 WHERE status=old.status; UPDATE job_counts SET n=n+1 WHERE status=new.status; END;"
+    "CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs WHEN old.status IN (2, 3) BEGIN"
+    " UPDATE job_counts SET n=n-1 WHERE status=old.status; END;";
 
 /* Version 1 (before jobs had kinds and payloads) kept bg_remove's save in
  * columns of jobs; its rows become payloads in the format api/save.c reads,
@@ -948,8 +962,7 @@ static ad_status sq_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
     return exec_sql(((sq_tx *)base)->c, err, NULL, "DELETE FROM gc_queue WHERE sha256=?1", "t", sha);
 }
 
-static ad_status sq_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n,
-                           ad_err *err)
+static ad_status sq_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n, ad_err *err)
 {
     ad_meta_tx *tx;
     sqlite3_stmt *st;
@@ -1205,7 +1218,12 @@ static ad_status sq_count_jobs(ad_meta *base, int64_t counts[4], ad_err *err)
     sqlite3_stmt *st;
     memset(counts, 0, 4 * sizeof counts[0]);
     ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT status, count(*) FROM jobs GROUP BY status", "")) != AD_OK)
+    /* the active jobs by index (they are the work in hand), the finished
+     * from their counters */
+    if (rc != AD_OK || (rc = prep(c, &st, err,
+                                  "SELECT status, count(*) FROM jobs WHERE status IN (0, 1) GROUP BY status"
+                                  " UNION ALL SELECT status, n FROM job_counts",
+                                  "")) != AD_OK)
         return rc;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int s = sqlite3_column_int(st, 0);
@@ -1214,6 +1232,26 @@ static ad_status sq_count_jobs(ad_meta *base, int64_t counts[4], ad_err *err)
     }
     done(c, st);
     return AD_OK;
+}
+
+static ad_status sq_prune_jobs(ad_meta *base, const char *before, int max, int *n, ad_err *err)
+{
+    ad_meta_tx *tx;
+    int changes = 0;
+    *n = 0;
+    ad_status rc = sq_begin(base, &tx, err);
+    if (rc != AD_OK)
+        return rc;
+    rc = exec_sql(((sq_tx *)tx)->c, err, &changes,
+                  "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE status IN (2, 3) AND finished_at < ?1"
+                  " LIMIT ?2)",
+                  "ti", before, (int64_t)max);
+    if (rc != AD_OK) {
+        sq_rollback(tx);
+        return rc;
+    }
+    *n = changes;
+    return sq_commit(tx, err);
 }
 
 static ad_status sq_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
@@ -1855,6 +1893,7 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .gc_dequeue = sq_gc_dequeue,
     .gc_due = sq_gc_due,
     .expire_pins = sq_expire_pins,
+    .prune_jobs = sq_prune_jobs,
     .get_derived = sq_get_derived,
     .put_derived = sq_put_derived,
     .drop_derived = sq_drop_derived,

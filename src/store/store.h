@@ -185,6 +185,10 @@ ad_status ad_store_count_jobs(ad_store *s, int64_t counts[4], ad_err *err);
 ad_status ad_store_list_job_page(ad_store *s, const ad_job_filter *f, int64_t before, int limit, ad_job **out, int *n,
                                  ad_err *err);
 
+/* Retention: up to max finished jobs that ended more than older_than_ms
+ * ago go; *n counts them. */
+ad_status ad_store_prune_jobs(ad_store *s, int64_t older_than_ms, int max, int *n, ad_err *err);
+
 /* ---- webhooks and their events (events.c) ----------------------------
  *
  * Every change that is an event (asset.created, asset.deleted,

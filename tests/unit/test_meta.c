@@ -141,7 +141,8 @@ TEST(metadata_parts_conform)
             dead += strcmp(due2[i], MASK_1) == 0, live += strcmp(due2[i], MASK_2) == 0;
         CHECKF(dead == 1 && live == 0, "%s: %d due", ops->name, n2);
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
-        CHECK(ops->gc_dequeue(tx, MASK_1, &e) == AD_OK && ops->unpin(tx, MASK_2, "live-writer", NULL, NULL, &e) == AD_OK);
+        CHECK(ops->gc_dequeue(tx, MASK_1, &e) == AD_OK &&
+              ops->unpin(tx, MASK_2, "live-writer", NULL, NULL, &e) == AD_OK);
         CHECK(ops->commit(tx, &e) == AD_OK);
         /* jobs: claimed once per lease, finished only by the holder */
         REQUIRE(ops->begin(m, &tx, &e) == AD_OK);
