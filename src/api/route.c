@@ -127,7 +127,7 @@ static int time_parse(const char *v, void *field)
         return 0;
     t -= sign * (oh * 3600 + om * 60);
     struct tm u;
-    if (gmtime_r(&t, &u) == NULL || u.tm_year + 1900 > 9999 || u.tm_year + 1900 < 0)
+    if (gmtime_r(&t, &u) == NULL || u.tm_year + 1900 > 9999 || u.tm_year + 1900 < 1000) /* four digits */
         return 0;
     char *out = field;
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &u);

@@ -10,6 +10,7 @@
 #include "api/bg_params.h"
 #include "api/internal.h"
 #include "api/route.h"
+#include "store/custom_index.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,11 +38,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (strstr(tpl, ":conversion_name") && !ad_bg_conversion_name_valid(m.args.conversion_name))
             abort();
-        /* a route reached without a key is one of the public ones */
-        if (!m.api && strcmp(tpl, "/healthz") != 0 && strcmp(tpl, "/metrics") != 0 && strcmp(tpl, "/") != 0 &&
-            strncmp(tpl, "/console/", 9) != 0)
+        /* outside /api/v1: a public route (health, metrics, the console, a
+         * signed delivery URL), or remove.bg's, which need a key */
+        int removebg = (m.route->flags & AD_ROUTE_REMOVEBG) != 0;
+        if (!m.api && !removebg && strcmp(tpl, "/healthz") != 0 && strcmp(tpl, "/metrics") != 0 &&
+            strcmp(tpl, "/") != 0 && strncmp(tpl, "/console/", 9) != 0 && !(m.route->flags & AD_ROUTE_SIGNED))
             abort();
-        if (!m.api && m.route->auth)
+        if (!m.api && m.route->auth != removebg)
+            abort();
+        if (strstr(tpl, ":webhook_id") && !ad_id_valid(m.args.webhook_id))
             abort();
         /* the handler's pass, from the route the head phase found: the same match */
         ad_route_match again;
@@ -58,6 +63,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (strstr(tpl, "/preview") && q->size != 128 && q->size != 256 && q->size != 512)
                 abort();
             if (q->filename[0] && !ad_upload_filename_ok(q->filename))
+                abort();
+            /* the list's filters: within their bounds, well-formed */
+            const ad_asset_filter *f = &q->filter;
+            if (f->ncustom < 0 || f->ncustom > AD_FILTER_CUSTOM_MAX)
+                abort();
+            for (int i = 0; i < f->ncustom; i++)
+                if (!ad_custom_index_path_ok(f->custom[i].path))
+                    abort();
+            if ((f->source_asset_id[0] && !ad_id_valid(f->source_asset_id)) ||
+                (f->has_conversion[0] && !ad_bg_conversion_name_valid(f->has_conversion)) ||
+                (f->created_after[0] && strlen(f->created_after) != 24) ||
+                (q->asset_id[0] && !ad_id_valid(q->asset_id)) || q->job_status < 0 || q->job_status > 4)
                 abort();
         } else if (err.code != AD_EINVAL || !err.msg[0]) {
             abort();
