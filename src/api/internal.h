@@ -168,12 +168,16 @@ ad_http_resp *ad_handle_bg_remove(ad_api *api, ad_http_req *req, const ad_route_
  * temporary file (ad_oneshot_begin), then the cut-out runs as bg_remove's */
 ad_http_body_mode ad_oneshot_begin(ad_api *api, ad_http_req *req);
 
-/* remove.bg's API (removebg.c): its body sink, its two routes, and its
- * error shape (the router rewrites these routes' refusals with it). */
+/* remove.bg's API (removebg.c): its body sink and its two routes. */
 ad_http_body_mode ad_removebg_begin(ad_api *api, ad_http_req *req);
 ad_http_resp *ad_handle_removebg(ad_api *api, ad_http_req *req, const ad_route_args *a);
 ad_http_resp *ad_handle_removebg_account(ad_api *api, ad_http_req *req, const ad_route_args *a);
-void ad_removebg_dialect(ad_http_resp *r);
+
+/* An error answer ({"error": {code, message, param}}) rewritten in
+ * remove.bg's shape and statuses ({"errors": [{title, code, detail}]}: 400
+ * for what the client sent, 403 for a key, 429, 5xx); other answers are
+ * left alone. The router applies it to remove.bg's routes (reply.c). */
+void ad_reply_removebg_shape(ad_http_resp *r);
 ad_http_resp *ad_handle_oneshot(ad_api *api, ad_http_req *req, const ad_route_args *a);
 
 #endif

@@ -198,3 +198,48 @@ ad_http_resp *ad_load_asset(ad_api *api, const char *id, ad_asset *a)
     ad_err err = AD_ERR_INIT;
     return ad_reply_asset_status(ad_store_get_asset(api->cfg.store, id, a, &err), &err);
 }
+
+/* ---- remove.bg's error shape (its routes, api/removebg.c: the router
+ * rewrites their refusals with this) ---------------------------------- */
+
+void ad_reply_removebg_shape(ad_http_resp *r)
+{
+    int status = ad_http_resp_status(r);
+    size_t len;
+    const char *body = ad_http_resp_data(r, &len);
+    if (status < 400 || body == NULL)
+        return;
+    json_t *j = json_loadb(body, len, 0, NULL);
+    json_t *e = json_object_get(j, "error");
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    const char *param = json_string_value(json_object_get(e, "param"));
+    if (code == NULL || msg == NULL) {
+        json_decref(j);
+        return;
+    }
+    /* remove.bg's statuses: 403 for a key, 429 for a rate, 400 for the
+     * rest of what the client sent; the server's own trouble stays 5xx */
+    int to = status == 401 || (status == 403 && param && strcmp(param, "Authorization") == 0) ? 403
+             : status == 429 || status >= 500                                                 ? status
+                                                                                              : 400;
+    if (status == 401)
+        code = "auth_failed";
+    else if (status == 429)
+        code = "rate_limit_exceeded"; /* remove.bg's name */
+    char title[64];
+    snprintf(title, sizeof title, "%s", status == 401 ? "Invalid API key" : code);
+    for (char *p = title; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    if (title[0] >= 'a' && title[0] <= 'z')
+        title[0] = (char)(title[0] - 'a' + 'A');
+    if (status == 401)
+        msg = "a valid API key is required (X-Api-Key: <key>, or Authorization: Bearer <key>)";
+    json_t *out = json_pack("{s:[{s:s, s:s, s:s}]}", "errors", "title", title, "code", code, "detail", msg);
+    char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    if (text)
+        ad_http_resp_rewrite(r, to, "application/json", text, strlen(text));
+    json_decref(out);
+    json_decref(j);
+}

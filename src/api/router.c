@@ -438,7 +438,7 @@ char ad_api_deferred_mark;
 static void dialect(const ad_route_def *route, ad_http_resp *r)
 {
     if (route && (route->flags & AD_ROUTE_REMOVEBG) && r && r != AD_DEFERRED)
-        ad_removebg_dialect(r);
+        ad_reply_removebg_shape(r);
 }
 
 static void answer(ad_api *api, ad_http_req *req, ad_route_match *m)

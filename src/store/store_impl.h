@@ -8,8 +8,8 @@
  *   blob_io.c  writers, readers and pins          -> store.c
  *   gc.c       the collector: the queue, the sweep -> store.c
  *   derived.c  derived blobs' rows (masks, variants) -> store.c
- *   events.c   webhooks' rows, the events outbox, the jobs list -> store.c
- *              (store.c's change wrappers record events: ad_st_emit_*)
+ *   events.c   webhooks' rows and deliveries, the jobs list  -> store.c
+ *   outbox.c   events recorded with the changes (ad_st_emit_*) <- store.c
  *   records.c  the records' cleanup
  * (arrows: who calls whom; nothing calls back up) */
 #ifndef AD_STORE_STORE_IMPL_H
@@ -96,7 +96,7 @@ ad_status ad_st_in_tx(ad_store *s, ad_st_tx_fn fn, const void *a, const void *b,
 
 /* Record an event of type about an asset (rendered from its row in tx),
  * a conversion, or a job, for every webhook subscribed to type, in tx
- * (events.c). */
+ * (outbox.c). */
 ad_status ad_st_emit_asset(ad_store_tx *tx, const char *type, const char *id, ad_err *err);
 ad_status ad_st_emit_conversion(ad_store_tx *tx, const char *type, const char *asset_id, const ad_conversion *c,
                                 ad_err *err);
