@@ -147,6 +147,8 @@ suite "delivery (signed public URLs, transformations, negotiation, caching, rota
 suite "key scopes (every route x read, write, admin; keys create --scope)" build/tests/test_scopes
 suite "remove.bg drop-in (the npm client remove.bg 1.3.0 unmodified; zip, refusals, account, 429, the URL guard)" \
     build/tests/test_removebg
+suite "backup and restore (online, while uploading; byte-exact restore; damaged backups refused)" \
+    build/tests/test_backup
 suite "growth (no blob listing at start, store check, a dead writer's orphan, job counters and retention, SIGTERM at start)" \
     build/tests/test_growth
 suite "integrations (webhooks: retries, signatures, kill -9, SSRF guard; jobs list; search vs brute force)" \

@@ -62,6 +62,8 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
 int ad_cmd_keys(const ad_cli_command *self, ad_config *cfg, int argc, char **argv);
 int ad_cmd_migrate(const ad_cli_command *self, ad_config *cfg, int argc, char **argv);
 int ad_cmd_store(const ad_cli_command *self, ad_config *cfg, int argc, char **argv);
+int ad_cmd_backup(const ad_cli_command *self, ad_config *cfg, int argc, char **argv);
+int ad_cmd_restore(const ad_cli_command *self, ad_config *cfg, int argc, char **argv);
 int ad_cmd_prepare(const ad_cli_command *self, ad_config *cfg, int argc, char **argv);
 
 #endif

@@ -44,6 +44,18 @@ static const ad_cli_command commands[] = {
      NULL,
      ad_cmd_store,
      0},
+    {"backup",
+     {{"--to PATH", "back up the embedded store of --data-dir (online: a server may run) into the new folder PATH"}},
+     "PATH gets assetd.db (SQLite's online backup), the blobs it refers to and manifest.json (every SHA-256).",
+     NULL,
+     ad_cmd_backup,
+     0},
+    {"restore",
+     {{"PATH", "check every byte of the backup in PATH, then restore it into --data-dir (new or empty)"}},
+     "A damaged backup is refused with the reason, before anything is written.",
+     NULL,
+     ad_cmd_restore,
+     0},
     {"prepare", {{"", "calibrate the int8 model once and cache the optimised graph"}}, NULL, NULL, ad_cmd_prepare, 1},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

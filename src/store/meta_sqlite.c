@@ -114,8 +114,11 @@ static const char schema_v5_derived[] =
  * of attempts (by endpoint, and by age for pruning). The custom data of
  * existing assets is entered by the migration (index_all). */
 static const char schema_v6_search[] =
-    "CREATE TABLE custom_index(path TEXT NOT NULL, key TEXT NOT NULL, tag TEXT NOT NULL, seq INTEGER NOT NULL,"
-    " PRIMARY KEY(path, key, seq)) WITHOUT ROWID;"
+    /* (a rowid table: SQLite 3.40's integrity_check misreads NOT NULL
+     * columns of a WITHOUT ROWID table outside its key, and backups are
+     * checked with it) */
+    "CREATE TABLE custom_index(path TEXT NOT NULL, key TEXT NOT NULL, tag TEXT NOT NULL, seq INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX custom_index_key ON custom_index(path, key, seq);"
     "CREATE INDEX custom_index_seq ON custom_index(seq, path);"
     "CREATE INDEX assets_filename ON assets(filename);"
     "CREATE INDEX assets_type ON assets(content_type, seq);"

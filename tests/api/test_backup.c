@@ -1,0 +1,192 @@
+/* test_backup.c — backups that restore (issue 32, the embedded store):
+ * `assetd backup` taken while the server runs and a client keeps
+ * uploading; `assetd restore` into a new data dir, served by a new
+ * server: every asset acknowledged before the backup began is there
+ * byte-exact, with its custom data, conversions and lineage, and the jobs
+ * and keys too; an upload acknowledged during the backup is whole or
+ * absent. A damaged backup (a blob's byte, the database) and one of a
+ * newer schema are refused with the reason, writing nothing. */
+#define HARNESS_SETUP api_setup
+#include "harness.h"
+
+#include "api/client.h"
+
+static int cli(const char *args, char *out, size_t len)
+{
+    char cmd[2000];
+    const char *bin = getenv("ASSETD_BIN") ? getenv("ASSETD_BIN") : "build/assetd";
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, len - 1, p) : 0;
+    out[n] = '\0';
+    int rc = p ? pclose(p) : -1;
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+#define MAXW 4000
+static struct {
+    const server *s;
+    volatile int stop;
+    char ids[MAXW][33];
+    double acked_at[MAXW];
+    int n;
+} writer;
+
+static void *write_loop(void *arg)
+{
+    (void)arg;
+    while (!writer.stop && writer.n < MAXW) {
+        char body[64], id[33];
+        snprintf(body, sizeof body, "during the backup %d", writer.n);
+        if (upload(writer.s, "w.bin", "application/octet-stream", body, strlen(body), id) == 201) {
+            memcpy(writer.ids[writer.n], id, 33);
+            writer.acked_at[writer.n] = now_s();
+            writer.n++;
+        }
+    }
+    return NULL;
+}
+
+static int same_file(const server *s, const char *id, const void *data, size_t len)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/assets/%s/file", id);
+    response r;
+    int ok = get(s, path, &r) == 200 && r.len == len && memcmp(r.body, data, len) == 0;
+    response_cleanup(&r);
+    return ok;
+}
+
+TEST(an_online_backup_restores_everything_acknowledged_before_it)
+{
+    char dir[256], bk[300], rdir[300], out[4096], args[1200], ids[10][33], job[64], child[64], key[256];
+    server s, rs;
+    response r;
+    temp_dir(dir, sizeof dir, "backup-src");
+    snprintf(bk, sizeof bk, "%s-backup", dir);
+    snprintf(rdir, sizeof rdir, "%s-restored", dir);
+    REQUIRE(server_start(&s, dir, NULL));
+    for (int i = 0; i < 10; i++) {
+        REQUIRE(upload(&s, "p.png", "image/png", astro_png, astro_len, ids[i]) == 201);
+        char cpath[128], doc[64];
+        snprintf(cpath, sizeof cpath, "/api/v1/assets/%.32s/custom_data", ids[i]);
+        snprintf(doc, sizeof doc, "{\"sku\":\"S%d\",\"n\":%d}", i, i);
+        REQUIRE(request(&s, "PUT", cpath, NULL, 1, doc, strlen(doc), &r) == 200);
+        response_cleanup(&r);
+    }
+    /* a conversion and a child, saved by jobs */
+    char path[600];
+    snprintf(
+        path, sizeof path,
+        "/api/v1/assets/%s/addons/bg_remove?mode=get_image_and_save&disposition=add_conversion&conversion_name=cut",
+        ids[0]);
+    REQUIRE(get(&s, path, &r) == 200 && header(&r, "X-Job-Id", job, sizeof job));
+    response_cleanup(&r);
+    snprintf(path, sizeof path,
+             "/api/v1/assets/%s/addons/bg_remove?mode=save_image&disposition=add_new_asset&metadata=inherit", ids[1]);
+    REQUIRE(get(&s, path, &r) == 200);
+    snprintf(child, sizeof child, "%s", jstr(r.json, "new_asset_id"));
+    response_cleanup(&r);
+    snprintf(path, sizeof path, "/api/v1/jobs/%s", job);
+    int done = 0;
+    for (int i = 0; i < 400 && !done; i++, sleep_ms(50)) {
+        done = get(&s, path, &r) == 200 && strcmp(jstr(r.json, "status"), "succeeded") == 0;
+        response_cleanup(&r);
+    }
+    REQUIRE(done);
+    const char *kargs[] = {"create", "--scope", "read", NULL};
+    REQUIRE(keys_cli(dir, kargs, key, sizeof key));
+
+    /* the backup, while a client keeps uploading */
+    writer.s = &s;
+    writer.stop = 0;
+    writer.n = 0;
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, write_loop, NULL) == 0);
+    sleep_ms(300);
+    double began = now_s();
+    snprintf(args, sizeof args, "--data-dir '%s' backup --to '%s'", dir, bk);
+    int rc = cli(args, out, sizeof out);
+    sleep_ms(300);
+    writer.stop = 1;
+    pthread_join(t, NULL);
+    CHECKF(rc == 0 && strstr(out, "manifest.json"), "%s", out);
+    server_kill(&s, SIGTERM);
+    int before = 0;
+    for (int i = 0; i < writer.n; i++)
+        before += writer.acked_at[i] < began;
+    CHECKF(before > 3 && writer.n > before, "%d uploads before the backup, %d in all", before, writer.n);
+
+    /* restored into a new data dir, served */
+    snprintf(args, sizeof args, "--data-dir '%s' restore '%s'", rdir, bk);
+    CHECKF(cli(args, out, sizeof out) == 0 && strstr(out, "every SHA-256 checked"), "%s", out);
+    REQUIRE(server_start(&rs, rdir, NULL));
+    for (int i = 0; i < 10; i++) {
+        CHECKF(same_file(&rs, ids[i], astro_png, astro_len), "asset %d", i);
+        snprintf(path, sizeof path, "/api/v1/assets/%s/custom_data", ids[i]);
+        REQUIRE(get(&rs, path, &r) == 200);
+        CHECK(json_integer_value(json_object_get(r.json, "n")) == i);
+        response_cleanup(&r);
+    }
+    snprintf(path, sizeof path, "/api/v1/assets/%s/conversions/cut", ids[0]);
+    CHECK(get(&rs, path, &r) == 200 && r.len > 1000);
+    response_cleanup(&r);
+    snprintf(path, sizeof path, "/api/v1/assets/%s", child);
+    CHECK(get(&rs, path, &r) == 200 && strcmp(jstr(r.json, "source_asset_id"), ids[1]) == 0);
+    response_cleanup(&r);
+    snprintf(path, sizeof path, "/api/v1/jobs/%s", job);
+    CHECK(get(&rs, path, &r) == 200 && strcmp(jstr(r.json, "status"), "succeeded") == 0);
+    response_cleanup(&r);
+    CHECK(as_key(&rs, key, "GET", "/api/v1/assets?limit=1", NULL, &r) == 200); /* the key, hashed, came too */
+    response_cleanup(&r);
+    CHECK(get(&rs, "/api/v1/assets?custom_data.sku=S3", &r) == 200 &&
+          json_array_size(json_object_get(r.json, "items")) == 1); /* search's index came too */
+    response_cleanup(&r);
+    int whole = 0, absent = 0, broken = 0;
+    for (int i = 0; i < writer.n; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "during the backup %d", i);
+        snprintf(path, sizeof path, "/api/v1/assets/%s", writer.ids[i]);
+        long st = get(&rs, path, &r);
+        response_cleanup(&r);
+        if (st == 200 && same_file(&rs, writer.ids[i], body, strlen(body)))
+            whole++;
+        else if (st == 404 && writer.acked_at[i] >= began)
+            absent++;
+        else
+            broken++;
+    }
+    CHECKF(broken == 0 && whole >= before, "%d whole, %d absent (acknowledged during it), %d broken", whole, absent,
+           broken);
+    server_kill(&rs, SIGTERM);
+
+    /* damaged backups are refused, and nothing is written */
+    char bad[400], cmd[1400];
+    /* each damage is a shell command run in the copy (B=its folder) */
+    static const struct {
+        const char *damage, *why;
+    } rows[] = {
+        {"f=$(find \"$B/blobs\" -type f | head -1); printf 'X' | dd of=\"$f\" bs=1 seek=10 conv=notrunc 2>/dev/null",
+         "hash to"},
+        {"f=$(find \"$B/blobs\" -type f | head -1); rm \"$f\"", "missing"},
+        {"truncate -s 4096 \"$B/assetd.db\"", "database is damaged"},
+        {"sed -i 's/\"schema_version\": [0-9]*/\"schema_version\": 99/' \"$B/manifest.json\"", "schema version 99"},
+        {"rm \"$B/manifest.json\"", "not a backup"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        snprintf(bad, sizeof bad, "%s-bad%zu", dir, i);
+        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", bk, bad);
+        REQUIRE(system(cmd) == 0);
+        char damage[1200];
+        snprintf(damage, sizeof damage, "B='%s'; %s", bad, rows[i].damage);
+        REQUIRE(system(damage) == 0);
+        char target[500];
+        snprintf(target, sizeof target, "%s-target%zu", dir, i);
+        snprintf(args, sizeof args, "--data-dir '%s' restore '%s'", target, bad);
+        rc = cli(args, out, sizeof out);
+        CHECKF(rc != 0 && strstr(out, rows[i].why) && access(target, F_OK) != 0, "row %zu: %d %s", i, rc, out);
+    }
+    /* and a backup never overwrites */
+    snprintf(args, sizeof args, "--data-dir '%s' backup --to '%s'", dir, bk);
+    CHECK(cli(args, out, sizeof out) != 0 && strstr(out, "exists"));
+}
