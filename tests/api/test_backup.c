@@ -5,7 +5,10 @@
  * byte-exact, with its custom data, conversions and lineage, and the jobs
  * and keys too; an upload acknowledged during the backup is whole or
  * absent. A damaged backup (a blob's byte, the database) and one of a
- * newer schema are refused with the reason, writing nothing. */
+ * newer schema are refused with the reason, writing nothing. And an upgrade:
+ * a store made by the previous release (tests/fixtures/store-v5) opens,
+ * migrates and serves everything, with what the migration added filled
+ * from what was there; a store newer than the binary is refused. */
 #define HARNESS_SETUP api_setup
 #include "harness.h"
 
@@ -189,4 +192,85 @@ TEST(an_online_backup_restores_everything_acknowledged_before_it)
     /* and a backup never overwrites */
     snprintf(args, sizeof args, "--data-dir '%s' backup --to '%s'", dir, bk);
     CHECK(cli(args, out, sizeof out) != 0 && strstr(out, "exists"));
+}
+
+/* tests/fixtures/store-v5: an embedded store made by the previous release
+ * (commit 544112d, schema 5): two assets sharing bytes, custom data, a
+ * conversion saved by a job, a child with lineage, a read key. */
+#define FIX_A "d057255b68e1e27ab3dcbbd925de5c4d"
+#define FIX_B "d0bf8f376e1eb36e5a4066aa6e35ebdd"
+#define FIX_C "c4ac1763a8a070cf342267524b1ae902"
+#define FIX_JOB "3bdf9489817f6945805a21d8c6f6bd16"
+#define FIX_KEY "adk_462e4969dd3e0be2d5f3c0f5d035cc84e260124a01a2ae06cc131719a1a77470"
+
+TEST(a_store_made_by_the_previous_release_migrates_and_serves)
+{
+    char dir[256], cmd[800];
+    server s;
+    response r;
+    temp_dir(dir, sizeof dir, "upgrade");
+    snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/store-v5 '%s' && chmod -R go-rwx '%s'", dir, dir);
+    REQUIRE(system(cmd) == 0);
+    REQUIRE(server_start(&s, dir, NULL));
+    /* everything there before is served as before */
+    CHECK(get(&s, "/api/v1/assets/" FIX_A, &r) == 200 &&
+          json_integer_value(json_object_get(json_object_get(json_object_get(r.json, "custom_data"), "dims"), "w")) ==
+              800 &&
+          json_array_size(json_object_get(r.json, "conversions")) == 1);
+    response_cleanup(&r);
+    CHECK(get(&s, "/api/v1/assets/" FIX_C, &r) == 200 && strcmp(jstr(r.json, "source_asset_id"), FIX_B) == 0);
+    response_cleanup(&r);
+    CHECK(get(&s, "/api/v1/assets/" FIX_A "/conversions/cut", &r) == 200 && r.len > 100);
+    response_cleanup(&r);
+    CHECK(get(&s, "/api/v1/assets/" FIX_B "/file", &r) == 200 && r.len > 1000);
+    response_cleanup(&r);
+    CHECK(as_key(&s, FIX_KEY, "GET", "/api/v1/assets?limit=1", NULL, &r) == 200);
+    response_cleanup(&r);
+    CHECK(as_key(&s, FIX_KEY, "DELETE", "/api/v1/assets/" FIX_A, NULL, &r) == 403); /* still read-only */
+    response_cleanup(&r);
+    /* what the migration added, filled from what was there: the job's asset
+     * and the jobs list, the search index of existing custom data, the
+     * finished jobs' counter */
+    CHECK(get(&s, "/api/v1/jobs/" FIX_JOB, &r) == 200 && strcmp(jstr(r.json, "asset_id"), FIX_A) == 0 &&
+          strcmp(jstr(r.json, "status"), "succeeded") == 0);
+    response_cleanup(&r);
+    CHECK(get(&s, "/api/v1/jobs?asset_id=" FIX_A, &r) == 200 && json_array_size(json_object_get(r.json, "items")) == 1);
+    response_cleanup(&r);
+    CHECK(get(&s, "/api/v1/assets?custom_data.dims.w=800", &r) == 200 &&
+          json_array_size(json_object_get(r.json, "items")) == 1 &&
+          strcmp(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), FIX_A) == 0);
+    response_cleanup(&r);
+    CHECK(get(&s, "/api/v1/assets?custom_data.sku=X2", &r) == 200 &&
+          json_array_size(json_object_get(r.json, "items")) == 2); /* B and its child, which inherited it */
+    response_cleanup(&r);
+    CHECK(metric(&s, "assetd_jobs{status=\"succeeded\"}") == 1);
+    /* and it keeps working: a new asset, a search that finds it */
+    char id[33];
+    REQUIRE(upload(&s, "new.png", "image/png", astro_png, astro_len, id) == 201);
+    CHECK(get(&s, "/api/v1/assets?filename_prefix=new", &r) == 200 &&
+          json_array_size(json_object_get(r.json, "items")) == 1);
+    response_cleanup(&r);
+    server_kill(&s, SIGTERM);
+    /* a binary older than the store refuses it, before touching it: the
+     * schema says 6 now; a store claiming a newer one is refused */
+    char db[400];
+    snprintf(db, sizeof db, "%s/assetd.db", dir);
+    sqlite3 *c;
+    REQUIRE(sqlite3_open(db, &c) == SQLITE_OK);
+    sqlite3_stmt *st;
+    int version = -1;
+    if (sqlite3_prepare_v2(c, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    CHECK(version == 6);
+    CHECK(sqlite3_exec(c, "PRAGMA user_version=99", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(c);
+    pid_t pid = spawn_serve(dir, NULL, s.log);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    char *log = NULL;
+    size_t len = 0;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0 && read_file(s.log, &log, &len) &&
+          strstr(log, "schema version 99"));
+    free(log);
 }
