@@ -107,7 +107,7 @@ static ad_status part_begin(void *ctx, const ad_multipart_part *p, ad_err *err)
         refuse(b, ad_reply_error(400, "invalid_parameter", NULL, "too many form fields, or a name too long"));
         return ad_err_set(err, AD_EINVAL, "fields");
     }
-    snprintf(b->fields[b->nfields].name, sizeof b->fields[0].name, "%s", p->name);
+    snprintf(b->fields[b->nfields].name, sizeof b->fields[0].name, "%.39s", p->name);
     b->text_len = 0;
     if ((b->text = malloc(FIELD_MAX + 1)) == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
@@ -210,7 +210,7 @@ static ad_http_resp *add_field(rb_body *b, const char *name, const char *value, 
         return ad_reply_error(503, "out_of_memory", NULL, "out of memory; retry later");
     memcpy(v, value, len);
     v[len] = '\0';
-    snprintf(b->fields[b->nfields].name, sizeof b->fields[0].name, "%s", name);
+    snprintf(b->fields[b->nfields].name, sizeof b->fields[0].name, "%.39s", name);
     b->fields[b->nfields++].value = v;
     return NULL;
 }
