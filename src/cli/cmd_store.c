@@ -10,11 +10,41 @@
 #include "store/backup.h"
 #include "store/copy.h"
 
+/* assetd migrate --dry-run: what would change, touching nothing */
+static int migrate_plan(const ad_config *cfg)
+{
+    ad_store_config sc = {.data_dir = cfg->data_dir, .database_url = cfg->database_url};
+    ad_err err = AD_ERR_INIT;
+    int have = 0, want = 0;
+    const char *const *steps = NULL;
+    if (ad_store_kind_parts(cfg->store, &sc.meta, &sc.blobs, NULL, &err) != AD_OK ||
+        ad_store_schema_plan(&sc, &have, &want, &steps, &err) != AD_OK) {
+        fprintf(stderr, "assetd migrate: %s\n", err.msg);
+        return ad_status_exit(err.code);
+    }
+    if (have > want) {
+        printf("assetd migrate: the %s store has schema version %d; this assetd knows up to %d: it would refuse "
+               "to open it (use the newer binary)\n",
+               cfg->store, have, want);
+        return 3;
+    }
+    if (have == want) {
+        printf("assetd migrate: the %s store's schema is up to date (version %d): nothing to do\n", cfg->store, have);
+        return 0;
+    }
+    printf("assetd migrate: the %s store is at schema version %d%s; migrating would apply:\n", cfg->store, have,
+           have == 0 ? " (none yet: it would be made whole)" : "");
+    for (int v = have + 1; v <= want; v++)
+        printf("  %s\n", steps[v - 1]);
+    return 0;
+}
+
 int ad_cmd_migrate(const ad_cli_command *self, ad_config *cfg, int argc, char **argv)
 {
-    (void)argv;
     ad_err err = AD_ERR_INIT;
     ad_store *s = NULL;
+    if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
+        return migrate_plan(cfg);
     if (argc != 1) {
         ad_cli_usage(stderr, self);
         return 2;

@@ -35,6 +35,10 @@ typedef struct {
      * the open fails with AD_ECONFLICT); then pins of dead writers are
      * released and running jobs' leases expired at open. */
     ad_status (*open)(const ad_store_config *cfg, ad_meta **out, ad_err *err);
+    /* what open would migrate, touching nothing: the store's schema
+     * version (*have; 0 for none yet), this binary's (*want), and a line
+     * per version describing it (steps[v - 1], static) */
+    ad_status (*schema_plan)(const ad_store_config *cfg, int *have, int *want, const char *const **steps, ad_err *err);
     void (*close)(ad_meta *m);
 
     ad_status (*begin)(ad_meta *m, ad_meta_tx **out, ad_err *err);

@@ -1234,6 +1234,35 @@ static ad_status pg_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
     return AD_OK;
 }
 
+/* One line per migration, for `assetd migrate --dry-run`. */
+static const char *const migration_steps[NMIGRATIONS] = {
+    "1: assets, conversions, API keys, jobs, blob pins, the GC queue",
+    "2: lineage found by index",
+    "3: stored masks and delivery variants (derived blobs); key scopes",
+    "4: search (custom data index entries, list filters' indexes), the jobs list, webhooks and their outbox, job "
+    "counters and retention (existing custom data and jobs are filled in)",
+};
+
+static ad_status pg_schema_plan(const ad_store_config *cfg, int *have, int *want, const char *const **steps,
+                                ad_err *err)
+{
+    *have = 0;
+    *want = NMIGRATIONS;
+    *steps = migration_steps;
+    PGconn *c = PQconnectdb(cfg->database_url ? cfg->database_url : "");
+    if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+        ad_status rc = ad_err_set(err, AD_EBUSY, "postgres: cannot connect");
+        PQfinish(c);
+        return rc;
+    }
+    PGresult *r = PQexec(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        *have = atoi(PQgetvalue(r, 0, 0)); /* else no table yet: nothing applied */
+    PQclear(r);
+    PQfinish(c);
+    return AD_OK;
+}
+
 ad_status ad_meta_postgres_migrate(const char *url, ad_err *err)
 {
     ad_store_config cfg = {.database_url = url};
@@ -1613,6 +1642,7 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .remote = 1,
     .single_writer = 0,
     .open = pg_open,
+    .schema_plan = pg_schema_plan,
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,

@@ -1381,6 +1381,41 @@ out:
     return rc;
 }
 
+/* One line per schema version, for `assetd migrate --dry-run`. */
+static const char *const schema_steps[SCHEMA_VERSION] = {
+    "1: assets, conversions, API keys, jobs",
+    "2: jobs with kinds and payloads, blob pins, the GC queue",
+    "3: API keys with an id, a label, last use and revocation",
+    "4: lineage found by index",
+    "5: stored masks and delivery variants (derived blobs); key scopes",
+    "6: search (custom data index entries, list filters' indexes), the jobs list, webhooks and their outbox, job "
+    "counters and retention (existing custom data and jobs are filled in)",
+};
+
+static ad_status sq_schema_plan(const ad_store_config *cfg, int *have, int *want, const char *const **steps,
+                                ad_err *err)
+{
+    char path[PATH_MAX];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st;
+    *have = 0;
+    *want = SCHEMA_VERSION;
+    *steps = schema_steps;
+    snprintf(path, sizeof path, "%s/assetd.db", cfg->data_dir ? cfg->data_dir : ".");
+    if (access(path, F_OK) != 0)
+        return AD_OK; /* no store yet: made whole at the first open */
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        ad_status rc = ad_err_set(err, AD_EBACKEND, "sqlite: cannot open %s", path);
+        sqlite3_close(db);
+        return rc;
+    }
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        *have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return AD_OK;
+}
+
 static void sq_close(ad_meta *base)
 {
     sq_meta *m = (sq_meta *)base;
@@ -1865,6 +1900,7 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .remote = 0,
     .single_writer = 1,
     .open = sq_open,
+    .schema_plan = sq_schema_plan,
     .close = sq_close,
     .begin = sq_begin,
     .commit = sq_commit,

@@ -116,6 +116,14 @@ ad_status ad_store_kind_parts(const char *kind, const char **meta, const char **
     return ad_err_set(err, AD_EINVAL, "unknown store '%s' (known: %s)", kind, known);
 }
 
+ad_status ad_store_schema_plan(const ad_store_config *cfg, int *have, int *want, const char *const **steps, ad_err *err)
+{
+    for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++)
+        if (cfg->meta && strcmp(metas[i]->name, cfg->meta) == 0)
+            return metas[i]->schema_plan(cfg, have, want, steps, err);
+    return ad_err_set(err, AD_EINVAL, "unknown metadata part '%s'", cfg->meta ? cfg->meta : "");
+}
+
 ad_status ad_store_open(const ad_store_config *cfg, ad_store **out, ad_err *err)
 {
     const ad_meta_ops *mo = NULL;

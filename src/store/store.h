@@ -59,6 +59,12 @@ ad_status ad_store_kind_parts(const char *kind, const char **meta, const char **
 ad_status ad_store_open(const ad_store_config *cfg, ad_store **out, ad_err *err);
 void ad_store_close(ad_store *s); /* accepts NULL */
 
+/* What opening would migrate, touching nothing (assetd migrate --dry-run):
+ * the store's schema version (*have, 0: none yet), this binary's (*want),
+ * and a line describing each version (steps[v - 1]). */
+ad_status ad_store_schema_plan(const ad_store_config *cfg, int *have, int *want, const char *const **steps,
+                               ad_err *err);
+
 /* 1 when a call may cross a network (keep it off event-loop threads). */
 int ad_store_remote(const ad_store *s);
 /* This open store's random instance id: the owner of its leases and pins. */

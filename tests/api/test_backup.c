@@ -211,6 +211,11 @@ TEST(a_store_made_by_the_previous_release_migrates_and_serves)
     temp_dir(dir, sizeof dir, "upgrade");
     snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/store-v5 '%s' && chmod -R go-rwx '%s'", dir, dir);
     REQUIRE(system(cmd) == 0);
+    /* --dry-run says what would change, and changes nothing */
+    char out[2048], args[600];
+    snprintf(args, sizeof args, "--data-dir '%s' migrate --dry-run", dir);
+    CHECKF(cli(args, out, sizeof out) == 0 && strstr(out, "schema version 5") && strstr(out, "6: search"), "%s", out);
+    CHECK(cli(args, out, sizeof out) == 0 && strstr(out, "schema version 5")); /* still 5 */
     REQUIRE(server_start(&s, dir, NULL));
     /* everything there before is served as before */
     CHECK(get(&s, "/api/v1/assets/" FIX_A, &r) == 200 &&
@@ -263,6 +268,7 @@ TEST(a_store_made_by_the_previous_release_migrates_and_serves)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     CHECK(version == 6);
+    CHECK(cli(args, out, sizeof out) == 0 && strstr(out, "up to date (version 6)"));
     CHECK(sqlite3_exec(c, "PRAGMA user_version=99", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(c);
     pid_t pid = spawn_serve(dir, NULL, s.log);
