@@ -160,7 +160,7 @@ suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, h
 suite "web console (headless chromium: key, uploads, cut-outs, custom data, deletes, keyboard, phone)" \
     env ASSETD_PLAYWRIGHT="$ROOT/deps/playwright/package" ASSETD_ARTIFACTS="$ROOT/build/artifacts/console" \
     node tests/browser/test_console.js
-ASSETD_CRASH_ITERATIONS=4 suite "crash consistency (kill -9 at random moments, 4 rounds)" build/tests/test_crash
+ASSETD_CRASH_ITERATIONS=3 suite "crash consistency (kill -9 at random moments, 3 rounds)" build/tests/test_crash
 
 # The same API suites on PostgreSQL + radosgw, then many instances at once.
 if [ $servers_up = 1 ]; then
@@ -212,8 +212,8 @@ asan_api options build/tests/test_options
 ASSETD_MASKS_SHORT=1 asan_api masks build/tests/test_masks
 ASSETD_DELIVERY_SHORT=1 asan_api delivery build/tests/test_delivery
 ASSETD_INTEGRATIONS_SHORT=1 asan_api integrations build/tests/test_integrations
-ASSETD_CRASH_ITERATIONS=3 asan_api crash build/tests/test_crash
-ASSETD_SOAK_SECONDS=60 suite "soak (mixed load, 60 s)" build/tests/test_soak
+ASSETD_CRASH_ITERATIONS=2 asan_api crash build/tests/test_crash
+ASSETD_SOAK_SECONDS=30 suite "soak (mixed load, 30 s; scripts/soak.sh for the long form)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke
 
 if [ ${#broken[@]} -gt 0 ]; then
