@@ -7,7 +7,7 @@
 # crashes, hangs, leaks or sanitizer reports).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   default 60 s for every target
-#   scripts/fuzz.sh --smoke                 5 s each (image 15 s): the test run's
+#   scripts/fuzz.sh --smoke                 3 s each (image 10 s): the test run's
 #   FUZZ_JOBS=2 scripts/fuzz.sh 3600        parallel workers per target
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +26,7 @@ for t in "${targets[@]}"; do
     work=build-fuzz/corpus/$t art=build-fuzz/artifacts/$t/
     mkdir -p "$work" "$art"
     s=$secs
-    [ $smoke = 1 ] && { s=5; [ "$t" = image ] && s=15; }
+    [ $smoke = 1 ] && { s=3; [ "$t" = image ] && s=10; }
     log=build-fuzz/$t.log
     # image: libvips is not instrumented and holds caches; leaks there are not ours
     extra=()

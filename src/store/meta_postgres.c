@@ -1239,8 +1239,8 @@ static const char *const migration_steps[NMIGRATIONS] = {
     "1: assets, conversions, API keys, jobs, blob pins, the GC queue",
     "2: lineage found by index",
     "3: stored masks and delivery variants (derived blobs); key scopes",
-    "4: search (custom data index entries, list filters' indexes), the jobs list, webhooks and their outbox, job "
-    "counters and retention (existing custom data and jobs are filled in)",
+    ("4: search (custom data index entries, list filters' indexes), the jobs list, webhooks and their outbox, "
+     "job counters and retention (existing custom data and jobs are filled in)"),
 };
 
 static ad_status pg_schema_plan(const ad_store_config *cfg, int *have, int *want, const char *const **steps,

@@ -1388,8 +1388,8 @@ static const char *const schema_steps[SCHEMA_VERSION] = {
     "3: API keys with an id, a label, last use and revocation",
     "4: lineage found by index",
     "5: stored masks and delivery variants (derived blobs); key scopes",
-    "6: search (custom data index entries, list filters' indexes), the jobs list, webhooks and their outbox, job "
-    "counters and retention (existing custom data and jobs are filled in)",
+    ("6: search (custom data index entries, list filters' indexes), the jobs list, webhooks and their outbox, "
+     "job counters and retention (existing custom data and jobs are filled in)"),
 };
 
 static ad_status sq_schema_plan(const ad_store_config *cfg, int *have, int *want, const char *const **steps,
