@@ -386,32 +386,8 @@ static void read_asset(PGresult *r, int row, ad_asset *a)
     a->seq = atoll(PQgetvalue(r, row, 10));
 }
 
-static ad_status load_conversions(pgc *c, ad_asset *a, ad_err *err)
-{
-    PGresult *r;
-    const char *p[] = {a->id};
-    ad_status rc = run(c, err, &r, NULL,
-                       "SELECT name, content_type, size, sha256, created_at FROM conversions WHERE asset_id=$1"
-                       " ORDER BY name",
-                       1, p);
-    if (rc != AD_OK)
-        return rc;
-    int n = PQntuples(r);
-    if (n > 0 && (a->conversions = calloc((size_t)n, sizeof *a->conversions)) == NULL)
-        rc = ad_err_set(err, AD_ENOMEM, "out of memory");
-    for (int i = 0; rc == AD_OK && i < n; i++) {
-        ad_conversion *cv = &a->conversions[a->nconversions++];
-        copy_col(r, i, 0, cv->name, sizeof cv->name);
-        copy_col(r, i, 1, cv->content_type, sizeof cv->content_type);
-        cv->size = atoll(PQgetvalue(r, i, 2));
-        copy_col(r, i, 3, cv->sha256, sizeof cv->sha256);
-        copy_col(r, i, 4, cv->created_at, sizeof cv->created_at);
-    }
-    PQclear(r);
-    return rc;
-}
-
-/* The conversions of a page of assets in one query (not one per asset). */
+/* The conversions of a page of assets (k of them; one asset: k = 1) in one
+ * query, not one per asset. */
 static ad_status load_conversions_page(pgc *c, ad_asset *v, int k, ad_err *err)
 {
     if (k <= 0)
@@ -471,7 +447,7 @@ static ad_status pg_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_
     else
         read_asset(r, 0, out);
     PQclear(r);
-    if (rc == AD_OK && (rc = load_conversions(c, out, err)) != AD_OK)
+    if (rc == AD_OK && (rc = load_conversions_page(c, out, 1, err)) != AD_OK)
         ad_asset_cleanup(out);
     return rc;
 }
@@ -899,6 +875,24 @@ static void read_job(PGresult *r, int row, ad_job *j)
     j->seq = atoll(PQgetvalue(r, row, 12));
 }
 
+/* A result's rows as jobs into *out (freed with ad_job_cleanup each, then
+ * free); r is cleared. */
+static ad_status take_jobs(PGresult *r, ad_job **out, int *n, ad_err *err)
+{
+    int k = PQntuples(r);
+    ad_job *v = calloc((size_t)k + 1, sizeof *v);
+    if (v == NULL) {
+        PQclear(r);
+        return ad_err_set(err, AD_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < k; i++)
+        read_job(r, i, &v[i]);
+    PQclear(r);
+    *out = v;
+    *n = k;
+    return AD_OK;
+}
+
 static ad_status pg_insert_job(ad_meta_tx *base, const char *id, const char *kind, const char *payload,
                                const char *asset_id, ad_err *err)
 {
@@ -934,18 +928,7 @@ static ad_status pg_list_job_page(ad_meta *base, const ad_job_filter *f, int64_t
     ad_status rc = conn((pg_meta *)base, &c, err);
     if (rc != AD_OK || (rc = run(c, err, &r, NULL, sql[which], 4, p)) != AD_OK)
         return rc;
-    int k = PQntuples(r);
-    ad_job *v = calloc((size_t)k + 1, sizeof *v);
-    if (v == NULL) {
-        PQclear(r);
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    }
-    for (int i = 0; i < k; i++)
-        read_job(r, i, &v[i]);
-    PQclear(r);
-    *out = v;
-    *n = k;
-    return AD_OK;
+    return take_jobs(r, out, n, err);
 }
 
 static ad_status pg_get_job(ad_meta *base, const char *id, ad_job *out, ad_err *err)
@@ -1071,18 +1054,7 @@ static ad_status pg_list_jobs(ad_meta *base, const char *after, int limit, ad_jo
     if (rc != AD_OK ||
         (rc = run(c, err, &r, NULL, "SELECT " JOB_COLS " FROM jobs WHERE id > $1 ORDER BY id LIMIT $2", 2, p)) != AD_OK)
         return rc;
-    int k = PQntuples(r);
-    ad_job *v = calloc((size_t)k + 1, sizeof *v);
-    if (v == NULL) {
-        PQclear(r);
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    }
-    for (int i = 0; i < k; i++)
-        read_job(r, i, &v[i]);
-    PQclear(r);
-    *out = v;
-    *n = k;
-    return AD_OK;
+    return take_jobs(r, out, n, err);
 }
 
 static ad_status pg_prune_jobs(ad_meta *base, const char *before, int max, int *n, ad_err *err)

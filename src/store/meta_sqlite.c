@@ -491,37 +491,8 @@ static void read_asset(sqlite3_stmt *st, ad_asset *a)
     a->seq = sqlite3_column_int64(st, 10);
 }
 
-static ad_status load_conversions(conn_t *c, ad_asset *a, ad_err *err)
-{
-    sqlite3_stmt *st;
-    ad_status rc = prep(c, &st, err,
-                        "SELECT name, content_type, size, sha256, created_at FROM conversions WHERE asset_id=?1"
-                        " ORDER BY name",
-                        "t", a->id);
-    if (rc != AD_OK)
-        return rc;
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        ad_conversion *cv = realloc(a->conversions, sizeof *cv * (size_t)(a->nconversions + 1));
-        if (cv == NULL) {
-            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
-            break;
-        }
-        a->conversions = cv;
-        cv += a->nconversions++;
-        copy_col(st, 0, cv->name, sizeof cv->name);
-        copy_col(st, 1, cv->content_type, sizeof cv->content_type);
-        cv->size = sqlite3_column_int64(st, 2);
-        copy_col(st, 3, cv->sha256, sizeof cv->sha256);
-        copy_col(st, 4, cv->created_at, sizeof cv->created_at);
-    }
-    if (rc == AD_OK && r != SQLITE_DONE)
-        rc = db_fail(c->db, err, "conversions");
-    done(c, st);
-    return rc;
-}
-
-/* The conversions of a page of assets in one query (not one per asset). */
+/* The conversions of a page of assets (k of them; one asset: k = 1) in one
+ * query, not one per asset. */
 static ad_status load_conversions_page(conn_t *c, ad_asset *v, int k, ad_err *err)
 {
     if (k <= 0)
@@ -583,7 +554,7 @@ static ad_status sq_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_
     else
         rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id) : db_fail(c->db, err, "get");
     done(c, st);
-    if (rc == AD_OK && (rc = load_conversions(c, out, err)) != AD_OK)
+    if (rc == AD_OK && (rc = load_conversions_page(c, out, 1, err)) != AD_OK)
         ad_asset_cleanup(out);
     return rc;
 }
