@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef void (*test_fn)(void);
 static struct {
@@ -80,16 +81,24 @@ int main(int argc, char **argv)
         if (only && strcmp(only, test_list[i].name) != 0)
             continue;
         test_failed_now = test_skipped_now = 0;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         test_list[i].run();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        /* a test's seconds, where there are any: where the suite's time goes */
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        char took[32] = "";
+        if (secs >= 1.0)
+            snprintf(took, sizeof took, " (%.1f s)", secs);
         if (test_failed_now) {
             failed++;
-            printf("FAIL %s\n", test_list[i].name);
+            printf("FAIL %s%s\n", test_list[i].name, took);
         } else if (test_skipped_now) {
             skipped++;
-            printf("skip %s\n", test_list[i].name);
+            printf("skip %s%s\n", test_list[i].name, took);
         } else {
             passed++;
-            printf("ok   %s\n", test_list[i].name);
+            printf("ok   %s%s\n", test_list[i].name, took);
         }
         fflush(stdout);
     }

@@ -283,8 +283,13 @@ static const char *allowed_origin(ad_api *api, ad_http_req *req)
 
 static void add_cors(ad_api *api, ad_http_req *req, ad_http_resp *r)
 {
+    /* a deferred request is not the caller's any more: its answer may have
+     * been sent and the request freed by now (an offloaded handler whose
+     * worker finished first), so not a byte of it is read */
+    if (r == NULL || r == AD_DEFERRED)
+        return;
     const char *origin = allowed_origin(api, req);
-    if (r == NULL || r == AD_DEFERRED || origin == NULL)
+    if (origin == NULL)
         return;
     ad_http_resp_header(r, "Access-Control-Allow-Origin", origin);
     ad_http_resp_header(r, "Vary", "Origin");

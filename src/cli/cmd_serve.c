@@ -247,6 +247,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .retention_ms = cfg->job_retention_days * 86400 * 1000,
         /* a test hook (docs/robustness.md): jobs held under their lease */
         .pause_ms = getenv("ASSETD_TEST_JOB_PAUSE_MS") ? atoll(getenv("ASSETD_TEST_JOB_PAUSE_MS")) : 0,
+        .first_prune_ms = getenv("ASSETD_TEST_FIRST_PRUNE_MS") ? atoll(getenv("ASSETD_TEST_FIRST_PRUNE_MS")) : 0,
         .metrics = metrics,
     };
     if (ad_jobrunner_start(store, &jc, &jobs, &err) != AD_OK)

@@ -201,7 +201,9 @@ static void collect(ad_jobrunner *r, double *last_gc, double *last_prune)
 static void *loop(void *arg)
 {
     ad_jobrunner *r = arg;
-    double last_gc = 0, last_prune = ad_clock_ms() - 590000.0; /* the first prune 10 s after start */
+    /* the first prune 10 s after start: not in the way of the start itself */
+    double first = r->cfg.first_prune_ms > 0 ? (double)r->cfg.first_prune_ms : 10000.0;
+    double last_gc = 0, last_prune = ad_clock_ms() - 600000.0 + first;
     if (r->cfg.start_delay_ms > 0) {
         double until = ad_clock_ms() + (double)r->cfg.start_delay_ms;
         while (!stopping(r) && ad_clock_ms() < until)

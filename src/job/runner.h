@@ -44,6 +44,7 @@ typedef struct {
     int64_t lease_ms;       /* a claimed job is this instance's for this long, renewed while it runs */
     int64_t retention_ms;   /* finished jobs are forgotten this long after they end (0: kept) */
     int64_t pause_ms;       /* test hook: hold each claimed job this long before running it */
+    int64_t first_prune_ms; /* the first retention pass this long after start (0: 10 s) */
     ad_metrics *metrics;    /* lent; NULL: none (counts assetd_jobs_total) */
 } ad_jobrunner_config;
 
