@@ -156,6 +156,8 @@ suite "growth (no blob listing at start, store check, a dead writer's orphan, jo
     build/tests/test_growth
 suite "integrations (webhooks: retries, signatures, kill -9, SSRF guard; jobs list; search vs brute force)" \
     build/tests/test_integrations
+suite "TLS front (nginx with packaging/nginx-assetd-tls.conf: HTTPS + HTTP/2, a large upload, assetd's 413, /metrics kept in, /d/ cached)" \
+    build/tests/test_front
 suite "HTTP held to nginx (a differential test: what nginx refuses is refused, framing agrees)" \
     build/tests/test_differential
 suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, headers, cache key, saves, 400s)" \
