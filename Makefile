@@ -34,7 +34,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: bench-store install uninstall all tests unit-tests bench bench-bin asan fuzz fuzz-targets clean format format-check
+.PHONY: bench-store install uninstall all tests unit-tests bench bench-bin asan fuzz fuzz-targets clean format format-check image image-test
 all: $(B)/assetd
 
 $(B)/assetd: $(CLI_OBJ) $(B)/libassetd.a
@@ -138,6 +138,14 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/assetd.service.in \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/assetd.service
 	install -m 644 README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/assetd/
+
+# `make image`: an OCI image from Debian packages (scripts/image.sh; root,
+# Debian's archive); `make image-test` runs its server for real.
+image:
+	scripts/image.sh build/assetd-image.tar
+
+image-test:
+	scripts/image-test.sh build/assetd-image.tar
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/assetd $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/share/doc/assetd \

@@ -179,20 +179,25 @@ if [ $want_test = 1 ] && { [ "$(cat "$PW_DIR/.stamp" 2>/dev/null)" != "$PLAYWRIG
     log "playwright-core ready in $PW_DIR"
 fi
 
-# The remove.bg drop-in is tested with the npm client remove.bg 1.3.0, run
-# unmodified (tests/removebg): installed from its committed lock file
-# (exact versions, npm checks every package's integrity), without scripts.
-RBG_DIR="$DEPS/removebg"
-RBG_LOCK=$(sha256sum "$ROOT/tests/removebg/package-lock.json" | cut -d' ' -f1)
-if [ $want_test = 1 ] && { [ "$(cat "$RBG_DIR/.stamp" 2>/dev/null)" != "$RBG_LOCK" ] \
-   || [ ! -f "$RBG_DIR/node_modules/remove.bg/package.json" ]; }; then
-    rm -rf "$RBG_DIR"; mkdir -p "$RBG_DIR"
-    cp "$ROOT/tests/removebg/package.json" "$ROOT/tests/removebg/package-lock.json" "$RBG_DIR/"
-    log "npm ci remove.bg@1.3.0 (the remove.bg client the drop-in is tested with)"
-    (cd "$RBG_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) \
-        || die "npm ci of tests/removebg failed"
-    echo "$RBG_LOCK" > "$RBG_DIR/.stamp"
-    log "remove.bg client ready in $RBG_DIR"
+# npm_ci_tests NAME MODULE WHY: tests/NAME's packages into deps/NAME from its
+# committed lock file (exact versions, npm checks every package's
+# integrity), without scripts; again only when the lock file changed.
+npm_ci_tests() {
+    local name=$1 module=$2 why=$3 dir="$DEPS/$1" lock
+    lock=$(sha256sum "$ROOT/tests/$name/package-lock.json" | cut -d' ' -f1)
+    [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$lock" ] && [ -f "$dir/node_modules/$module/package.json" ] && return 0
+    rm -rf "$dir"; mkdir -p "$dir"
+    cp "$ROOT/tests/$name/package.json" "$ROOT/tests/$name/package-lock.json" "$dir/"
+    log "npm ci tests/$name ($why)"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) \
+        || die "npm ci of tests/$name failed"
+    echo "$lock" > "$dir/.stamp"
+}
+if [ $want_test = 1 ]; then
+    # the remove.bg drop-in is tested with the npm client remove.bg 1.3.0, unmodified
+    npm_ci_tests removebg remove.bg "the remove.bg client the drop-in is tested with"
+    # packaging/kubernetes.yaml is checked against the Kubernetes API's schemas
+    npm_ci_tests k8s kubernetes-models "the Kubernetes API's schemas"
 fi
 
 # ---------------------------------------------------------------- 3. photos

@@ -158,6 +158,8 @@ suite "integrations (webhooks: retries, signatures, kill -9, SSRF guard; jobs li
     build/tests/test_integrations
 suite "TLS front (nginx with packaging/nginx-assetd-tls.conf: HTTPS + HTTP/2, a large upload, assetd's 413, /metrics kept in, /d/ cached)" \
     build/tests/test_front
+suite "kubernetes example (packaging/kubernetes.yaml against the API's schemas: kubernetes-models)" \
+    env ASSETD_K8S_MODULES="$ROOT/deps/k8s" node tests/k8s/validate.js packaging/kubernetes.yaml
 suite "HTTP held to nginx (a differential test: what nginx refuses is refused, framing agrees)" \
     build/tests/test_differential
 suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, headers, cache key, saves, 400s)" \

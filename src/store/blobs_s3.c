@@ -29,6 +29,7 @@
 #include "base/fsutil.h"
 #include "base/sha256.h"
 #include "store/blobs.h"
+#include "store/read_cache.h"
 #include "store/staging.h"
 
 /* Above this a blob goes up in parts of PART bytes. */
@@ -40,10 +41,8 @@ typedef struct {
     ad_blobs base;
     char endpoint[512], bucket[64], region[64];
     char userpwd[600], sigv4[128];
-    char stage[PATH_MAX - 64], cache[PATH_MAX - 64];
-    int64_t cache_max;  /* bytes */
-    int64_t cache_used; /* bytes, __atomic */
-    pthread_mutex_t evict_lock;
+    char stage[PATH_MAX - 64];
+    ad_read_cache *cache; /* the local copies: read_cache.h */
     pthread_key_t curl_key;
 } s3_blobs;
 
@@ -251,88 +250,11 @@ static ad_status http_fail(const s3_call *c, ad_err *err, const char *what)
 
 static void key_of(const char *sha, char out[96]) { snprintf(out, 96, "blobs/%.2s/%.2s/%s", sha, sha + 2, sha); }
 
-static void cache_path(const s3_blobs *b, const char *sha, char *out, size_t len)
-{
-    snprintf(out, len, "%s/%.2s/%s", b->cache, sha, sha);
-}
-
 /* ----------------------------------------------------------------- cache */
 
-/* Keep the cache under its bound: the least recently used copies go. */
-static void evict(s3_blobs *b)
-{
-    if (__atomic_load_n(&b->cache_used, __ATOMIC_RELAXED) <= b->cache_max)
-        return;
-    pthread_mutex_lock(&b->evict_lock);
-    typedef struct {
-        char path[PATH_MAX];
-        time_t at;
-        off_t size;
-    } entry;
-    entry *v = NULL;
-    int n = 0, cap = 0;
-    int64_t total = 0;
-    DIR *d1 = opendir(b->cache);
-    struct dirent *x, *y;
-    while (d1 && (x = readdir(d1))) {
-        if (x->d_name[0] == '.')
-            continue;
-        char sub[PATH_MAX];
-        snprintf(sub, sizeof sub, "%.3000s/%s", b->cache, x->d_name);
-        DIR *d2 = opendir(sub);
-        while (d2 && (y = readdir(d2))) {
-            struct stat st;
-            char p[PATH_MAX];
-            if (y->d_name[0] == '.')
-                continue;
-            snprintf(p, sizeof p, "%.3000s/%s", sub, y->d_name);
-            if (stat(p, &st) != 0)
-                continue;
-            if (n == cap) {
-                entry *g = realloc(v, sizeof *g * (size_t)(cap = cap ? cap * 2 : 256));
-                if (g == NULL)
-                    break;
-                v = g;
-            }
-            snprintf(v[n].path, sizeof v[n].path, "%s", p);
-            v[n].at = st.st_atime > st.st_mtime ? st.st_atime : st.st_mtime;
-            v[n++].size = st.st_size;
-            total += st.st_size;
-        }
-        if (d2)
-            closedir(d2);
-    }
-    if (d1)
-        closedir(d1);
-    /* oldest first out, down to 80% of the bound */
-    while (total > b->cache_max * 8 / 10 && n > 0) {
-        int oldest = 0;
-        for (int i = 1; i < n; i++)
-            if (v[i].at < v[oldest].at)
-                oldest = i;
-        if (unlink(v[oldest].path) == 0)
-            total -= v[oldest].size;
-        v[oldest] = v[--n];
-    }
-    __atomic_store_n(&b->cache_used, total, __ATOMIC_RELAXED);
-    free(v);
-    pthread_mutex_unlock(&b->evict_lock);
-}
-
-/* Make the staged file tmp the cached copy of sha. */
-static void keep_in_cache(s3_blobs *b, const char *tmp, const char *sha, int64_t size)
-{
-    char dir[PATH_MAX], p[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/%.2s", b->cache, sha);
-    mkdir(dir, 0700);
-    cache_path(b, sha, p, sizeof p);
-    if (rename(tmp, p) != 0) {
-        unlink(tmp);
-        return;
-    }
-    __atomic_add_fetch(&b->cache_used, size, __ATOMIC_RELAXED);
-    evict(b);
-}
+/* Make the staged file tmp the local copy of sha (read_cache.h: bounded by
+ * disk blocks and entries, least recently used out first, O(1)). */
+static void keep_in_cache(s3_blobs *b, const char *tmp, const char *sha) { ad_read_cache_keep(b->cache, tmp, sha); }
 
 /* --------------------------------------------------------------- writers */
 
@@ -454,7 +376,7 @@ static ad_status s3_commit(ad_blob_writer *base, const char *sha, ad_err *err)
         goto out;
 cached:
     close(w->fd);
-    keep_in_cache(b, w->tmp, sha, st.st_size);
+    keep_in_cache(b, w->tmp, sha);
     free(w);
     return AD_OK;
 out:
@@ -467,11 +389,9 @@ out:
 /* The local copy of sha, fetched whole when missing. */
 static ad_status local_copy(s3_blobs *b, const char *sha, int *fd_out, ad_err *err)
 {
-    char p[PATH_MAX], key[96];
-    cache_path(b, sha, p, sizeof p);
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    char key[96];
+    int fd = ad_read_cache_open_copy(b->cache, sha);
     if (fd >= 0) {
-        futimens(fd, NULL); /* recently used */
         *fd_out = fd;
         return AD_OK;
     }
@@ -490,13 +410,15 @@ static ad_status local_copy(s3_blobs *b, const char *sha, int *fd_out, ad_err *e
     if (rc == AD_OK && (fstat(fd, &st) != 0 || (g.length >= 0 && st.st_size != g.length)))
         rc = ad_err_set(err, AD_EIO, "object store: a short read of blob %.12s", sha);
     close(fd);
+    /* opened before it is kept: an eviction right after (a blob over the
+     * whole bound) cannot take the bytes from this reader */
+    if (rc == AD_OK && (fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0)
+        rc = ad_err_set(err, AD_EIO, "blob cache: %s", strerror(errno));
     if (rc != AD_OK) {
         unlink(tmp);
         return rc;
     }
-    keep_in_cache(b, tmp, sha, st.st_size);
-    if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
-        return ad_err_set(err, AD_EIO, "blob cache: %s", strerror(errno));
+    keep_in_cache(b, tmp, sha);
     *fd_out = fd;
     return AD_OK;
 }
@@ -583,10 +505,9 @@ static ad_status s3_stat(ad_blobs *base, const char *sha, ad_blob_info *out, ad_
 static ad_status s3_remove(ad_blobs *base, const char *sha, ad_err *err)
 {
     s3_blobs *b = (s3_blobs *)base;
-    char key[96], p[PATH_MAX];
+    char key[96];
     key_of(sha, key);
-    cache_path(b, sha, p, sizeof p);
-    unlink(p); /* the cached copy first: it must not outlive the object */
+    ad_read_cache_drop(b->cache, sha); /* the local copy first: it must not outlive the object */
     s3_call d = {.method = "DELETE", .key = key, .in_fd = -1, .out_fd = -1};
     ad_status rc = call(b, &d, err);
     if (rc == AD_OK && d.status / 100 != 2 && d.status != 404)
@@ -675,7 +596,7 @@ static void s3_close(ad_blobs *base)
         pthread_setspecific(b->curl_key, NULL);
     }
     pthread_key_delete(b->curl_key);
-    pthread_mutex_destroy(&b->evict_lock);
+    ad_read_cache_close(b->cache);
     free(b);
 }
 
@@ -717,9 +638,7 @@ static ad_status s3_open(const ad_store_config *cfg, ad_blobs **out, ad_err *err
     if (b == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
     b->base.ops = &ad_blobs_s3_ops;
-    pthread_mutex_init(&b->evict_lock, NULL);
     if (pthread_key_create(&b->curl_key, free_curl) != 0) {
-        pthread_mutex_destroy(&b->evict_lock);
         free(b);
         return ad_err_set(err, AD_ENOMEM, "no thread key");
     }
@@ -731,14 +650,15 @@ static ad_status s3_open(const ad_store_config *cfg, ad_blobs **out, ad_err *err
     snprintf(b->region, sizeof b->region, "%s", cfg->s3_region && cfg->s3_region[0] ? cfg->s3_region : "us-east-1");
     snprintf(b->userpwd, sizeof b->userpwd, "%s:%s", cfg->s3_access_key, cfg->s3_secret_key);
     snprintf(b->sigv4, sizeof b->sigv4, "aws:amz:%s:s3", b->region);
-    b->cache_max = (cfg->blob_cache_mb > 0 ? cfg->blob_cache_mb : 1024) << 20;
     snprintf(b->stage, sizeof b->stage, "%.3000s/s3-stage", cfg->data_dir);
-    snprintf(b->cache, sizeof b->cache, "%.3000s/blob-cache", cfg->data_dir);
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%.3000s/blob-cache", cfg->data_dir);
     ad_status rc = mkdir_private(cfg->data_dir, err);
     if (rc == AD_OK)
         rc = mkdir_private(b->stage, err);
     if (rc == AD_OK)
-        rc = mkdir_private(b->cache, err);
+        rc = ad_read_cache_open(cache, (cfg->blob_cache_mb > 0 ? cfg->blob_cache_mb : 1024) << 20,
+                                cfg->blob_cache_entries > 0 ? cfg->blob_cache_entries : 262144, &b->cache, err);
     if (rc == AD_OK) {
         sweep_stage(b->stage);
         /* the bucket, made when missing; this also says whether the store
@@ -753,8 +673,6 @@ static ad_status s3_open(const ad_store_config *cfg, ad_blobs **out, ad_err *err
         s3_close(&b->base);
         return rc;
     }
-    __atomic_store_n(&b->cache_used, b->cache_max + 1, __ATOMIC_RELAXED); /* measure at the first eviction */
-    evict(b);
     *out = &b->base;
     return AD_OK;
 }

@@ -192,7 +192,8 @@ typedef struct {
     const char *database_url; /* libpq URI */
     /* s3 */
     const char *s3_endpoint, *s3_bucket, *s3_region, *s3_access_key, *s3_secret_key;
-    int64_t blob_cache_mb; /* local copies of remote blobs kept for reads */
+    int64_t blob_cache_mb;      /* local copies of remote blobs kept for reads */
+    int64_t blob_cache_entries; /* and at most this many of them */
 } ad_store_config;
 
 #endif

@@ -29,8 +29,7 @@ static int free_port(void)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
     int port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0)
         port = ntohs(a.sin_port);
     if (fd >= 0)
         close(fd);
@@ -198,8 +197,7 @@ TEST(tls_in_front_serves_the_api_over_http2_with_assetds_own_limits)
 
     /* an upload and a cut-out, through TLS */
     const char *png[] = {"Content-Type: image/png", NULL};
-    REQUIRE(tls_request(&f, "POST", "/api/v1/assets?filename=astro.png", png, 1, astro_png, astro_len, &r, &h2) ==
-            201);
+    REQUIRE(tls_request(&f, "POST", "/api/v1/assets?filename=astro.png", png, 1, astro_png, astro_len, &r, &h2) == 201);
     snprintf(id, sizeof id, "%s", jstr(r.json, "id"));
     CHECK(h2 && strlen(id) == 32);
     response_cleanup(&r);
