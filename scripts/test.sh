@@ -182,6 +182,8 @@ if [ $servers_up = 1 ]; then
     ASSETD_TEST_STORE=postgres suite "key scopes on postgres + s3" build/tests/test_scopes
     ASSETD_TEST_STORE=postgres suite "integrations on postgres + s3 (two instances deliver every event)" \
         build/tests/test_integrations
+    ASSETD_TEST_STORE=postgres suite "outages (PostgreSQL, radosgw stopped: refused within the deadline, then at once; local reads; back by itself)" \
+        build/tests/test_outage
     ASSETD_TEST_STORE=postgres suite "scale-out (two instances, nginx, lost servers, store copy)" build/tests/test_scaleout
 else
     failed=$((failed + 1)); broken+=("postgres + s3 servers")

@@ -251,9 +251,26 @@ static int serving(ad_api *api)
     return __atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) && !__atomic_load_n(&api->draining, __ATOMIC_ACQUIRE);
 }
 
+/* Ready, or which dependency is not answering: a load balancer takes the
+ * instance out, an operator reads why (the store's breakers, no call). */
 ad_http_resp *ad_handle_healthz(ad_api *api, ad_http_req *req, const ad_route_args *a)
 {
-    (void)api, (void)req, (void)a;
+    (void)req, (void)a;
+    ad_store_health h;
+    if (api->cfg.store && ad_store_down(api->cfg.store, &h)) {
+        ad_http_resp *r;
+        if (h.database[0] && h.object_store[0])
+            r = ad_reply_error(503, "dependency_down", "database",
+                               "the database (%s) and the object store (%s) are not answering", h.database,
+                               h.object_store);
+        else if (h.database[0])
+            r = ad_reply_error(503, "dependency_down", "database", "the database is not answering (%s)", h.database);
+        else
+            r = ad_reply_error(503, "dependency_down", "object_store", "the object store is not answering (%s)",
+                               h.object_store);
+        ad_http_resp_header(r, "Retry-After", "1");
+        return r;
+    }
     return ad_reply_json(200, json_pack("{s:s}", "status", "ok"));
 }
 

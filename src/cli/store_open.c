@@ -17,6 +17,7 @@ ad_status ad_cli_open_store(const ad_config *cfg, int exclusive, ad_store **out,
         .s3_secret_key = cfg->s3_secret_key,
         .blob_cache_mb = cfg->blob_cache_mb,
         .blob_cache_entries = cfg->blob_cache_entries,
+        .timeout_ms = cfg->store_timeout * 1000,
     };
     const char *const *requires = NULL;
     ad_status rc = ad_store_kind_parts(cfg->store, &sc.meta, &sc.blobs, &requires, err);

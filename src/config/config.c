@@ -75,6 +75,9 @@ static const setting settings[] = {
       "postgres store: MiB of disk the local copies of blobs kept for reads take (their blocks, not their bytes)"),
     S(blob_cache_entries, T_INT, "262144", 16, 1 << 26,
       "postgres store: local copies of blobs kept at most (each ~128 bytes of memory)"),
+    S(store_timeout, T_INT, "5", 1, 3600,
+      "postgres store: seconds a database statement or an object-store transfer may go without an answer; then it "
+      "fails, and calls fail at once (503) until a probe finds the dependency back"),
     S(api_key, T_SECRET, "", 0, 0, "an API key to accept, stored hashed at start-up"),
     S(cors_origins, T_STR, "", 0, 0,
       "origins a browser may call the API from, comma-separated (\"*\": any; \"\": none, the default)"),

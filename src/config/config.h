@@ -37,6 +37,7 @@ typedef struct {
     char *s3_access_key, *s3_secret_key; /* secrets */
     long long blob_cache_mb;
     long long blob_cache_entries;
+    long long store_timeout;
     long long http_threads;    /* I/O threads */
     long long workers;         /* concurrent cut-outs (0: auto) */
     long long queue_depth;     /* cut-outs waiting beyond those running */

@@ -28,6 +28,9 @@ typedef struct {
     int remote; /* calls cross a network: keep them off event-loop threads */
     ad_status (*open)(const ad_store_config *cfg, ad_blobs **out, ad_err *err);
     void (*close)(ad_blobs *b);
+    /* 1 while the part's dependency is not answering (its circuit is open),
+     * with why; NULL: never (a local part) */
+    int (*down)(ad_blobs *b, char *why, size_t len);
 
     ad_status (*writer_new)(ad_blobs *b, ad_blob_writer **out, ad_err *err);
     ad_status (*write)(ad_blob_writer *w, const void *data, size_t len, ad_err *err);

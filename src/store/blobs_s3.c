@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/breaker.h"
 #include "base/fsutil.h"
 #include "base/sha256.h"
 #include "store/blobs.h"
@@ -43,6 +44,8 @@ typedef struct {
     char userpwd[600], sigv4[128];
     char stage[PATH_MAX - 64];
     ad_read_cache *cache; /* the local copies: read_cache.h */
+    long timeout_s;       /* a transfer without progress this long fails */
+    ad_breaker breaker;   /* open: calls fail at once (breaker.h) */
     pthread_key_t curl_key;
 } s3_blobs;
 
@@ -165,14 +168,21 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
-/* One signed request, retried on network errors and 5xx (3 more times,
- * 100 ms, 400 ms, 1.6 s apart). */
+/* One signed request, retried on a refused or broken connection and on
+ * 5xx (3 more times, 100 ms, 400 ms, 1.6 s apart), never on a deadline: a
+ * store that does not answer within --store-timeout opens the breaker,
+ * and calls fail at once (AD_EBUSY: 503) until a probe gets an answer. */
 static ad_status call(s3_blobs *b, s3_call *c, ad_err *err)
 {
     CURL *h = handle(b);
     char url[2048], payload[128];
     if (h == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
+    if (!ad_breaker_allow(&b->breaker)) {
+        char why[160];
+        ad_breaker_down(&b->breaker, why, sizeof why);
+        return ad_err_set(err, AD_EBUSY, "the object store is not answering (%s); retrying it in the background", why);
+    }
     snprintf(url, sizeof url, "%s/%s%s%s%s%s", b->endpoint, b->bucket, c->key ? "/" : "", c->key ? c->key : "",
              c->query ? "?" : "", c->query ? c->query : "");
     snprintf(payload, sizeof payload, "x-amz-content-sha256: %s", c->payload ? c->payload : EMPTY_SHA);
@@ -205,9 +215,11 @@ static ad_status call(s3_blobs *b, s3_call *c, ad_err *err)
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         if (getenv("ASSETD_S3_DEBUG"))
             curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 15L);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, b->timeout_s < 3 ? b->timeout_s * 1000L : 3000L);
+        /* a deadline on progress, not on the whole: a large blob may take
+         * minutes, a store that stopped answering fails in timeout_s */
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, b->timeout_s);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
@@ -229,12 +241,22 @@ static ad_status call(s3_blobs *b, s3_call *c, ad_err *err)
         }
         cc = curl_easy_perform(h);
         curl_slist_free_all(hdrs);
-        if (cc == CURLE_OK && c->status < 500)
+        if (cc == CURLE_OK && c->status < 500) {
+            ad_breaker_ok(&b->breaker);
             return AD_OK;
+        }
+        if (cc == CURLE_OPERATION_TIMEDOUT)
+            break;
     }
-    if (cc != CURLE_OK)
-        return ad_err_set(err, AD_EBUSY, "object store unavailable: %s", curl_easy_strerror(cc));
-    return ad_err_set(err, AD_EBUSY, "object store error %ld", c->status);
+    char why[160];
+    if (cc == CURLE_OPERATION_TIMEDOUT)
+        snprintf(why, sizeof why, "no answer within %ld s", b->timeout_s);
+    else if (cc != CURLE_OK)
+        snprintf(why, sizeof why, "%s", curl_easy_strerror(cc));
+    else
+        snprintf(why, sizeof why, "HTTP %ld", c->status);
+    ad_breaker_fail(&b->breaker, why);
+    return ad_err_set(err, AD_EBUSY, "object store unavailable: %s", why);
 }
 
 /* A non-2xx answer as a status, with the store's own words. */
@@ -597,6 +619,7 @@ static void s3_close(ad_blobs *base)
     }
     pthread_key_delete(b->curl_key);
     ad_read_cache_close(b->cache);
+    ad_breaker_destroy(&b->breaker);
     free(b);
 }
 
@@ -623,6 +646,11 @@ static void sweep_stage(const char *dir)
         closedir(d);
 }
 
+static int s3_down(ad_blobs *base, char *why, size_t len)
+{
+    return ad_breaker_down(&((s3_blobs *)base)->breaker, why, len);
+}
+
 static ad_status s3_open(const ad_store_config *cfg, ad_blobs **out, ad_err *err)
 {
     *out = NULL;
@@ -638,7 +666,12 @@ static ad_status s3_open(const ad_store_config *cfg, ad_blobs **out, ad_err *err
     if (b == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
     b->base.ops = &ad_blobs_s3_ops;
+    /* the start waits longer than a request would: a store just started
+     * may take its time over the first bucket call */
+    b->timeout_s = 30;
+    ad_breaker_init(&b->breaker, 1000.0); /* a probe every second while down */
     if (pthread_key_create(&b->curl_key, free_curl) != 0) {
+        ad_breaker_destroy(&b->breaker);
         free(b);
         return ad_err_set(err, AD_ENOMEM, "no thread key");
     }
@@ -673,6 +706,7 @@ static ad_status s3_open(const ad_store_config *cfg, ad_blobs **out, ad_err *err
         s3_close(&b->base);
         return rc;
     }
+    b->timeout_s = cfg->timeout_ms > 0 ? (long)((cfg->timeout_ms + 999) / 1000) : 5;
     *out = &b->base;
     return AD_OK;
 }
@@ -682,6 +716,7 @@ const ad_blobs_ops ad_blobs_s3_ops = {
     .remote = 1,
     .open = s3_open,
     .close = s3_close,
+    .down = s3_down,
     .writer_new = s3_writer_new,
     .write = ad_staged_write,
     .commit = s3_commit,

@@ -40,6 +40,9 @@ typedef struct {
      * per version describing it (steps[v - 1], static) */
     ad_status (*schema_plan)(const ad_store_config *cfg, int *have, int *want, const char *const **steps, ad_err *err);
     void (*close)(ad_meta *m);
+    /* 1 while the database is not answering (its circuit is open), with
+     * why; NULL: never (an embedded database) */
+    int (*down)(ad_meta *m, char *why, size_t len);
 
     ad_status (*begin)(ad_meta *m, ad_meta_tx **out, ad_err *err);
     /* commit and rollback free tx in every case */

@@ -7,12 +7,15 @@
  * (schema_migrations), migrated under a session advisory lock so that N
  * instances starting at once migrate exactly once. */
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base/breaker.h"
+#include "base/clock.h"
 #include "store/asset_query.h"
 #include "store/custom_index.h"
 #include "store/meta.h"
@@ -21,10 +24,16 @@ typedef struct {
     ad_meta base;
     char *url;
     pthread_key_t conn_key;
+    /* a statement with no answer for timeout_ms fails, its connection is
+     * dropped (a server that stopped answering answers no cancel either)
+     * and the breaker fails the next calls at once; 0 while migrating */
+    int64_t timeout_ms;
+    ad_breaker breaker;
 } pg_meta;
 
 typedef struct {
-    PGconn *conn;
+    PGconn *conn; /* NULL after a deadline passed: opened again on demand */
+    pg_meta *m;
 } pgc;
 
 typedef struct {
@@ -161,48 +170,128 @@ static void close_conn(void *p)
 }
 
 /* This thread's connection, opened (or re-opened after the server went
- * away) on demand. */
+ * away) on demand; refused at once while the breaker is open. */
 static ad_status conn(pg_meta *m, pgc **out, ad_err *err)
 {
     pgc *c = pthread_getspecific(m->conn_key);
-    if (c && PQstatus(c->conn) == CONNECTION_OK) {
+    if (c && c->conn && PQstatus(c->conn) == CONNECTION_OK) {
         *out = c;
         return AD_OK;
     }
     if (c == NULL) {
         if ((c = calloc(1, sizeof *c)) == NULL)
             return ad_err_set(err, AD_ENOMEM, "out of memory");
+        c->m = m;
         pthread_setspecific(m->conn_key, c);
     }
     PQfinish(c->conn);
-    c->conn = PQconnectdb(m->url);
+    c->conn = NULL;
+    char why[160];
+    if (!ad_breaker_allow(&m->breaker)) {
+        ad_breaker_down(&m->breaker, why, sizeof why);
+        return ad_err_set(err, AD_EBUSY, "postgres is not answering (%s); retrying it in the background", why);
+    }
+    /* connect_timeout first: the URL's own, when it has one, wins */
+    char secs[24];
+    snprintf(secs, sizeof secs, "%lld", (long long)((m->timeout_ms > 0 ? m->timeout_ms : 30000) + 999) / 1000);
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const values[] = {secs, m->url, NULL};
+    c->conn = PQconnectdbParams(keys, values, 1);
     if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK) {
         char line[200];
         snprintf(line, sizeof line, "%s", c->conn ? PQerrorMessage(c->conn) : "out of memory");
         line[strcspn(line, "\n")] = '\0';
         PQfinish(c->conn);
         c->conn = NULL;
+        ad_breaker_fail(&m->breaker, line);
         return ad_err_set(err, AD_EBUSY, "postgres: cannot connect: %s", line);
     }
+    ad_breaker_ok(&m->breaker);
     PGresult *r = PQexec(c->conn, "SET client_min_messages=warning");
     PQclear(r);
     *out = c;
     return AD_OK;
 }
 
+/* The answer to the statement sent on c, waiting at most the deadline for
+ * it to arrive; NULL (and the connection dropped) when it passed. */
+static PGresult *answer_within(pgc *c, int64_t timeout_ms)
+{
+    PGresult *last = NULL, *r;
+    double until = ad_clock_ms() + (double)timeout_ms;
+    for (;;) {
+        while (!PQisBusy(c->conn)) {
+            if ((r = PQgetResult(c->conn)) == NULL)
+                return last;
+            PQclear(last);
+            last = r;
+        }
+        double left = until - ad_clock_ms();
+        struct pollfd p = {.fd = PQsocket(c->conn), .events = POLLIN};
+        int k = left > 0 ? poll(&p, 1, (int)left + 1) : 0;
+        if (k < 0)
+            continue;
+        if (k == 0) {
+            /* no answer in time: the server is stopped, cut off or
+             * swamped; a cancel would wait as long, so the connection goes
+             * (the server rolls back what it held when it notices) */
+            PQclear(last);
+            PQfinish(c->conn);
+            c->conn = NULL;
+            return NULL;
+        }
+        if (!PQconsumeInput(c->conn))
+            return last ? last : PQgetResult(c->conn);
+    }
+}
+
 /* Run sql with text parameters (NULL: SQL NULL). *res (may be NULL) keeps
- * a result with rows for the caller to PQclear. */
+ * a result with rows for the caller to PQclear. A statement runs under the
+ * store's deadline (--store-timeout); one that passes it, or a connection
+ * lost, opens the breaker. */
 static ad_status run(pgc *c, ad_err *err, PGresult **res, int *changes, const char *sql, int n, const char *const *p)
 {
     if (res)
         *res = NULL;
-    PGresult *r = PQexecParams(c->conn, sql, n, NULL, p, NULL, NULL, 0);
+    if (c->conn == NULL) /* a deadline passed earlier in this transaction */
+        return ad_err_set(err, AD_EBUSY, "postgres: the connection was dropped (no answer in time)");
+    /* an open connection to a server that stopped answering is no better
+     * than a new one: the breaker is asked before every statement */
+    if (!ad_breaker_allow(&c->m->breaker)) {
+        char why[160];
+        ad_breaker_down(&c->m->breaker, why, sizeof why);
+        return ad_err_set(err, AD_EBUSY, "postgres is not answering (%s); retrying it in the background", why);
+    }
+    int64_t timeout = c->m->timeout_ms;
+    PGresult *r;
+    if (timeout <= 0) {
+        r = PQexecParams(c->conn, sql, n, NULL, p, NULL, NULL, 0);
+    } else if (!PQsendQueryParams(c->conn, sql, n, NULL, p, NULL, NULL, 0)) {
+        r = NULL;
+    } else if ((r = answer_within(c, timeout)) == NULL && c->conn == NULL) {
+        char why[96];
+        snprintf(why, sizeof why, "no answer within %.1f s", (double)timeout / 1000.0);
+        ad_breaker_fail(&c->m->breaker, why);
+        return ad_err_set(err, AD_EBUSY, "postgres: %s", why);
+    }
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         ad_status rc = pg_fail(c->conn, r, err, "query");
+        /* the server's refusal of the statement is an answer; a
+         * connection found closed (a server restarted since it was made)
+         * says nothing of the server now: the next connect will, and
+         * opens the breaker if it is refused */
+        if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK) {
+            ad_breaker_release(&c->m->breaker);
+            PQfinish(c->conn);
+            c->conn = NULL;
+        } else {
+            ad_breaker_ok(&c->m->breaker);
+        }
         PQclear(r);
         return rc;
     }
+    ad_breaker_ok(&c->m->breaker);
     if (changes) {
         const char *t = PQcmdTuples(r);
         *changes = t && *t ? atoi(t) : 0;
@@ -266,8 +355,8 @@ static void pg_rollback(ad_meta_tx *base)
     pg_tx *tx = (pg_tx *)base;
     if (tx == NULL)
         return;
-    PGresult *r = PQexec(tx->c->conn, "ROLLBACK");
-    PQclear(r);
+    ad_err ignore = AD_ERR_INIT; /* a dropped connection rolled back already */
+    run(tx->c, &ignore, NULL, NULL, "ROLLBACK", 0, NULL);
     free(tx);
 }
 
@@ -1174,8 +1263,14 @@ static void pg_close(ad_meta *base)
         pthread_setspecific(m->conn_key, NULL);
     }
     pthread_key_delete(m->conn_key);
+    ad_breaker_destroy(&m->breaker);
     free(m->url);
     free(m);
+}
+
+static int pg_down(ad_meta *base, char *why, size_t len)
+{
+    return ad_breaker_down(&((pg_meta *)base)->breaker, why, len);
 }
 
 static ad_status pg_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
@@ -1190,11 +1285,15 @@ static ad_status pg_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
     }
     m->base.ops = &ad_meta_postgres_ops;
+    /* a probe every second while the database does not answer */
+    ad_breaker_init(&m->breaker, 1000.0);
     if (pthread_key_create(&m->conn_key, close_conn) != 0) {
+        ad_breaker_destroy(&m->breaker);
         free(m->url);
         free(m);
         return ad_err_set(err, AD_ENOMEM, "no thread key");
     }
+    /* migrations (a backfill may be long) run without the deadline */
     ad_status rc = conn(m, &c, err);
     if (rc == AD_OK)
         rc = migrate(c, err);
@@ -1202,6 +1301,7 @@ static ad_status pg_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
         pg_close(&m->base);
         return rc;
     }
+    m->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
     *out = &m->base;
     return AD_OK;
 }
@@ -1616,6 +1716,7 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .open = pg_open,
     .schema_plan = pg_schema_plan,
     .close = pg_close,
+    .down = pg_down,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,

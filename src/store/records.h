@@ -194,6 +194,7 @@ typedef struct {
     const char *s3_endpoint, *s3_bucket, *s3_region, *s3_access_key, *s3_secret_key;
     int64_t blob_cache_mb;      /* local copies of remote blobs kept for reads */
     int64_t blob_cache_entries; /* and at most this many of them */
+    int64_t timeout_ms;         /* remote parts: a call with no answer this long fails (0: 5 s) */
 } ad_store_config;
 
 #endif

@@ -82,6 +82,17 @@ void ad_st_account(ad_store *s, uint64_t t0, ad_status st)
 
 /* Every wrapper: injected fault, then the call, timed and counted. */
 
+int ad_store_down(ad_store *s, ad_store_health *out)
+{
+    memset(out, 0, sizeof *out);
+    int down = 0;
+    if (s->meta->ops->down && s->meta->ops->down(s->meta, out->database, sizeof out->database))
+        down = 1;
+    if (s->blobs->ops->down && s->blobs->ops->down(s->blobs, out->object_store, sizeof out->object_store))
+        down = 1;
+    return down;
+}
+
 void ad_store_get_stats(ad_store *s, ad_store_stats *out)
 {
     out->calls = __atomic_load_n(&s->calls, __ATOMIC_RELAXED);

@@ -67,6 +67,15 @@ ad_status ad_store_schema_plan(const ad_store_config *cfg, int *have, int *want,
 
 /* 1 when a call may cross a network (keep it off event-loop threads). */
 int ad_store_remote(const ad_store *s);
+
+/* The parts whose dependency is not answering now (their circuits are
+ * open: calls fail at once with AD_EBUSY until a probe succeeds), each
+ * with why; NULL when up. For /healthz. */
+typedef struct {
+    char database[160];     /* "" when up */
+    char object_store[160]; /* "" when up */
+} ad_store_health;
+int ad_store_down(ad_store *s, ad_store_health *out);
 /* This open store's random instance id: the owner of its leases and pins. */
 const char *ad_store_instance(const ad_store *s);
 void ad_store_get_stats(ad_store *s, ad_store_stats *out);

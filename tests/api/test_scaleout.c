@@ -383,6 +383,8 @@ TEST(losing_the_database_and_the_object_store_loses_nothing_acknowledged)
             char sha[65] = "";
             if (get(k ? &a : &b, path, &r) == 200)
                 ad_sha256_hex(r.body, r.len, sha);
+            if (strcmp(sha, all[k]->shas[i]) != 0 && lost < 3)
+                printf("    lost: %ld %.200s\n", r.status, r.body ? r.body : "");
             lost += strcmp(sha, all[k]->shas[i]) != 0;
             response_cleanup(&r);
         }
