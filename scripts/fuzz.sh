@@ -7,7 +7,7 @@
 # crashes, hangs, leaks or sanitizer reports).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   default 60 s for every target
-#   scripts/fuzz.sh --smoke                 3 s each (image 10 s), a target per core: the test run's
+#   scripts/fuzz.sh --smoke                 2 s each (image 8 s), a target per core: the test run's
 #   FUZZ_JOBS=2 scripts/fuzz.sh 3600        parallel workers per target
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +30,7 @@ run_target() {
     local work=build-fuzz/corpus/$t art=build-fuzz/artifacts/$t/
     mkdir -p "$work" "$art"
     local s=$secs
-    [ $smoke = 1 ] && { s=3; [ "$t" = image ] && s=10; }
+    [ $smoke = 1 ] && { s=2; [ "$t" = image ] && s=8; }
     local log=build-fuzz/$t.log rc
     # image: libvips is not instrumented and holds caches; leaks there are not ours
     local extra=()

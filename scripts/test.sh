@@ -182,6 +182,8 @@ if [ $servers_up = 1 ]; then
     ASSETD_TEST_STORE=postgres suite "key scopes on postgres + s3" build/tests/test_scopes
     ASSETD_TEST_STORE=postgres suite "integrations on postgres + s3 (two instances deliver every event)" \
         build/tests/test_integrations
+    ASSETD_TEST_STORE=postgres suite "growth on postgres + s3 (no bucket listing at start; store check repairs)" \
+        build/tests/test_growth
     ASSETD_TEST_STORE=postgres suite "outages (PostgreSQL, radosgw stopped: refused within the deadline, then at once; local reads; back by itself)" \
         build/tests/test_outage
     ASSETD_TEST_STORE=postgres suite "scale-out (two instances, nginx, lost servers, store copy)" build/tests/test_scaleout
@@ -211,7 +213,7 @@ asan_api api build/tests/test_api
 asan_api durability build/tests/test_api_durability
 asan_api faults build/tests/test_faults
 asan_api limits build/tests/test_limits
-asan_api bodies build/tests/test_bodies
+ASSETD_BODIES_MIB=24 asan_api bodies build/tests/test_bodies
 asan_api hardening build/tests/test_hardening
 asan_api operator build/tests/test_operator
 asan_api metrics build/tests/test_api_metrics

@@ -58,6 +58,10 @@ void ad_api_metrics_declare(ad_metrics *m)
                        "Background jobs in the store by status (all instances' jobs on a shared store).", NULL, 0);
     ad_dispatch_metrics_declare(m);
     ad_metrics_declare(m, "assetd_store_calls_total", AD_METRIC_COUNTER, "Calls into the store.", NULL, 0);
+    ad_metrics_declare(m, "assetd_gc_candidates_total", AD_METRIC_COUNTER,
+                       "Collection candidates this instance claimed from the shared queue and looked at.", NULL, 0);
+    ad_metrics_declare(m, "assetd_gc_removed_total", AD_METRIC_COUNTER, "Unreferenced blobs this instance removed.",
+                       NULL, 0);
     ad_metrics_declare(m, "assetd_store_errors_total", AD_METRIC_COUNTER,
                        "Store calls that failed (not counting \"not found\").", NULL, 0);
     ad_metrics_declare(m, "assetd_store_seconds_total", AD_METRIC_COUNTER, "Time spent in store calls.", NULL, 0);
@@ -117,6 +121,8 @@ ad_http_resp *ad_handle_metrics(ad_api *api, ad_http_req *req, const ad_route_ar
     ad_metrics_set(m, "assetd_store_calls_total", "", (double)st.calls);
     ad_metrics_set(m, "assetd_store_errors_total", "", (double)st.errors);
     ad_metrics_set(m, "assetd_store_seconds_total", "", (double)st.total_us / 1e6);
+    ad_metrics_set(m, "assetd_gc_candidates_total", "", (double)st.gc_candidates);
+    ad_metrics_set(m, "assetd_gc_removed_total", "", (double)st.gc_removed);
     size_t len;
     char *text = ad_metrics_render(m, &len);
     if (text == NULL)

@@ -54,8 +54,13 @@ ad_status ad_store_gc_run(ad_store *s, int *removed, ad_err *err)
         ad_status rc = s->meta->ops->gc_due(s->meta, ad_st_now_ms(), GC_LEASE_MS, 64, shas, &n, err);
         if (rc != AD_OK)
             return rc;
+        int before = *removed;
         for (int i = 0; i < n; i++)
             ad_st_gc_one(s, shas[i], s->grace_ms, removed);
+        /* what this instance claimed: N instances share the queue, and
+         * these sum to the candidates there were (each claimed once) */
+        __atomic_add_fetch(&s->gc_candidates, (uint64_t)n, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&s->gc_removed, (uint64_t)(*removed - before), __ATOMIC_RELAXED);
     } while (n == 64);
     return AD_OK;
 }

@@ -102,6 +102,9 @@ typedef struct {
     ad_status (*blob_refs)(ad_meta *m, ad_meta_tx *tx, const char *sha256, int64_t now_ms, int64_t *n, ad_err *err);
     ad_status (*gc_enqueue)(ad_meta_tx *tx, const char *sha256, int64_t due_ms, ad_err *err);
     ad_status (*gc_dequeue)(ad_meta_tx *tx, const char *sha256, ad_err *err);
+    /* a claimed candidate whose collection failed: due again at due_ms
+     * (sooner than its claim's lease would let it) */
+    ad_status (*gc_defer)(ad_meta_tx *tx, const char *sha256, int64_t due_ms, ad_err *err);
     /* up to max blobs whose GC is due, into shas, claimed: due again at
      * now + lease_ms, so N instances collecting at once each take others
      * (SKIP LOCKED); collecting one dequeues it */

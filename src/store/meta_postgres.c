@@ -896,6 +896,14 @@ static ad_status pg_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
     return run(((pg_tx *)base)->c, err, NULL, NULL, "DELETE FROM gc_queue WHERE sha256=$1", 1, p);
 }
 
+static ad_status pg_gc_defer(ad_meta_tx *base, const char *sha, int64_t due, ad_err *err)
+{
+    char d[24];
+    i64(d, due);
+    const char *p[] = {sha, d};
+    return run(((pg_tx *)base)->c, err, NULL, NULL, "UPDATE gc_queue SET due_ms=$2 WHERE sha256=$1", 2, p);
+}
+
 static ad_status pg_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n, ad_err *err)
 {
     pgc *c;
@@ -1745,6 +1753,7 @@ const ad_meta_ops ad_meta_postgres_ops = {
     .blob_refs = pg_blob_refs,
     .gc_enqueue = pg_gc_enqueue,
     .gc_dequeue = pg_gc_dequeue,
+    .gc_defer = pg_gc_defer,
     .gc_due = pg_gc_due,
     .get_derived = pg_get_derived,
     .put_derived = pg_put_derived,

@@ -936,6 +936,11 @@ static ad_status sq_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
     return exec_sql(((sq_tx *)base)->c, err, NULL, "DELETE FROM gc_queue WHERE sha256=?1", "t", sha);
 }
 
+static ad_status sq_gc_defer(ad_meta_tx *base, const char *sha, int64_t due, ad_err *err)
+{
+    return exec_sql(((sq_tx *)base)->c, err, NULL, "UPDATE gc_queue SET due_ms=?2 WHERE sha256=?1", "ti", sha, due);
+}
+
 static ad_status sq_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n, ad_err *err)
 {
     ad_meta_tx *tx;
@@ -1901,6 +1906,7 @@ const ad_meta_ops ad_meta_sqlite_ops = {
     .blob_refs = sq_blob_refs,
     .gc_enqueue = sq_gc_enqueue,
     .gc_dequeue = sq_gc_dequeue,
+    .gc_defer = sq_gc_defer,
     .gc_due = sq_gc_due,
     .expire_pins = sq_expire_pins,
     .prune_jobs = sq_prune_jobs,

@@ -98,6 +98,8 @@ void ad_store_get_stats(ad_store *s, ad_store_stats *out)
     out->calls = __atomic_load_n(&s->calls, __ATOMIC_RELAXED);
     out->errors = __atomic_load_n(&s->errors, __ATOMIC_RELAXED);
     out->total_us = __atomic_load_n(&s->total_us, __ATOMIC_RELAXED);
+    out->gc_candidates = __atomic_load_n(&s->gc_candidates, __ATOMIC_RELAXED);
+    out->gc_removed = __atomic_load_n(&s->gc_removed, __ATOMIC_RELAXED);
 }
 
 int ad_st_sha_ok(const char *sha, ad_err *err)
@@ -716,7 +718,17 @@ void ad_st_gc_one(ad_store *s, const char *sha, int64_t grace, int *removed)
     if (rc == AD_OK)
         rc = m->gc_dequeue(tx, sha, &err);
 end:
-    if (rc == AD_OK)
+    if (rc == AD_OK) {
+        m->commit(tx, &err);
+        return;
+    }
+    m->rollback(tx);
+    /* not collected (the object store did not answer, say): due again in
+     * two seconds rather than when its claim's lease ends */
+    ad_err_clear(&err);
+    if (m->begin(s->meta, &tx, &err) != AD_OK)
+        return; /* the database is out too: the lease brings it back */
+    if (m->gc_defer(tx, sha, ad_st_now_ms() + 2000, &err) == AD_OK)
         m->commit(tx, &err);
     else
         m->rollback(tx);

@@ -45,6 +45,8 @@ typedef struct {
 typedef struct {
     uint64_t calls, errors;
     uint64_t total_us;
+    uint64_t gc_candidates; /* collection candidates this instance claimed and looked at */
+    uint64_t gc_removed;    /* blobs it removed */
 } ad_store_stats;
 
 /* The parts a store kind combines ("sqlite" -> sqlite + fs) and, when

@@ -31,6 +31,7 @@ struct ad_store {
     char instance[AD_ID_LEN + 1];
     /* stats, updated with __atomic builtins */
     uint64_t calls, errors, total_us;
+    uint64_t gc_candidates, gc_removed;
     /* fault injection (tests) */
     pthread_mutex_t fault_lock;
     char fault_op[32];

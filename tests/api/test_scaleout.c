@@ -474,6 +474,57 @@ TEST(the_same_bytes_through_both_instances_then_deletes_leave_the_survivor_whole
     server_kill(&b, SIGTERM);
 }
 
+/* Two instances collect one queue (claims under a lease, FOR UPDATE SKIP
+ * LOCKED): every candidate is looked at by one of them, once. Each counts
+ * what it claimed (assetd_gc_candidates_total): the two sum to the
+ * candidates there were, where a queue drained whole by both would count
+ * each twice. */
+TEST(two_instances_collecting_one_queue_take_each_candidate_once)
+{
+    if (!servers_here())
+        SKIP("needs ASSETD_TEST_STORE=postgres and the test servers");
+    enum { N = 150 };
+    server a, b;
+    /* a grace of a second: deletes queue their blobs for the collectors
+     * (with none, the deleting request removes them itself) */
+    const char *grace[] = {"--gc-grace", "1", NULL};
+    REQUIRE(start_pair(&a, &b, "scalegc", grace, grace));
+    static char ids[N][33];
+    char body[1024];
+    for (int i = 0; i < N; i++) {
+        memset(body, 'a' + i % 26, sizeof body);
+        snprintf(body, sizeof body, "candidate %d", i); /* bytes of its own */
+        REQUIRE(upload(i % 2 ? &b : &a, "c.bin", "application/octet-stream", body, sizeof body, ids[i]) == 201);
+    }
+    sleep_ms(1200); /* every blob older than the grace: each is looked at once, not put back */
+    double base = metric(&a, "assetd_gc_candidates_total") + metric(&b, "assetd_gc_candidates_total");
+    /* all deleted, through both, while both collect */
+    for (int i = 0; i < N; i++) {
+        char path[80];
+        response r;
+        snprintf(path, sizeof path, "/api/v1/assets/%.32s", ids[i]);
+        CHECK(request(i % 2 ? &a : &b, "DELETE", path, NULL, 1, NULL, 0, &r) == 204);
+        response_cleanup(&r);
+    }
+    double removed = 0;
+    for (int i = 0; i < 150 && removed < N; i++, sleep_ms(100))
+        removed = metric(&a, "assetd_gc_removed_total") + metric(&b, "assetd_gc_removed_total");
+    sleep_ms(1500); /* a double claim would show by now */
+    double ca = metric(&a, "assetd_gc_candidates_total"), cb = metric(&b, "assetd_gc_candidates_total");
+    printf("    %d candidates: instance A looked at %.0f, B at %.0f; %.0f removed\n", N, ca, cb, removed);
+    CHECKF(removed == N, "%.0f of %d removed", removed, N);
+    CHECKF(ca + cb - base == N, "%.0f candidates looked at for %d", ca + cb - base, N);
+    for (int k = 0; k < 2; k++) {
+        char path[80];
+        response r;
+        snprintf(path, sizeof path, "/api/v1/assets/%.32s/file", ids[k]);
+        CHECK(get(k ? &b : &a, path, &r) == 404);
+        response_cleanup(&r);
+    }
+    server_kill(&a, SIGTERM);
+    server_kill(&b, SIGTERM);
+}
+
 TEST(store_copy_moves_a_sqlite_store_and_the_api_answers_the_same)
 {
     if (!servers_here())
