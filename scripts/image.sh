@@ -67,7 +67,7 @@ log "packages: $include"
 # ------------------------------------------------- 3. the root file system
 # The hooks run with the new root in $1; mmdebstrap mounts /proc and /dev
 # there for them in root mode.
-mmdebstrap --mode=root --variant=essential --format=tar \
+mmdebstrap --mode=root --variant=essential --format=directory \
     --include="$include" \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
@@ -82,9 +82,14 @@ mmdebstrap --mode=root --variant=essential --format=tar \
     --customize-hook="chroot \"\$1\" env ASSETD_MODEL_CACHE_DIR=/var/cache/assetd /usr/bin/assetd prepare >&2" \
     --customize-hook="chown -R $UID_:$UID_ \"\$1/data\" \"\$1/var/cache/assetd\"" \
     --customize-hook="chmod 0700 \"\$1/data\" \"\$1/var/cache/assetd\"" \
-    --customize-hook="rm -rf \"\$1/var/log/\"* \"\$1/var/cache/ldconfig/aux-cache\"" \
+    --customize-hook="rm -rf \"\$1/var/log/\"* \"\$1/var/cache/ldconfig/aux-cache\" \"\$1/root/.cache\"" \
     --customize-hook="find \"\$1\" -xdev -newermt @$SOURCE_DATE_EPOCH ! -path \"\$1/proc\" ! -path \"\$1/sys\" ! -path \"\$1/dev\" -print0 | xargs -0r touch --no-dereference --date=@$SOURCE_DATE_EPOCH" \
-    bookworm "$work/rootfs.tar" >&2
+    bookworm "$work/rootfs" >&2
+# the layer: in name order, numeric owners, no access or change times (tar
+# of a directory, not mmdebstrap's own, whose order varies between runs)
+tar -C "$work/rootfs" --sort=name --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" --clamp-mtime \
+    --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -cf "$work/rootfs.tar" .
+rm -rf "$work/rootfs"
 
 # ------------------------------------------------------- 4. the OCI layout
 oci=$work/oci

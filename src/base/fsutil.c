@@ -1,10 +1,12 @@
 /* fsutil.c — see fsutil.h. */
 #include "base/fsutil.h"
+#include "base/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,4 +169,20 @@ ad_status ad_file_write_atomic(const char *path, const void *data, size_t len, i
         return rc;
     }
     return ad_file_publish(fd, tmp, path, err);
+}
+
+void ad_file_ends_sha256(const char *path, char out[65])
+{
+    snprintf(out, 65, "-");
+    FILE *f = fopen(path, "rb");
+    uint8_t *chunk = f ? malloc(2u << 20) : NULL;
+    if (chunk) {
+        size_t got = fread(chunk, 1, 1u << 20, f);
+        if (fseek(f, -(1L << 20), SEEK_END) == 0)
+            got += fread(chunk + got, 1, 1u << 20, f);
+        ad_sha256_hex(chunk, got, out);
+    }
+    free(chunk);
+    if (f)
+        fclose(f);
 }

@@ -13,6 +13,12 @@
  * AD_ENOTFOUND, AD_EIO, or AD_ETOOBIG when larger than max_len bytes. */
 ad_status ad_file_read(const char *path, size_t max_len, void **out, size_t *out_len, ad_err *err);
 
+/* A file's identity by content, cheaply: SHA-256 (hex) of its first and
+ * last MiB, into out; "-" when it cannot be read. The same bytes give the
+ * same identity wherever they are copied (an installed file, an image's
+ * layer), whatever their path, inode or time stamps. */
+void ad_file_ends_sha256(const char *path, char out[65]);
+
 /* Write len bytes to path atomically and durably, created with mode (the
  * umask applies). On failure the temporary file is removed and path is
  * untouched. */

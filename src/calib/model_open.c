@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/fsutil.h"
 #include "base/sha256.h"
 #include "calib/calibrate.h"
 
@@ -76,16 +77,9 @@ ad_status ad_calib_ranges(const ad_config *cfg, int threads, char *out, size_t l
         goto out;
     }
     stat(cfg->ort_library, &ls);
-    char ends[65] = "-";
-    uint8_t *chunk = malloc(2u << 20);
-    if (chunk) {
-        size_t got = fread(chunk, 1, 1u << 20, f);
-        if (fseek(f, -(1L << 20), SEEK_END) == 0)
-            got += fread(chunk + got, 1, 1u << 20, f);
-        ad_sha256_hex(chunk, got, ends);
-    }
-    free(chunk);
     fclose(f);
+    char ends[65];
+    ad_file_ends_sha256(model, ends);
     snprintf(identity, sizeof identity, "%s|%lld|%s|%lld", cfg->model, (long long)ms.st_size, ends,
              (long long)ls.st_size);
     char key[65];

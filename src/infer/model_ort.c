@@ -177,10 +177,15 @@ static void cache_name(const ad_model *m, const ad_model_config *cfg, const stru
         ad_file_read(cfg->ranges_path, 1 << 24, &rbuf, &rlen, &ignored) == AD_OK)
         ad_sha256_hex(rbuf, rlen, ranges);
     free(rbuf);
-    snprintf(key, sizeof key, "v1|q%d|%s|%lld|%lld.%09ld|%llu|%d|%d|%s|%lld|%lld|%s|%d|%d|%s", AD_QUANT_VERSION,
-             cfg->model_path, (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-             (unsigned long long)st->st_ino, cfg->side, (int)cfg->profile, m->ort_version, (long long)lib.st_size,
-             (long long)lib.st_mtim.tv_sec, cpu, (int)cfg->precision, cfg->weight_bits, ranges);
+    /* the model and the runtime by content, not by path, inode or time:
+     * a copy of the same files (make install, an image's layer) finds the
+     * graph prepared for them */
+    char model_ends[65], lib_ends[65];
+    ad_file_ends_sha256(cfg->model_path, model_ends);
+    ad_file_ends_sha256(cfg->ort_library, lib_ends);
+    snprintf(key, sizeof key, "v2|q%d|%lld|%s|%d|%d|%s|%lld|%s|%s|%d|%d|%s", AD_QUANT_VERSION, (long long)st->st_size,
+             model_ends, cfg->side, (int)cfg->profile, m->ort_version, (long long)lib.st_size, lib_ends, cpu,
+             (int)cfg->precision, cfg->weight_bits, ranges);
     char hex[65];
     ad_sha256_hex(key, strlen(key), hex);
     snprintf(buf, len, "%s/isnet-%s%d-%.16s.onnx", cfg->cache_dir, cfg->precision == AD_PRECISION_INT8 ? "int8-" : "",
