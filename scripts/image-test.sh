@@ -96,6 +96,8 @@ check "nothing a runtime does not need: no compiler, no apt, no docs but licence
     sh -c "! test -e '$rootfs/usr/bin/gcc' && ! test -e '$rootfs/usr/bin/apt-get' && \
            test -z \"\$(find '$rootfs/usr/share/doc' -type f ! -name copyright ! -path '*/doc/assetd/*' | head -1)\""
 
+graphs_before=$(ls "$rootfs"/var/cache/assetd/isnet-*.onnx 2>/dev/null | sort)
+
 # its own server, in its own namespaces, as its own user, with the config's
 # environment (the port is the test's)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -124,6 +126,8 @@ assert b[:8] == b"\x89PNG\r\n\x1a\n" and b[12:16] == b"IHDR"
 w, h, depth, ctype = struct.unpack(">IIBB", b[16:26])
 assert w > 0 and h > 0 and ctype == 6
 EOF
+check "the cut-out used the graph prepared at build time (none made at the first start)" \
+    test "$(ls "$rootfs"/var/cache/assetd/isnet-*.onnx 2>/dev/null | sort)" = "$graphs_before"
 server_uid=$(stat -c %u "/proc/$(pgrep -P "$pid" | head -1)" 2>/dev/null)
 check "the server process runs as uid 10001" test "$server_uid" = 10001
 check "the store it wrote is the user's and private" \
