@@ -319,7 +319,7 @@ static void check_refused(const char *in, const char *what)
     CHECK(run("ls %s | grep -q tmp", tmp) != 0);
 }
 
-TEST(bad_inputs_give_a_one_line_error_and_no_output)
+static void bad_inputs_give_a_one_line_error_and_no_output_at_640(void)
 {
     check_refused(path_in("does-not-exist.jpg"), "missing");
     const char *txt = path_in("notes.txt");
@@ -355,7 +355,15 @@ TEST(bad_inputs_give_a_one_line_error_and_no_output)
     CHECK(strstr(last_stderr, "no/such/dir") != NULL);
 }
 
-TEST(batch_mode_processes_all_and_reports_progress)
+/* The command line's behaviour is tested, not the mask's detail. */
+TEST(bad_inputs_give_a_one_line_error_and_no_output)
+{
+    setenv("ASSETD_MODEL_SIDE", "640", 1);
+    bad_inputs_give_a_one_line_error_and_no_output_at_640();
+    unsetenv("ASSETD_MODEL_SIDE");
+}
+
+static void batch_mode_processes_all_and_reports_progress_at_640(void)
 {
     const char *dir = path_in("batch");
     const char *bad = path_in("broken.jpg");
@@ -374,6 +382,14 @@ TEST(batch_mode_processes_all_and_reports_progress)
     CHECK(strstr(last_stderr, "2 ok, 1 failed") != NULL);
 }
 
+/* The command line's behaviour is tested, not the mask's detail. */
+TEST(batch_mode_processes_all_and_reports_progress)
+{
+    setenv("ASSETD_MODEL_SIDE", "640", 1);
+    batch_mode_processes_all_and_reports_progress_at_640();
+    unsetenv("ASSETD_MODEL_SIDE");
+}
+
 TEST(missing_model_is_a_clear_error)
 {
     const char *out = path_in("nomodel.png");
@@ -390,7 +406,7 @@ TEST(missing_model_is_a_clear_error)
 /* Issue 15, item 5: a batch never overwrites its own outputs; a place that
  * cannot be written fails before the model is loaded, once; --help,
  * --version, -o without a value, and '-' for stdin / stdout. */
-TEST(the_cli_behaves_as_a_cli_user_expects)
+static void the_cli_behaves_as_a_cli_user_expects_at_640(void)
 {
     const char *dir = path_in("dups");
     const char *copy = path_in("rocket.jpg");
@@ -429,11 +445,19 @@ TEST(the_cli_behaves_as_a_cli_user_expects)
     free(png);
 }
 
+/* The command line's behaviour is tested, not the mask's detail. */
+TEST(the_cli_behaves_as_a_cli_user_expects)
+{
+    setenv("ASSETD_MODEL_SIDE", "640", 1);
+    the_cli_behaves_as_a_cli_user_expects_at_640();
+    unsetenv("ASSETD_MODEL_SIDE");
+}
+
 /* Issue 25: a new user's first hour — dashed flags and --name=value, an
  * output whose extension contradicts --format, "-o out/", a missing
  * output, and exit codes listed in help; usage comes from the command
  * table. */
-TEST(the_cli_takes_the_usual_forms_and_says_what_is_wrong_in_one_line)
+static void the_cli_takes_the_usual_forms_and_says_what_is_wrong_in_one_line_at_640(void)
 {
     const char *dashed = path_in("dashed.png"), *under = path_in("under.png");
     REQUIRE(run("%s remove --bg-color red --max-side=100 %s %s", bin, photo("rocket.jpg"), dashed) == 0);
@@ -479,6 +503,14 @@ TEST(the_cli_takes_the_usual_forms_and_says_what_is_wrong_in_one_line)
     CHECK(run("%s frobnicate", bin) == 2 && strstr(last_stderr, "unknown command 'frobnicate'"));
     /* and the exit code a bad input gets is the one help gives */
     CHECK(run("%s remove %s %s/missing/out.png", bin, photo("rocket.jpg"), tmp) == 7);
+}
+
+/* The command line's behaviour is tested, not the mask's detail. */
+TEST(the_cli_takes_the_usual_forms_and_says_what_is_wrong_in_one_line)
+{
+    setenv("ASSETD_MODEL_SIDE", "640", 1);
+    the_cli_takes_the_usual_forms_and_says_what_is_wrong_in_one_line_at_640();
+    unsetenv("ASSETD_MODEL_SIDE");
 }
 
 /* Issue 15, item 7: help names real paths, not "@deps" placeholders, and
