@@ -224,7 +224,7 @@ ASSETD_MASKS_SHORT=1 asan_api masks build/tests/test_masks
 ASSETD_DELIVERY_SHORT=1 asan_api delivery build/tests/test_delivery
 ASSETD_INTEGRATIONS_SHORT=1 asan_api integrations build/tests/test_integrations
 ASSETD_CRASH_ITERATIONS=2 asan_api crash build/tests/test_crash
-ASSETD_SOAK_SECONDS=15 suite "soak (mixed load, 15 s; scripts/soak.sh for the long form)" build/tests/test_soak
+ASSETD_SOAK_SECONDS=20 suite "soak (mixed load, 20 s; scripts/soak.sh for the long form)" build/tests/test_soak
 suite "fuzz smoke (libFuzzer, every parser that sees network input)" scripts/fuzz.sh --smoke
 
 if [ ${#broken[@]} -gt 0 ]; then
