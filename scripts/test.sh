@@ -164,7 +164,7 @@ suite "HTTP held to nginx (a differential test: what nginx refuses is refused, f
     build/tests/test_differential
 suite "bg_remove options (presets, channels, format, bg_color, crop, max_side, headers, cache key, saves, 400s)" \
     build/tests/test_options
-suite "web console (headless chromium: key, uploads, cut-outs, custom data, deletes, keyboard, phone)" \
+suite "web console (headless chromium: library, search in the URL, batch cut-outs and jobs, the drawer's live studio, links, webhooks, read key, phone, dark, keyboard)" \
     env ASSETD_PLAYWRIGHT="$ROOT/deps/playwright/package" ASSETD_ARTIFACTS="$ROOT/build/artifacts/console" \
     node tests/browser/test_console.js
 ASSETD_CRASH_ITERATIONS=3 suite "crash consistency (kill -9 at random moments, 3 rounds)" build/tests/test_crash
