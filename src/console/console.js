@@ -1044,8 +1044,8 @@
       r.dataset.seq = String(seq);
       const server = res.headers.get('X-Processing-Time-Ms');
       $('bg-status').className = 'status ok';
-      $('bg-status').textContent = (mask === 'stored' ? 'From the stored mask' : 'Cut out') + ' in ' +
-        Math.round(tShown - t0) + ' ms' + (server ? ' (' + server + ' ms on the server)' : '') + '.';
+      $('bg-status').textContent = (mask === 'stored' ? 'From the stored mask' : 'Cut out (a model pass)') + ' in ' +
+        Math.round(tShown - t0) + ' ms' + (Number(server) > 0 ? ' (' + server + ' ms on the server)' : '') + '.';
       const box = ['Width', 'Height'].map((k) => res.headers.get('X-Foreground-' + k));
       if (box[0] && box[0] !== '0') $('bg-status').textContent += ' Subject ' + box[0] + ' × ' + box[1] + ' px.';
       live = true;
@@ -1182,6 +1182,7 @@
     for (const j of page.items) {
       const asset = j.asset_id ? el('button', { type: 'button', class: 'linklike', text: j.asset_id.slice(0, 8) + '…',
         'aria-label': 'Open asset ' + j.asset_id, onclick: () => { location.hash = 'asset=' + j.asset_id; } }) : '';
+      if (asset) assetName(j.asset_id).then((n) => { if (n) asset.textContent = n; });
       body.append(el('tr', { 'data-id': j.id, 'data-status': j.status },
         el('td', {}, el('code', { text: j.id.slice(0, 8), title: j.id })),
         el('td', {}, el('span', { class: 'badge ' + j.status, text: j.status })),
@@ -1191,6 +1192,15 @@
     jobsCursor = page.next_cursor;
     $('jobs-more').hidden = !jobsCursor;
     $('jobs-empty').hidden = body.children.length > 0;
+  }
+
+  // An asset's file name for the jobs table: from the grid, else asked
+  // once (a deleted asset keeps its id).
+  const names = new Map();
+  function assetName(id) {
+    if (assets.has(id)) return Promise.resolve(assets.get(id).filename);
+    if (!names.has(id)) names.set(id, apiJSON(assetPath(id)).then((a) => a.filename, () => null));
+    return names.get(id);
   }
 
   function jobsAutoRefresh(on) {

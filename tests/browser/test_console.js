@@ -435,12 +435,31 @@ async function main() {
       await page.waitForFunction(() => document.querySelectorAll('#asset-list li.tile').length === 4);
     });
 
+    await test('a batch cut-out can save new assets instead, each made from its source', async () => {
+      await tile('coffee.png').locator('.pick').click();
+      await page.locator('#sel-cutout').click();
+      await page.getByLabel('new assets (with custom data and lineage)').check();
+      await page.locator('#batch-start').click();
+      await page.locator('#batch-text', { hasText: /1 of 1 done\./ }).waitFor();
+      check(!/failed/.test(await text('#batch-text')), await text('#batch-text'));
+      const made = (await apiJSON('/api/v1/assets?source_asset_id=' + ids['coffee.png'])).items;
+      check(made.length === 1 && made[0].custom_data.sku === 'CUP-1', 'new asset ' + JSON.stringify(made));
+      // the grid shows it (the list is reloaded)
+      await page.locator('#asset-list li.tile[data-id="' + made[0].id + '"]').waitFor();
+      const r = await apiGet('/api/v1/assets/' + made[0].id, { method: 'DELETE' });
+      check(r.status === 204, 'delete ' + r.status);
+      await page.reload();
+      await page.waitForFunction(() => document.querySelectorAll('#asset-list li.tile').length === 4);
+    });
+
     await test('the jobs panel lists the background work newest first, filtered by state and by asset', async () => {
       await page.locator('#nav-jobs').click();
       await page.locator('#jobs').waitFor({ state: 'visible' });
       await page.locator('#jobs-table tbody tr').nth(2).waitFor();
       const rows = await page.locator('#jobs-table tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.status));
-      check(rows.length === 3 && rows.every((s) => s === 'succeeded'), 'rows ' + rows);
+      check(rows.length === 4 && rows.every((s) => s === 'succeeded'), 'rows ' + rows);
+      // the asset column names the file
+      await page.locator('#jobs-table', { hasText: 'grace_hopper.jpg' }).waitFor();
       const listed = (await apiJSON('/api/v1/jobs')).items.map((j) => j.id);
       const shown = await page.locator('#jobs-table tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.id));
       check(JSON.stringify(listed) === JSON.stringify(shown), 'order ' + shown + ' vs ' + listed);
