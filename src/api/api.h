@@ -30,6 +30,7 @@ typedef struct {
     size_t max_body;          /* largest blob read back for processing */
     size_t max_custom_data;   /* bytes */
     double max_queue_wait_ms; /* a cut-out that waited longer is answered 503 unrun */
+    int test_cutout_delay_ms; /* a test hook: each cut-out worker pauses this long before it runs (0: none) */
     ad_lru *cache;            /* lent; finished cut-outs by source sha256 (NULL: none) */
     const char *model_id;     /* lent; names the model in cache keys */
     const char *cors_origins; /* lent; comma-separated origins allowed from browsers, "*" any, "" none */

@@ -180,6 +180,7 @@ int ad_cmd_serve(const ad_cli_command *self, ad_config *cfg, int argc, char **ar
         .max_body = (size_t)cfg->max_body,
         .max_custom_data = (size_t)cfg->max_custom_data,
         .max_queue_wait_ms = (double)cfg->request_timeout * 1000.0,
+        .test_cutout_delay_ms = getenv("ASSETD_TEST_CUTOUT_DELAY_MS") ? atoi(getenv("ASSETD_TEST_CUTOUT_DELAY_MS")) : 0,
         .cors_origins = cfg->cors_origins,
         .metrics = metrics,
         .mask_store_bytes = (int64_t)cfg->mask_store_mb << 20,

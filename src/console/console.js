@@ -398,6 +398,7 @@
       api(assetPath(asset.id) + '/preview?size=' + THUMB_SIZE)
         .then((r) => r.blob())
         .then((b) => {
+          if (!img.isConnected) return; // a newer search replaced the grid
           const url = swapURL(thumbURLs.get(asset.id), b);
           thumbURLs.set(asset.id, url);
           img.onload = () => { if (!hasTransparency(img)) img.parentElement.classList.add('opaque'); img.dataset.loaded = '1'; };
@@ -488,6 +489,10 @@
       nextCursor = null;
       libraryQuery = query.toString();
       $('asset-list').textContent = '';
+      seen.disconnect();
+      thumbQueue.length = 0;
+      for (const url of thumbURLs.values()) URL.revokeObjectURL(url);
+      thumbURLs.clear();
       assets.clear();
       selected.clear();
       lastPicked = null;
@@ -669,6 +674,7 @@
       }
     } catch (_) { /* shown on the next tick */ }
     if (batchText()) {
+      batch.timer = null;
       if (batch.newAssets) loadAssets(true);
       else for (const id of selected) refreshTile(id);
       if (!$('jobs').hidden) loadJobs(true);
