@@ -696,7 +696,12 @@ void ad_st_gc_one(ad_store *s, const char *sha, int64_t grace, int *removed)
     if (rc == AD_OK && refs == 0) {
         ad_status st = s->blobs->ops->stat(s->blobs, sha, &info, &err);
         if (st == AD_OK && grace > 0 && now - info.mtime_ms < grace) {
-            rc = m->gc_enqueue(tx, sha, info.mtime_ms + grace, &err); /* not yet */
+            /* not yet: due when its grace ends. The enqueue keeps a later
+             * due time, and a claimed entry's is its claim's lease (a
+             * minute on PostgreSQL), so the defer sets it exactly */
+            rc = m->gc_enqueue(tx, sha, info.mtime_ms + grace, &err);
+            if (rc == AD_OK)
+                rc = m->gc_defer(tx, sha, info.mtime_ms + grace, &err);
             goto end;
         }
         ad_err_clear(&err);
