@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/delivery.sh — `make bench` section 8, delivery (../shared/spec/delivery.md
 # section 4), side by side in one run, wrk on loopback:
-#   a. a stored variant read (~30 KB WebP): GET /d/... from the store;
+#   a. a stored variant read (~30 KB WebP: 560 px of coffee_2400.jpg,
+#      STORED_W to change it): GET /d/... from the store;
 #   b. an uncached resize of a 2400x1600 JPEG to 400 px WebP, c=4: assetd
 #      (--variant-store-mb 0 and a distinct URL per request, so every one
 #      renders) beside a node server using sharp (libvips from npm, the
@@ -65,7 +66,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a
 
 start store 18651
 ID=$(upload 18651 "$SRC")
-P=$(mint 18651 "$ID" '{"options":{"w":400,"format":"webp"}}')
+P=$(mint 18651 "$ID" "{\"options\":{\"w\":${STORED_W:-560},\"format\":\"webp\"}}")
 curl -sf -o "$OUT/v.webp" "http://127.0.0.1:18651$P"
 echo "$P" >"$OUT/stored.txt"
 # the same photo as first renders: 400 URLs that differ by their quality

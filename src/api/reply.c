@@ -81,11 +81,12 @@ static ad_http_resp *blob_body(int status, const char *content_type, ad_store_re
 {
     int fd = ad_store_reader_fd(r);
     if (fd >= 0) {
-        int own = dup(fd);
+        /* close-on-exec from the start (one call, and no window where a
+         * fork elsewhere could inherit it) */
+        int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
         ad_store_reader_close(r);
         if (own < 0)
             return ad_reply_error(503, "out_of_memory", NULL, "no file descriptor for the download");
-        fcntl(own, F_SETFD, FD_CLOEXEC);
         return ad_http_resp_file(status, content_type, own, first, len);
     }
     blob_stream *b = malloc(sizeof *b);
