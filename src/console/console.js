@@ -885,9 +885,37 @@
     if (!a.width) $('bg-status').textContent = 'Background removal needs an image.';
     setSaveButtons(false);
     renderAsset(a);
+    syncSteps();
     if (!$('drawer').open) $('drawer').showModal();
     if (focus) $('drawer-close').focus();
     showOriginal(a);
+  }
+
+  // The asset beside the open one in the grid (dir -1: before, +1: after);
+  // the next page is loaded when the last tile is passed.
+  async function stepAsset(dir) {
+    if (!current) return;
+    let ids = tileIds();
+    let i = ids.indexOf(current.id);
+    if (i < 0) return;
+    if (dir > 0 && i === ids.length - 1 && nextCursor) {
+      await loadMore();
+      ids = tileIds();
+    }
+    const next = ids[i + dir];
+    if (!next) return;
+    const p = hashParams();
+    p.set('asset', next);
+    setHash(p, false);
+    const t = tileOf(next);
+    if (t) openerTile = t.querySelector('button.open');
+    await openAsset(next, false);
+  }
+
+  function syncSteps() {
+    const ids = tileIds(), i = current ? ids.indexOf(current.id) : -1;
+    $('drawer-prev').disabled = i <= 0;
+    $('drawer-next').disabled = i < 0 || (i === ids.length - 1 && !nextCursor);
   }
 
   function closeDrawer() {
@@ -1374,6 +1402,15 @@
 
     // the drawer
     $('drawer-close').addEventListener('click', () => $('drawer').close());
+    $('drawer-prev').addEventListener('click', () => stepAsset(-1));
+    $('drawer-next').addEventListener('click', () => stepAsset(1));
+    // arrow keys step through the library, unless a field wants them
+    $('drawer').addEventListener('keydown', (ev) => {
+      if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
+      if (ev.target.closest('input, select, textarea')) return;
+      ev.preventDefault();
+      stepAsset(ev.key === 'ArrowLeft' ? -1 : 1);
+    });
     $('drawer').addEventListener('close', closeDrawer);
     $('download-original').addEventListener('click', async () => {
       if (!current) return;

@@ -785,6 +785,31 @@ async function main() {
       check(!page.url().includes('asset='), 'closed drawer left in the URL');
     });
 
+    await test('the drawer steps through the library: Previous / Next and the arrow keys, loading the next page', async () => {
+      await page.reload();
+      await page.locator('#asset-list li.tile').nth(47).waitFor();
+      const names = await tileNames();
+      await tile(names[0]).locator('button.open').click();
+      await page.locator('#detail-title', { hasText: names[0] }).waitFor();
+      check(await page.locator('#drawer-prev').isDisabled(), 'Previous offered on the first asset');
+      await page.locator('#drawer-next').click();
+      await page.locator('#detail-title', { hasText: names[1] }).waitFor();
+      await page.locator('#drawer-close').focus();
+      await page.keyboard.press('ArrowRight');
+      await page.locator('#detail-title', { hasText: names[2] }).waitFor();
+      await page.keyboard.press('ArrowLeft');
+      await page.locator('#detail-title', { hasText: names[1] }).waitFor();
+      check(page.url().includes('asset=' + await tile(names[1]).getAttribute('data-id')), 'the URL does not follow');
+      // from the last tile of the first page, Next loads the second
+      await closeDrawer();
+      await tile(names[47]).locator('button.open').click();
+      await page.locator('#detail-title', { hasText: names[47] }).waitFor();
+      await page.locator('#drawer-next').click();
+      await page.waitForFunction((n) => document.getElementById('detail-title').textContent !== n, names[47]);
+      check(await page.locator('#asset-list li.tile').count() > 48, 'the next page was not loaded');
+      await closeDrawer();
+    });
+
     await test('every control has a name for screen readers', async () => {
       await openTile('page-49.jpg');
       const unnamed = await page.evaluate(() => {
