@@ -5,7 +5,9 @@
  * the address (the GC and a pin serialise on it: docs/store.md); jobs
  * claimed with FOR UPDATE SKIP LOCKED. The schema is versioned
  * (schema_migrations), migrated under a session advisory lock so that N
- * instances starting at once migrate exactly once. */
+ * instances starting at once migrate exactly once.
+ * The queues of background work (jobs, webhook deliveries) are in
+ * meta_postgres_work.c; what the two files share is in meta_postgres_impl.h. */
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -19,27 +21,7 @@
 #include "store/asset_query.h"
 #include "store/custom_index.h"
 #include "store/meta.h"
-
-typedef struct {
-    ad_meta base;
-    char *url;
-    pthread_key_t conn_key;
-    /* a statement with no answer for timeout_ms fails, its connection is
-     * dropped (a server that stopped answering answers no cancel either)
-     * and the breaker fails the next calls at once; 0 while migrating */
-    int64_t timeout_ms;
-    ad_breaker breaker;
-} pg_meta;
-
-typedef struct {
-    PGconn *conn; /* NULL after a deadline passed: opened again on demand */
-    pg_meta *m;
-} pgc;
-
-typedef struct {
-    ad_meta_tx base;
-    pgc *c;
-} pg_tx;
+#include "store/meta_postgres_impl.h"
 
 /* The key of the session lock migrations run under. */
 #define MIGRATE_LOCK 4242001
@@ -171,7 +153,7 @@ static void close_conn(void *p)
 
 /* This thread's connection, opened (or re-opened after the server went
  * away) on demand; refused at once while the breaker is open. */
-static ad_status conn(pg_meta *m, pgc **out, ad_err *err)
+ad_status pg_conn(pg_meta *m, pgc **out, ad_err *err)
 {
     pgc *c = pthread_getspecific(m->conn_key);
     if (c && c->conn && PQstatus(c->conn) == CONNECTION_OK) {
@@ -249,7 +231,7 @@ static PGresult *answer_within(pgc *c, int64_t timeout_ms)
  * a result with rows for the caller to PQclear. A statement runs under the
  * store's deadline (--store-timeout); one that passes it, or a connection
  * lost, opens the breaker. */
-static ad_status run(pgc *c, ad_err *err, PGresult **res, int *changes, const char *sql, int n, const char *const *p)
+ad_status pg_run(pgc *c, ad_err *err, PGresult **res, int *changes, const char *sql, int n, const char *const *p)
 {
     if (res)
         *res = NULL;
@@ -305,42 +287,42 @@ static ad_status run(pgc *c, ad_err *err, PGresult **res, int *changes, const ch
 
 static const char *col(PGresult *r, int row, int i) { return PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i); }
 
-static void copy_col(PGresult *r, int row, int i, char *buf, size_t len)
+void pg_copy_col(PGresult *r, int row, int i, char *buf, size_t len)
 {
     const char *v = col(r, row, i);
     snprintf(buf, len, "%s", v ? v : "");
 }
 
-static char *dup_col(PGresult *r, int row, int i)
+char *pg_dup_col(PGresult *r, int row, int i)
 {
     const char *v = col(r, row, i);
     return v ? strdup(v) : NULL;
 }
 
-static void i64(char buf[24], int64_t v) { snprintf(buf, 24, "%lld", (long long)v); }
+void pg_i64(char buf[24], int64_t v) { snprintf(buf, 24, "%lld", (long long)v); }
 
-static ad_status read_conn(ad_meta *base, ad_meta_tx *tx, pgc **c, ad_err *err)
+ad_status pg_read_conn(ad_meta *base, ad_meta_tx *tx, pgc **c, ad_err *err)
 {
     if (tx) {
         *c = ((pg_tx *)tx)->c;
         return AD_OK;
     }
-    return conn((pg_meta *)base, c, err);
+    return pg_conn((pg_meta *)base, c, err);
 }
 
 /* ----------------------------------------------------------- transactions */
 
-static ad_status pg_begin(ad_meta *base, ad_meta_tx **out, ad_err *err)
+ad_status pg_begin(ad_meta *base, ad_meta_tx **out, ad_err *err)
 {
     pgc *c;
     *out = NULL;
-    ad_status rc = conn((pg_meta *)base, &c, err);
+    ad_status rc = pg_conn((pg_meta *)base, &c, err);
     if (rc != AD_OK)
         return rc;
     pg_tx *tx = calloc(1, sizeof *tx);
     if (tx == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
-    if ((rc = run(c, err, NULL, NULL, "BEGIN", 0, NULL)) != AD_OK) {
+    if ((rc = pg_run(c, err, NULL, NULL, "BEGIN", 0, NULL)) != AD_OK) {
         free(tx);
         return rc;
     }
@@ -350,20 +332,20 @@ static ad_status pg_begin(ad_meta *base, ad_meta_tx **out, ad_err *err)
     return AD_OK;
 }
 
-static void pg_rollback(ad_meta_tx *base)
+void pg_rollback(ad_meta_tx *base)
 {
     pg_tx *tx = (pg_tx *)base;
     if (tx == NULL)
         return;
     ad_err ignore = AD_ERR_INIT; /* a dropped connection rolled back already */
-    run(tx->c, &ignore, NULL, NULL, "ROLLBACK", 0, NULL);
+    pg_run(tx->c, &ignore, NULL, NULL, "ROLLBACK", 0, NULL);
     free(tx);
 }
 
-static ad_status pg_commit(ad_meta_tx *base, ad_err *err)
+ad_status pg_commit(ad_meta_tx *base, ad_err *err)
 {
     pg_tx *tx = (pg_tx *)base;
-    ad_status rc = run(tx->c, err, NULL, NULL, "COMMIT", 0, NULL);
+    ad_status rc = pg_run(tx->c, err, NULL, NULL, "COMMIT", 0, NULL);
     if (rc != AD_OK) {
         pg_rollback(base);
         return rc;
@@ -383,14 +365,14 @@ static ad_status pg_commit(ad_meta_tx *base, ad_err *err)
 static ad_status insert_conversion(pgc *c, const char *asset_id, const ad_conversion *cv, ad_err *err)
 {
     char size[24];
-    i64(size, cv->size);
+    pg_i64(size, cv->size);
     const char *p[] = {asset_id, cv->name, cv->content_type, size, cv->sha256, cv->created_at};
-    return run(c, err, NULL, NULL,
-               "INSERT INTO conversions(asset_id, name, content_type, size, sha256, created_at)"
-               " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(asset_id, name) DO UPDATE SET"
-               " content_type=excluded.content_type, size=excluded.size, sha256=excluded.sha256,"
-               " created_at=excluded.created_at",
-               6, p);
+    return pg_run(c, err, NULL, NULL,
+                  "INSERT INTO conversions(asset_id, name, content_type, size, sha256, created_at)"
+                  " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(asset_id, name) DO UPDATE SET"
+                  " content_type=excluded.content_type, size=excluded.size, sha256=excluded.sha256,"
+                  " created_at=excluded.created_at",
+                  6, p);
 }
 
 /* Rewrite the custom_index entries of the asset at seq (text) from its
@@ -400,13 +382,14 @@ static ad_status index_custom(pgc *c, const char *seq, const char *json, ad_err 
     ad_custom_entry *e = NULL;
     int n = 0;
     const char *sp[] = {seq};
-    ad_status rc = run(c, err, NULL, NULL, "DELETE FROM custom_index WHERE seq=$1", 1, sp);
+    ad_status rc = pg_run(c, err, NULL, NULL, "DELETE FROM custom_index WHERE seq=$1", 1, sp);
     if (rc == AD_OK)
         rc = ad_custom_index_entries(json, &e, &n, err);
     for (int i = 0; rc == AD_OK && i < n; i++) {
         const char *p[] = {e[i].path, e[i].key, e[i].tag, seq};
-        rc = run(c, err, NULL, NULL,
-                 "INSERT INTO custom_index(path, key, tag, seq) VALUES($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, p);
+        rc =
+            pg_run(c, err, NULL, NULL,
+                   "INSERT INTO custom_index(path, key, tag, seq) VALUES($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, p);
     }
     free(e);
     return rc;
@@ -416,7 +399,7 @@ static ad_status index_custom(pgc *c, const char *seq, const char *json, ad_err 
 static ad_status index_all(pgc *c, ad_err *err)
 {
     PGresult *r;
-    ad_status rc = run(c, err, &r, NULL, "SELECT seq, custom_data FROM assets", 0, NULL);
+    ad_status rc = pg_run(c, err, &r, NULL, "SELECT seq, custom_data FROM assets", 0, NULL);
     if (rc != AD_OK)
         return rc;
     for (int i = 0; rc == AD_OK && i < PQntuples(r); i++)
@@ -429,9 +412,9 @@ static ad_status pg_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *er
 {
     pgc *c = ((pg_tx *)base)->c;
     char size[24], w[24], h[24];
-    i64(size, a->size);
-    i64(w, a->width);
-    i64(h, a->height);
+    pg_i64(size, a->size);
+    pg_i64(w, a->width);
+    pg_i64(h, a->height);
     const char *p[] = {a->id,
                        a->filename,
                        a->content_type,
@@ -443,10 +426,11 @@ static ad_status pg_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *er
                        a->custom_data ? a->custom_data : "{}",
                        a->source_asset_id[0] ? a->source_asset_id : NULL};
     PGresult *r = NULL;
-    ad_status rc = run(c, err, &r, NULL,
-                       "INSERT INTO assets(id, filename, content_type, size, sha256, width, height, created_at,"
-                       " custom_data, source_asset_id) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
-                       10, p);
+    ad_status rc =
+        pg_run(c, err, &r, NULL,
+               "INSERT INTO assets(id, filename, content_type, size, sha256, width, height, created_at,"
+               " custom_data, source_asset_id) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
+               10, p);
     if (rc == AD_ECONFLICT) {
         ad_err_clear(err);
         rc = ad_err_set(err, AD_ECONFLICT, "asset %s exists", a->id);
@@ -462,16 +446,16 @@ static ad_status pg_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *er
 static void read_asset(PGresult *r, int row, ad_asset *a)
 {
     memset(a, 0, sizeof *a);
-    copy_col(r, row, 0, a->id, sizeof a->id);
-    a->filename = dup_col(r, row, 1);
-    a->content_type = dup_col(r, row, 2);
+    pg_copy_col(r, row, 0, a->id, sizeof a->id);
+    a->filename = pg_dup_col(r, row, 1);
+    a->content_type = pg_dup_col(r, row, 2);
     a->size = atoll(PQgetvalue(r, row, 3));
-    copy_col(r, row, 4, a->sha256, sizeof a->sha256);
+    pg_copy_col(r, row, 4, a->sha256, sizeof a->sha256);
     a->width = col(r, row, 5) ? atoi(col(r, row, 5)) : -1;
     a->height = col(r, row, 6) ? atoi(col(r, row, 6)) : -1;
-    copy_col(r, row, 7, a->created_at, sizeof a->created_at);
-    a->custom_data = dup_col(r, row, 8);
-    copy_col(r, row, 9, a->source_asset_id, sizeof a->source_asset_id);
+    pg_copy_col(r, row, 7, a->created_at, sizeof a->created_at);
+    a->custom_data = pg_dup_col(r, row, 8);
+    pg_copy_col(r, row, 9, a->source_asset_id, sizeof a->source_asset_id);
     a->seq = atoll(PQgetvalue(r, row, 10));
 }
 
@@ -490,10 +474,10 @@ static ad_status load_conversions_page(pgc *c, ad_asset *v, int k, ad_err *err)
     strcpy(p, "}");
     const char *prm[] = {ids};
     PGresult *r;
-    ad_status rc = run(c, err, &r, NULL,
-                       "SELECT asset_id, name, content_type, size, sha256, created_at FROM conversions"
-                       " WHERE asset_id = ANY($1::text[]) ORDER BY asset_id, name",
-                       1, prm);
+    ad_status rc = pg_run(c, err, &r, NULL,
+                          "SELECT asset_id, name, content_type, size, sha256, created_at FROM conversions"
+                          " WHERE asset_id = ANY($1::text[]) ORDER BY asset_id, name",
+                          1, prm);
     free(ids);
     if (rc != AD_OK)
         return rc;
@@ -512,11 +496,11 @@ static ad_status load_conversions_page(pgc *c, ad_asset *v, int k, ad_err *err)
         }
         a->conversions = cv;
         cv += a->nconversions++;
-        copy_col(r, row, 1, cv->name, sizeof cv->name);
-        copy_col(r, row, 2, cv->content_type, sizeof cv->content_type);
+        pg_copy_col(r, row, 1, cv->name, sizeof cv->name);
+        pg_copy_col(r, row, 2, cv->content_type, sizeof cv->content_type);
         cv->size = atoll(PQgetvalue(r, row, 3));
-        copy_col(r, row, 4, cv->sha256, sizeof cv->sha256);
-        copy_col(r, row, 5, cv->created_at, sizeof cv->created_at);
+        pg_copy_col(r, row, 4, cv->sha256, sizeof cv->sha256);
+        pg_copy_col(r, row, 5, cv->created_at, sizeof cv->created_at);
     }
     PQclear(r);
     return rc;
@@ -527,9 +511,9 @@ static ad_status pg_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_
     pgc *c;
     PGresult *r;
     memset(out, 0, sizeof *out);
-    ad_status rc = read_conn(base, tx, &c, err);
+    ad_status rc = pg_read_conn(base, tx, &c, err);
     const char *p[] = {id};
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL, "SELECT " ASSET_COLS " FROM assets WHERE id=$1", 1, p)) != AD_OK)
+    if (rc != AD_OK || (rc = pg_run(c, err, &r, NULL, "SELECT " ASSET_COLS " FROM assets WHERE id=$1", 1, p)) != AD_OK)
         return rc;
     if (PQntuples(r) == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
@@ -549,11 +533,11 @@ static ad_status pg_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t
     ad_asset_query q;
     *out = NULL;
     *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
+    ad_status rc = pg_conn((pg_meta *)base, &c, err);
     if (rc != AD_OK ||
         (rc = ad_asset_query_build(f, cursor, limit, '$', " COLLATE \"C\"", ASSET_COLS_A, 0, &q, err)) != AD_OK)
         return rc;
-    rc = run(c, err, &r, NULL, q.sql, q.nparams, (const char *const *)q.param);
+    rc = pg_run(c, err, &r, NULL, q.sql, q.nparams, (const char *const *)q.param);
     ad_asset_query_cleanup(&q);
     if (rc != AD_OK)
         return rc;
@@ -583,7 +567,7 @@ static ad_status each_sha(pgc *c, const char *sql, int n, const char *const *p, 
                           ad_err *err)
 {
     PGresult *r;
-    ad_status rc = run(c, err, &r, NULL, sql, n, p);
+    ad_status rc = pg_run(c, err, &r, NULL, sql, n, p);
     if (rc != AD_OK)
         return rc;
     for (int i = 0; dropped && i < PQntuples(r); i++)
@@ -599,7 +583,7 @@ static ad_status pg_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
     const char *p[] = {id};
     /* the asset row first: its lock makes a concurrent save wait, then
      * find it gone */
-    ad_status rc = run(c, err, &r, NULL, "DELETE FROM assets WHERE id=$1 RETURNING sha256, seq", 1, p);
+    ad_status rc = pg_run(c, err, &r, NULL, "DELETE FROM assets WHERE id=$1 RETURNING sha256, seq", 1, p);
     if (rc != AD_OK)
         return rc;
     if (PQntuples(r) == 0) {
@@ -608,7 +592,7 @@ static ad_status pg_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
         if (dropped)
             dropped(ctx, PQgetvalue(r, 0, 0));
         const char *sp[] = {PQgetvalue(r, 0, 1)};
-        rc = run(c, err, NULL, NULL, "DELETE FROM custom_index WHERE seq=$1", 1, sp);
+        rc = pg_run(c, err, NULL, NULL, "DELETE FROM custom_index WHERE seq=$1", 1, sp);
     }
     PQclear(r);
     if (rc == AD_OK)
@@ -617,7 +601,7 @@ static ad_status pg_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
      * (lock_asset), so this statement, after the DELETE waited for it,
      * sees the child too */
     if (rc == AD_OK)
-        rc = run(c, err, NULL, NULL, "UPDATE assets SET source_asset_id=NULL WHERE source_asset_id=$1", 1, p);
+        rc = pg_run(c, err, NULL, NULL, "UPDATE assets SET source_asset_id=NULL WHERE source_asset_id=$1", 1, p);
     return rc;
 }
 
@@ -628,10 +612,10 @@ static ad_status pg_lock_asset(ad_meta_tx *base, const char *id, int for_update,
     const char *p[] = {id};
     /* KEY SHARE: conflicts with a DELETE, not with a custom-data update;
      * UPDATE: with every other writer of the row */
-    ad_status rc = run(c, err, &r, NULL,
-                       for_update ? "SELECT 1 FROM assets WHERE id=$1 FOR UPDATE"
-                                  : "SELECT 1 FROM assets WHERE id=$1 FOR KEY SHARE",
-                       1, p);
+    ad_status rc = pg_run(c, err, &r, NULL,
+                          for_update ? "SELECT 1 FROM assets WHERE id=$1 FOR UPDATE"
+                                     : "SELECT 1 FROM assets WHERE id=$1 FOR KEY SHARE",
+                          1, p);
     if (rc != AD_OK)
         return rc;
     if (PQntuples(r) == 0)
@@ -645,7 +629,7 @@ static ad_status pg_set_custom_data(ad_meta_tx *base, const char *id, const char
     pgc *c = ((pg_tx *)base)->c;
     const char *p[] = {id, json};
     PGresult *r;
-    ad_status rc = run(c, err, &r, NULL, "UPDATE assets SET custom_data=$2 WHERE id=$1 RETURNING seq", 2, p);
+    ad_status rc = pg_run(c, err, &r, NULL, "UPDATE assets SET custom_data=$2 WHERE id=$1 RETURNING seq", 2, p);
     if (rc != AD_OK)
         return rc;
     if (PQntuples(r) == 0)
@@ -664,20 +648,20 @@ static ad_status pg_get_conversion(ad_meta *base, ad_meta_tx *tx, const char *as
     pgc *c;
     PGresult *r;
     const char *p[] = {asset_id, name};
-    ad_status rc = read_conn(base, tx, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
-                                 "SELECT name, content_type, size, sha256, created_at FROM conversions"
-                                 " WHERE asset_id=$1 AND name=$2",
-                                 2, p)) != AD_OK)
+    ad_status rc = pg_read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = pg_run(c, err, &r, NULL,
+                                    "SELECT name, content_type, size, sha256, created_at FROM conversions"
+                                    " WHERE asset_id=$1 AND name=$2",
+                                    2, p)) != AD_OK)
         return rc;
     if (PQntuples(r) == 0) {
         rc = ad_err_set(err, AD_ENOTFOUND, "conversion %s not found", name);
     } else {
-        copy_col(r, 0, 0, out->name, sizeof out->name);
-        copy_col(r, 0, 1, out->content_type, sizeof out->content_type);
+        pg_copy_col(r, 0, 0, out->name, sizeof out->name);
+        pg_copy_col(r, 0, 1, out->content_type, sizeof out->content_type);
         out->size = atoll(PQgetvalue(r, 0, 2));
-        copy_col(r, 0, 3, out->sha256, sizeof out->sha256);
-        copy_col(r, 0, 4, out->created_at, sizeof out->created_at);
+        pg_copy_col(r, 0, 3, out->sha256, sizeof out->sha256);
+        pg_copy_col(r, 0, 4, out->created_at, sizeof out->created_at);
     }
     PQclear(r);
     return rc;
@@ -690,7 +674,7 @@ static ad_status pg_upsert_conversion(ad_meta_tx *base, const char *asset_id, co
     PGresult *r;
     const char *p[] = {asset_id};
     /* the asset row is locked, so a concurrent delete waits for this save */
-    ad_status rc = run(c, err, &r, NULL, "SELECT 1 FROM assets WHERE id=$1 FOR UPDATE", 1, p);
+    ad_status rc = pg_run(c, err, &r, NULL, "SELECT 1 FROM assets WHERE id=$1 FOR UPDATE", 1, p);
     if (rc != AD_OK)
         return rc;
     int found = PQntuples(r) > 0;
@@ -709,7 +693,7 @@ static ad_status pg_delete_conversion(ad_meta_tx *base, const char *asset_id, co
     PGresult *r;
     const char *p[] = {asset_id, name};
     ad_status rc =
-        run(c, err, &r, NULL, "DELETE FROM conversions WHERE asset_id=$1 AND name=$2 RETURNING sha256", 2, p);
+        pg_run(c, err, &r, NULL, "DELETE FROM conversions WHERE asset_id=$1 AND name=$2 RETURNING sha256", 2, p);
     if (rc != AD_OK)
         return rc;
     if (PQntuples(r) == 0)
@@ -722,18 +706,18 @@ static ad_status pg_delete_conversion(ad_meta_tx *base, const char *asset_id, co
 
 /* ------------------------------------------------------------------- keys */
 
-static void now_text(char out[32]) { ad_time_rfc3339(out); }
+void pg_now_text(char out[32]) { ad_time_rfc3339(out); }
 
 static ad_status pg_add_key(ad_meta_tx *base, const char *key_sha, const char *id, const char *label, int scope,
                             ad_err *err)
 {
     char now[32];
-    now_text(now);
+    pg_now_text(now);
     const char *p[] = {key_sha, id, label ? label : "", now, ad_scope_name(scope)};
-    return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO api_keys(sha256, id, label, created_at, scope) VALUES($1, $2, $3, $4, $5)"
-               " ON CONFLICT(sha256) DO NOTHING",
-               5, p);
+    return pg_run(((pg_tx *)base)->c, err, NULL, NULL,
+                  "INSERT INTO api_keys(sha256, id, label, created_at, scope) VALUES($1, $2, $3, $4, $5)"
+                  " ON CONFLICT(sha256) DO NOTHING",
+                  5, p);
 }
 
 static ad_status pg_has_key(ad_meta *base, const char *key_sha, char id_out[17], int *scope_out, ad_err *err)
@@ -741,15 +725,15 @@ static ad_status pg_has_key(ad_meta *base, const char *key_sha, char id_out[17],
     pgc *c;
     PGresult *r;
     const char *p[] = {key_sha};
-    ad_status rc = conn((pg_meta *)base, &c, err);
+    ad_status rc = pg_conn((pg_meta *)base, &c, err);
     if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT id, scope FROM api_keys WHERE sha256=$1 AND revoked_at IS NULL", 1, p)) !=
-            AD_OK)
+        (rc = pg_run(c, err, &r, NULL, "SELECT id, scope FROM api_keys WHERE sha256=$1 AND revoked_at IS NULL", 1,
+                     p)) != AD_OK)
         return rc;
     if (PQntuples(r) == 0) {
         rc = AD_ENOTFOUND;
     } else {
-        copy_col(r, 0, 0, id_out, 17);
+        pg_copy_col(r, 0, 0, id_out, 17);
         int sc = ad_scope_parse(PQgetvalue(r, 0, 1));
         *scope_out = sc < 0 ? AD_SCOPE_READ : sc;
     }
@@ -760,17 +744,17 @@ static ad_status pg_has_key(ad_meta *base, const char *key_sha, char id_out[17],
 static ad_status pg_touch_key(ad_meta_tx *base, const char *id, const char *when, ad_err *err)
 {
     const char *p[] = {id, when};
-    return run(((pg_tx *)base)->c, err, NULL, NULL, "UPDATE api_keys SET last_used_at=$2 WHERE id=$1", 2, p);
+    return pg_run(((pg_tx *)base)->c, err, NULL, NULL, "UPDATE api_keys SET last_used_at=$2 WHERE id=$1", 2, p);
 }
 
 static ad_status pg_revoke_key(ad_meta_tx *base, const char *id, ad_err *err)
 {
     char now[32];
     int changes = 0;
-    now_text(now);
+    pg_now_text(now);
     const char *p[] = {id, now};
-    ad_status rc = run(((pg_tx *)base)->c, err, NULL, &changes,
-                       "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, $2) WHERE id=$1", 2, p);
+    ad_status rc = pg_run(((pg_tx *)base)->c, err, NULL, &changes,
+                          "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, $2) WHERE id=$1", 2, p);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "no key with id %s", id);
     return rc;
@@ -782,11 +766,12 @@ static ad_status pg_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
     PGresult *r;
     *out = NULL;
     *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
-                                 "SELECT id, label, created_at, last_used_at, revoked_at, sha256, scope FROM api_keys"
-                                 " ORDER BY created_at, id",
-                                 0, NULL)) != AD_OK)
+    ad_status rc = pg_conn((pg_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = pg_run(c, err, &r, NULL,
+                     "SELECT id, label, created_at, last_used_at, revoked_at, sha256, scope FROM api_keys"
+                     " ORDER BY created_at, id",
+                     0, NULL)) != AD_OK)
         return rc;
     int k = PQntuples(r);
     if (k > 0 && (*out = calloc((size_t)k, sizeof **out)) == NULL) {
@@ -795,12 +780,12 @@ static ad_status pg_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
     }
     for (int i = 0; i < k; i++) {
         ad_key_info *ki = &(*out)[i];
-        copy_col(r, i, 0, ki->id, sizeof ki->id);
-        copy_col(r, i, 1, ki->label, sizeof ki->label);
-        copy_col(r, i, 2, ki->created_at, sizeof ki->created_at);
-        copy_col(r, i, 3, ki->last_used_at, sizeof ki->last_used_at);
-        copy_col(r, i, 4, ki->revoked_at, sizeof ki->revoked_at);
-        copy_col(r, i, 5, ki->sha256, sizeof ki->sha256);
+        pg_copy_col(r, i, 0, ki->id, sizeof ki->id);
+        pg_copy_col(r, i, 1, ki->label, sizeof ki->label);
+        pg_copy_col(r, i, 2, ki->created_at, sizeof ki->created_at);
+        pg_copy_col(r, i, 3, ki->last_used_at, sizeof ki->last_used_at);
+        pg_copy_col(r, i, 4, ki->revoked_at, sizeof ki->revoked_at);
+        pg_copy_col(r, i, 5, ki->sha256, sizeof ki->sha256);
         int sc = ad_scope_parse(PQgetvalue(r, i, 6));
         ki->scope = sc < 0 ? AD_SCOPE_READ : sc;
     }
@@ -818,10 +803,10 @@ static ad_status pg_import_key(ad_meta_tx *base, const ad_key_info *k, ad_err *e
                        k->last_used_at[0] ? k->last_used_at : NULL,
                        k->revoked_at[0] ? k->revoked_at : NULL,
                        ad_scope_name(k->scope)};
-    return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at, scope)"
-               " VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-               7, p);
+    return pg_run(((pg_tx *)base)->c, err, NULL, NULL,
+                  "INSERT INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at, scope)"
+                  " VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                  7, p);
 }
 
 /* ----------------------------------------------------- blob bookkeeping */
@@ -829,18 +814,18 @@ static ad_status pg_import_key(ad_meta_tx *base, const ad_key_info *k, ad_err *e
 static ad_status pg_lock_blob(ad_meta_tx *base, const char *sha, ad_err *err)
 {
     const char *p[] = {sha};
-    return run(((pg_tx *)base)->c, err, NULL, NULL, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", 1, p);
+    return pg_run(((pg_tx *)base)->c, err, NULL, NULL, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", 1, p);
 }
 
 static ad_status pg_pin_blob(ad_meta_tx *base, const char *sha, const char *owner, int64_t expires_ms, ad_err *err)
 {
     char e[24];
-    i64(e, expires_ms);
+    pg_i64(e, expires_ms);
     const char *p[] = {sha, owner, e};
-    return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO blob_pins(sha256, owner, expires_ms) VALUES($1, $2, $3)"
-               " ON CONFLICT(sha256, owner) DO UPDATE SET expires_ms=excluded.expires_ms",
-               3, p);
+    return pg_run(((pg_tx *)base)->c, err, NULL, NULL,
+                  "INSERT INTO blob_pins(sha256, owner, expires_ms) VALUES($1, $2, $3)"
+                  " ON CONFLICT(sha256, owner) DO UPDATE SET expires_ms=excluded.expires_ms",
+                  3, p);
 }
 
 static ad_status pg_unpin(ad_meta_tx *base, const char *sha, const char *owner, ad_meta_dropped_fn dropped, void *ctx,
@@ -849,7 +834,7 @@ static ad_status pg_unpin(ad_meta_tx *base, const char *sha, const char *owner, 
     pgc *c = ((pg_tx *)base)->c;
     if (sha) {
         const char *p[] = {sha, owner};
-        ad_status rc = run(c, err, NULL, NULL, "DELETE FROM blob_pins WHERE sha256=$1 AND owner=$2", 2, p);
+        ad_status rc = pg_run(c, err, NULL, NULL, "DELETE FROM blob_pins WHERE sha256=$1 AND owner=$2", 2, p);
         if (rc == AD_OK && dropped)
             dropped(ctx, sha);
         return rc;
@@ -863,16 +848,16 @@ static ad_status pg_blob_refs(ad_meta *base, ad_meta_tx *tx, const char *sha, in
     pgc *c;
     PGresult *r;
     char t[24];
-    i64(t, now);
+    pg_i64(t, now);
     const char *p[] = {sha, t};
-    ad_status rc = read_conn(base, tx, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
-                                 "SELECT (SELECT count(*) FROM assets WHERE sha256=$1) +"
-                                 " (SELECT count(*) FROM conversions WHERE sha256=$1) +"
-                                 " (SELECT count(*) FROM derived WHERE blob_sha256=$1) +"
-                                 " (SELECT count(*) FROM blob_pins WHERE sha256=$1 AND"
-                                 "  (expires_ms = 0 OR expires_ms > $2))",
-                                 2, p)) != AD_OK)
+    ad_status rc = pg_read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = pg_run(c, err, &r, NULL,
+                                    "SELECT (SELECT count(*) FROM assets WHERE sha256=$1) +"
+                                    " (SELECT count(*) FROM conversions WHERE sha256=$1) +"
+                                    " (SELECT count(*) FROM derived WHERE blob_sha256=$1) +"
+                                    " (SELECT count(*) FROM blob_pins WHERE sha256=$1 AND"
+                                    "  (expires_ms = 0 OR expires_ms > $2))",
+                                    2, p)) != AD_OK)
         return rc;
     *n = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -882,26 +867,26 @@ static ad_status pg_blob_refs(ad_meta *base, ad_meta_tx *tx, const char *sha, in
 static ad_status pg_gc_enqueue(ad_meta_tx *base, const char *sha, int64_t due, ad_err *err)
 {
     char d[24];
-    i64(d, due);
+    pg_i64(d, due);
     const char *p[] = {sha, d};
-    return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO gc_queue(sha256, due_ms) VALUES($1, $2)"
-               " ON CONFLICT(sha256) DO UPDATE SET due_ms=GREATEST(gc_queue.due_ms, excluded.due_ms)",
-               2, p);
+    return pg_run(((pg_tx *)base)->c, err, NULL, NULL,
+                  "INSERT INTO gc_queue(sha256, due_ms) VALUES($1, $2)"
+                  " ON CONFLICT(sha256) DO UPDATE SET due_ms=GREATEST(gc_queue.due_ms, excluded.due_ms)",
+                  2, p);
 }
 
 static ad_status pg_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
 {
     const char *p[] = {sha};
-    return run(((pg_tx *)base)->c, err, NULL, NULL, "DELETE FROM gc_queue WHERE sha256=$1", 1, p);
+    return pg_run(((pg_tx *)base)->c, err, NULL, NULL, "DELETE FROM gc_queue WHERE sha256=$1", 1, p);
 }
 
 static ad_status pg_gc_defer(ad_meta_tx *base, const char *sha, int64_t due, ad_err *err)
 {
     char d[24];
-    i64(d, due);
+    pg_i64(d, due);
     const char *p[] = {sha, d};
-    return run(((pg_tx *)base)->c, err, NULL, NULL, "UPDATE gc_queue SET due_ms=$2 WHERE sha256=$1", 2, p);
+    return pg_run(((pg_tx *)base)->c, err, NULL, NULL, "UPDATE gc_queue SET due_ms=$2 WHERE sha256=$1", 2, p);
 }
 
 static ad_status pg_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n, ad_err *err)
@@ -909,21 +894,21 @@ static ad_status pg_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max
     pgc *c;
     PGresult *r;
     char t[24], l[24], until[24];
-    i64(t, now);
-    i64(l, max);
-    i64(until, now + lease_ms);
+    pg_i64(t, now);
+    pg_i64(l, max);
+    pg_i64(until, now + lease_ms);
     const char *p[] = {t, l, until};
     *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
+    ad_status rc = pg_conn((pg_meta *)base, &c, err);
     /* claimed: instances collecting at once each take other blobs */
     if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL,
-                  "UPDATE gc_queue q SET due_ms = $3 FROM (SELECT sha256 FROM gc_queue WHERE due_ms <= $1"
-                  " ORDER BY due_ms LIMIT $2 FOR UPDATE SKIP LOCKED) d WHERE q.sha256 = d.sha256 RETURNING q.sha256",
-                  3, p)) != AD_OK)
+        (rc = pg_run(c, err, &r, NULL,
+                     "UPDATE gc_queue q SET due_ms = $3 FROM (SELECT sha256 FROM gc_queue WHERE due_ms <= $1"
+                     " ORDER BY due_ms LIMIT $2 FOR UPDATE SKIP LOCKED) d WHERE q.sha256 = d.sha256 RETURNING q.sha256",
+                     3, p)) != AD_OK)
         return rc;
     for (int i = 0; i < PQntuples(r) && *n < max; i++)
-        copy_col(r, i, 0, shas[(*n)++], 65);
+        pg_copy_col(r, i, 0, shas[(*n)++], 65);
     PQclear(r);
     return AD_OK;
 }
@@ -933,280 +918,20 @@ static ad_status pg_expire_pins(ad_meta *base, int64_t now, int max, int *n, ad_
     pgc *c;
     char t[24], l[24];
     int changes = 0;
-    i64(t, now);
-    i64(l, max);
+    pg_i64(t, now);
+    pg_i64(l, max);
     const char *p[] = {t, l};
     *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
+    ad_status rc = pg_conn((pg_meta *)base, &c, err);
     if (rc == AD_OK)
-        rc = run(c, err, NULL, &changes,
-                 "WITH gone AS (DELETE FROM blob_pins WHERE ctid IN (SELECT ctid FROM blob_pins WHERE expires_ms > 0"
-                 " AND expires_ms < $1 ORDER BY expires_ms LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING sha256)"
-                 " INSERT INTO gc_queue(sha256, due_ms) SELECT DISTINCT sha256, $1 FROM gone"
-                 " ON CONFLICT(sha256) DO NOTHING",
-                 2, p);
+        rc = pg_run(c, err, NULL, &changes,
+                    "WITH gone AS (DELETE FROM blob_pins WHERE ctid IN (SELECT ctid FROM blob_pins WHERE expires_ms > 0"
+                    " AND expires_ms < $1 ORDER BY expires_ms LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING sha256)"
+                    " INSERT INTO gc_queue(sha256, due_ms) SELECT DISTINCT sha256, $1 FROM gone"
+                    " ON CONFLICT(sha256) DO NOTHING",
+                    2, p);
     *n = changes;
     return rc;
-}
-
-/* ------------------------------------------------------------------- jobs */
-
-#define JOB_COLS \
-    "id, kind, payload, status, attempts, error, result, created_at, finished_at, owner, lease_until, asset_id, seq"
-
-static void read_job(PGresult *r, int row, ad_job *j)
-{
-    memset(j, 0, sizeof *j);
-    copy_col(r, row, 0, j->id, sizeof j->id);
-    copy_col(r, row, 1, j->kind, sizeof j->kind);
-    j->payload = dup_col(r, row, 2);
-    j->status = (ad_job_status)atoi(PQgetvalue(r, row, 3));
-    j->attempts = atoi(PQgetvalue(r, row, 4));
-    j->error = dup_col(r, row, 5);
-    j->result = dup_col(r, row, 6);
-    copy_col(r, row, 7, j->created_at, sizeof j->created_at);
-    copy_col(r, row, 8, j->finished_at, sizeof j->finished_at);
-    copy_col(r, row, 9, j->owner, sizeof j->owner);
-    j->lease_until_ms = atoll(PQgetvalue(r, row, 10));
-    copy_col(r, row, 11, j->asset_id, sizeof j->asset_id);
-    j->seq = atoll(PQgetvalue(r, row, 12));
-}
-
-/* A result's rows as jobs into *out (freed with ad_job_cleanup each, then
- * free); r is cleared. */
-static ad_status take_jobs(PGresult *r, ad_job **out, int *n, ad_err *err)
-{
-    int k = PQntuples(r);
-    ad_job *v = calloc((size_t)k + 1, sizeof *v);
-    if (v == NULL) {
-        PQclear(r);
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    }
-    for (int i = 0; i < k; i++)
-        read_job(r, i, &v[i]);
-    PQclear(r);
-    *out = v;
-    *n = k;
-    return AD_OK;
-}
-
-static ad_status pg_insert_job(ad_meta_tx *base, const char *id, const char *kind, const char *payload,
-                               const char *asset_id, ad_err *err)
-{
-    char now[32];
-    now_text(now);
-    const char *p[] = {id, kind, payload, now, asset_id && asset_id[0] ? asset_id : NULL};
-    return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO jobs(id, kind, payload, status, created_at, asset_id) VALUES($1, $2, $3, 0, $4, $5)", 5, p);
-}
-
-static ad_status pg_list_job_page(ad_meta *base, const ad_job_filter *f, int64_t before, int limit, ad_job **out,
-                                  int *n, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    char st[16], b[24], l[24];
-    snprintf(st, sizeof st, "%d", f->status);
-    i64(b, before > 0 ? before : INT64_MAX);
-    i64(l, limit);
-    const char *p[] = {st, f->asset_id, b, l};
-    *out = NULL;
-    *n = 0;
-    static const char *const sql[4] = {
-        "SELECT " JOB_COLS " FROM jobs WHERE $1::int IS NOT NULL AND $2::text IS NOT NULL AND seq < $3"
-        " ORDER BY seq DESC LIMIT $4",
-        "SELECT " JOB_COLS " FROM jobs WHERE status = $1 AND $2::text IS NOT NULL AND seq < $3"
-        " ORDER BY seq DESC LIMIT $4",
-        "SELECT " JOB_COLS " FROM jobs WHERE $1::int IS NOT NULL AND asset_id = $2 AND seq < $3"
-        " ORDER BY seq DESC LIMIT $4",
-        "SELECT " JOB_COLS " FROM jobs WHERE status = $1 AND asset_id = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4",
-    };
-    int which = (f->status >= 0 ? 1 : 0) | (f->asset_id[0] ? 2 : 0);
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL, sql[which], 4, p)) != AD_OK)
-        return rc;
-    return take_jobs(r, out, n, err);
-}
-
-static ad_status pg_get_job(ad_meta *base, const char *id, ad_job *out, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    const char *p[] = {id};
-    memset(out, 0, sizeof *out);
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL, "SELECT " JOB_COLS " FROM jobs WHERE id=$1", 1, p)) != AD_OK)
-        return rc;
-    if (PQntuples(r) == 0)
-        rc = ad_err_set(err, AD_ENOTFOUND, "job %s not found", id);
-    else
-        read_job(r, 0, out);
-    PQclear(r);
-    return rc;
-}
-
-static ad_status pg_claim_job(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, ad_job *out, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    char t[24], until[24];
-    i64(t, now);
-    i64(until, now + lease_ms);
-    const char *p[] = {owner, until, t};
-    memset(out, 0, sizeof *out);
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    /* SKIP LOCKED: instances claiming at once take different jobs */
-    if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL,
-                  "UPDATE jobs SET status=1, owner=$1, lease_until=$2, attempts=attempts+1 WHERE id=("
-                  " SELECT id FROM jobs WHERE (status=0 AND run_after<=$3) OR (status=1 AND lease_until<$3)"
-                  " ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
-                  3, p)) != AD_OK)
-        return rc;
-    if (PQntuples(r) == 0)
-        rc = AD_ENOTFOUND;
-    else
-        read_job(r, 0, out);
-    PQclear(r);
-    return rc;
-}
-
-static ad_status pg_renew_lease(ad_meta *base, const char *id, const char *owner, int64_t until, ad_err *err)
-{
-    pgc *c;
-    char u[24];
-    int changes = 0;
-    i64(u, until);
-    const char *p[] = {id, owner, u};
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc == AD_OK)
-        rc = run(c, err, NULL, &changes, "UPDATE jobs SET lease_until=$3 WHERE id=$1 AND status=1 AND owner=$2", 3, p);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
-    return rc;
-}
-
-static ad_status pg_finish_job(ad_meta_tx *base, const char *id, const char *owner, const char *result, ad_err *err)
-{
-    char now[32];
-    int changes = 0;
-    now_text(now);
-    const char *p[] = {id, owner, result, now};
-    ad_status rc = run(((pg_tx *)base)->c, err, NULL, &changes,
-                       "UPDATE jobs SET status=2, result=$3, error=NULL, finished_at=$4, owner=NULL, lease_until=0"
-                       " WHERE id=$1 AND status=1 AND owner=$2",
-                       4, p);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
-    return rc;
-}
-
-static ad_status pg_fail_job(ad_meta_tx *base, const char *id, const char *owner, const char *reason, int final,
-                             int64_t run_after, ad_err *err)
-{
-    char now[32], ra[24];
-    int changes = 0;
-    now_text(now);
-    i64(ra, run_after);
-    const char *p[] = {id, owner, final ? "3" : "0", reason, final ? now : NULL, ra};
-    ad_status rc = run(((pg_tx *)base)->c, err, NULL, &changes,
-                       "UPDATE jobs SET status=$3, error=$4, finished_at=$5, run_after=$6, owner=NULL, lease_until=0"
-                       " WHERE id=$1 AND status=1 AND owner=$2",
-                       6, p);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
-    return rc;
-}
-
-static ad_status pg_count_jobs(ad_meta *base, int64_t counts[4], ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    memset(counts, 0, 4 * sizeof counts[0]);
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
-                                 "SELECT status, count(*) FROM jobs WHERE status IN (0, 1) GROUP BY status"
-                                 " UNION ALL SELECT status, n FROM job_counts",
-                                 0, NULL)) != AD_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int s = atoi(PQgetvalue(r, i, 0));
-        if (s >= 0 && s < 4)
-            counts[s] = atoll(PQgetvalue(r, i, 1));
-    }
-    PQclear(r);
-    return AD_OK;
-}
-
-static ad_status pg_list_jobs(ad_meta *base, const char *after, int limit, ad_job **out, int *n, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    char l[24];
-    i64(l, limit);
-    const char *p[] = {after, l};
-    *out = NULL;
-    *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT " JOB_COLS " FROM jobs WHERE id > $1 ORDER BY id LIMIT $2", 2, p)) != AD_OK)
-        return rc;
-    return take_jobs(r, out, n, err);
-}
-
-static ad_status pg_prune_jobs(ad_meta *base, const char *before, int max, int *n, ad_err *err)
-{
-    pgc *c;
-    char l[24];
-    int changes = 0;
-    i64(l, max);
-    const char *p[] = {before, l};
-    *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc == AD_OK)
-        rc = run(c, err, NULL, &changes,
-                 "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status IN (2, 3) AND finished_at < $1"
-                 " LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                 2, p);
-    *n = changes;
-    return rc;
-}
-
-static ad_status pg_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
-{
-    char st[8], at[16];
-    snprintf(st, sizeof st, "%d", j->status == AD_JOB_RUNNING ? AD_JOB_QUEUED : j->status);
-    snprintf(at, sizeof at, "%d", j->attempts);
-    const char *p[] = {j->id,
-                       j->kind,
-                       j->payload,
-                       st,
-                       at,
-                       j->error,
-                       j->result,
-                       j->created_at,
-                       j->finished_at[0] ? j->finished_at : NULL};
-    return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO jobs(id, kind, payload, status, attempts, error, result, created_at, finished_at, asset_id)"
-               " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, ($3::text)::jsonb->>'asset_id') ON CONFLICT DO NOTHING",
-               9, p);
-}
-
-static ad_status pg_job_holds(ad_meta *base, const char *id, char (*shas)[65], int max, int *n, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    char owner[40];
-    snprintf(owner, sizeof owner, "job:%s", id);
-    const char *p[] = {owner};
-    *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL, "SELECT sha256 FROM blob_pins WHERE owner=$1", 1, p)) != AD_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r) && *n < max; i++)
-        copy_col(r, i, 0, shas[(*n)++], 65);
-    PQclear(r);
-    return AD_OK;
 }
 
 /* ------------------------------------------------------------- open/close */
@@ -1220,15 +945,15 @@ static ad_status migrate(pgc *c, ad_err *err)
     char lock[32];
     snprintf(lock, sizeof lock, "%d", MIGRATE_LOCK);
     const char *lp[] = {lock};
-    ad_status rc = run(c, err, NULL, NULL, "SELECT pg_advisory_lock($1)", 1, lp);
+    ad_status rc = pg_run(c, err, NULL, NULL, "SELECT pg_advisory_lock($1)", 1, lp);
     if (rc != AD_OK)
         return rc;
-    rc = run(c, err, NULL, NULL,
-             "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)", 0,
-             NULL);
+    rc = pg_run(c, err, NULL, NULL,
+                "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+                0, NULL);
     int have = 0;
     if (rc == AD_OK &&
-        (rc = run(c, err, &r, NULL, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL)) == AD_OK) {
+        (rc = pg_run(c, err, &r, NULL, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL)) == AD_OK) {
         have = atoi(PQgetvalue(r, 0, 0));
         PQclear(r);
     }
@@ -1238,9 +963,9 @@ static ad_status migrate(pgc *c, ad_err *err)
     for (int v = have + 1; rc == AD_OK && v <= NMIGRATIONS; v++) {
         char ver[16], now[32];
         snprintf(ver, sizeof ver, "%d", v);
-        now_text(now);
+        pg_now_text(now);
         const char *vp[] = {ver, now};
-        if ((rc = run(c, err, NULL, NULL, "BEGIN", 0, NULL)) != AD_OK)
+        if ((rc = pg_run(c, err, NULL, NULL, "BEGIN", 0, NULL)) != AD_OK)
             break;
         r = PQexec(c->conn, migrations[v - 1]);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -1249,14 +974,14 @@ static ad_status migrate(pgc *c, ad_err *err)
         if (rc == AD_OK && v == MIGRATION_SEARCH)
             rc = index_all(c, err);
         if (rc == AD_OK)
-            rc = run(c, err, NULL, NULL, "INSERT INTO schema_migrations(version, applied_at) VALUES($1, $2)", 2, vp);
+            rc = pg_run(c, err, NULL, NULL, "INSERT INTO schema_migrations(version, applied_at) VALUES($1, $2)", 2, vp);
         if (rc == AD_OK)
-            rc = run(c, err, NULL, NULL, "COMMIT", 0, NULL);
+            rc = pg_run(c, err, NULL, NULL, "COMMIT", 0, NULL);
         else
             PQclear(PQexec(c->conn, "ROLLBACK"));
     }
     ad_err e2 = AD_ERR_INIT;
-    run(c, &e2, NULL, NULL, "SELECT pg_advisory_unlock($1)", 1, lp);
+    pg_run(c, &e2, NULL, NULL, "SELECT pg_advisory_unlock($1)", 1, lp);
     return rc;
 }
 
@@ -1302,7 +1027,7 @@ static ad_status pg_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
         return ad_err_set(err, AD_ENOMEM, "no thread key");
     }
     /* migrations (a backfill may be long) run without the deadline */
-    ad_status rc = conn(m, &c, err);
+    ad_status rc = pg_conn(m, &c, err);
     if (rc == AD_OK)
         rc = migrate(c, err);
     if (rc != AD_OK) {
@@ -1363,23 +1088,23 @@ static ad_status pg_get_derived(ad_meta *base, const char *key, int64_t now, cha
     pgc *c;
     PGresult *r;
     const char *p[] = {key};
-    ad_status rc = conn((pg_meta *)base, &c, err);
+    ad_status rc = pg_conn((pg_meta *)base, &c, err);
     if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT blob_sha256, used_ms FROM derived WHERE key=$1", 1, p)) != AD_OK)
+        (rc = pg_run(c, err, &r, NULL, "SELECT blob_sha256, used_ms FROM derived WHERE key=$1", 1, p)) != AD_OK)
         return rc;
     if (PQntuples(r) == 0) {
         PQclear(r);
         return ad_err_set(err, AD_ENOTFOUND, "no such derived blob");
     }
-    copy_col(r, 0, 0, blob_sha, 65);
+    pg_copy_col(r, 0, 0, blob_sha, 65);
     int64_t used = atoll(PQgetvalue(r, 0, 1));
     PQclear(r);
     if (now - used > DERIVED_TOUCH_MS) {
         char t[24];
-        i64(t, now);
+        pg_i64(t, now);
         const char *q[] = {key, t};
         ad_err e2 = AD_ERR_INIT; /* a missed touch only ages it sooner */
-        run(c, &e2, NULL, NULL, "UPDATE derived SET used_ms=$2 WHERE key=$1", 2, q);
+        pg_run(c, &e2, NULL, NULL, "UPDATE derived SET used_ms=$2 WHERE key=$1", 2, q);
     }
     return AD_OK;
 }
@@ -1390,12 +1115,12 @@ static ad_status drop_derived_rows(pgc *c, const char *sql, int n, const char *c
                                    void *ctx, ad_err *err)
 {
     PGresult *r;
-    ad_status rc = run(c, err, &r, NULL, sql, n, p);
+    ad_status rc = pg_run(c, err, &r, NULL, sql, n, p);
     if (rc != AD_OK)
         return rc;
     for (int i = 0; rc == AD_OK && i < PQntuples(r); i++) {
         const char *q[] = {PQgetvalue(r, i, 0), PQgetvalue(r, i, 2)};
-        rc = run(c, err, NULL, NULL, "UPDATE derived_usage SET count=count-1, bytes=bytes-$2 WHERE kind=$1", 2, q);
+        rc = pg_run(c, err, NULL, NULL, "UPDATE derived_usage SET count=count-1, bytes=bytes-$2 WHERE kind=$1", 2, q);
         if (rc == AD_OK && dropped)
             dropped(ctx, PQgetvalue(r, i, 1));
     }
@@ -1410,9 +1135,9 @@ static ad_status pg_derived_usage(ad_meta *base, ad_meta_tx *tx, const char *kin
     PGresult *r;
     const char *p[] = {kind};
     *count = *bytes = 0;
-    ad_status rc = read_conn(base, tx, &c, err);
+    ad_status rc = pg_read_conn(base, tx, &c, err);
     if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL, "SELECT count, bytes FROM derived_usage WHERE kind=$1", 1, p)) != AD_OK)
+        (rc = pg_run(c, err, &r, NULL, "SELECT count, bytes FROM derived_usage WHERE kind=$1", 1, p)) != AD_OK)
         return rc;
     if (PQntuples(r) == 1) {
         *count = atoll(PQgetvalue(r, 0, 0));
@@ -1428,23 +1153,23 @@ static ad_status pg_put_derived(ad_meta_tx *base, const ad_derived_row *d, int64
     pgc *c = ((pg_tx *)base)->c;
     char b[24], u[24];
     int changes = 0;
-    i64(b, d->bytes);
-    i64(u, d->used_ms);
+    pg_i64(b, d->bytes);
+    pg_i64(u, d->used_ms);
     const char *p[] = {d->key, d->kind, d->source_sha256, d->blob_sha256, b, u};
     *inserted = 0;
-    ad_status rc = run(c, err, NULL, &changes,
-                       "INSERT INTO derived(key, kind, source_sha256, blob_sha256, bytes, used_ms)"
-                       " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(key) DO NOTHING",
-                       6, p);
+    ad_status rc = pg_run(c, err, NULL, &changes,
+                          "INSERT INTO derived(key, kind, source_sha256, blob_sha256, bytes, used_ms)"
+                          " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(key) DO NOTHING",
+                          6, p);
     if (rc != AD_OK || changes == 0)
         return rc;
     *inserted = 1;
     const char *q[] = {d->kind, b};
-    if ((rc = run(c, err, NULL, NULL,
-                  "INSERT INTO derived_usage(kind, count, bytes) VALUES($1, 1, $2)"
-                  " ON CONFLICT(kind) DO UPDATE SET count=derived_usage.count+1,"
-                  " bytes=derived_usage.bytes+excluded.bytes",
-                  2, q)) != AD_OK)
+    if ((rc = pg_run(c, err, NULL, NULL,
+                     "INSERT INTO derived_usage(kind, count, bytes) VALUES($1, 1, $2)"
+                     " ON CONFLICT(kind) DO UPDATE SET count=derived_usage.count+1,"
+                     " bytes=derived_usage.bytes+excluded.bytes",
+                     2, q)) != AD_OK)
         return rc;
     /* over the bound: the least recently used go, a few per insert (each
      * insert adds one, so a few keep the total at the bound); rows another
@@ -1473,248 +1198,6 @@ static ad_status pg_drop_derived(ad_meta_tx *base, const char *key, const char *
                              key ? "DELETE FROM derived WHERE key=$1 RETURNING kind, blob_sha256, bytes"
                                  : "DELETE FROM derived WHERE source_sha256=$1 RETURNING kind, blob_sha256, bytes",
                              1, p, dropped, ctx, err);
-}
-
-/* --------------------------------------------------------------- webhooks */
-
-#define HOOK_MATCH "(events = '*' OR position(',' || $1 || ',' in ',' || events || ',') > 0)"
-
-static ad_status pg_add_webhook(ad_meta_tx *base, const ad_webhook *w, ad_err *err)
-{
-    const char *p[] = {w->id, w->url, w->events, w->description ? w->description : "", w->secret, w->created_at};
-    return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO webhooks(id, url, events, description, secret, created_at) VALUES($1, $2, $3, $4, $5, $6)",
-               6, p);
-}
-
-static ad_status pg_list_webhooks(ad_meta *base, const char *id, ad_webhook **out, int *n, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    const char *p[] = {id};
-    *out = NULL;
-    *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK)
-        return rc;
-    rc = id ? run(c, err, &r, NULL, "SELECT id, url, events, description, secret, created_at FROM webhooks WHERE id=$1",
-                  1, p)
-            : run(c, err, &r, NULL,
-                  "SELECT id, url, events, description, secret, created_at FROM webhooks ORDER BY created_at, id", 0,
-                  NULL);
-    if (rc != AD_OK)
-        return rc;
-    int k = PQntuples(r);
-    ad_webhook *v = calloc((size_t)k + 1, sizeof *v);
-    if (v == NULL) {
-        PQclear(r);
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    }
-    for (int i = 0; i < k; i++) {
-        copy_col(r, i, 0, v[i].id, sizeof v[i].id);
-        v[i].url = dup_col(r, i, 1);
-        copy_col(r, i, 2, v[i].events, sizeof v[i].events);
-        v[i].description = dup_col(r, i, 3);
-        copy_col(r, i, 4, v[i].secret, sizeof v[i].secret);
-        copy_col(r, i, 5, v[i].created_at, sizeof v[i].created_at);
-    }
-    PQclear(r);
-    *out = v;
-    *n = k;
-    return AD_OK;
-}
-
-static ad_status pg_delete_webhook(ad_meta_tx *base, const char *id, ad_err *err)
-{
-    pgc *c = ((pg_tx *)base)->c;
-    const char *p[] = {id};
-    int changes = 0;
-    ad_status rc = run(c, err, NULL, &changes, "DELETE FROM webhooks WHERE id=$1", 1, p);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ENOTFOUND, "webhook %s not found", id);
-    if (rc == AD_OK)
-        rc = run(c, err, NULL, NULL, "DELETE FROM webhook_deliveries WHERE webhook_id=$1", 1, p);
-    if (rc == AD_OK)
-        rc = run(c, err, NULL, NULL, "DELETE FROM webhook_attempts WHERE webhook_id=$1", 1, p);
-    return rc;
-}
-
-static ad_status pg_webhook_subscribers(ad_meta *base, ad_meta_tx *tx, const char *type, int64_t *n, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    const char *p[] = {type};
-    *n = 0;
-    ad_status rc = read_conn(base, tx, &c, err);
-    if (rc != AD_OK)
-        return rc;
-    rc = type ? run(c, err, &r, NULL, "SELECT count(*) FROM webhooks WHERE " HOOK_MATCH, 1, p)
-              : run(c, err, &r, NULL, "SELECT count(*) FROM webhooks", 0, NULL);
-    if (rc != AD_OK)
-        return rc;
-    *n = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return AD_OK;
-}
-
-static ad_status pg_enqueue_event(ad_meta_tx *base, const char *event_id, const char *type, const char *body,
-                                  int64_t now, ad_err *err)
-{
-    char t[24];
-    i64(t, now);
-    const char *p[] = {type, event_id, body, t};
-    return run(((pg_tx *)base)->c, err, NULL, NULL,
-               "INSERT INTO webhook_deliveries(webhook_id, event_id, type, body, next_ms, created_ms)"
-               " SELECT id, $2, $1, $3, $4, $4 FROM webhooks WHERE " HOOK_MATCH,
-               4, p);
-}
-
-static ad_status pg_claim_deliveries(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, int max,
-                                     ad_webhook_delivery *out, int *n, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    char until[24], t[24], m[24];
-    i64(until, now + lease_ms);
-    i64(t, now);
-    i64(m, max);
-    const char *p[] = {owner, until, t, m};
-    *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    /* SKIP LOCKED: instances claiming at once each take other rows */
-    if (rc != AD_OK ||
-        (rc = run(c, err, &r, NULL,
-                  "WITH due AS (SELECT seq FROM webhook_deliveries WHERE state=0 AND next_ms<=$3 AND lease_until<$3"
-                  " ORDER BY next_ms LIMIT $4 FOR UPDATE SKIP LOCKED),"
-                  " claimed AS (UPDATE webhook_deliveries d SET owner=$1, lease_until=$2, attempts=d.attempts+1"
-                  " FROM due WHERE d.seq=due.seq RETURNING d.seq, d.webhook_id, d.event_id, d.type, d.body,"
-                  " d.attempts, d.created_ms)"
-                  " SELECT claimed.*, w.url, w.secret FROM claimed JOIN webhooks w ON w.id=claimed.webhook_id",
-                  4, p)) != AD_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r) && *n < max; i++) {
-        ad_webhook_delivery *d = &out[(*n)++];
-        memset(d, 0, sizeof *d);
-        d->seq = atoll(PQgetvalue(r, i, 0));
-        copy_col(r, i, 1, d->webhook_id, sizeof d->webhook_id);
-        copy_col(r, i, 2, d->event_id, sizeof d->event_id);
-        copy_col(r, i, 3, d->type, sizeof d->type);
-        d->body = dup_col(r, i, 4);
-        d->attempts = atoi(PQgetvalue(r, i, 5));
-        d->created_ms = atoll(PQgetvalue(r, i, 6));
-        d->url = dup_col(r, i, 7);
-        copy_col(r, i, 8, d->secret, sizeof d->secret);
-    }
-    PQclear(r);
-    return AD_OK;
-}
-
-static ad_status pg_end_delivery(ad_meta *base, int64_t seq, const char *owner, ad_delivery_outcome o, int64_t next_ms,
-                                 const char *webhook_id, const ad_webhook_attempt *a, ad_err *err)
-{
-    ad_meta_tx *tx;
-    char sq[24], state[8], next[24], attempt[16], status[16], dur[24], at_ms[24];
-    i64(sq, seq);
-    snprintf(state, sizeof state, "%d", o == AD_DELIVERY_SUCCEEDED ? 1 : o == AD_DELIVERY_GAVE_UP ? 2 : 0);
-    i64(next, next_ms);
-    snprintf(attempt, sizeof attempt, "%d", a->attempt);
-    snprintf(status, sizeof status, "%d", a->status);
-    i64(dur, a->duration_ms);
-    i64(at_ms, a->at_ms);
-    ad_status rc = pg_begin(base, &tx, err);
-    if (rc != AD_OK)
-        return rc;
-    pgc *c = ((pg_tx *)tx)->c;
-    const char *p[] = {sq, owner, state, next};
-    int changes = 0;
-    rc = run(c, err, NULL, &changes,
-             "UPDATE webhook_deliveries SET state=$3, next_ms=$4, owner=NULL, lease_until=0"
-             " WHERE seq=$1 AND owner=$2 AND state=0",
-             4, p);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ECONFLICT, "delivery %s is no longer held by this instance", sq);
-    const char *lp[] = {webhook_id, a->event_id, a->type, attempt, status, a->error[0] ? a->error : NULL,
-                        dur,        a->at,       at_ms};
-    if (rc == AD_OK)
-        rc = run(c, err, NULL, NULL,
-                 "INSERT INTO webhook_attempts(webhook_id, event_id, type, attempt, status, error, duration_ms, at,"
-                 " at_ms) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                 9, lp);
-    if (rc != AD_OK) {
-        pg_rollback(tx);
-        return rc;
-    }
-    return pg_commit(tx, err);
-}
-
-static ad_status pg_list_attempts(ad_meta *base, const char *webhook_id, int64_t before, int limit,
-                                  ad_webhook_attempt *out, int *n, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    char b[24], l[24];
-    i64(b, before > 0 ? before : INT64_MAX);
-    i64(l, limit);
-    const char *p[] = {webhook_id, b, l};
-    *n = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
-                                 "SELECT seq, event_id, type, attempt, status, error, duration_ms, at, at_ms"
-                                 " FROM webhook_attempts WHERE webhook_id=$1 AND seq<$2 ORDER BY seq DESC LIMIT $3",
-                                 3, p)) != AD_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r) && *n < limit; i++) {
-        ad_webhook_attempt *a = &out[(*n)++];
-        memset(a, 0, sizeof *a);
-        a->seq = atoll(PQgetvalue(r, i, 0));
-        copy_col(r, i, 1, a->event_id, sizeof a->event_id);
-        copy_col(r, i, 2, a->type, sizeof a->type);
-        a->attempt = atoi(PQgetvalue(r, i, 3));
-        a->status = atoi(PQgetvalue(r, i, 4));
-        copy_col(r, i, 5, a->error, sizeof a->error);
-        a->duration_ms = atoll(PQgetvalue(r, i, 6));
-        copy_col(r, i, 7, a->at, sizeof a->at);
-        a->at_ms = atoll(PQgetvalue(r, i, 8));
-    }
-    PQclear(r);
-    return AD_OK;
-}
-
-static ad_status pg_prune_webhooks(ad_meta *base, int64_t before_ms, int max, ad_err *err)
-{
-    pgc *c;
-    char b[24], m[24];
-    i64(b, before_ms);
-    i64(m, max);
-    const char *p[] = {b, m};
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc == AD_OK)
-        rc = run(c, err, NULL, NULL,
-                 "DELETE FROM webhook_attempts WHERE seq IN (SELECT seq FROM webhook_attempts WHERE at_ms<$1"
-                 " ORDER BY at_ms LIMIT $2)",
-                 2, p);
-    if (rc == AD_OK)
-        rc = run(c, err, NULL, NULL,
-                 "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries"
-                 " WHERE state IN (1, 2) AND created_ms<$1 ORDER BY created_ms LIMIT $2)",
-                 2, p);
-    return rc;
-}
-
-static ad_status pg_webhook_queue(ad_meta *base, int64_t *pending, int64_t *oldest_ms, ad_err *err)
-{
-    pgc *c;
-    PGresult *r;
-    *pending = *oldest_ms = 0;
-    ad_status rc = conn((pg_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = run(c, err, &r, NULL,
-                                 "SELECT count(*), COALESCE(MIN(created_ms), 0) FROM webhook_deliveries WHERE state=0",
-                                 0, NULL)) != AD_OK)
-        return rc;
-    *pending = atoll(PQgetvalue(r, 0, 0));
-    *oldest_ms = atoll(PQgetvalue(r, 0, 1));
-    PQclear(r);
-    return AD_OK;
 }
 
 const ad_meta_ops ad_meta_postgres_ops = {

@@ -4,7 +4,9 @@
  * transaction BEGIN IMMEDIATE (so writers queue on the busy timeout instead
  * of failing half-way, and a write transaction excludes every other one:
  * lock_blob needs nothing more). The schema is versioned with
- * PRAGMA user_version; see docs/store.md. */
+ * PRAGMA user_version; see docs/store.md.
+ * The queues of background work (jobs, webhook deliveries) are in
+ * meta_sqlite_work.c; what the two files share is in meta_sqlite_impl.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,33 +24,9 @@
 #include "store/asset_query.h"
 #include "store/custom_index.h"
 #include "store/meta.h"
+#include "store/meta_sqlite_impl.h"
 
 #define SCHEMA_VERSION 6
-#define STMT_CACHE 64
-
-typedef struct {
-    const char *sql; /* the literal: statements are cached by its address */
-    sqlite3_stmt *st;
-} cached_stmt;
-
-/* A thread's connection and the statements prepared on it. */
-typedef struct {
-    sqlite3 *db;
-    int n;
-    cached_stmt cache[STMT_CACHE];
-} conn_t;
-
-typedef struct {
-    ad_meta base;
-    char db_path[PATH_MAX];
-    pthread_key_t conn_key;
-    int lock_fd; /* the one-writer lock (exclusive), or -1 */
-} sq_meta;
-
-typedef struct {
-    ad_meta_tx base;
-    conn_t *c;
-} sq_tx;
 
 static const char schema_v2[] =
     "CREATE TABLE IF NOT EXISTS assets(id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, filename TEXT NOT NULL,"
@@ -174,7 +152,7 @@ static const char migrate_v1[] =
     " WHERE status < 2;"
     "DROP TABLE jobs_v1;";
 
-static ad_status db_fail(sqlite3 *db, ad_err *err, const char *what)
+ad_status sq_db_fail(sqlite3 *db, ad_err *err, const char *what)
 {
     int code = sqlite3_extended_errcode(db) & 0xff;
     ad_status st = code == SQLITE_BUSY || code == SQLITE_LOCKED                             ? AD_EBUSY
@@ -192,7 +170,7 @@ static void close_conn(void *p)
     free(c);
 }
 
-static ad_status conn(sq_meta *m, conn_t **out, ad_err *err)
+ad_status sq_conn(sq_meta *m, conn_t **out, ad_err *err)
 {
     conn_t *c = pthread_getspecific(m->conn_key);
     if (c) {
@@ -211,7 +189,7 @@ static ad_status conn(sq_meta *m, conn_t **out, ad_err *err)
     sqlite3_busy_timeout(c->db, 10000);
     if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
                      NULL) != SQLITE_OK) {
-        ad_status rc = db_fail(c->db, err, "pragmas");
+        ad_status rc = sq_db_fail(c->db, err, "pragmas");
         close_conn(c);
         return rc;
     }
@@ -222,8 +200,8 @@ static ad_status conn(sq_meta *m, conn_t **out, ad_err *err)
 
 /* The statement for sql on this connection, reset, with binds given as a
  * format: 't' text, 'i' int64, 'n' NULL (its argument is skipped). Release
- * with done(). */
-static ad_status prep(conn_t *c, sqlite3_stmt **st, ad_err *err, const char *sql, const char *fmt, ...)
+ * with sq_done(). */
+ad_status sq_prep(conn_t *c, sqlite3_stmt **st, ad_err *err, const char *sql, const char *fmt, ...)
 {
     *st = NULL;
     for (int i = 0; i < c->n; i++)
@@ -233,7 +211,7 @@ static ad_status prep(conn_t *c, sqlite3_stmt **st, ad_err *err, const char *sql
         }
     if (*st == NULL) {
         if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
-            return db_fail(c->db, err, "prepare");
+            return sq_db_fail(c->db, err, "prepare");
         if (c->n < STMT_CACHE)
             c->cache[c->n++] = (cached_stmt){sql, *st};
     }
@@ -254,7 +232,7 @@ static ad_status prep(conn_t *c, sqlite3_stmt **st, ad_err *err, const char *sql
         }
         if (r != SQLITE_OK) {
             va_end(ap);
-            return db_fail(c->db, err, "bind");
+            return sq_db_fail(c->db, err, "bind");
         }
     }
     va_end(ap);
@@ -262,7 +240,7 @@ static ad_status prep(conn_t *c, sqlite3_stmt **st, ad_err *err, const char *sql
 }
 
 /* Release a statement from prep: cached ones are reset, others finalised. */
-static void done(conn_t *c, sqlite3_stmt *st)
+void sq_done(conn_t *c, sqlite3_stmt *st)
 {
     if (st == NULL)
         return;
@@ -276,7 +254,7 @@ static void done(conn_t *c, sqlite3_stmt *st)
 
 /* Run a statement that returns no rows; *changes (may be NULL) gets the
  * rows it changed. */
-static ad_status exec_sql(conn_t *c, ad_err *err, int *changes, const char *sql, const char *fmt, ...)
+ad_status sq_exec_sql(conn_t *c, ad_err *err, int *changes, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st = NULL;
     ad_status rc = AD_OK;
@@ -292,15 +270,15 @@ static ad_status exec_sql(conn_t *c, ad_err *err, int *changes, const char *sql,
             args[i] = va_arg(ap, const void *);
     }
     va_end(ap);
-    if ((rc = prep(c, &st, err, sql, NULL)) != AD_OK)
+    if ((rc = sq_prep(c, &st, err, sql, NULL)) != AD_OK)
         return rc;
     for (int i = 0; fmt && fmt[i] && i < 16; i++) {
         int r = fmt[i] == 'i'              ? sqlite3_bind_int64(st, i + 1, ints[i])
                 : fmt[i] == 't' && args[i] ? sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT)
                                            : sqlite3_bind_null(st, i + 1);
         if (r != SQLITE_OK) {
-            done(c, st);
-            return db_fail(c->db, err, "bind");
+            sq_done(c, st);
+            return sq_db_fail(c->db, err, "bind");
         }
     }
     int r = sqlite3_step(st);
@@ -310,47 +288,47 @@ static ad_status exec_sql(conn_t *c, ad_err *err, int *changes, const char *sql,
     } else if ((sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_CONSTRAINT) {
         rc = ad_err_set(err, AD_ECONFLICT, "sqlite: %s", sqlite3_errmsg(c->db));
     } else {
-        rc = db_fail(c->db, err, "step");
+        rc = sq_db_fail(c->db, err, "step");
     }
-    done(c, st);
+    sq_done(c, st);
     return rc;
 }
 
-static char *dup_col(sqlite3_stmt *st, int i)
+char *sq_dup_col(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? strdup((const char *)t) : NULL;
 }
 
-static void copy_col(sqlite3_stmt *st, int i, char *buf, size_t len)
+void sq_copy_col(sqlite3_stmt *st, int i, char *buf, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     snprintf(buf, len, "%s", t ? (const char *)t : "");
 }
 
 /* The connection of tx, or of this thread for a read outside one. */
-static ad_status read_conn(ad_meta *base, ad_meta_tx *tx, conn_t **c, ad_err *err)
+ad_status sq_read_conn(ad_meta *base, ad_meta_tx *tx, conn_t **c, ad_err *err)
 {
     if (tx) {
         *c = ((sq_tx *)tx)->c;
         return AD_OK;
     }
-    return conn((sq_meta *)base, c, err);
+    return sq_conn((sq_meta *)base, c, err);
 }
 
 /* ----------------------------------------------------------- transactions */
 
-static ad_status sq_begin(ad_meta *base, ad_meta_tx **out, ad_err *err)
+ad_status sq_begin(ad_meta *base, ad_meta_tx **out, ad_err *err)
 {
     conn_t *c;
     *out = NULL;
-    ad_status rc = conn((sq_meta *)base, &c, err);
+    ad_status rc = sq_conn((sq_meta *)base, &c, err);
     if (rc != AD_OK)
         return rc;
     sq_tx *tx = calloc(1, sizeof *tx);
     if (tx == NULL)
         return ad_err_set(err, AD_ENOMEM, "out of memory");
-    if ((rc = exec_sql(c, err, NULL, "BEGIN IMMEDIATE", NULL)) != AD_OK) {
+    if ((rc = sq_exec_sql(c, err, NULL, "BEGIN IMMEDIATE", NULL)) != AD_OK) {
         free(tx);
         return rc;
     }
@@ -360,7 +338,7 @@ static ad_status sq_begin(ad_meta *base, ad_meta_tx **out, ad_err *err)
     return AD_OK;
 }
 
-static void sq_rollback(ad_meta_tx *base)
+void sq_rollback(ad_meta_tx *base)
 {
     sq_tx *tx = (sq_tx *)base;
     if (tx == NULL)
@@ -369,10 +347,10 @@ static void sq_rollback(ad_meta_tx *base)
     free(tx);
 }
 
-static ad_status sq_commit(ad_meta_tx *base, ad_err *err)
+ad_status sq_commit(ad_meta_tx *base, ad_err *err)
 {
     sq_tx *tx = (sq_tx *)base;
-    ad_status rc = exec_sql(tx->c, err, NULL, "COMMIT", NULL);
+    ad_status rc = sq_exec_sql(tx->c, err, NULL, "COMMIT", NULL);
     if (rc != AD_OK) {
         sq_rollback(base);
         return rc;
@@ -395,12 +373,13 @@ static ad_status index_custom(conn_t *c, int64_t seq, const char *json, ad_err *
 {
     ad_custom_entry *e = NULL;
     int n = 0;
-    ad_status rc = exec_sql(c, err, NULL, "DELETE FROM custom_index WHERE seq=?1", "i", seq);
+    ad_status rc = sq_exec_sql(c, err, NULL, "DELETE FROM custom_index WHERE seq=?1", "i", seq);
     if (rc == AD_OK)
         rc = ad_custom_index_entries(json, &e, &n, err);
     for (int i = 0; rc == AD_OK && i < n; i++)
-        rc = exec_sql(c, err, NULL, "INSERT OR REPLACE INTO custom_index(path, key, tag, seq) VALUES(?1, ?2, ?3, ?4)",
-                      "ttti", e[i].path, e[i].key, e[i].tag, seq);
+        rc =
+            sq_exec_sql(c, err, NULL, "INSERT OR REPLACE INTO custom_index(path, key, tag, seq) VALUES(?1, ?2, ?3, ?4)",
+                        "ttti", e[i].path, e[i].key, e[i].tag, seq);
     free(e);
     return rc;
 }
@@ -409,15 +388,15 @@ static ad_status index_custom(conn_t *c, int64_t seq, const char *json, ad_err *
 static ad_status asset_seq(conn_t *c, const char *id, int64_t *seq, ad_err *err)
 {
     sqlite3_stmt *st;
-    ad_status rc = prep(c, &st, err, "SELECT seq FROM assets WHERE id=?1", "t", id);
+    ad_status rc = sq_prep(c, &st, err, "SELECT seq FROM assets WHERE id=?1", "t", id);
     if (rc != AD_OK)
         return rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         *seq = sqlite3_column_int64(st, 0);
     else
-        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id) : db_fail(c->db, err, "seq");
-    done(c, st);
+        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id) : sq_db_fail(c->db, err, "seq");
+    sq_done(c, st);
     return rc;
 }
 
@@ -426,7 +405,7 @@ static ad_status index_all(conn_t *c, ad_err *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(c->db, "SELECT seq, custom_data FROM assets", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(c->db, err, "index custom data");
+        return sq_db_fail(c->db, err, "index custom data");
     ad_status rc = AD_OK;
     int r;
     while (rc == AD_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
@@ -437,22 +416,23 @@ static ad_status index_all(conn_t *c, ad_err *err)
 
 static ad_status insert_conversion(conn_t *c, const char *asset_id, const ad_conversion *cv, ad_err *err)
 {
-    return exec_sql(c, err, NULL,
-                    "INSERT OR REPLACE INTO conversions(asset_id, name, content_type, size, sha256, created_at)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                    "tttitt", asset_id, cv->name, cv->content_type, cv->size, cv->sha256, cv->created_at);
+    return sq_exec_sql(c, err, NULL,
+                       "INSERT OR REPLACE INTO conversions(asset_id, name, content_type, size, sha256, created_at)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                       "tttitt", asset_id, cv->name, cv->content_type, cv->size, cv->sha256, cv->created_at);
 }
 
 static ad_status sq_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *err)
 {
     conn_t *c = ((sq_tx *)base)->c;
     sqlite3_stmt *st;
-    ad_status rc = prep(c, &st, err,
-                        "INSERT INTO assets(id, seq, filename, content_type, size, sha256, width, height, created_at,"
-                        " custom_data, source_asset_id) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM assets),"
-                        " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                        "tttitiitt", a->id, a->filename, a->content_type, a->size, a->sha256, (int64_t)a->width,
-                        (int64_t)a->height, a->created_at, a->custom_data ? a->custom_data : "{}");
+    ad_status rc =
+        sq_prep(c, &st, err,
+                "INSERT INTO assets(id, seq, filename, content_type, size, sha256, width, height, created_at,"
+                " custom_data, source_asset_id) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM assets),"
+                " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "tttitiitt", a->id, a->filename, a->content_type, a->size, a->sha256, (int64_t)a->width,
+                (int64_t)a->height, a->created_at, a->custom_data ? a->custom_data : "{}");
     if (rc != AD_OK)
         return rc;
     if (a->width < 0) {
@@ -465,8 +445,8 @@ static ad_status sq_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *er
     if (r != SQLITE_DONE)
         rc = (sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_CONSTRAINT
                  ? ad_err_set(err, AD_ECONFLICT, "asset %s exists", a->id)
-                 : db_fail(c->db, err, "insert asset");
-    done(c, st);
+                 : sq_db_fail(c->db, err, "insert asset");
+    sq_done(c, st);
     for (int i = 0; rc == AD_OK && i < a->nconversions; i++)
         rc = insert_conversion(c, a->id, &a->conversions[i], err);
     int64_t seq = 0;
@@ -478,16 +458,16 @@ static ad_status sq_insert_asset(ad_meta_tx *base, const ad_asset *a, ad_err *er
 static void read_asset(sqlite3_stmt *st, ad_asset *a)
 {
     memset(a, 0, sizeof *a);
-    copy_col(st, 0, a->id, sizeof a->id);
-    a->filename = dup_col(st, 1);
-    a->content_type = dup_col(st, 2);
+    sq_copy_col(st, 0, a->id, sizeof a->id);
+    a->filename = sq_dup_col(st, 1);
+    a->content_type = sq_dup_col(st, 2);
     a->size = sqlite3_column_int64(st, 3);
-    copy_col(st, 4, a->sha256, sizeof a->sha256);
+    sq_copy_col(st, 4, a->sha256, sizeof a->sha256);
     a->width = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5);
     a->height = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
-    copy_col(st, 7, a->created_at, sizeof a->created_at);
-    a->custom_data = dup_col(st, 8);
-    copy_col(st, 9, a->source_asset_id, sizeof a->source_asset_id);
+    sq_copy_col(st, 7, a->created_at, sizeof a->created_at);
+    a->custom_data = sq_dup_col(st, 8);
+    sq_copy_col(st, 9, a->source_asset_id, sizeof a->source_asset_id);
     a->seq = sqlite3_column_int64(st, 10);
 }
 
@@ -505,10 +485,10 @@ static ad_status load_conversions_page(conn_t *c, ad_asset *v, int k, ad_err *er
         p += sprintf(p, "%s\"%s\"", i ? "," : "", v[i].id); /* ids are hex: nothing to escape */
     strcpy(p, "]");
     sqlite3_stmt *st;
-    ad_status rc = prep(c, &st, err,
-                        "SELECT asset_id, name, content_type, size, sha256, created_at FROM conversions"
-                        " WHERE asset_id IN (SELECT value FROM json_each(?1)) ORDER BY asset_id, name",
-                        "t", ids);
+    ad_status rc = sq_prep(c, &st, err,
+                           "SELECT asset_id, name, content_type, size, sha256, created_at FROM conversions"
+                           " WHERE asset_id IN (SELECT value FROM json_each(?1)) ORDER BY asset_id, name",
+                           "t", ids);
     free(ids);
     if (rc != AD_OK)
         return rc;
@@ -528,15 +508,15 @@ static ad_status load_conversions_page(conn_t *c, ad_asset *v, int k, ad_err *er
         }
         a->conversions = cv;
         cv += a->nconversions++;
-        copy_col(st, 1, cv->name, sizeof cv->name);
-        copy_col(st, 2, cv->content_type, sizeof cv->content_type);
+        sq_copy_col(st, 1, cv->name, sizeof cv->name);
+        sq_copy_col(st, 2, cv->content_type, sizeof cv->content_type);
         cv->size = sqlite3_column_int64(st, 3);
-        copy_col(st, 4, cv->sha256, sizeof cv->sha256);
-        copy_col(st, 5, cv->created_at, sizeof cv->created_at);
+        sq_copy_col(st, 4, cv->sha256, sizeof cv->sha256);
+        sq_copy_col(st, 5, cv->created_at, sizeof cv->created_at);
     }
     if (rc == AD_OK && r != SQLITE_DONE)
-        rc = db_fail(c->db, err, "conversions");
-    done(c, st);
+        rc = sq_db_fail(c->db, err, "conversions");
+    sq_done(c, st);
     return rc;
 }
 
@@ -545,15 +525,15 @@ static ad_status sq_get_asset(ad_meta *base, ad_meta_tx *tx, const char *id, ad_
     conn_t *c;
     sqlite3_stmt *st;
     memset(out, 0, sizeof *out);
-    ad_status rc = read_conn(base, tx, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT " ASSET_COLS " FROM assets WHERE id=?1", "t", id)) != AD_OK)
+    ad_status rc = sq_read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = sq_prep(c, &st, err, "SELECT " ASSET_COLS " FROM assets WHERE id=?1", "t", id)) != AD_OK)
         return rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         read_asset(st, out);
     else
-        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id) : db_fail(c->db, err, "get");
-    done(c, st);
+        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id) : sq_db_fail(c->db, err, "get");
+    sq_done(c, st);
     if (rc == AD_OK && (rc = load_conversions_page(c, out, 1, err)) != AD_OK)
         ad_asset_cleanup(out);
     return rc;
@@ -571,7 +551,7 @@ static ad_status dense_ranges(conn_t *c, const ad_asset_filter *f, int *flags, a
     if (rc != AD_OK)
         return rc;
     if (sqlite3_prepare_v2(c->db, q.sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(c->db, err, "count");
+        rc = sq_db_fail(c->db, err, "count");
         goto out;
     }
     for (int i = 0; i < q.nparams; i++)
@@ -592,7 +572,7 @@ static ad_status sq_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t
     ad_asset_query q;
     *out = NULL;
     *n = 0;
-    ad_status rc = conn((sq_meta *)base, &c, err);
+    ad_status rc = sq_conn((sq_meta *)base, &c, err);
     int flags = 0;
     if (rc == AD_OK && (rc = dense_ranges(c, f, &flags, err)) != AD_OK)
         return rc;
@@ -600,12 +580,12 @@ static ad_status sq_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t
         return rc;
     /* not prep's cache: it knows statements by their text's address */
     if (sqlite3_prepare_v2(c->db, q.sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(c->db, err, "list");
+        rc = sq_db_fail(c->db, err, "list");
         goto out;
     }
     for (int i = 0; i < q.nparams; i++)
         if (sqlite3_bind_text(st, i + 1, q.param[i], -1, SQLITE_STATIC) != SQLITE_OK) {
-            rc = db_fail(c->db, err, "bind");
+            rc = sq_db_fail(c->db, err, "bind");
             goto out;
         }
     ad_asset *v = calloc((size_t)limit + 1, sizeof *v);
@@ -617,7 +597,7 @@ static ad_status sq_list_assets(ad_meta *base, const ad_asset_filter *f, int64_t
     while (k < limit && (r = sqlite3_step(st)) == SQLITE_ROW)
         read_asset(st, &v[k++]);
     if (k < limit && r != SQLITE_DONE)
-        rc = db_fail(c->db, err, "list");
+        rc = sq_db_fail(c->db, err, "list");
     sqlite3_finalize(st);
     st = NULL;
     if (rc == AD_OK)
@@ -641,7 +621,7 @@ static ad_status each_sha(conn_t *c, const char *sql, const char *arg, const cha
                           void *ctx, ad_err *err)
 {
     sqlite3_stmt *st;
-    ad_status rc = prep(c, &st, err, sql, arg2 ? "tt" : "t", arg, arg2);
+    ad_status rc = sq_prep(c, &st, err, sql, arg2 ? "tt" : "t", arg, arg2);
     if (rc != AD_OK)
         return rc;
     /* collect first: the callback may run statements of its own */
@@ -654,11 +634,11 @@ static ad_status each_sha(conn_t *c, const char *sql, const char *arg, const cha
             break;
         }
         v = g;
-        copy_col(st, 0, v[n++], 65);
+        sq_copy_col(st, 0, v[n++], 65);
     }
     if (rc == AD_OK && r != SQLITE_DONE)
-        rc = db_fail(c->db, err, "collect blobs");
-    done(c, st);
+        rc = sq_db_fail(c->db, err, "collect blobs");
+    sq_done(c, st);
     for (int i = 0; rc == AD_OK && dropped && i < n; i++)
         dropped(ctx, v[i]);
     free(v);
@@ -674,16 +654,17 @@ static ad_status sq_delete_asset(ad_meta_tx *base, const char *id, ad_meta_dropp
                             " WHERE asset_id=?1",
                             id, NULL, dropped, ctx, err);
     if (rc == AD_OK)
-        rc = exec_sql(c, err, NULL, "DELETE FROM conversions WHERE asset_id=?1", "t", id);
+        rc = sq_exec_sql(c, err, NULL, "DELETE FROM conversions WHERE asset_id=?1", "t", id);
     if (rc == AD_OK)
-        rc = exec_sql(c, err, NULL, "DELETE FROM custom_index WHERE seq=(SELECT seq FROM assets WHERE id=?1)", "t", id);
+        rc = sq_exec_sql(c, err, NULL, "DELETE FROM custom_index WHERE seq=(SELECT seq FROM assets WHERE id=?1)", "t",
+                         id);
     if (rc == AD_OK)
-        rc = exec_sql(c, err, &changes, "DELETE FROM assets WHERE id=?1", "t", id);
+        rc = sq_exec_sql(c, err, &changes, "DELETE FROM assets WHERE id=?1", "t", id);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
     /* no child keeps a link to nothing (assets_source finds them) */
     if (rc == AD_OK)
-        rc = exec_sql(c, err, NULL, "UPDATE assets SET source_asset_id=NULL WHERE source_asset_id=?1", "t", id);
+        rc = sq_exec_sql(c, err, NULL, "UPDATE assets SET source_asset_id=NULL WHERE source_asset_id=?1", "t", id);
     return rc;
 }
 
@@ -692,7 +673,7 @@ static ad_status sq_set_custom_data(ad_meta_tx *base, const char *id, const char
     conn_t *c = ((sq_tx *)base)->c;
     int changes = 0;
     int64_t seq = 0;
-    ad_status rc = exec_sql(c, err, &changes, "UPDATE assets SET custom_data=?2 WHERE id=?1", "tt", id, json);
+    ad_status rc = sq_exec_sql(c, err, &changes, "UPDATE assets SET custom_data=?2 WHERE id=?1", "tt", id, json);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id);
     if (rc == AD_OK && (rc = asset_seq(c, id, &seq, err)) == AD_OK)
@@ -707,38 +688,38 @@ static ad_status sq_get_conversion(ad_meta *base, ad_meta_tx *tx, const char *as
 {
     conn_t *c;
     sqlite3_stmt *st;
-    ad_status rc = read_conn(base, tx, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err,
-                                  "SELECT name, content_type, size, sha256, created_at FROM conversions"
-                                  " WHERE asset_id=?1 AND name=?2",
-                                  "tt", asset_id, name)) != AD_OK)
+    ad_status rc = sq_read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = sq_prep(c, &st, err,
+                                     "SELECT name, content_type, size, sha256, created_at FROM conversions"
+                                     " WHERE asset_id=?1 AND name=?2",
+                                     "tt", asset_id, name)) != AD_OK)
         return rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        copy_col(st, 0, out->name, sizeof out->name);
-        copy_col(st, 1, out->content_type, sizeof out->content_type);
+        sq_copy_col(st, 0, out->name, sizeof out->name);
+        sq_copy_col(st, 1, out->content_type, sizeof out->content_type);
         out->size = sqlite3_column_int64(st, 2);
-        copy_col(st, 3, out->sha256, sizeof out->sha256);
-        copy_col(st, 4, out->created_at, sizeof out->created_at);
+        sq_copy_col(st, 3, out->sha256, sizeof out->sha256);
+        sq_copy_col(st, 4, out->created_at, sizeof out->created_at);
     } else {
         rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "conversion %s not found", name)
-                              : db_fail(c->db, err, "get conversion");
+                              : sq_db_fail(c->db, err, "get conversion");
     }
-    done(c, st);
+    sq_done(c, st);
     return rc;
 }
 
 static ad_status asset_exists(conn_t *c, const char *id, ad_err *err)
 {
     sqlite3_stmt *st;
-    ad_status rc = prep(c, &st, err, "SELECT 1 FROM assets WHERE id=?1", "t", id);
+    ad_status rc = sq_prep(c, &st, err, "SELECT 1 FROM assets WHERE id=?1", "t", id);
     if (rc != AD_OK)
         return rc;
     int r = sqlite3_step(st);
     rc = r == SQLITE_ROW    ? AD_OK
          : r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "asset %s not found", id)
-                            : db_fail(c->db, err, "asset");
-    done(c, st);
+                            : sq_db_fail(c->db, err, "asset");
+    sq_done(c, st);
     return rc;
 }
 
@@ -769,7 +750,8 @@ static ad_status sq_delete_conversion(ad_meta_tx *base, const char *asset_id, co
     ad_status rc =
         each_sha(c, "SELECT sha256 FROM conversions WHERE asset_id=?1 AND name=?2", asset_id, name, dropped, ctx, err);
     if (rc == AD_OK)
-        rc = exec_sql(c, err, &changes, "DELETE FROM conversions WHERE asset_id=?1 AND name=?2", "tt", asset_id, name);
+        rc = sq_exec_sql(c, err, &changes, "DELETE FROM conversions WHERE asset_id=?1 AND name=?2", "tt", asset_id,
+                         name);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "conversion %s not found", name);
     return rc;
@@ -782,33 +764,36 @@ static ad_status sq_add_key(ad_meta_tx *base, const char *key_sha, const char *i
 {
     char now[32];
     ad_time_rfc3339(now);
-    return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT OR IGNORE INTO api_keys(sha256, created_at, id, label, scope) VALUES(?1, ?2, ?3, ?4, ?5)",
-                    "ttttt", key_sha, now, id, label ? label : "", ad_scope_name(scope));
+    return sq_exec_sql(
+        ((sq_tx *)base)->c, err, NULL,
+        "INSERT OR IGNORE INTO api_keys(sha256, created_at, id, label, scope) VALUES(?1, ?2, ?3, ?4, ?5)", "ttttt",
+        key_sha, now, id, label ? label : "", ad_scope_name(scope));
 }
 
 static ad_status sq_has_key(ad_meta *base, const char *key_sha, char id_out[17], int *scope_out, ad_err *err)
 {
     conn_t *c;
     sqlite3_stmt *st;
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT id, scope FROM api_keys WHERE sha256=?1 AND revoked_at IS NULL",
-                                  "t", key_sha)) != AD_OK)
+    ad_status rc = sq_conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = sq_prep(c, &st, err, "SELECT id, scope FROM api_keys WHERE sha256=?1 AND revoked_at IS NULL", "t",
+                      key_sha)) != AD_OK)
         return rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        copy_col(st, 0, id_out, 17);
+        sq_copy_col(st, 0, id_out, 17);
         int sc = ad_scope_parse((const char *)sqlite3_column_text(st, 1));
         *scope_out = sc < 0 ? AD_SCOPE_READ : sc; /* a value no release writes: the least */
     }
-    rc = r == SQLITE_ROW ? AD_OK : r == SQLITE_DONE ? AD_ENOTFOUND : db_fail(c->db, err, "key");
-    done(c, st);
+    rc = r == SQLITE_ROW ? AD_OK : r == SQLITE_DONE ? AD_ENOTFOUND : sq_db_fail(c->db, err, "key");
+    sq_done(c, st);
     return rc;
 }
 
 static ad_status sq_touch_key(ad_meta_tx *base, const char *id, const char *when, ad_err *err)
 {
-    return exec_sql(((sq_tx *)base)->c, err, NULL, "UPDATE api_keys SET last_used_at=?2 WHERE id=?1", "tt", id, when);
+    return sq_exec_sql(((sq_tx *)base)->c, err, NULL, "UPDATE api_keys SET last_used_at=?2 WHERE id=?1", "tt", id,
+                       when);
 }
 
 static ad_status sq_revoke_key(ad_meta_tx *base, const char *id, ad_err *err)
@@ -816,8 +801,8 @@ static ad_status sq_revoke_key(ad_meta_tx *base, const char *id, ad_err *err)
     char now[32];
     int changes = 0;
     ad_time_rfc3339(now);
-    ad_status rc = exec_sql(((sq_tx *)base)->c, err, &changes,
-                            "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, ?2) WHERE id=?1", "tt", id, now);
+    ad_status rc = sq_exec_sql(((sq_tx *)base)->c, err, &changes,
+                               "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, ?2) WHERE id=?1", "tt", id, now);
     if (rc == AD_OK && changes == 0)
         rc = ad_err_set(err, AD_ENOTFOUND, "no key with id %s", id);
     return rc;
@@ -829,11 +814,12 @@ static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
     sqlite3_stmt *st;
     *out = NULL;
     *n = 0;
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err,
-                                  "SELECT id, label, created_at, last_used_at, revoked_at, sha256, scope FROM api_keys"
-                                  " ORDER BY created_at, id",
-                                  NULL)) != AD_OK)
+    ad_status rc = sq_conn((sq_meta *)base, &c, err);
+    if (rc != AD_OK ||
+        (rc = sq_prep(c, &st, err,
+                      "SELECT id, label, created_at, last_used_at, revoked_at, sha256, scope FROM api_keys"
+                      " ORDER BY created_at, id",
+                      NULL)) != AD_OK)
         return rc;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -844,18 +830,18 @@ static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
         }
         *out = v;
         ad_key_info *k = &v[(*n)++];
-        copy_col(st, 0, k->id, sizeof k->id);
-        copy_col(st, 1, k->label, sizeof k->label);
-        copy_col(st, 2, k->created_at, sizeof k->created_at);
-        copy_col(st, 3, k->last_used_at, sizeof k->last_used_at);
-        copy_col(st, 4, k->revoked_at, sizeof k->revoked_at);
-        copy_col(st, 5, k->sha256, sizeof k->sha256);
+        sq_copy_col(st, 0, k->id, sizeof k->id);
+        sq_copy_col(st, 1, k->label, sizeof k->label);
+        sq_copy_col(st, 2, k->created_at, sizeof k->created_at);
+        sq_copy_col(st, 3, k->last_used_at, sizeof k->last_used_at);
+        sq_copy_col(st, 4, k->revoked_at, sizeof k->revoked_at);
+        sq_copy_col(st, 5, k->sha256, sizeof k->sha256);
         int sc = ad_scope_parse((const char *)sqlite3_column_text(st, 6));
         k->scope = sc < 0 ? AD_SCOPE_READ : sc;
     }
     if (rc == AD_OK && r != SQLITE_DONE)
-        rc = db_fail(c->db, err, "keys");
-    done(c, st);
+        rc = sq_db_fail(c->db, err, "keys");
+    sq_done(c, st);
     if (rc != AD_OK) {
         free(*out);
         *out = NULL;
@@ -866,11 +852,12 @@ static ad_status sq_list_keys(ad_meta *base, ad_key_info **out, int *n, ad_err *
 
 static ad_status sq_import_key(ad_meta_tx *base, const ad_key_info *k, ad_err *err)
 {
-    return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT OR IGNORE INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at, scope)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    "ttttttt", k->sha256, k->id, k->label, k->created_at, k->last_used_at[0] ? k->last_used_at : NULL,
-                    k->revoked_at[0] ? k->revoked_at : NULL, ad_scope_name(k->scope));
+    return sq_exec_sql(((sq_tx *)base)->c, err, NULL,
+                       "INSERT OR IGNORE INTO api_keys(sha256, id, label, created_at, last_used_at, revoked_at, scope)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       "ttttttt", k->sha256, k->id, k->label, k->created_at,
+                       k->last_used_at[0] ? k->last_used_at : NULL, k->revoked_at[0] ? k->revoked_at : NULL,
+                       ad_scope_name(k->scope));
 }
 
 /* ----------------------------------------------------- blob bookkeeping */
@@ -883,9 +870,9 @@ static ad_status sq_lock_blob(ad_meta_tx *tx, const char *sha, ad_err *err)
 
 static ad_status sq_pin_blob(ad_meta_tx *base, const char *sha, const char *owner, int64_t expires_ms, ad_err *err)
 {
-    return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT OR REPLACE INTO blob_pins(sha256, owner, expires_ms) VALUES(?1, ?2, ?3)", "tti", sha, owner,
-                    expires_ms);
+    return sq_exec_sql(((sq_tx *)base)->c, err, NULL,
+                       "INSERT OR REPLACE INTO blob_pins(sha256, owner, expires_ms) VALUES(?1, ?2, ?3)", "tti", sha,
+                       owner, expires_ms);
 }
 
 static ad_status sq_unpin(ad_meta_tx *base, const char *sha, const char *owner, ad_meta_dropped_fn dropped, void *ctx,
@@ -893,52 +880,53 @@ static ad_status sq_unpin(ad_meta_tx *base, const char *sha, const char *owner, 
 {
     conn_t *c = ((sq_tx *)base)->c;
     if (sha) {
-        ad_status rc = exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE sha256=?1 AND owner=?2", "tt", sha, owner);
+        ad_status rc =
+            sq_exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE sha256=?1 AND owner=?2", "tt", sha, owner);
         if (rc == AD_OK && dropped)
             dropped(ctx, sha);
         return rc;
     }
     ad_status rc = each_sha(c, "SELECT sha256 FROM blob_pins WHERE owner=?1", owner, NULL, dropped, ctx, err);
-    return rc == AD_OK ? exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE owner=?1", "t", owner) : rc;
+    return rc == AD_OK ? sq_exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE owner=?1", "t", owner) : rc;
 }
 
 static ad_status sq_blob_refs(ad_meta *base, ad_meta_tx *tx, const char *sha, int64_t now, int64_t *n, ad_err *err)
 {
     conn_t *c;
     sqlite3_stmt *st;
-    ad_status rc = read_conn(base, tx, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err,
-                                  "SELECT (SELECT count(*) FROM assets WHERE sha256=?1) +"
-                                  " (SELECT count(*) FROM conversions WHERE sha256=?1) +"
-                                  " (SELECT count(*) FROM derived WHERE blob_sha256=?1) +"
-                                  " (SELECT count(*) FROM blob_pins WHERE sha256=?1 AND"
-                                  "  (expires_ms = 0 OR expires_ms > ?2))",
-                                  "ti", sha, now)) != AD_OK)
+    ad_status rc = sq_read_conn(base, tx, &c, err);
+    if (rc != AD_OK || (rc = sq_prep(c, &st, err,
+                                     "SELECT (SELECT count(*) FROM assets WHERE sha256=?1) +"
+                                     " (SELECT count(*) FROM conversions WHERE sha256=?1) +"
+                                     " (SELECT count(*) FROM derived WHERE blob_sha256=?1) +"
+                                     " (SELECT count(*) FROM blob_pins WHERE sha256=?1 AND"
+                                     "  (expires_ms = 0 OR expires_ms > ?2))",
+                                     "ti", sha, now)) != AD_OK)
         return rc;
     if (sqlite3_step(st) == SQLITE_ROW)
         *n = sqlite3_column_int64(st, 0);
     else
-        rc = db_fail(c->db, err, "blob refs");
-    done(c, st);
+        rc = sq_db_fail(c->db, err, "blob refs");
+    sq_done(c, st);
     return rc;
 }
 
 static ad_status sq_gc_enqueue(ad_meta_tx *base, const char *sha, int64_t due, ad_err *err)
 {
-    return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT INTO gc_queue(sha256, due_ms) VALUES(?1, ?2)"
-                    " ON CONFLICT(sha256) DO UPDATE SET due_ms=max(due_ms, excluded.due_ms)",
-                    "ti", sha, due);
+    return sq_exec_sql(((sq_tx *)base)->c, err, NULL,
+                       "INSERT INTO gc_queue(sha256, due_ms) VALUES(?1, ?2)"
+                       " ON CONFLICT(sha256) DO UPDATE SET due_ms=max(due_ms, excluded.due_ms)",
+                       "ti", sha, due);
 }
 
 static ad_status sq_gc_dequeue(ad_meta_tx *base, const char *sha, ad_err *err)
 {
-    return exec_sql(((sq_tx *)base)->c, err, NULL, "DELETE FROM gc_queue WHERE sha256=?1", "t", sha);
+    return sq_exec_sql(((sq_tx *)base)->c, err, NULL, "DELETE FROM gc_queue WHERE sha256=?1", "t", sha);
 }
 
 static ad_status sq_gc_defer(ad_meta_tx *base, const char *sha, int64_t due, ad_err *err)
 {
-    return exec_sql(((sq_tx *)base)->c, err, NULL, "UPDATE gc_queue SET due_ms=?2 WHERE sha256=?1", "ti", sha, due);
+    return sq_exec_sql(((sq_tx *)base)->c, err, NULL, "UPDATE gc_queue SET due_ms=?2 WHERE sha256=?1", "ti", sha, due);
 }
 
 static ad_status sq_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max, char (*shas)[65], int *n, ad_err *err)
@@ -950,14 +938,14 @@ static ad_status sq_gc_due(ad_meta *base, int64_t now, int64_t lease_ms, int max
     if (rc != AD_OK)
         return rc;
     conn_t *c = ((sq_tx *)tx)->c;
-    if ((rc = prep(c, &st, err, "SELECT sha256 FROM gc_queue WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2", "ii", now,
-                   (int64_t)max)) == AD_OK) {
+    if ((rc = sq_prep(c, &st, err, "SELECT sha256 FROM gc_queue WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2", "ii", now,
+                      (int64_t)max)) == AD_OK) {
         while (*n < max && sqlite3_step(st) == SQLITE_ROW)
-            copy_col(st, 0, shas[(*n)++], 65);
-        done(c, st);
+            sq_copy_col(st, 0, shas[(*n)++], 65);
+        sq_done(c, st);
     }
     for (int i = 0; rc == AD_OK && i < *n; i++)
-        rc = exec_sql(c, err, NULL, "UPDATE gc_queue SET due_ms=?2 WHERE sha256=?1", "ti", shas[i], now + lease_ms);
+        rc = sq_exec_sql(c, err, NULL, "UPDATE gc_queue SET due_ms=?2 WHERE sha256=?1", "ti", shas[i], now + lease_ms);
     if (rc != AD_OK) {
         sq_rollback(tx);
         *n = 0;
@@ -975,291 +963,21 @@ static ad_status sq_expire_pins(ad_meta *base, int64_t now, int max, int *n, ad_
     if (rc != AD_OK)
         return rc;
     conn_t *c = ((sq_tx *)tx)->c;
-    rc = exec_sql(c, err, NULL,
-                  "INSERT OR IGNORE INTO gc_queue(sha256, due_ms) SELECT DISTINCT sha256, ?1 FROM (SELECT sha256"
-                  " FROM blob_pins WHERE expires_ms > 0 AND expires_ms < ?1 ORDER BY expires_ms, rowid LIMIT ?2)",
-                  "ii", now, (int64_t)max);
+    rc = sq_exec_sql(c, err, NULL,
+                     "INSERT OR IGNORE INTO gc_queue(sha256, due_ms) SELECT DISTINCT sha256, ?1 FROM (SELECT sha256"
+                     " FROM blob_pins WHERE expires_ms > 0 AND expires_ms < ?1 ORDER BY expires_ms, rowid LIMIT ?2)",
+                     "ii", now, (int64_t)max);
     if (rc == AD_OK)
-        rc = exec_sql(c, err, &changes,
-                      "DELETE FROM blob_pins WHERE rowid IN (SELECT rowid FROM blob_pins WHERE expires_ms > 0"
-                      " AND expires_ms < ?1 ORDER BY expires_ms, rowid LIMIT ?2)",
-                      "ii", now, (int64_t)max);
+        rc = sq_exec_sql(c, err, &changes,
+                         "DELETE FROM blob_pins WHERE rowid IN (SELECT rowid FROM blob_pins WHERE expires_ms > 0"
+                         " AND expires_ms < ?1 ORDER BY expires_ms, rowid LIMIT ?2)",
+                         "ii", now, (int64_t)max);
     if (rc != AD_OK) {
         sq_rollback(tx);
         return rc;
     }
     *n = changes;
     return sq_commit(tx, err);
-}
-
-/* ------------------------------------------------------------------- jobs */
-
-#define JOB_COLS \
-    "id, kind, payload, status, attempts, error, result, created_at, finished_at, owner, lease_until, asset_id, seq"
-
-static void read_job(sqlite3_stmt *st, ad_job *j)
-{
-    memset(j, 0, sizeof *j);
-    copy_col(st, 0, j->id, sizeof j->id);
-    copy_col(st, 1, j->kind, sizeof j->kind);
-    j->payload = dup_col(st, 2);
-    j->status = (ad_job_status)sqlite3_column_int(st, 3);
-    j->attempts = sqlite3_column_int(st, 4);
-    j->error = dup_col(st, 5);
-    j->result = dup_col(st, 6);
-    copy_col(st, 7, j->created_at, sizeof j->created_at);
-    copy_col(st, 8, j->finished_at, sizeof j->finished_at);
-    copy_col(st, 9, j->owner, sizeof j->owner);
-    j->lease_until_ms = sqlite3_column_int64(st, 10);
-    copy_col(st, 11, j->asset_id, sizeof j->asset_id);
-    j->seq = sqlite3_column_int64(st, 12);
-}
-
-static ad_status sq_insert_job(ad_meta_tx *base, const char *id, const char *kind, const char *payload,
-                               const char *asset_id, ad_err *err)
-{
-    char now[32];
-    ad_time_rfc3339(now);
-    return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT INTO jobs(id, kind, payload, status, created_at, asset_id, seq) VALUES(?1, ?2, ?3, 0, ?4,"
-                    " ?5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs))",
-                    "ttttt", id, kind, payload, now, asset_id && asset_id[0] ? asset_id : NULL);
-}
-
-static ad_status sq_list_job_page(ad_meta *base, const ad_job_filter *f, int64_t before, int limit, ad_job **out,
-                                  int *n, ad_err *err)
-{
-    conn_t *c;
-    sqlite3_stmt *st;
-    *out = NULL;
-    *n = 0;
-    /* one statement per combination (prep caches by the text's address) */
-    static const char *const sql[4] = {
-        "SELECT " JOB_COLS " FROM jobs WHERE seq < ?3 ORDER BY seq DESC LIMIT ?4",
-        "SELECT " JOB_COLS " FROM jobs WHERE status = ?1 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
-        "SELECT " JOB_COLS " FROM jobs WHERE asset_id = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
-        "SELECT " JOB_COLS " FROM jobs WHERE status = ?1 AND asset_id = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
-    };
-    int which = (f->status >= 0 ? 1 : 0) | (f->asset_id[0] ? 2 : 0);
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, sql[which], "itii", (int64_t)f->status, f->asset_id,
-                                  before > 0 ? before : INT64_MAX, (int64_t)limit)) != AD_OK)
-        return rc;
-    ad_job *v = calloc((size_t)limit + 1, sizeof *v);
-    if (v == NULL) {
-        done(c, st);
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    }
-    int k = 0;
-    while (k < limit && sqlite3_step(st) == SQLITE_ROW)
-        read_job(st, &v[k++]);
-    done(c, st);
-    *out = v;
-    *n = k;
-    return AD_OK;
-}
-
-static ad_status get_job_on(conn_t *c, const char *id, ad_job *out, ad_err *err)
-{
-    sqlite3_stmt *st;
-    memset(out, 0, sizeof *out);
-    ad_status rc = prep(c, &st, err, "SELECT " JOB_COLS " FROM jobs WHERE id=?1", "t", id);
-    if (rc != AD_OK)
-        return rc;
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        read_job(st, out);
-    else
-        rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "job %s not found", id) : db_fail(c->db, err, "job");
-    done(c, st);
-    return rc;
-}
-
-static ad_status sq_get_job(ad_meta *base, const char *id, ad_job *out, ad_err *err)
-{
-    conn_t *c;
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    return rc == AD_OK ? get_job_on(c, id, out, err) : rc;
-}
-
-static ad_status sq_claim_job(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, ad_job *out, ad_err *err)
-{
-    ad_meta_tx *tx;
-    sqlite3_stmt *st;
-    char id[AD_ID_LEN + 1] = "";
-    memset(out, 0, sizeof *out);
-    ad_status rc = sq_begin(base, &tx, err);
-    if (rc != AD_OK)
-        return rc;
-    conn_t *c = ((sq_tx *)tx)->c;
-    rc = prep(c, &st, err,
-              "SELECT id FROM jobs WHERE (status=0 AND run_after<=?1) OR (status=1 AND lease_until<?1)"
-              " ORDER BY created_at LIMIT 1",
-              "i", now);
-    if (rc == AD_OK) {
-        int r = sqlite3_step(st);
-        if (r == SQLITE_ROW)
-            copy_col(st, 0, id, sizeof id);
-        else
-            rc = r == SQLITE_DONE ? AD_ENOTFOUND : db_fail(c->db, err, "claim");
-        done(c, st);
-    }
-    if (rc == AD_OK)
-        rc = exec_sql(c, err, NULL,
-                      "UPDATE jobs SET status=1, owner=?2, lease_until=?3, attempts=attempts+1"
-                      " WHERE id=?1",
-                      "tti", id, owner, now + lease_ms);
-    if (rc == AD_OK)
-        rc = get_job_on(c, id, out, err);
-    if (rc != AD_OK) {
-        sq_rollback(tx); /* AD_ENOTFOUND: nothing due */
-        return rc;
-    }
-    if ((rc = sq_commit(tx, err)) != AD_OK)
-        ad_job_cleanup(out);
-    return rc;
-}
-
-static ad_status sq_renew_lease(ad_meta *base, const char *id, const char *owner, int64_t until, ad_err *err)
-{
-    ad_meta_tx *tx;
-    int changes = 0;
-    ad_status rc = sq_begin(base, &tx, err);
-    if (rc != AD_OK)
-        return rc;
-    rc = exec_sql(((sq_tx *)tx)->c, err, &changes,
-                  "UPDATE jobs SET lease_until=?3 WHERE id=?1 AND status=1 AND owner=?2", "tti", id, owner, until);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
-    if (rc != AD_OK) {
-        sq_rollback(tx);
-        return rc;
-    }
-    return sq_commit(tx, err);
-}
-
-static ad_status sq_finish_job(ad_meta_tx *base, const char *id, const char *owner, const char *result, ad_err *err)
-{
-    char now[32];
-    int changes = 0;
-    ad_time_rfc3339(now);
-    ad_status rc = exec_sql(((sq_tx *)base)->c, err, &changes,
-                            "UPDATE jobs SET status=2, result=?3, error=NULL, finished_at=?4, owner=NULL,"
-                            " lease_until=0 WHERE id=?1 AND status=1 AND owner=?2",
-                            "tttt", id, owner, result, now);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
-    return rc;
-}
-
-static ad_status sq_fail_job(ad_meta_tx *base, const char *id, const char *owner, const char *reason, int final,
-                             int64_t run_after, ad_err *err)
-{
-    char now[32];
-    int changes = 0;
-    ad_time_rfc3339(now);
-    ad_status rc = exec_sql(((sq_tx *)base)->c, err, &changes,
-                            "UPDATE jobs SET status=?3, error=?4, finished_at=?5, run_after=?6, owner=NULL,"
-                            " lease_until=0 WHERE id=?1 AND status=1 AND owner=?2",
-                            "ttitti", id, owner, (int64_t)(final ? 3 : 0), reason, final ? now : NULL, run_after);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ECONFLICT, "job %s is no longer held by this instance", id);
-    return rc;
-}
-
-static ad_status sq_list_jobs(ad_meta *base, const char *after, int limit, ad_job **out, int *n, ad_err *err)
-{
-    conn_t *c;
-    sqlite3_stmt *st;
-    *out = NULL;
-    *n = 0;
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT " JOB_COLS " FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2", "ti",
-                                  after, (int64_t)limit)) != AD_OK)
-        return rc;
-    ad_job *v = calloc((size_t)limit + 1, sizeof *v);
-    if (v == NULL) {
-        done(c, st);
-        return ad_err_set(err, AD_ENOMEM, "out of memory");
-    }
-    int k = 0;
-    while (k < limit && sqlite3_step(st) == SQLITE_ROW)
-        read_job(st, &v[k++]);
-    done(c, st);
-    *out = v;
-    *n = k;
-    return AD_OK;
-}
-
-static ad_status sq_count_jobs(ad_meta *base, int64_t counts[4], ad_err *err)
-{
-    conn_t *c;
-    sqlite3_stmt *st;
-    memset(counts, 0, 4 * sizeof counts[0]);
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    /* the active jobs by index (they are the work in hand), the finished
-     * from their counters */
-    if (rc != AD_OK || (rc = prep(c, &st, err,
-                                  "SELECT status, count(*) FROM jobs WHERE status IN (0, 1) GROUP BY status"
-                                  " UNION ALL SELECT status, n FROM job_counts",
-                                  "")) != AD_OK)
-        return rc;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int s = sqlite3_column_int(st, 0);
-        if (s >= 0 && s < 4)
-            counts[s] = sqlite3_column_int64(st, 1);
-    }
-    done(c, st);
-    return AD_OK;
-}
-
-static ad_status sq_prune_jobs(ad_meta *base, const char *before, int max, int *n, ad_err *err)
-{
-    ad_meta_tx *tx;
-    int changes = 0;
-    *n = 0;
-    ad_status rc = sq_begin(base, &tx, err);
-    if (rc != AD_OK)
-        return rc;
-    rc = exec_sql(((sq_tx *)tx)->c, err, &changes,
-                  "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE status IN (2, 3) AND finished_at < ?1"
-                  " LIMIT ?2)",
-                  "ti", before, (int64_t)max);
-    if (rc != AD_OK) {
-        sq_rollback(tx);
-        return rc;
-    }
-    *n = changes;
-    return sq_commit(tx, err);
-}
-
-static ad_status sq_import_job(ad_meta_tx *base, const ad_job *j, ad_err *err)
-{
-    return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT OR IGNORE INTO jobs(id, kind, payload, status, attempts, error, result, created_at,"
-                    " finished_at, asset_id, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-                    " json_extract(?3, '$.asset_id'), (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs))",
-                    "tttiittt"
-                    "t",
-                    j->id, j->kind, j->payload, (int64_t)(j->status == AD_JOB_RUNNING ? AD_JOB_QUEUED : j->status),
-                    (int64_t)j->attempts, j->error, j->result, j->created_at,
-                    j->finished_at[0] ? j->finished_at : NULL);
-}
-
-static ad_status sq_job_holds(ad_meta *base, const char *id, char (*shas)[65], int max, int *n, ad_err *err)
-{
-    conn_t *c;
-    sqlite3_stmt *st;
-    char owner[40];
-    *n = 0;
-    snprintf(owner, sizeof owner, "job:%s", id);
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err, "SELECT sha256 FROM blob_pins WHERE owner=?1", "t", owner)) != AD_OK)
-        return rc;
-    while (*n < max && sqlite3_step(st) == SQLITE_ROW)
-        copy_col(st, 0, shas[(*n)++], 65);
-    done(c, st);
-    return AD_OK;
 }
 
 /* ------------------------------------------------------------- open/close */
@@ -1286,7 +1004,7 @@ static ad_status migrate(conn_t *c, ad_err *err)
 {
     sqlite3_stmt *st;
     int version = 0, has_v1_jobs = 0;
-    ad_status rc = exec_sql(c, err, NULL, "BEGIN IMMEDIATE", NULL);
+    ad_status rc = sq_exec_sql(c, err, NULL, "BEGIN IMMEDIATE", NULL);
     if (rc != AD_OK)
         return rc;
     if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
@@ -1303,33 +1021,33 @@ static ad_status migrate(conn_t *c, ad_err *err)
         goto out;
     if (version == 2) { /* keys gain an id, a label, their last use and revocation */
         if (sqlite3_exec(c->db, schema_v3_keys, NULL, NULL, NULL) != SQLITE_OK) {
-            rc = db_fail(c->db, err, "migrate keys");
+            rc = sq_db_fail(c->db, err, "migrate keys");
             goto out;
         }
         version = 3;
     }
     if (version == 3) { /* a delete unlinks the children it finds by index */
         if (sqlite3_exec(c->db, schema_v4_lineage, NULL, NULL, NULL) != SQLITE_OK) {
-            rc = db_fail(c->db, err, "migrate lineage");
+            rc = sq_db_fail(c->db, err, "migrate lineage");
             goto out;
         }
         version = 4;
     }
     if (version == 4) { /* derived blobs */
         if (sqlite3_exec(c->db, schema_v5_derived, NULL, NULL, NULL) != SQLITE_OK) {
-            rc = db_fail(c->db, err, "migrate derived blobs");
+            rc = sq_db_fail(c->db, err, "migrate derived blobs");
             goto out;
         }
         version = 5;
     }
     if (version == 5) { /* search, jobs list, webhooks */
         if (sqlite3_exec(c->db, schema_v6_search, NULL, NULL, NULL) != SQLITE_OK) {
-            rc = db_fail(c->db, err, "migrate search");
+            rc = sq_db_fail(c->db, err, "migrate search");
             goto out;
         }
         if ((rc = index_all(c, err)) == AD_OK &&
             sqlite3_exec(c->db, "PRAGMA user_version=6", NULL, NULL, NULL) != SQLITE_OK)
-            rc = db_fail(c->db, err, "migrate search");
+            rc = sq_db_fail(c->db, err, "migrate search");
         goto out;
     }
     if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name='png_sha256'", -1, &st, NULL) ==
@@ -1339,7 +1057,7 @@ static ad_status migrate(conn_t *c, ad_err *err)
     }
     if (has_v1_jobs && sqlite3_exec(c->db, "ALTER TABLE jobs RENAME TO jobs_v1; DROP INDEX IF EXISTS jobs_due;", NULL,
                                     NULL, NULL) != SQLITE_OK) {
-        rc = db_fail(c->db, err, "migrate");
+        rc = sq_db_fail(c->db, err, "migrate");
         goto out;
     }
     if (sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
@@ -1348,10 +1066,10 @@ static ad_status migrate(conn_t *c, ad_err *err)
         sqlite3_exec(c->db, schema_v5_derived, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(c->db, schema_v6_search, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(c->db, "PRAGMA user_version=6", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(c->db, err, "schema");
+        rc = sq_db_fail(c->db, err, "schema");
 out:
     if (rc == AD_OK)
-        rc = exec_sql(c, err, NULL, "COMMIT", NULL);
+        rc = sq_exec_sql(c, err, NULL, "COMMIT", NULL);
     if (rc != AD_OK)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -1454,22 +1172,22 @@ static ad_status sq_open(const ad_store_config *cfg, ad_meta **out, ad_err *err)
         close(dbfd);
     if (cfg->exclusive && (rc = take_lock(m, dir, err)) != AD_OK)
         goto fail;
-    if ((rc = conn(m, &c, err)) != AD_OK || (rc = migrate(c, err)) != AD_OK)
+    if ((rc = sq_conn(m, &c, err)) != AD_OK || (rc = migrate(c, err)) != AD_OK)
         goto fail;
     if (cfg->exclusive) {
         /* nobody else writes: a writer's pin or a runner's lease left in the
          * database belongs to a process that is gone (its blob, published
          * or not, becomes the collector's candidate: no sweep of the blobs
          * is needed to find it) */
-        if ((rc = exec_sql(c, err, NULL,
-                           "INSERT OR IGNORE INTO gc_queue(sha256, due_ms) SELECT DISTINCT sha256, 0 FROM blob_pins"
-                           " WHERE expires_ms > 0",
-                           NULL)) != AD_OK ||
-            (rc = exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE expires_ms > 0", NULL)) != AD_OK ||
-            (rc = exec_sql(c, err, NULL, "UPDATE jobs SET lease_until=0 WHERE status=1", NULL)) != AD_OK ||
-            (rc = exec_sql(c, err, NULL,
-                           "UPDATE webhook_deliveries SET owner=NULL, lease_until=0 WHERE state=0 AND lease_until>0",
-                           NULL)) != AD_OK)
+        if ((rc = sq_exec_sql(c, err, NULL,
+                              "INSERT OR IGNORE INTO gc_queue(sha256, due_ms) SELECT DISTINCT sha256, 0 FROM blob_pins"
+                              " WHERE expires_ms > 0",
+                              NULL)) != AD_OK ||
+            (rc = sq_exec_sql(c, err, NULL, "DELETE FROM blob_pins WHERE expires_ms > 0", NULL)) != AD_OK ||
+            (rc = sq_exec_sql(c, err, NULL, "UPDATE jobs SET lease_until=0 WHERE status=1", NULL)) != AD_OK ||
+            (rc = sq_exec_sql(c, err, NULL,
+                              "UPDATE webhook_deliveries SET owner=NULL, lease_until=0 WHERE state=0 AND lease_until>0",
+                              NULL)) != AD_OK)
             goto fail;
     }
     *out = &m->base;
@@ -1489,22 +1207,22 @@ static ad_status sq_get_derived(ad_meta *base, const char *key, int64_t now, cha
     conn_t *c;
     sqlite3_stmt *st;
     int64_t used = 0;
-    ad_status rc = conn((sq_meta *)base, &c, err);
+    ad_status rc = sq_conn((sq_meta *)base, &c, err);
     if (rc != AD_OK ||
-        (rc = prep(c, &st, err, "SELECT blob_sha256, used_ms FROM derived WHERE key=?1", "t", key)) != AD_OK)
+        (rc = sq_prep(c, &st, err, "SELECT blob_sha256, used_ms FROM derived WHERE key=?1", "t", key)) != AD_OK)
         return rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        copy_col(st, 0, blob_sha, 65);
+        sq_copy_col(st, 0, blob_sha, 65);
         used = sqlite3_column_int64(st, 1);
     } else {
         rc = r == SQLITE_DONE ? ad_err_set(err, AD_ENOTFOUND, "no such derived blob")
-                              : db_fail(c->db, err, "get derived");
+                              : sq_db_fail(c->db, err, "get derived");
     }
-    done(c, st);
+    sq_done(c, st);
     if (rc == AD_OK && now - used > DERIVED_TOUCH_MS) {
         ad_err e2 = AD_ERR_INIT; /* a missed touch only ages it sooner */
-        exec_sql(c, &e2, NULL, "UPDATE derived SET used_ms=?2 WHERE key=?1", "ti", key, now);
+        sq_exec_sql(c, &e2, NULL, "UPDATE derived SET used_ms=?2 WHERE key=?1", "ti", key, now);
     }
     return rc;
 }
@@ -1515,7 +1233,7 @@ static ad_status drop_derived_rows(conn_t *c, const char *sql, const char *arg, 
                                    ad_meta_dropped_fn dropped, void *ctx, ad_err *err)
 {
     sqlite3_stmt *st;
-    ad_status rc = prep(c, &st, err, sql, arg2 ? "tt" : "t", arg, arg2);
+    ad_status rc = sq_prep(c, &st, err, sql, arg2 ? "tt" : "t", arg, arg2);
     if (rc != AD_OK)
         return rc;
     struct row {
@@ -1530,19 +1248,19 @@ static ad_status drop_derived_rows(conn_t *c, const char *sql, const char *arg, 
             break;
         }
         v = g;
-        copy_col(st, 0, v[n].key, sizeof v[n].key);
-        copy_col(st, 1, v[n].kind, sizeof v[n].kind);
-        copy_col(st, 2, v[n].sha, sizeof v[n].sha);
+        sq_copy_col(st, 0, v[n].key, sizeof v[n].key);
+        sq_copy_col(st, 1, v[n].kind, sizeof v[n].kind);
+        sq_copy_col(st, 2, v[n].sha, sizeof v[n].sha);
         v[n++].bytes = sqlite3_column_int64(st, 3);
     }
     if (rc == AD_OK && r != SQLITE_DONE)
-        rc = db_fail(c->db, err, "derived");
-    done(c, st);
+        rc = sq_db_fail(c->db, err, "derived");
+    sq_done(c, st);
     for (int i = 0; rc == AD_OK && i < n; i++) {
-        rc = exec_sql(c, err, NULL, "DELETE FROM derived WHERE key=?1", "t", v[i].key);
+        rc = sq_exec_sql(c, err, NULL, "DELETE FROM derived WHERE key=?1", "t", v[i].key);
         if (rc == AD_OK)
-            rc = exec_sql(c, err, NULL, "UPDATE derived_usage SET count=count-1, bytes=bytes-?2 WHERE kind=?1", "ti",
-                          v[i].kind, v[i].bytes);
+            rc = sq_exec_sql(c, err, NULL, "UPDATE derived_usage SET count=count-1, bytes=bytes-?2 WHERE kind=?1", "ti",
+                             v[i].kind, v[i].bytes);
         if (rc == AD_OK && dropped)
             dropped(ctx, v[i].sha);
     }
@@ -1556,18 +1274,18 @@ static ad_status sq_derived_usage(ad_meta *base, ad_meta_tx *tx, const char *kin
     conn_t *c;
     sqlite3_stmt *st;
     *count = *bytes = 0;
-    ad_status rc = read_conn(base, tx, &c, err);
+    ad_status rc = sq_read_conn(base, tx, &c, err);
     if (rc != AD_OK ||
-        (rc = prep(c, &st, err, "SELECT count, bytes FROM derived_usage WHERE kind=?1", "t", kind)) != AD_OK)
+        (rc = sq_prep(c, &st, err, "SELECT count, bytes FROM derived_usage WHERE kind=?1", "t", kind)) != AD_OK)
         return rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
         *count = sqlite3_column_int64(st, 0);
         *bytes = sqlite3_column_int64(st, 1);
     } else if (r != SQLITE_DONE) {
-        rc = db_fail(c->db, err, "derived usage");
+        rc = sq_db_fail(c->db, err, "derived usage");
     }
-    done(c, st);
+    sq_done(c, st);
     return rc;
 }
 
@@ -1577,17 +1295,17 @@ static ad_status sq_put_derived(ad_meta_tx *base, const ad_derived_row *d, int64
     conn_t *c = ((sq_tx *)base)->c;
     int changes = 0;
     *inserted = 0;
-    ad_status rc = exec_sql(c, err, &changes,
-                            "INSERT INTO derived(key, kind, source_sha256, blob_sha256, bytes, used_ms)"
-                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(key) DO NOTHING",
-                            "ttttii", d->key, d->kind, d->source_sha256, d->blob_sha256, d->bytes, d->used_ms);
+    ad_status rc = sq_exec_sql(c, err, &changes,
+                               "INSERT INTO derived(key, kind, source_sha256, blob_sha256, bytes, used_ms)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(key) DO NOTHING",
+                               "ttttii", d->key, d->kind, d->source_sha256, d->blob_sha256, d->bytes, d->used_ms);
     if (rc != AD_OK || changes == 0)
         return rc;
     *inserted = 1;
-    if ((rc = exec_sql(c, err, NULL,
-                       "INSERT INTO derived_usage(kind, count, bytes) VALUES(?1, 1, ?2)"
-                       " ON CONFLICT(kind) DO UPDATE SET count=count+1, bytes=bytes+excluded.bytes",
-                       "ti", d->kind, d->bytes)) != AD_OK)
+    if ((rc = sq_exec_sql(c, err, NULL,
+                          "INSERT INTO derived_usage(kind, count, bytes) VALUES(?1, 1, ?2)"
+                          " ON CONFLICT(kind) DO UPDATE SET count=count+1, bytes=bytes+excluded.bytes",
+                          "ti", d->kind, d->bytes)) != AD_OK)
         return rc;
     /* over the bound: the least recently used go, a few per insert (each
      * insert adds one, so a few keep the total at the bound) */
@@ -1612,263 +1330,6 @@ static ad_status sq_drop_derived(ad_meta_tx *base, const char *key, const char *
                                    dropped, ctx, err)
                : drop_derived_rows(c, "SELECT key, kind, blob_sha256, bytes FROM derived WHERE source_sha256=?1",
                                    source, NULL, dropped, ctx, err);
-}
-
-/* --------------------------------------------------------------- webhooks */
-
-#define HOOK_MATCH "(events = '*' OR instr(',' || events || ',', ',' || ?1 || ',') > 0)"
-
-static void read_webhook(sqlite3_stmt *st, ad_webhook *w)
-{
-    memset(w, 0, sizeof *w);
-    copy_col(st, 0, w->id, sizeof w->id);
-    w->url = dup_col(st, 1);
-    copy_col(st, 2, w->events, sizeof w->events);
-    w->description = dup_col(st, 3);
-    copy_col(st, 4, w->secret, sizeof w->secret);
-    copy_col(st, 5, w->created_at, sizeof w->created_at);
-}
-
-static ad_status sq_add_webhook(ad_meta_tx *base, const ad_webhook *w, ad_err *err)
-{
-    return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT INTO webhooks(id, url, events, description, secret, created_at)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                    "tttttt", w->id, w->url, w->events, w->description ? w->description : "", w->secret, w->created_at);
-}
-
-static ad_status sq_list_webhooks(ad_meta *base, const char *id, ad_webhook **out, int *n, ad_err *err)
-{
-    conn_t *c;
-    sqlite3_stmt *st;
-    *out = NULL;
-    *n = 0;
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK)
-        return rc;
-    rc = id ? prep(c, &st, err, "SELECT id, url, events, description, secret, created_at FROM webhooks WHERE id=?1",
-                   "t", id)
-            : prep(c, &st, err,
-                   "SELECT id, url, events, description, secret, created_at FROM webhooks ORDER BY created_at, id",
-                   NULL);
-    if (rc != AD_OK)
-        return rc;
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        ad_webhook *g = realloc(*out, sizeof *g * (size_t)(*n + 1));
-        if (g == NULL) {
-            rc = ad_err_set(err, AD_ENOMEM, "out of memory");
-            break;
-        }
-        *out = g;
-        read_webhook(st, &g[(*n)++]);
-    }
-    if (rc == AD_OK && r != SQLITE_DONE)
-        rc = db_fail(c->db, err, "webhooks");
-    done(c, st);
-    return rc;
-}
-
-static ad_status sq_delete_webhook(ad_meta_tx *base, const char *id, ad_err *err)
-{
-    conn_t *c = ((sq_tx *)base)->c;
-    int changes = 0;
-    ad_status rc = exec_sql(c, err, &changes, "DELETE FROM webhooks WHERE id=?1", "t", id);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ENOTFOUND, "webhook %s not found", id);
-    /* nothing is sent to an endpoint deleted; its log goes with it */
-    if (rc == AD_OK)
-        rc = exec_sql(c, err, NULL, "DELETE FROM webhook_deliveries WHERE webhook_id=?1", "t", id);
-    if (rc == AD_OK)
-        rc = exec_sql(c, err, NULL, "DELETE FROM webhook_attempts WHERE webhook_id=?1", "t", id);
-    return rc;
-}
-
-static ad_status count_one(conn_t *c, sqlite3_stmt *st, int64_t *n, ad_err *err)
-{
-    int r = sqlite3_step(st);
-    ad_status rc = AD_OK;
-    if (r == SQLITE_ROW)
-        *n = sqlite3_column_int64(st, 0);
-    else
-        rc = db_fail(c->db, err, "count");
-    done(c, st);
-    return rc;
-}
-
-static ad_status sq_webhook_subscribers(ad_meta *base, ad_meta_tx *tx, const char *type, int64_t *n, ad_err *err)
-{
-    conn_t *c;
-    sqlite3_stmt *st;
-    *n = 0;
-    ad_status rc = read_conn(base, tx, &c, err);
-    if (rc != AD_OK)
-        return rc;
-    rc = type ? prep(c, &st, err, "SELECT count(*) FROM webhooks WHERE " HOOK_MATCH, "t", type)
-              : prep(c, &st, err, "SELECT count(*) FROM webhooks", NULL);
-    return rc == AD_OK ? count_one(c, st, n, err) : rc;
-}
-
-static ad_status sq_enqueue_event(ad_meta_tx *base, const char *event_id, const char *type, const char *body,
-                                  int64_t now, ad_err *err)
-{
-    return exec_sql(((sq_tx *)base)->c, err, NULL,
-                    "INSERT INTO webhook_deliveries(webhook_id, event_id, type, body, next_ms, created_ms)"
-                    " SELECT id, ?2, ?1, ?3, ?4, ?4 FROM webhooks WHERE " HOOK_MATCH,
-                    "ttti", type, event_id, body, now);
-}
-
-static ad_status sq_claim_deliveries(ad_meta *base, const char *owner, int64_t now, int64_t lease_ms, int max,
-                                     ad_webhook_delivery *out, int *n, ad_err *err)
-{
-    ad_meta_tx *tx;
-    sqlite3_stmt *st;
-    *n = 0;
-    ad_status rc = sq_begin(base, &tx, err);
-    if (rc != AD_OK)
-        return rc;
-    conn_t *c = ((sq_tx *)tx)->c;
-    rc = exec_sql(c, err, NULL,
-                  "UPDATE webhook_deliveries SET owner=?1, lease_until=?2, attempts=attempts+1 WHERE seq IN"
-                  " (SELECT seq FROM webhook_deliveries WHERE state=0 AND next_ms<=?3 AND lease_until<?3"
-                  " ORDER BY next_ms LIMIT ?4)",
-                  "tiii", owner, now + lease_ms, now, (int64_t)max);
-    if (rc == AD_OK)
-        rc = prep(c, &st, err,
-                  "SELECT d.seq, d.webhook_id, d.event_id, d.type, d.body, d.attempts, d.created_ms, w.url, w.secret"
-                  " FROM webhook_deliveries d JOIN webhooks w ON w.id=d.webhook_id"
-                  " WHERE d.state=0 AND d.owner=?1 AND d.lease_until=?2 ORDER BY d.next_ms",
-                  "ti", owner, now + lease_ms);
-    if (rc == AD_OK) {
-        while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
-            ad_webhook_delivery *d = &out[(*n)++];
-            memset(d, 0, sizeof *d);
-            d->seq = sqlite3_column_int64(st, 0);
-            copy_col(st, 1, d->webhook_id, sizeof d->webhook_id);
-            copy_col(st, 2, d->event_id, sizeof d->event_id);
-            copy_col(st, 3, d->type, sizeof d->type);
-            d->body = dup_col(st, 4);
-            d->attempts = sqlite3_column_int(st, 5);
-            d->created_ms = sqlite3_column_int64(st, 6);
-            d->url = dup_col(st, 7);
-            copy_col(st, 8, d->secret, sizeof d->secret);
-        }
-        done(c, st);
-    }
-    if (rc == AD_OK)
-        rc = sq_commit(tx, err);
-    else
-        sq_rollback(tx);
-    if (rc != AD_OK) {
-        for (int i = 0; i < *n; i++)
-            ad_webhook_delivery_cleanup(&out[i]);
-        *n = 0;
-    }
-    return rc;
-}
-
-static ad_status sq_end_delivery(ad_meta *base, int64_t seq, const char *owner, ad_delivery_outcome o, int64_t next_ms,
-                                 const char *webhook_id, const ad_webhook_attempt *a, ad_err *err)
-{
-    ad_meta_tx *tx;
-    int changes = 0;
-    ad_status rc = sq_begin(base, &tx, err);
-    if (rc != AD_OK)
-        return rc;
-    conn_t *c = ((sq_tx *)tx)->c;
-    rc = exec_sql(c, err, &changes,
-                  "UPDATE webhook_deliveries SET state=?3, next_ms=?4, owner=NULL, lease_until=0"
-                  " WHERE seq=?1 AND owner=?2 AND state=0",
-                  "itii", seq, owner,
-                  (int64_t)(o == AD_DELIVERY_SUCCEEDED ? 1
-                            : o == AD_DELIVERY_GAVE_UP ? 2
-                                                       : 0),
-                  next_ms);
-    if (rc == AD_OK && changes == 0)
-        rc = ad_err_set(err, AD_ECONFLICT, "delivery %lld is no longer held by this instance", (long long)seq);
-    if (rc == AD_OK)
-        rc = exec_sql(c, err, NULL,
-                      "INSERT INTO webhook_attempts(webhook_id, event_id, type, attempt, status, error, duration_ms,"
-                      " at, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                      "tttiititi", webhook_id, a->event_id, a->type, (int64_t)a->attempt, (int64_t)a->status,
-                      a->error[0] ? a->error : NULL, a->duration_ms, a->at, a->at_ms);
-    if (rc != AD_OK) {
-        sq_rollback(tx);
-        return rc;
-    }
-    return sq_commit(tx, err);
-}
-
-static ad_status sq_list_attempts(ad_meta *base, const char *webhook_id, int64_t before, int limit,
-                                  ad_webhook_attempt *out, int *n, ad_err *err)
-{
-    conn_t *c;
-    sqlite3_stmt *st;
-    *n = 0;
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK || (rc = prep(c, &st, err,
-                                  "SELECT seq, event_id, type, attempt, status, error, duration_ms, at, at_ms"
-                                  " FROM webhook_attempts WHERE webhook_id=?1 AND seq<?2 ORDER BY seq DESC LIMIT ?3",
-                                  "tii", webhook_id, before > 0 ? before : INT64_MAX, (int64_t)limit)) != AD_OK)
-        return rc;
-    while (*n < limit && sqlite3_step(st) == SQLITE_ROW) {
-        ad_webhook_attempt *a = &out[(*n)++];
-        memset(a, 0, sizeof *a);
-        a->seq = sqlite3_column_int64(st, 0);
-        copy_col(st, 1, a->event_id, sizeof a->event_id);
-        copy_col(st, 2, a->type, sizeof a->type);
-        a->attempt = sqlite3_column_int(st, 3);
-        a->status = sqlite3_column_int(st, 4);
-        copy_col(st, 5, a->error, sizeof a->error);
-        a->duration_ms = sqlite3_column_int64(st, 6);
-        copy_col(st, 7, a->at, sizeof a->at);
-        a->at_ms = sqlite3_column_int64(st, 8);
-    }
-    done(c, st);
-    return AD_OK;
-}
-
-static ad_status sq_prune_webhooks(ad_meta *base, int64_t before_ms, int max, ad_err *err)
-{
-    ad_meta_tx *tx;
-    ad_status rc = sq_begin(base, &tx, err);
-    if (rc != AD_OK)
-        return rc;
-    conn_t *c = ((sq_tx *)tx)->c;
-    rc = exec_sql(c, err, NULL,
-                  "DELETE FROM webhook_attempts WHERE seq IN (SELECT seq FROM webhook_attempts WHERE at_ms<?1"
-                  " ORDER BY at_ms LIMIT ?2)",
-                  "ii", before_ms, (int64_t)max);
-    for (int64_t state = 1; rc == AD_OK && state <= 2; state++)
-        rc = exec_sql(c, err, NULL,
-                      "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries"
-                      " WHERE state=?3 AND created_ms<?1 ORDER BY created_ms LIMIT ?2)",
-                      "iii", before_ms, (int64_t)max, state);
-    if (rc != AD_OK) {
-        sq_rollback(tx);
-        return rc;
-    }
-    return sq_commit(tx, err);
-}
-
-static ad_status sq_webhook_queue(ad_meta *base, int64_t *pending, int64_t *oldest_ms, ad_err *err)
-{
-    conn_t *c;
-    sqlite3_stmt *st;
-    *pending = *oldest_ms = 0;
-    ad_status rc = conn((sq_meta *)base, &c, err);
-    if (rc != AD_OK ||
-        (rc = prep(c, &st, err, "SELECT count(*), COALESCE(MIN(created_ms), 0) FROM webhook_deliveries WHERE state=0",
-                   NULL)) != AD_OK)
-        return rc;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *pending = sqlite3_column_int64(st, 0);
-        *oldest_ms = sqlite3_column_int64(st, 1);
-    } else {
-        rc = db_fail(c->db, err, "webhook queue");
-    }
-    done(c, st);
-    return rc;
 }
 
 const ad_meta_ops ad_meta_sqlite_ops = {
