@@ -2,7 +2,8 @@
  * kind, a connection that takes bytes and never answers) on the postgres +
  * s3 store, with the real PostgreSQL and radosgw scripts/test.sh starts:
  * the first call fails within the store's deadline with a JSON 503 and
- * Retry-After, the next ones at once (the breaker), /healthz names the
+ * Retry-After, the next ones (uploads, reads, cut-outs) at once (the
+ * breaker), /healthz names the
  * dependency, reads that need only the other dependency keep working
  * (blobs from the local copies while the object store is out), and when
  * the dependency answers again the server recovers by itself, without a
@@ -135,11 +136,18 @@ TEST(an_object_store_that_stops_answering_is_refused_fast_and_comes_back_by_itse
     long local = get(&s, path, &r);
     int same = local == 200 && r.len == astro_len && memcmp(r.body, astro_png, astro_len) == 0;
     response_cleanup(&r);
+    /* a cut-out answers too: from the local copy (its mask not stored
+     * while the store is out), or refused in JSON; within 10 s either way */
+    snprintf(path, sizeof path, "/api/v1/assets/%s/addons/bg_remove", a);
+    outcome cut = timed_get(&s, path);
     health_param(&s, hp, sizeof hp);
     kill(rgw, SIGCONT);
 
     refused_within_the_deadline_then_at_once(&first, next, 5, "upload");
     CHECKF(same, "a blob read from the local copy during the outage: %ld", local);
+    printf("    a cut-out during the outage: %ld in %.2f s\n", cut.status, cut.secs);
+    CHECKF((cut.status == 200 || (cut.status == 503 && strcmp(cut.param, "retry-after") == 0)) && cut.secs < 10,
+           "a cut-out: %ld after %.2f s", cut.status, cut.secs);
     CHECKF(strcmp(hp, "object_store") == 0, "/healthz named '%s'", hp);
     /* back without a restart, within seconds of the store */
     int back = 0;
@@ -177,11 +185,16 @@ TEST(a_database_that_stops_answering_is_refused_fast_and_comes_back_by_itself)
     for (int i = 0; i < 5; i++)
         next[i] = timed_get(&s, path);
     outcome up = timed_upload(&s, NULL);
+    char cut_path[200];
+    snprintf(cut_path, sizeof cut_path, "%s/addons/bg_remove", path);
+    outcome cut = timed_get(&s, cut_path);
     health_param(&s, hp, sizeof hp);
     signal_tree(post, SIGCONT);
 
     refused_within_the_deadline_then_at_once(&first, next, 5, "read");
     CHECKF(up.status == 503 && up.secs < 0.5, "an upload: %ld after %.2f s", up.status, up.secs);
+    CHECKF(cut.status == 503 && strcmp(cut.param, "retry-after") == 0 && cut.secs < 0.5, "a cut-out: %ld after %.2f s",
+           cut.status, cut.secs);
     CHECKF(strcmp(hp, "database") == 0, "/healthz named '%s'", hp);
     int back = 0;
     for (int i = 0; i < 50 && !back; i++) {
