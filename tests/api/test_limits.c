@@ -263,11 +263,11 @@ TEST(a_cut_out_that_waited_past_the_time_limit_is_not_run)
     server s;
     /* cache off: a waiting request for the same bytes would otherwise be
      * answered from the cache once the first finished. Each cut-out takes
-     * at least 700 ms (a test hook): with stored masks only the first one
+     * at least 400 ms (a test hook): with stored masks only the first one
      * runs the model, so on a fast CPU (VNNI: ~0.3 s) all four finished
      * within the 1 s limit and nothing timed out */
     const char *args[] = {"--workers", "1", "--queue-depth", "4", "--request-timeout", "1", "--cache-mb", "0", NULL};
-    setenv("ASSETD_TEST_CUTOUT_DELAY_MS", "700", 1);
+    setenv("ASSETD_TEST_CUTOUT_DELAY_MS", "400", 1);
     int started = server_start(&s, dir, args);
     unsetenv("ASSETD_TEST_CUTOUT_DELAY_MS");
     REQUIRE(started);
