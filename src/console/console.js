@@ -596,7 +596,7 @@
     return finished;
   }
 
-  // The studio's output options (the batch uses them too).
+  // The studio's output options.
   function outputOptions() {
     const q = new URLSearchParams();
     if ($('opt-preset').value !== 'default') q.set('preset', $('opt-preset').value);
@@ -613,6 +613,17 @@
     return q;
   }
 
+  // The batch dialog's output options (only those not at their default).
+  function batchOptions() {
+    const q = new URLSearchParams();
+    if ($('batch-preset').value !== 'default') q.set('preset', $('batch-preset').value);
+    if ($('batch-format').value !== 'png') q.set('format', $('batch-format').value);
+    if ($('batch-bg').value) q.set('bg_color', $('batch-bg').value);
+    if ($('batch-crop').checked) q.set('crop', 'true');
+    if ($('batch-max-side').value !== '0') q.set('max_side', $('batch-max-side').value);
+    return q;
+  }
+
   function bgColour() {
     const v = document.querySelector('input[name="bg"]:checked').value;
     return v === 'custom' ? $('opt-bg').value.slice(1) : v;
@@ -622,7 +633,7 @@
     const ids = Array.from(selected).filter((id) => { const a = assets.get(id); return a && a.width; });
     const skipped = selected.size - ids.length;
     const as = document.querySelector('input[name="batch-as"]:checked').value;
-    const q = outputOptions();
+    const q = batchOptions();
     q.set('mode', 'get_image_and_save');
     q.set('disposition', as);
     if (as === 'add_conversion') q.set('conversion_name', $('batch-name').value.trim());
@@ -1388,6 +1399,7 @@
       $('batch-dialog').showModal();
     });
     $('batch-dialog').addEventListener('close', () => { if ($('batch-dialog').returnValue === 'ok') startBatch(); });
+    $('batch-name').addEventListener('input', () => setMessage('batch-error', ''));
     $('batch-start').addEventListener('click', (ev) => {
       const as = document.querySelector('input[name="batch-as"]:checked').value;
       if (as === 'add_conversion' && !/^[a-zA-Z0-9_-]{1,30}$/.test($('batch-name').value.trim())) {

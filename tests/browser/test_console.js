@@ -439,11 +439,17 @@ async function main() {
       await tile('coffee.png').locator('.pick').click();
       await page.locator('#sel-cutout').click();
       await page.getByLabel('new assets (with custom data and lineage)').check();
+      // with options of its own: a 512 px WebP on white
+      await page.locator('#batch-bg').selectOption('ffffff');
+      await page.locator('#batch-max-side').selectOption('512');
+      await page.locator('#batch-format').selectOption('webp');
       await page.locator('#batch-start').click();
       await page.locator('#batch-text', { hasText: /1 of 1 done\./ }).waitFor();
       check(!/failed/.test(await text('#batch-text')), await text('#batch-text'));
       const made = (await apiJSON('/api/v1/assets?source_asset_id=' + ids['coffee.png'])).items;
       check(made.length === 1 && made[0].custom_data.sku === 'CUP-1', 'new asset ' + JSON.stringify(made));
+      check(made[0].content_type === 'image/webp' && Math.max(made[0].width, made[0].height) === 512,
+        'the batch options were not used: ' + made[0].content_type + ' ' + made[0].width + 'x' + made[0].height);
       // the grid shows it (the list is reloaded)
       await page.locator('#asset-list li.tile[data-id="' + made[0].id + '"]').waitFor();
       const r = await apiGet('/api/v1/assets/' + made[0].id, { method: 'DELETE' });
@@ -509,8 +515,8 @@ async function main() {
         ['White', 'bg_color=ffffff', () => page.locator('label.swatch', { hasText: 'White' }).click()],
         ['Black', 'bg_color=000000', () => page.locator('label.swatch', { hasText: 'Black' }).click()],
         ['a picked colour', 'bg_color=00ff00', () => page.getByLabel('Background colour value').fill('#00ff00')],
-        ['size', 'max_side=512', () => page.getByLabel('Size').selectOption('512')],
-        ['format', 'format=webp', () => page.getByLabel('Format').selectOption('webp')],
+        ['size', 'max_side=512', () => page.locator('#drawer').getByLabel('Size').selectOption('512')],
+        ['format', 'format=webp', () => page.locator('#drawer').getByLabel('Format').selectOption('webp')],
       ];
       const figures = [];
       for (const [name, has, act] of changes) {
@@ -532,8 +538,8 @@ async function main() {
       check(px.w <= 512 && px.h <= 512 && Math.max(px.w, px.h) === 512, 'max_side ' + px.w + 'x' + px.h);
       const [r, g, b, a] = px.corners[0];
       check(a === 255 && g > 200 && r < 60 && b < 60, 'corner ' + px.corners[0]);
-      await page.getByLabel('Format').selectOption('png');
-      await page.getByLabel('Size').selectOption('0');
+      await page.locator('#drawer').getByLabel('Format').selectOption('png');
+      await page.locator('#drawer').getByLabel('Size').selectOption('0');
     });
 
     await test('the checkerboard shows only where the result is transparent, and the divider drags on the picture', async () => {
@@ -568,7 +574,7 @@ async function main() {
       await shot('11-studio-white-divider');
       // cropped: shown alone; a bad margin is refused by name
       seq = await resultSeq();
-      await page.getByLabel('Crop to the subject').check();
+      await page.locator('#drawer').getByLabel('Crop to the subject').check();
       await renderAfter(seq, 'crop=true');
       check(await page.locator('#before-clip').isHidden() && /shown alone/.test(await text('#compare-caption')), 'compare');
       check(/Subject \d+ × \d+ px/.test(await text('#bg-status')), await text('#bg-status'));
@@ -576,7 +582,7 @@ async function main() {
       await page.locator('#bg-error', { hasText: 'crop_margin' }).waitFor();
       await page.getByLabel('Crop margin (pixels or %, 1 to 4 values)').fill('0');
       seq = await resultSeq();
-      await page.getByLabel('Crop to the subject').uncheck();
+      await page.locator('#drawer').getByLabel('Crop to the subject').uncheck();
       await renderAfter(seq, 'bg_color=ffffff');
       await page.locator('label.swatch', { hasText: 'Transparent' }).click();
       await page.waitForFunction(() => !(document.getElementById('result').dataset.query || '').includes('bg_color'));
