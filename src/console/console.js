@@ -596,33 +596,30 @@
     return finished;
   }
 
-  // The studio's output options.
-  function outputOptions() {
+  // Output options as bg_remove's query, those at their default left out.
+  function outputQuery(o) {
     const q = new URLSearchParams();
-    if ($('opt-preset').value !== 'default') q.set('preset', $('opt-preset').value);
-    if ($('opt-format').value !== 'png') q.set('format', $('opt-format').value);
-    if ($('opt-channels').value !== 'rgba') q.set('channels', $('opt-channels').value);
-    const bg = bgColour();
-    if (bg) q.set('bg_color', bg);
-    if ($('opt-crop').checked) {
+    if (o.preset !== 'default') q.set('preset', o.preset);
+    if (o.format !== 'png') q.set('format', o.format);
+    if (o.channels && o.channels !== 'rgba') q.set('channels', o.channels);
+    if (o.bg) q.set('bg_color', o.bg);
+    if (o.crop) {
       q.set('crop', 'true');
-      const m = $('opt-margin').value.trim();
-      if (m && m !== '0') q.set('crop_margin', m);
+      if (o.margin && o.margin !== '0') q.set('crop_margin', o.margin);
     }
-    if ($('opt-max-side').value !== '0') q.set('max_side', $('opt-max-side').value);
+    if (o.maxSide !== '0') q.set('max_side', o.maxSide);
     return q;
   }
 
-  // The batch dialog's output options (only those not at their default).
-  function batchOptions() {
-    const q = new URLSearchParams();
-    if ($('batch-preset').value !== 'default') q.set('preset', $('batch-preset').value);
-    if ($('batch-format').value !== 'png') q.set('format', $('batch-format').value);
-    if ($('batch-bg').value) q.set('bg_color', $('batch-bg').value);
-    if ($('batch-crop').checked) q.set('crop', 'true');
-    if ($('batch-max-side').value !== '0') q.set('max_side', $('batch-max-side').value);
-    return q;
-  }
+  // The studio's output options, and the batch dialog's.
+  const outputOptions = () => outputQuery({
+    preset: $('opt-preset').value, format: $('opt-format').value, channels: $('opt-channels').value, bg: bgColour(),
+    crop: $('opt-crop').checked, margin: $('opt-margin').value.trim(), maxSide: $('opt-max-side').value,
+  });
+  const batchOptions = () => outputQuery({
+    preset: $('batch-preset').value, format: $('batch-format').value, bg: $('batch-bg').value,
+    crop: $('batch-crop').checked, maxSide: $('batch-max-side').value,
+  });
 
   function bgColour() {
     const v = document.querySelector('input[name="bg"]:checked').value;
@@ -1350,6 +1347,9 @@
   // ---------------------------------------------------------------- wiring
 
   function wire() {
+    // a select that offers another's choices gets copies of them (declared once, in the studio)
+    for (const sel of document.querySelectorAll('select[data-choices]'))
+      for (const o of $(sel.dataset.choices).options) sel.append(new Option(o.text, o.value, o.defaultSelected, o.defaultSelected));
     $('key-form').addEventListener('submit', (ev) => { ev.preventDefault(); useKey($('key-input').value.trim()); });
     $('key-forget').addEventListener('click', () => signOut('Key forgotten. Paste a key to continue.'));
     window.addEventListener('hashchange', () => route(false));
