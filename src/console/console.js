@@ -1350,6 +1350,9 @@
     // a select that offers another's choices gets copies of them (declared once, in the studio)
     for (const sel of document.querySelectorAll('select[data-choices]'))
       for (const o of $(sel.dataset.choices).options) sel.append(new Option(o.text, o.value, o.defaultSelected, o.defaultSelected));
+    // the batch's backgrounds are the studio's swatches (the picker aside)
+    for (const r of document.querySelectorAll('input[name="bg"]:not([value="custom"])'))
+      $('batch-bg').append(new Option(r.parentElement.textContent.trim().toLowerCase(), r.value, r.defaultChecked, r.defaultChecked));
     $('key-form').addEventListener('submit', (ev) => { ev.preventDefault(); useKey($('key-input').value.trim()); });
     $('key-forget').addEventListener('click', () => signOut('Key forgotten. Paste a key to continue.'));
     window.addEventListener('hashchange', () => route(false));
